@@ -1,0 +1,184 @@
+"""DynamoDB tables of the orders app: orders, customers and the catalog of ticket types.
+
+Keys and index names of ``orders`` and ``customers`` are fixed by the spec (they match the
+seed system and ``infra/``). Models only describe items; reads live in ``orders.selectors``
+and writes, with their conditions, in ``orders.services``.
+
+Money is an integer in the currency's minor unit plus an ISO 4217 code; times are ISO 8601
+UTC strings ending in ``Z`` (see ``tickets.dynamodb.iso_utc``), so range keys sort by time.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from tickets.dynamodb import BaseMeta, register, table_name
+
+
+class OrderStatus(StrEnum):
+    PENDING_PAYMENT = "pending_payment"
+    PAID = "paid"
+    FULFILLED = "fulfilled"
+    FULFILLMENT_FAILED = "fulfillment_failed"
+    CANCELED = "canceled"
+    REFUNDED = "refunded"
+    PARTIALLY_REFUNDED = "partially_refunded"
+
+
+class FulfillmentStatus(StrEnum):
+    NOT_STARTED = "not_started"
+    PENDING = "pending"
+    FULFILLED = "fulfilled"
+    FAILED = "failed"
+
+
+# --- Orders ------------------------------------------------------------------------------------
+
+
+class OrderItem(MapAttribute):
+    sku = UnicodeAttribute()
+    name = UnicodeAttribute()
+    quantity = NumberAttribute()
+    unit_amount = NumberAttribute()
+    amount = NumberAttribute()
+
+
+class Ticket(MapAttribute):
+    ticket_id = UnicodeAttribute()
+    sku = UnicodeAttribute()
+    code = UnicodeAttribute(null=True)
+
+
+class FulfillmentAttempt(MapAttribute):
+    at = UnicodeAttribute()
+    outcome = UnicodeAttribute()  # "success", "retryable", "permanent"
+    detail = UnicodeAttribute(null=True)  # a short summary of the vendor's answer, no personal data
+
+
+class OrderCustomerIndex(GlobalSecondaryIndex["Order"]):
+    class Meta:
+        index_name = "customer-id-index"
+        projection = AllProjection()
+
+    customer_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class OrderStatusIndex(GlobalSecondaryIndex["Order"]):
+    class Meta:
+        index_name = "order-status-index"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+@register
+class Order(Model):
+    class Meta(BaseMeta):
+        table_name = table_name("orders")
+
+    order_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+    customer_id = UnicodeAttribute()
+    # Masked (``j***@example.com``): enough for the confirmation page, not a personal record.
+    customer_email_masked = UnicodeAttribute()
+    status = UnicodeAttribute(default=OrderStatus.PENDING_PAYMENT.value)
+    currency = UnicodeAttribute()
+    total_amount = NumberAttribute()
+    items = ListAttribute(of=OrderItem)
+    payment_intent_id = UnicodeAttribute(null=True)
+    refunded_amount = NumberAttribute(default=0)
+    disputed = BooleanAttribute(default=False)
+    fulfillment_status = UnicodeAttribute(default=FulfillmentStatus.NOT_STARTED.value)
+    fulfillment_id = UnicodeAttribute(null=True)
+    fulfillment_attempts = ListAttribute(of=FulfillmentAttempt, default=list)
+    fulfillment_failure_reason = UnicodeAttribute(null=True)
+    tickets = ListAttribute(of=Ticket, default=list)
+    updated_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+    customer_index = OrderCustomerIndex()
+    status_index = OrderStatusIndex()
+
+
+# --- Customers ---------------------------------------------------------------------------------
+
+
+class CustomerEmailIndex(GlobalSecondaryIndex["Customer"]):
+    class Meta:
+        index_name = "email-index"
+        projection = AllProjection()
+
+    email = UnicodeAttribute(hash_key=True)
+
+
+@register
+class Customer(Model):
+    """A buyer. ``email`` is normalised (see ``orders.services``); the index does not enforce
+    uniqueness, so creation claims the email with a conditional write first."""
+
+    class Meta(BaseMeta):
+        table_name = table_name("customers")
+
+    customer_id = UnicodeAttribute(hash_key=True)
+    email = UnicodeAttribute()
+    name = UnicodeAttribute()
+    phone = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+    email_index = CustomerEmailIndex()
+
+
+# --- Catalog -----------------------------------------------------------------------------------
+
+CATALOG_ACTIVE = "active"
+
+
+class CatalogIndex(GlobalSecondaryIndex["TicketType"]):
+    """Sparse: only active ticket types carry ``catalog_key``, so ``GET /catalog`` is one Query
+    of a small partition, never a Scan."""
+
+    class Meta:
+        index_name = "catalog-index"
+        projection = AllProjection()
+
+    catalog_key = UnicodeAttribute(hash_key=True)
+    sku = UnicodeAttribute(range_key=True)
+
+
+@register
+class TicketType(Model):
+    """A kind of ticket for sale. ``available`` is the seats left (``None``: unlimited); a
+    reservation decrements it with a condition that it stays >= 0."""
+
+    class Meta(BaseMeta):
+        table_name = table_name("ticket-types")
+
+    sku = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    description = UnicodeAttribute(default="")
+    unit_amount = NumberAttribute()
+    currency = UnicodeAttribute(default="usd")
+    capacity = NumberAttribute(null=True)
+    available = NumberAttribute(null=True)
+    active = BooleanAttribute(default=True)
+    catalog_key = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+    catalog_index = CatalogIndex()

@@ -1,0 +1,60 @@
+"""The back-office table: staff accounts, sessions, audit entries, idempotency records,
+processed webhook events, uniqueness claims and rate-limit counters, in one table.
+
+One table because each of these is small, keyed by an id we already know, and several must
+change together in one transaction (a customer and the claim on its email, an order and its
+idempotency record). Items are told apart by their key prefixes::
+
+    pk                          sk                 what
+    EMAIL#{normalised email}    CLAIM              the customer that owns the email
+    IDEMPOTENCY#{scope}#{key}   RECORD             a replayable API answer (TTL)
+    EVENT#{stripe event id}     RECORD             a claimed webhook event
+    STAFF#{username}            ACCOUNT            a staff account
+    SESSION#{session key}       RECORD             a server-side session (TTL)
+    AUDIT#{object type}#{id}    {time}#{n}         one staff change
+    RATE#{client}#{window}      COUNTER            a rate-limit window (TTL)
+
+``gsi1`` (``gsi1pk``/``gsi1sk``) serves the secondary access patterns (e.g. a staff member's
+sessions, to revoke them all). ``expires_at`` is the TTL attribute: DynamoDB deletes expired
+items within a day or two, so readers must also check it themselves.
+
+Feature modules read and write their items through their own PynamoDB models on this same
+table (declaring the attributes they use); only ``BackOfficeRecord`` describes the table for
+creation, so it carries every key and index attribute.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import TTLAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from tickets.dynamodb import BaseMeta, register, table_name
+
+
+class Gsi1Index(GlobalSecondaryIndex["BackOfficeRecord"]):
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class BackOfficeMeta(BaseMeta):
+    table_name = table_name("backoffice")
+
+
+@register
+class BackOfficeRecord(Model):
+    class Meta(BackOfficeMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute(null=True)
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+    gsi1 = Gsi1Index()

@@ -1,0 +1,176 @@
+"""Shared DynamoDB pieces: table naming, the models' connection settings, ids, times, and
+``tables_ensure``, which creates every table and index the models declare.
+
+Models say *what* a table is (keys, attributes, indexes, TTL); this module says *where* it is
+(``{project}-{stage}-{name}``, the endpoint) and creates it the way production has it:
+on-demand billing, point-in-time recovery, server-side encryption.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+from pynamodb.attributes import TTLAttribute
+from pynamodb.models import Model
+
+from tickets import aws
+
+logger = logging.getLogger(__name__)
+
+
+def table_name(name: str) -> str:
+    """The full table name for ``name`` in this deployment, e.g. ``ticketstoheaven-prod-orders``."""
+    return f"{settings.TABLE_PREFIX}{name}"
+
+
+class BaseMeta:
+    """Connection settings every model's ``Meta`` inherits; ``table_name`` is set per model."""
+
+    region = aws.region_name()
+    host = aws.endpoint_url()
+    connect_timeout_seconds = 2
+    read_timeout_seconds = 5
+    max_retry_attempts = 3
+    billing_mode = "PAY_PER_REQUEST"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso_utc(moment: datetime) -> str:
+    """ISO 8601 in UTC with ``Z`` and microseconds: sorts as text in time order."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def utc_now_iso() -> str:
+    return iso_utc(utc_now())
+
+
+def new_id(prefix: str) -> str:
+    """An unguessable id: 128 random bits, URL-safe, with a readable type prefix."""
+    return f"{prefix}_{secrets.token_urlsafe(16)}"
+
+
+# --- Table creation ------------------------------------------------------------------------
+
+_registry: list[type[Model]] = []
+
+
+def register(model: type[Model]) -> type[Model]:
+    """Class decorator: the model's table is one ``tables_ensure`` creates."""
+    _registry.append(model)
+    return model
+
+
+def registered_models() -> list[type[Model]]:
+    # Importing the apps' models modules registers them.
+    import orders.models  # noqa: F401
+    import payments.models  # noqa: F401
+    import tickets.backoffice  # noqa: F401
+
+    return list(_registry)
+
+
+def _ttl_attribute(model: type[Model]) -> str | None:
+    for attribute in model.get_attributes().values():
+        if isinstance(attribute, TTLAttribute):
+            return attribute.attr_name
+    return None
+
+
+def table_spec(model: type[Model]) -> dict[str, Any]:
+    """The CreateTable request for ``model``: keys, attributes and indexes from the model."""
+    schema = model._get_schema()
+    definitions = {d["AttributeName"]: d for d in schema["attribute_definitions"]}
+    indexes = []
+    for index in schema["global_secondary_indexes"]:
+        for definition in index["attribute_definitions"]:
+            definitions[definition["AttributeName"]] = definition
+        indexes.append(
+            {
+                "IndexName": index["index_name"],
+                "KeySchema": index["key_schema"],
+                "Projection": index["projection"],
+            }
+        )
+    spec: dict[str, Any] = {
+        "TableName": model.Meta.table_name,
+        "AttributeDefinitions": sorted(definitions.values(), key=lambda d: d["AttributeName"]),
+        "KeySchema": schema["key_schema"],
+        "BillingMode": "PAY_PER_REQUEST",
+        "SSESpecification": {"Enabled": True},
+    }
+    if indexes:
+        spec["GlobalSecondaryIndexes"] = indexes
+    return spec
+
+
+@dataclass
+class EnsureReport:
+    created: list[str] = field(default_factory=list)
+    indexes_added: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+
+def tables_ensure(models: list[type[Model]] | None = None) -> EnsureReport:
+    """Create missing tables and missing indexes; leave what exists alone. Safe to run twice,
+    and concurrently with itself (a table someone else just created counts as existing)."""
+    client = aws.client("dynamodb")
+    report = EnsureReport()
+    for model in models or registered_models():
+        spec = table_spec(model)
+        name = spec["TableName"]
+        try:
+            description = client.describe_table(TableName=name)["Table"]
+        except client.exceptions.ResourceNotFoundException:
+            description = None
+        if description is None:
+            try:
+                client.create_table(**spec)
+                report.created.append(name)
+            except client.exceptions.ResourceInUseException:
+                report.unchanged.append(name)
+            client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1})
+            _ensure_table_settings(client, model, name)
+            continue
+        existing = {i["IndexName"] for i in description.get("GlobalSecondaryIndexes", [])}
+        missing = [
+            i for i in spec.get("GlobalSecondaryIndexes", []) if i["IndexName"] not in existing
+        ]
+        # DynamoDB adds one index per UpdateTable call.
+        for index in missing:
+            keys = {k["AttributeName"] for k in index["KeySchema"]}
+            client.update_table(
+                TableName=name,
+                AttributeDefinitions=[
+                    d for d in spec["AttributeDefinitions"] if d["AttributeName"] in keys
+                ],
+                GlobalSecondaryIndexUpdates=[{"Create": index}],
+            )
+            report.indexes_added.append(f"{name}/{index['IndexName']}")
+        if not missing:
+            report.unchanged.append(name)
+        _ensure_table_settings(client, model, name)
+    return report
+
+
+def _ensure_table_settings(client: Any, model: type[Model], name: str) -> None:
+    ttl = _ttl_attribute(model)
+    if ttl:
+        current = client.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+        if current.get("TimeToLiveStatus") not in {"ENABLED", "ENABLING"}:
+            client.update_time_to_live(
+                TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl}
+            )
+    backups = client.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
+    pitr = backups.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus")
+    if pitr != "ENABLED":
+        client.update_continuous_backups(
+            TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+        )

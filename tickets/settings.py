@@ -1,0 +1,140 @@
+"""Django settings, read from environment variables with production-safe defaults.
+
+Unset, every switch is in its production position (DEBUG off, HTTPS redirect, secure
+cookies, HSTS); the local stack and the tests turn them off explicitly. Secrets never come
+from here: ``SECRET_KEY`` is read from Secrets Manager on first use (see ``tickets.config``)
+unless ``DJANGO_SECRET_KEY`` is set (``manage.py check --deploy`` in CI, for example).
+
+There is no relational database: ``DATABASES`` is empty, so Django's dummy backend raises on
+any ORM query. Everything persistent lives in DynamoDB through PynamoDB.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.functional import SimpleLazyObject
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean, not {value!r}")
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def _secret_key() -> str:
+    from tickets.config import secrets_get
+
+    return secrets_get().django_secret_key
+
+
+# --- Identity of this deployment -------------------------------------------------------------
+PROJECT_NAME = os.environ.get("PROJECT_NAME", "ticketstoheaven")
+STAGE = os.environ.get("STAGE", "dev")
+# Every DynamoDB table is named {project}-{stage}-{name}.
+TABLE_PREFIX = f"{PROJECT_NAME}-{STAGE}-"
+
+# --- Core ------------------------------------------------------------------------------------
+DEBUG = env_bool("DJANGO_DEBUG", False)
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or SimpleLazyObject(_secret_key)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS")
+ROOT_URLCONF = "tickets.urls"
+WSGI_APPLICATION = "tickets.wsgi.application"
+APPEND_SLASH = False  # the API's paths have no trailing slash; never redirect a POST
+
+INSTALLED_APPS = [
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "tickets",
+    "orders",
+    "payments",
+]
+
+MIDDLEWARE = [
+    "tickets.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+    }
+]
+
+# No relational database anywhere (see the module docstring).
+DATABASES: dict[str, dict[str, str]] = {}
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = os.environ.get("DJANGO_STATIC_URL", "/static/")
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# Bodies are small JSON documents; anything bigger is refused with a 400 before parsing.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
+
+# --- Security (production positions by default) ----------------------------------------------
+# API Gateway terminates TLS and tells us the scheme in X-Forwarded-Proto.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+SECURE_REDIRECT_EXEMPT = [r"^health$"]
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", str(365 * 24 * 3600)))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+# --- Django REST framework -------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # The storefront API is anonymous; staff use the admin with its own sessions.
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "UNAUTHENTICATED_USER": None,
+    "EXCEPTION_HANDLER": "tickets.exceptions.api_exception_handler",
+}
+
+# --- Logging: JSON lines to stdout (CloudWatch Logs in Lambda) --------------------------------
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "tickets.logging.JsonFormatter"}},
+    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
+    "loggers": {
+        "django": {"handlers": ["stdout"], "level": LOG_LEVEL, "propagate": False},
+        # botocore at DEBUG prints request bodies, which can hold secrets.
+        "botocore": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
+        "pynamodb": {"level": "WARNING"},
+    },
+}
