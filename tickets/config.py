@@ -8,7 +8,7 @@ What lives where:
   ``vendor_read_timeout``, and ``feature_flags`` (JSON object).
 
 Both are fetched on first use, never at import, through AWS Lambda Powertools' parameter
-providers, and kept for ``CONFIG_CACHE_SECONDS`` (default 300): a warm container makes no AWS
+providers, and kept for ``CONFIG_CACHE_SECONDS`` (default 300; 0 turns the cache off): a warm container makes no AWS
 call for them, and a rotated secret or changed parameter is picked up within that interval.
 Every secret value loaded is registered with the log redactor, so it can never reach a log line.
 
@@ -95,7 +95,12 @@ def _secret_json(name: str) -> dict[str, Any]:
     )
 
     try:
-        value = _provider("secrets").get(secret_id(name), max_age=cache_seconds(), transform="json")
+        value = _provider("secrets").get(
+            secret_id(name),
+            max_age=cache_seconds(),
+            force_fetch=cache_seconds() <= 0,
+            transform="json",
+        )
     except (GetParameterError, TransformParameterError):
         raise ConfigurationError(f"secret {secret_id(name)!r} cannot be read as JSON") from None
     if not isinstance(value, dict):
@@ -135,7 +140,10 @@ def parameters_get() -> Parameters:
 
     try:
         raw: dict[str, str] = _provider("ssm").get_multiple(
-            parameter_path(), max_age=cache_seconds(), decrypt=True
+            parameter_path(),
+            max_age=cache_seconds(),
+            force_fetch=cache_seconds() <= 0,
+            decrypt=True,
         )
     except GetParameterError:
         raise ConfigurationError(f"parameters under {parameter_path()!r} cannot be read") from None

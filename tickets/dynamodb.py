@@ -84,6 +84,11 @@ def _ttl_attribute(model: type[Model]) -> str | None:
     return None
 
 
+def _hash_first(key_schema: list[dict[str, str]]) -> list[dict[str, str]]:
+    # DynamoDB wants the HASH key first; PynamoDB lists keys in attribute order.
+    return sorted(key_schema, key=lambda k: k["KeyType"] != "HASH")
+
+
 def table_spec(model: type[Model]) -> dict[str, Any]:
     """The CreateTable request for ``model``: keys, attributes and indexes from the model."""
     schema = model._get_schema()
@@ -95,14 +100,14 @@ def table_spec(model: type[Model]) -> dict[str, Any]:
         indexes.append(
             {
                 "IndexName": index["index_name"],
-                "KeySchema": index["key_schema"],
+                "KeySchema": _hash_first(index["key_schema"]),
                 "Projection": index["projection"],
             }
         )
     spec: dict[str, Any] = {
         "TableName": model.Meta.table_name,
         "AttributeDefinitions": sorted(definitions.values(), key=lambda d: d["AttributeName"]),
-        "KeySchema": schema["key_schema"],
+        "KeySchema": _hash_first(schema["key_schema"]),
         "BillingMode": "PAY_PER_REQUEST",
         "SSESpecification": {"Enabled": True},
     }

@@ -1,0 +1,63 @@
+# The two commands a developer needs (see README.md):
+#   make dev    the back office on its local stack (PORT=8000 by default)
+#   make test   build the environment from the lock file and run every check
+# Both set up everything they need on a fresh machine with Python 3.13.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PORT ?= 8000
+UV_VERSION := 0.13.9
+PYTHON := $(shell scripts/find-python)
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+# Debian packages the tests need (none yet; Chromium arrives with the admin's browser tests).
+APT_PACKAGES :=
+
+.PHONY: help dev test lint format env system-packages bench clean
+
+help:
+	@echo "make dev    run the back office locally on its embedded stack (PORT=$(PORT))"
+	@echo "make test   install everything from the lock file and run lint and the tests"
+	@echo "make bench  run the benchmarks in bench/"
+
+$(UV):
+	@test -n "$(PYTHON)" || { echo "Python 3.13 is required" >&2; exit 1; }
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+# The environment is exactly the lock file: runtime plus development groups.
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml
+	$(UV) sync --frozen --python $(PYTHON) --all-groups
+	@touch $@
+
+env: $(VENV)/.synced
+
+system-packages:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+dev: env
+	$(VENV)/bin/python -m devstack --port $(PORT)
+
+lint: env
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: env
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test: env system-packages lint
+	$(VENV)/bin/pytest
+
+bench: env
+	@for script in bench/*.py; do echo "== $$script"; $(VENV)/bin/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) $(TOOLS) staticfiles

@@ -1,0 +1,212 @@
+"""Start and stop the local stand-in servers, and give AWS its secrets and parameters.
+
+- moto in server mode (DynamoDB, Secrets Manager, SSM, S3 and the rest) speaking AWS's wire
+  protocol, reached through ``AWS_ENDPOINT_URL``;
+- localstripe, reached through ``STRIPE_API_BASE``;
+- our stand-in ticket vendor (``devstack.vendor``), whose address is the SSM parameter
+  ``vendor_endpoint`` exactly as in AWS.
+
+Each is a separate process on loopback, started with this interpreter, so the stack needs
+nothing but the project's environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCAL_REGION = "us-east-2"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _wait_for(url: str, process: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args!r} exited with {process.returncode}")
+        try:
+            urllib.request.urlopen(url, timeout=1).close()
+            return
+        except urllib.error.HTTPError:
+            return  # it answered: it is up
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up within {timeout} s")
+
+
+@dataclass
+class LocalSecrets:
+    """Values for the local stack only; generated per stack, never real."""
+
+    stripe_api_key: str = field(default_factory=lambda: f"sk_test_local{secrets.token_hex(12)}")
+    stripe_webhook_secret: str = field(
+        default_factory=lambda: f"whsec_local{secrets.token_hex(16)}"
+    )
+    django_secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(50))
+    vendor_api_key: str = field(default_factory=lambda: f"vk_local{secrets.token_hex(16)}")
+
+
+@dataclass
+class LocalStack:
+    aws_port: int
+    stripe_port: int
+    vendor_port: int
+    secrets: LocalSecrets = field(default_factory=LocalSecrets)
+    project: str = "ticketstoheaven"
+    stage: str = "local"
+    processes: list[subprocess.Popen] = field(default_factory=list)
+
+    @property
+    def aws_url(self) -> str:
+        return f"http://127.0.0.1:{self.aws_port}"
+
+    @property
+    def stripe_url(self) -> str:
+        return f"http://127.0.0.1:{self.stripe_port}"
+
+    @property
+    def vendor_url(self) -> str:
+        return f"http://127.0.0.1:{self.vendor_port}"
+
+    def environment(self) -> dict[str, str]:
+        """What the app's process needs to use this stack: the same variables as in Lambda,
+        plus the emulators' addresses and the switches a plain-HTTP local server needs."""
+        return {
+            "AWS_ENDPOINT_URL": self.aws_url,
+            "AWS_REGION": LOCAL_REGION,
+            "AWS_DEFAULT_REGION": LOCAL_REGION,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "STRIPE_API_BASE": self.stripe_url,
+            "PROJECT_NAME": self.project,
+            "STAGE": self.stage,
+            "DJANGO_SETTINGS_MODULE": "tickets.settings",
+            "DJANGO_ALLOWED_HOSTS": "localhost,127.0.0.1,testserver",
+            "DJANGO_SECURE_SSL_REDIRECT": "0",
+            "DJANGO_SECURE_COOKIES": "0",
+            "DJANGO_HSTS_SECONDS": "0",
+        }
+
+    def start(self, quiet: bool = True) -> LocalStack:
+        out = subprocess.DEVNULL if quiet else None
+        bin_dir = Path(sys.executable).parent
+        commands = [
+            (
+                [str(bin_dir / "moto_server"), "-H", "127.0.0.1", "-p", str(self.aws_port)],
+                f"{self.aws_url}/moto-api/data.json",
+            ),
+            (
+                [sys.executable, "-m", "devstack.localstripe_server", "--port", str(self.stripe_port)],
+                f"{self.stripe_url}/v1/customers",
+            ),
+            (
+                [
+                    sys.executable, "-m", "devstack.vendor",
+                    "--port", str(self.vendor_port),
+                    "--api-key", self.secrets.vendor_api_key,
+                ],
+                f"{self.vendor_url}/health",
+            ),
+        ]  # fmt: skip
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        for argv, _url in commands:
+            process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=out)
+            self.processes.append(process)
+        for (_, url), process in zip(commands, self.processes, strict=True):
+            _wait_for(url, process)
+        return self
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.processes.clear()
+
+    # --- AWS contents --------------------------------------------------------------------
+
+    def aws_reset(self) -> None:
+        """Empty the emulator: every table, secret and parameter is gone."""
+        request = urllib.request.Request(f"{self.aws_url}/moto-api/reset", method="POST")
+        urllib.request.urlopen(request, timeout=10).close()
+
+    def provision_config(self, parameters: Mapping[str, str] | None = None) -> None:
+        """Create (or overwrite) the app's two secrets and its SSM parameters, as infra/ does."""
+        session = boto3.session.Session(
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+            region_name=LOCAL_REGION,
+        )
+        sm = session.client("secretsmanager", endpoint_url=self.aws_url)
+        ssm = session.client("ssm", endpoint_url=self.aws_url)
+        values = {
+            "stripe": {
+                "api_key": self.secrets.stripe_api_key,
+                "webhook_secret": self.secrets.stripe_webhook_secret,
+            },
+            "app": {
+                "django_secret_key": self.secrets.django_secret_key,
+                "vendor_api_key": self.secrets.vendor_api_key,
+            },
+        }
+        for name, value in values.items():
+            secret_id = f"{self.project}/{self.stage}/{name}"
+            try:
+                sm.create_secret(Name=secret_id, SecretString=json.dumps(value))
+            except sm.exceptions.ResourceExistsException:
+                sm.put_secret_value(SecretId=secret_id, SecretString=json.dumps(value))
+        defaults = {
+            "vendor_endpoint": self.vendor_url,
+            "order_expiry_minutes": "30",
+            "fulfillment_max_attempts": "5",
+            "vendor_connect_timeout": "1",
+            "vendor_read_timeout": "2",
+            "feature_flags": "{}",
+        }
+        for name, value in {**defaults, **(parameters or {})}.items():
+            ssm.put_parameter(
+                Name=f"/{self.project}/{self.stage}/{name}",
+                Value=value,
+                Type="String",
+                Overwrite=True,
+            )
+
+
+def stack_start(
+    aws_port: int | None = None, stripe_port: int | None = None, vendor_port: int | None = None
+) -> LocalStack:
+    """Start the three servers, each on the port asked for or a free one."""
+    return LocalStack(
+        aws_port=aws_port or free_port(),
+        stripe_port=stripe_port or free_port(),
+        vendor_port=vendor_port or free_port(),
+    ).start()

@@ -1,0 +1,217 @@
+"""A stand-in for the third-party ticket vendor, following the spec's vendor contract.
+
+``POST /fulfillments`` with ``Authorization: Bearer {key}``, ``Idempotency-Key: {order_id}`` and
+a JSON body ``{order_id, customer: {email, name}, items: [{sku, quantity}]}`` answers ``201``
+with ``{fulfillment_id, status: "issued", tickets: [{ticket_id, sku, code}]}``; the same
+idempotency key again answers ``200`` with the same fulfillment, as a real vendor would.
+
+It can be told how to behave, for tests and demos, through a control API:
+
+- ``POST /_control`` ``{"mode": M, "delay": seconds, "times": n}``: the next ``n`` fulfillment
+  requests (all, if ``times`` is absent) behave as ``M``: ``ok``, ``slow`` (answer after
+  ``delay``), ``timeout`` (hold the connection for ``delay``, default 30 s, then drop it),
+  ``error`` (500), ``unavailable`` (503), ``rate_limit`` (429 with ``Retry-After: delay``),
+  ``reject`` (422), ``malformed`` (200 with a body that is not a fulfillment), ``drop`` (close
+  the connection without answering).
+- ``GET /_requests``: every fulfillment request received (method, path, idempotency key, body,
+  whether the key was right, the answer given), so tests can count calls.
+- ``DELETE /_requests``: forget requests and fulfillments, back to ``ok``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import threading
+import time
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class VendorState:
+    def __init__(self, api_key: str) -> None:
+        self.api_key = api_key
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        self.mode = "ok"
+        self.delay = 0.0
+        self.times: int | None = None
+        self.requests: list[dict[str, Any]] = []
+        self.fulfillments: dict[str, dict[str, Any]] = {}
+
+    def next_mode(self) -> tuple[str, float]:
+        with self.lock:
+            mode, delay = self.mode, self.delay
+            if self.times is not None:
+                self.times -= 1
+                if self.times <= 0:
+                    self.mode, self.delay, self.times = "ok", 0.0, None
+            return mode, delay
+
+
+def _valid_body(body: Any) -> bool:
+    return (
+        isinstance(body, dict)
+        and isinstance(body.get("order_id"), str)
+        and isinstance(body.get("customer"), dict)
+        and isinstance(body.get("items"), list)
+        and bool(body["items"])
+        and all(
+            isinstance(i, dict)
+            and isinstance(i.get("sku"), str)
+            and isinstance(i.get("quantity"), int)
+            for i in body["items"]
+        )
+    )
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: VendorServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
+        pass
+
+    def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _body(self) -> Any:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            return json.loads(raw or b"null")
+        except ValueError:
+            return None
+
+    def do_GET(self) -> None:
+        state = self.server.state
+        if self.path == "/_requests":
+            with state.lock:
+                self._send(200, list(state.requests))
+        elif self.path == "/health":
+            self._send(200, {"status": "ok"})
+        else:
+            self._send(404, {"error": "not found"})
+
+    def do_DELETE(self) -> None:
+        if self.path == "/_requests":
+            with self.server.state.lock:
+                self.server.state.reset()
+            self._send(200, {"reset": True})
+        else:
+            self._send(404, {"error": "not found"})
+
+    def do_POST(self) -> None:
+        if self.path == "/_control":
+            self._control()
+        elif self.path == "/fulfillments":
+            self._fulfill()
+        else:
+            self._send(404, {"error": "not found"})
+
+    def _control(self) -> None:
+        body = self._body() or {}
+        state = self.server.state
+        with state.lock:
+            state.mode = str(body.get("mode", "ok"))
+            state.delay = float(body.get("delay", 0))
+            state.times = int(body["times"]) if body.get("times") is not None else None
+        self._send(200, {"mode": state.mode, "delay": state.delay, "times": state.times})
+
+    def _fulfill(self) -> None:
+        state = self.server.state
+        body = self._body()
+        key = self.headers.get("Idempotency-Key")
+        authorized = secrets.compare_digest(
+            self.headers.get("Authorization", ""), f"Bearer {state.api_key}"
+        )
+        mode, delay = state.next_mode()
+        record: dict[str, Any] = {
+            "at": time.time(),
+            "idempotency_key": key,
+            "authorized": authorized,
+            "body": body,
+            "mode": mode,
+        }
+        with state.lock:
+            state.requests.append(record)
+
+        if mode in {"slow", "timeout", "drop"} and (delay or mode == "timeout"):
+            time.sleep(delay or 30.0)
+        if mode in {"timeout", "drop"}:
+            record["answer"] = None
+            self.close_connection = True
+            return
+        status, payload, headers = self._answer(mode, delay, body, key, authorized)
+        record["answer"] = status
+        self._send(status, payload, headers)
+
+    def _answer(
+        self, mode: str, delay: float, body: Any, key: str | None, authorized: bool
+    ) -> tuple[int, Any, dict[str, str]]:
+        state = self.server.state
+        if not authorized:
+            return 401, {"error": "invalid api key"}, {}
+        if mode == "error":
+            return 500, {"error": "internal error"}, {}
+        if mode == "unavailable":
+            return 503, {"error": "unavailable"}, {}
+        if mode == "rate_limit":
+            return 429, {"error": "slow down"}, {"Retry-After": str(int(delay or 1))}
+        if mode == "reject":
+            return 422, {"error": "unknown event"}, {}
+        if mode == "malformed":
+            return 200, {"unexpected": True}, {}
+        if not key or not _valid_body(body) or body["order_id"] != key:
+            return 400, {"error": "Idempotency-Key must equal order_id and the body be valid"}, {}
+        with state.lock:
+            existing = state.fulfillments.get(key)
+            if existing is not None:
+                return HTTPStatus.OK, existing, {}
+            fulfillment = {
+                "fulfillment_id": f"ful_{secrets.token_hex(8)}",
+                "status": "issued",
+                "tickets": [
+                    {
+                        "ticket_id": f"tkt_{secrets.token_hex(6)}",
+                        "sku": item["sku"],
+                        "code": secrets.token_hex(4).upper(),
+                    }
+                    for item in body["items"]
+                    for _ in range(item["quantity"])
+                ],
+            }
+            state.fulfillments[key] = fulfillment
+        return HTTPStatus.CREATED, fulfillment, {}
+
+
+class VendorServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], api_key: str) -> None:
+        super().__init__(address, Handler)
+        self.state = VendorState(api_key)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8430)
+    parser.add_argument("--api-key", required=True)
+    args = parser.parse_args()
+    VendorServer((args.host, args.port), args.api_key).serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""Test fixtures: the real stand-in servers, started once per test session on free ports.
+
+Before Django is set up, the session starts moto (AWS), localstripe and the stand-in vendor
+(``devstack.stack``) and exports the same environment variables the app reads in Lambda, so
+the code under test runs through its real clients and configuration. Each test then starts
+from an empty emulator with freshly created tables, secrets and parameters (the ``aws``
+fixture, automatic), so tests never see each other's data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+
+from devstack.stack import LocalStack, stack_start
+
+_stack: LocalStack | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _stack
+    _stack = stack_start()
+    os.environ.update(_stack.environment())
+    # The same switches as the local stack; check --deploy tests the production positions.
+    import django
+
+    django.setup()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _stack is not None:
+        _stack.stop()
+
+
+@pytest.fixture(scope="session")
+def local_stack() -> LocalStack:
+    assert _stack is not None
+    return _stack
+
+
+@pytest.fixture(autouse=True)
+def aws(local_stack: LocalStack) -> Iterator[LocalStack]:
+    """An empty AWS with this deployment's tables, secrets and parameters."""
+    from tickets.config import config_cache_clear
+    from tickets.dynamodb import tables_ensure
+
+    local_stack.aws_reset()
+    local_stack.provision_config()
+    tables_ensure()
+    config_cache_clear()
+    vendor_reset(local_stack)
+    yield local_stack
+
+
+def vendor_reset(stack: LocalStack) -> None:
+    request = urllib.request.Request(f"{stack.vendor_url}/_requests", method="DELETE")
+    urllib.request.urlopen(request, timeout=5).close()
+
+
+def vendor_requests(stack: LocalStack) -> list[dict]:
+    with urllib.request.urlopen(f"{stack.vendor_url}/_requests", timeout=5) as response:
+        return json.load(response)
+
+
+@pytest.fixture
+def client():
+    from django.test import Client
+
+    return Client(raise_request_exception=False)
