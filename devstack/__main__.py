@@ -48,7 +48,7 @@ def main() -> None:
         call_command("create_tables")
         call_command("seed_demo")
         _banner(stack, args.port)
-        subprocess.run(  # noqa: S603 - our own manage.py with this interpreter
+        subprocess.run(
             [sys.executable, "manage.py", "runserver", f"127.0.0.1:{args.port}", "--noreload"],
             cwd=ROOT,
             env=os.environ,
