@@ -38,7 +38,6 @@ def main() -> None:
     stack.start()
     try:
         os.environ.update(stack.environment())
-        os.environ["DJANGO_DEBUG"] = "1"
         stack.provision_config()
 
         import django
@@ -49,7 +48,15 @@ def main() -> None:
         call_command("seed_demo")
         _banner(stack, args.port)
         subprocess.run(
-            [sys.executable, "manage.py", "runserver", f"127.0.0.1:{args.port}", "--noreload"],
+            # --insecure: serve the admin's static files with DEBUG off, as production behaves
+            [
+                sys.executable,
+                "manage.py",
+                "runserver",
+                f"127.0.0.1:{args.port}",
+                "--noreload",
+                "--insecure",
+            ],
             cwd=ROOT,
             env=os.environ,
             check=False,
