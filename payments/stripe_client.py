@@ -1,0 +1,188 @@
+"""Every call to Stripe goes through this module: one cached client, one pinned API version,
+idempotency keys from our own ids, and Stripe's errors turned into ours at this edge.
+
+The ``stripe`` library is imported on first use only: it costs about half a second of cold
+start, and most invocations (the catalog, order status, the admin's lists) never need it.
+Locally and in tests ``STRIPE_API_BASE`` points the client at localstripe; in AWS it is unset.
+The API key comes from Secrets Manager through ``tickets.config`` (rotation is picked up with
+the config cache).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from tickets.config import secrets_get
+from tickets.exceptions import ServiceUnavailable
+
+if TYPE_CHECKING:
+    import stripe
+
+# The one place the Stripe API version is pinned (the webhook endpoint in Stripe's dashboard
+# must use the same version).
+STRIPE_API_VERSION = "2026-10-28.endive"
+CONNECT_AND_READ_TIMEOUT_SECONDS = 8
+# The library retries connection errors and 409/429/5xx with the same idempotency key.
+NETWORK_RETRIES = 1
+
+
+class PaymentProviderUnavailable(ServiceUnavailable):
+    code = "payment_provider_unavailable"
+    message = "The payment provider is unavailable; try again shortly."
+
+
+class PaymentProviderError(Exception):
+    """Stripe refused the request (invalid request, card error...). Not retryable as is."""
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class PaymentIntent:
+    id: str
+    status: str
+    amount: int
+    currency: str
+    client_secret: str | None
+    latest_charge: str | None
+    metadata: dict[str, str]
+
+    def __repr__(self) -> str:  # the client secret stays out of logs and tracebacks
+        return f"PaymentIntent(id={self.id!r}, status={self.status!r}, amount={self.amount})"
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    id: str
+    status: str
+    amount: int
+    payment_intent_id: str | None
+
+
+_lock = threading.Lock()
+_client: tuple[str, Any] | None = None  # (api key it was built with, client)
+
+
+def _stripe_client() -> stripe.StripeClient:
+    global _client
+    api_key = secrets_get().stripe_api_key
+    with _lock:
+        if _client is None or _client[0] != api_key:
+            import stripe
+
+            base = os.environ.get("STRIPE_API_BASE")
+            _client = (
+                api_key,
+                stripe.StripeClient(
+                    api_key,
+                    stripe_version=STRIPE_API_VERSION,
+                    base_addresses={"api": base} if base else None,
+                    http_client=stripe.RequestsClient(timeout=CONNECT_AND_READ_TIMEOUT_SECONDS),
+                    max_network_retries=NETWORK_RETRIES,
+                ),
+            )
+        return _client[1]
+
+
+def _translate(error: Exception) -> Exception:
+    import stripe
+
+    if isinstance(error, stripe.APIConnectionError | stripe.RateLimitError):
+        return PaymentProviderUnavailable()
+    if isinstance(error, stripe.APIError | stripe.AuthenticationError):
+        # 5xx, or our key is wrong/rotated: nothing the buyer did, and nothing to retry blindly.
+        return PaymentProviderUnavailable()
+    if isinstance(error, stripe.StripeError):
+        return PaymentProviderError(error.user_message or type(error).__name__, code=error.code)
+    return error
+
+
+def _call(operation: Any, *args: Any, **kwargs: Any) -> Any:
+    import stripe
+
+    try:
+        return operation(*args, **kwargs)
+    except stripe.StripeError as error:
+        raise _translate(error) from None
+
+
+def _payment_intent(obj: Any) -> PaymentIntent:
+    charge = obj.get("latest_charge")
+    return PaymentIntent(
+        id=obj["id"],
+        status=obj["status"],
+        amount=int(obj["amount"]),
+        currency=obj["currency"],
+        client_secret=obj.get("client_secret"),
+        latest_charge=charge if isinstance(charge, str) or charge is None else charge.get("id"),
+        metadata=dict(obj.get("metadata") or {}),
+    )
+
+
+def payment_intent_create(
+    *, order_id: str, amount: int, currency: str, idempotency_key: str
+) -> PaymentIntent:
+    """A PaymentIntent for an order. The same ``idempotency_key`` within 24 h returns the same
+    intent from Stripe, so a retry after a crash never charges twice."""
+    intent = _call(
+        _stripe_client().v1.payment_intents.create,
+        params={"amount": amount, "currency": currency, "metadata": {"order_id": order_id}},
+        options={"idempotency_key": idempotency_key},
+    )
+    return _payment_intent(intent)
+
+
+def payment_intent_retrieve(*, payment_intent_id: str) -> PaymentIntent:
+    return _payment_intent(_call(_stripe_client().v1.payment_intents.retrieve, payment_intent_id))
+
+
+def payment_intent_cancel(*, payment_intent_id: str, idempotency_key: str) -> PaymentIntent:
+    intent = _call(
+        _stripe_client().v1.payment_intents.cancel,
+        payment_intent_id,
+        options={"idempotency_key": idempotency_key},
+    )
+    return _payment_intent(intent)
+
+
+def refund_create(*, payment_intent_id: str, amount: int, idempotency_key: str) -> RefundResult:
+    """Refund ``amount`` (minor units) of a PaymentIntent; the key is ``refund:{order}:{n}``."""
+    refund = _call(
+        _stripe_client().v1.refunds.create,
+        params={"payment_intent": payment_intent_id, "amount": amount},
+        options={"idempotency_key": idempotency_key},
+    )
+    return RefundResult(
+        id=refund["id"],
+        status=refund["status"],
+        amount=int(refund["amount"]),
+        payment_intent_id=refund.get("payment_intent"),
+    )
+
+
+def webhook_event_verify(
+    *, payload: bytes, signature_header: str, tolerance: int = 300
+) -> dict[str, Any]:
+    """Check ``Stripe-Signature`` over the raw body with the signing secret and the tolerance,
+    and return the event as a plain dict. Raises ``ValueError`` on any failure (missing,
+    malformed, wrong or stale signature, or a body that is not an event)."""
+    import json
+
+    import stripe
+
+    secret = secrets_get().stripe_webhook_secret
+    try:
+        stripe.WebhookSignature.verify_header(
+            payload.decode("utf-8"), signature_header, secret, tolerance=tolerance
+        )
+        event = json.loads(payload)
+    except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError) as error:
+        raise ValueError(f"webhook rejected: {type(error).__name__}") from None
+    if not isinstance(event, dict) or not isinstance(event.get("id"), str) or "type" not in event:
+        raise ValueError("webhook rejected: not an event")
+    return event
