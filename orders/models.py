@@ -52,6 +52,9 @@ class OrderItem(MapAttribute):
     quantity = NumberAttribute()
     unit_amount = NumberAttribute()
     amount = NumberAttribute()
+    # True when the seats came out of a limited ticket type's ``available`` (and so must go
+    # back to it if the order is canceled); False for unlimited types.
+    reserved = BooleanAttribute(default=False)
 
 
 class Ticket(MapAttribute):
@@ -99,6 +102,8 @@ class Order(Model):
     total_amount = NumberAttribute()
     items = ListAttribute(of=OrderItem)
     payment_intent_id = UnicodeAttribute(null=True)
+    # True while the order holds seats that a cancellation must give back.
+    seats_held = BooleanAttribute(default=False)
     refunded_amount = NumberAttribute(default=0)
     disputed = BooleanAttribute(default=False)
     fulfillment_status = UnicodeAttribute(default=FulfillmentStatus.NOT_STARTED.value)
