@@ -23,6 +23,7 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from tickets.backoffice import BackOfficeMeta
 from tickets.dynamodb import BaseMeta, register, table_name
 
 
@@ -146,6 +147,24 @@ class Customer(Model):
     version = VersionAttribute()
 
     email_index = CustomerEmailIndex()
+
+
+class CustomerEmailClaim(Model):
+    """``EMAIL#{normalised email}`` in the back-office table: which customer owns an email.
+    Written with ``attribute_not_exists`` in the transaction that creates the customer, so two
+    concurrent first orders with one email make one customer."""
+
+    class Meta(BackOfficeMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="CLAIM")
+    kind = UnicodeAttribute(default="email_claim")
+    customer_id = UnicodeAttribute()
+
+    @staticmethod
+    def key_for(email: str) -> str:
+        return f"EMAIL#{email}"
 
 
 # --- Catalog -----------------------------------------------------------------------------------

@@ -111,7 +111,12 @@ def _call(operation: Any, *args: Any, **kwargs: Any) -> Any:
         raise _translate(error) from None
 
 
+def _plain(obj: Any) -> dict[str, Any]:
+    return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+
+
 def _payment_intent(obj: Any) -> PaymentIntent:
+    obj = _plain(obj)
     charge = obj.get("latest_charge")
     return PaymentIntent(
         id=obj["id"],
@@ -152,10 +157,12 @@ def payment_intent_cancel(*, payment_intent_id: str, idempotency_key: str) -> Pa
 
 def refund_create(*, payment_intent_id: str, amount: int, idempotency_key: str) -> RefundResult:
     """Refund ``amount`` (minor units) of a PaymentIntent; the key is ``refund:{order}:{n}``."""
-    refund = _call(
-        _stripe_client().v1.refunds.create,
-        params={"payment_intent": payment_intent_id, "amount": amount},
-        options={"idempotency_key": idempotency_key},
+    refund = _plain(
+        _call(
+            _stripe_client().v1.refunds.create,
+            params={"payment_intent": payment_intent_id, "amount": amount},
+            options={"idempotency_key": idempotency_key},
+        )
     )
     return RefundResult(
         id=refund["id"],

@@ -57,7 +57,9 @@ APPEND_SLASH = False  # the API's paths have no trailing slash; never redirect a
 
 INSTALLED_APPS = [
     "django.contrib.staticfiles",
+    "corsheaders",
     "rest_framework",
+    "drf_spectacular",
     "tickets",
     "orders",
     "payments",
@@ -66,6 +68,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "tickets.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -120,7 +123,27 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "tickets.exceptions.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "TicketsToHeaven storefront API",
+    "DESCRIPTION": (
+        "Catalog, orders and order status for the storefront. Every error answers "
+        '`{"error": {"code", "message", "fields"?}}`.'
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- CORS: only the storefront's origins, only the API ------------------------------------------
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
+CORS_URLS_REGEX = r"^/(catalog|orders|schema)(/.*)?$"
+CORS_ALLOW_METHODS = ["GET", "POST", "OPTIONS"]
+CORS_ALLOW_HEADERS = ["accept", "content-type", "idempotency-key"]
+CORS_EXPOSE_HEADERS = ["retry-after", "x-request-id"]
+CORS_PREFLIGHT_MAX_AGE = 3600
 
 # --- Logging: JSON lines to stdout (CloudWatch Logs in Lambda) --------------------------------
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
@@ -142,5 +165,6 @@ LOGGING = {
         "botocore": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
         "pynamodb": {"level": "WARNING"},
+        "stripe": {"level": "WARNING"},
     },
 }
