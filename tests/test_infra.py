@@ -21,8 +21,6 @@ simple enough to compare.
 from __future__ import annotations
 
 import os
-import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -243,3 +241,88 @@ def test_the_comparison_catches_drift_in_either_direction() -> None:
     }
     for what, change in cases.items():
         assert drifted(change), f"a change of {what} went unnoticed"
+
+
+# --- IAM: the Lambda's policy ------------------------------------------------------------------
+
+# Actions AWS authorises only on "*" (no resource-level permissions), each needed by the Lambda.
+STAR_RESOURCE_ACTIONS = {
+    "xray:PutTraceSegments",  # X-Ray tracing: segments
+    "xray:PutTelemetryRecords",  # X-Ray daemon telemetry
+    "xray:GetSamplingRules",  # X-Ray SDK sampling
+    "xray:GetSamplingTargets",
+}
+# Wildcards inside an ARN that name no broader thing than needed: the streams of our own log
+# group (Lambda names each stream itself).
+ALLOWED_WILDCARD_SUFFIXES = (":log-stream:*",)
+
+
+def _statements() -> list[dict[str, Any]]:
+    document = _blocks("data", "aws_iam_policy_document")["lambda"]
+    return document["statement"]
+
+
+def _as_list(value: Any) -> list[str]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_lambda_policy_has_no_wildcard_action() -> None:
+    for statement in _statements():
+        assert statement.get("effect", "Allow") == "Allow", statement
+        assert "not_actions" not in statement and "not_resources" not in statement, statement
+        for action in _as_list(statement["actions"]):
+            assert "*" not in action, f"{statement['sid']}: wildcard action {action!r}"
+
+
+def test_lambda_policy_has_no_wildcard_resource_where_a_narrower_one_exists() -> None:
+    for statement in _statements():
+        resources = _as_list(statement["resources"])
+        for resource in resources:
+            if resource == "*":
+                extra = set(_as_list(statement["actions"])) - STAR_RESOURCE_ACTIONS
+                assert not extra, f"{statement['sid']}: {sorted(extra)} on '*'"
+            elif "*" in resource:
+                assert resource.endswith(ALLOWED_WILDCARD_SUFFIXES), (
+                    f"{statement['sid']}: wildcard in {resource!r}"
+                )
+
+
+def test_lambda_policy_covers_every_table_and_its_indexes() -> None:
+    """The policy reaches the tables through local.tables; every table resource must be in it,
+    so a new table cannot be left without access or granted by a broader pattern instead."""
+    tables_local = _locals()["tables"]
+    for resource in _blocks("resource", "aws_dynamodb_table"):
+        assert f"aws_dynamodb_table.{resource}" in str(tables_local), (
+            f"aws_dynamodb_table.{resource} is missing from local.tables"
+        )
+    resources = {s["sid"]: _as_list(s["resources"]) for s in _statements()}
+    assert resources["ReadWriteTableItems"] == ["${local.table_arns}"]
+    assert resources["QueryIndexes"] == ["${local.index_arns}"]
+
+
+def test_no_managed_policy_widens_the_role() -> None:
+    assert not _blocks("resource", "aws_iam_role_policy_attachment")
+    assert not _blocks("resource", "aws_iam_policy_attachment")
+    role = _blocks("resource", "aws_iam_role")["lambda"]
+    assert "managed_policy_arns" not in role
+
+
+# --- The runnable check (fmt, validate, checkov) -----------------------------------------------
+
+
+@pytest.mark.skipif(
+    os.environ.get("INFRA_CHECK_RUNNING") == "1", reason="already running inside infra/check.sh"
+)
+def test_infra_check_script_passes() -> None:
+    """fmt, validate (or its announced skip) and checkov, as CI runs them."""
+    result = subprocess.run(  # noqa: S603 - our own script, fixed arguments
+        [str(INFRA / "check.sh"), "--no-pytest"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    # Skips are printed by the script and shown here, so a skipped validate is never silent.
+    print(output)
+    assert result.returncode == 0, output
