@@ -315,7 +315,7 @@ def test_no_managed_policy_widens_the_role() -> None:
 )
 def test_infra_check_script_passes() -> None:
     """fmt, validate (or its announced skip) and checkov, as CI runs them."""
-    result = subprocess.run(  # noqa: S603 - our own script, fixed arguments
+    result = subprocess.run(
         [str(INFRA / "check.sh"), "--no-pytest"],
         capture_output=True,
         text=True,

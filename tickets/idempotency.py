@@ -109,7 +109,7 @@ def idempotency_claim(*, scope: str, key: str, payload: Any, subject_id: str) ->
     try:
         record.save(
             condition=IdempotencyRecord.pk.does_not_exist()
-            | (IdempotencyRecord.expires_at < int(now))
+            | (IdempotencyRecord.expires_at < datetime.fromtimestamp(now, UTC))
         )
         return Claim(pk=pk, subject_id=subject_id)
     except PutError as error:
