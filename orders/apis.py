@@ -151,6 +151,7 @@ class OrderCreateApi(APIView):
                 phone=data["customer"].get("phone") or None,
                 lines=[OrderLine(sku=i["sku"], quantity=i["quantity"]) for i in data["items"]],
                 order_id=claim.subject_id if claim else None,
+                resume=bool(claim and claim.taken_over),
             )
         except Exception:
             if claim is not None:

@@ -79,6 +79,7 @@ class Claim:
     pk: str
     subject_id: str
     replay: tuple[int, dict[str, Any]] | None = None
+    taken_over: bool = False  # an earlier run of this request died halfway
 
 
 def payload_hash(payload: Any) -> str:
@@ -137,7 +138,7 @@ def idempotency_claim(*, scope: str, key: str, payload: Any, subject_id: str) ->
         if error.cause_response_code == "ConditionalCheckFailedException":
             raise IdempotencyInProgress() from None
         raise
-    return Claim(pk=pk, subject_id=existing.subject_id)
+    return Claim(pk=pk, subject_id=existing.subject_id, taken_over=True)
 
 
 def idempotency_complete(*, claim: Claim, status: int, body: dict[str, Any]) -> None:

@@ -80,13 +80,16 @@ def order_create(
     phone: str | None,
     lines: list[OrderLine],
     order_id: str | None = None,
+    resume: bool = False,
 ) -> CreatedOrder:
-    """Create an order awaiting payment. ``order_id`` is given when an idempotent request is
-    run again after its first run died: the work already done for that id is reused."""
+    """Create an order awaiting payment, with id ``order_id`` if given. ``resume`` is set when
+    an idempotent request runs again after its first run died: the work that run already did
+    for ``order_id`` is reused, not repeated."""
+    if resume and order_id and (existing := order_get(order_id=order_id)) is not None:
+        order_id_var.set(order_id)
+        return _resume(existing)
     order_id = order_id or new_id("ord")
     order_id_var.set(order_id)
-    if (existing := order_get(order_id=order_id)) is not None:
-        return _resume(existing)
 
     items, currency = _priced_items(lines)
     email = email_normalise(email)
