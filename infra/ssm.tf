@@ -4,12 +4,13 @@
 
 locals {
   parameters = {
-    vendor_endpoint          = var.vendor_endpoint
-    order_expiry_minutes     = tostring(var.order_expiry_minutes)
-    fulfillment_max_attempts = tostring(var.fulfillment_max_attempts)
-    vendor_connect_timeout   = tostring(var.vendor_connect_timeout)
-    vendor_read_timeout      = tostring(var.vendor_read_timeout)
-    feature_flags            = jsonencode(var.feature_flags)
+    vendor_endpoint              = var.vendor_endpoint
+    order_expiry_minutes         = tostring(var.order_expiry_minutes)
+    fulfillment_max_attempts     = tostring(var.fulfillment_max_attempts)
+    vendor_connect_timeout       = tostring(var.vendor_connect_timeout)
+    vendor_read_timeout          = tostring(var.vendor_read_timeout)
+    orders_rate_limit_per_minute = tostring(var.orders_rate_limit_per_minute)
+    feature_flags                = jsonencode(var.feature_flags)
   }
 }
 

@@ -153,6 +153,12 @@ variable "vendor_read_timeout" {
   default     = 10
 }
 
+variable "orders_rate_limit_per_minute" {
+  description = "POST /orders allowed per client address per minute (SSM orders_rate_limit_per_minute)."
+  type        = number
+  default     = 30
+}
+
 variable "feature_flags" {
   description = "Feature flags, stored as one JSON object (SSM feature_flags)."
   type        = map(bool)
