@@ -34,6 +34,16 @@ resource "aws_dynamodb_table" "orders" {
     type = "S"
   }
 
+  attribute {
+    name = "fulfillment_queue"
+    type = "S"
+  }
+
+  attribute {
+    name = "fulfillment_next_at"
+    type = "S"
+  }
+
   global_secondary_index {
     name            = "customer-id-index"
     hash_key        = "customer_id"
@@ -45,6 +55,14 @@ resource "aws_dynamodb_table" "orders" {
     name            = "order-status-index"
     hash_key        = "status"
     range_key       = "created_at"
+    projection_type = "ALL"
+  }
+
+  # Sparse: only orders waiting for the ticket vendor; the fulfillment sweeper's queue.
+  global_secondary_index {
+    name            = "fulfillment-due-index"
+    hash_key        = "fulfillment_queue"
+    range_key       = "fulfillment_next_at"
     projection_type = "ALL"
   }
 

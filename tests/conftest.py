@@ -9,7 +9,6 @@ fixture, automatic), so tests never see each other's data.
 
 from __future__ import annotations
 
-import json
 import os
 import urllib.request
 from collections.abc import Iterator
@@ -59,11 +58,6 @@ def aws(local_stack: LocalStack) -> Iterator[LocalStack]:
 def vendor_reset(stack: LocalStack) -> None:
     request = urllib.request.Request(f"{stack.vendor_url}/_requests", method="DELETE")
     urllib.request.urlopen(request, timeout=5).close()
-
-
-def vendor_requests(stack: LocalStack) -> list[dict]:
-    with urllib.request.urlopen(f"{stack.vendor_url}/_requests", timeout=5) as response:
-        return json.load(response)
 
 
 @pytest.fixture
