@@ -33,8 +33,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-# The Lambda runtime ships these; the package leaves them out and the dev venv's stand in.
-RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer")
+# The Lambda runtime ships boto3 and its dependencies; the package leaves out the first three
+# and the dev venv's copies stand in. (The package keeps its own urllib3, dateutil, jmespath,
+# six: it comes first on sys.path, so those are the ones the app uses, here as in Lambda.)
+RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six.py", "urllib3")
 
 _DRIVER = r"""
 import json, resource, sys, time
@@ -103,7 +105,7 @@ def tree_snapshot(root: Path) -> dict[str, tuple[int, int]]:
 
 
 def runtime_standin(target: Path) -> Path:
-    """A folder holding only the dev venv's boto3/botocore/s3transfer (what the runtime has)."""
+    """A folder holding only the dev venv's boto3 and its dependencies (what the runtime has)."""
     import boto3
 
     site_packages = Path(boto3.__file__).resolve().parent.parent
@@ -111,7 +113,7 @@ def runtime_standin(target: Path) -> Path:
     for name in RUNTIME_PACKAGES:
         link = target / name
         if not link.exists():
-            link.symlink_to(site_packages / name, target_is_directory=True)
+            link.symlink_to(site_packages / name, target_is_directory=not name.endswith(".py"))
     return target
 
 
