@@ -124,7 +124,7 @@ def test_each_scheduled_rule_reaches_its_function(runtime, prod, event):
         pytest.skip(f"{module} is not in the package yet (being written on another branch)")
     from zappa.core import Zappa
 
-    rule = Zappa.get_scheduled_event_name(None, event, event["function"], "ticketstoheaven-prod")
+    rule = Zappa.get_scheduled_event_name(Zappa, event, event["function"], "ticketstoheaven-prod")
 
     result = runtime.invoke({"manage": "create_tables"}, scheduled_event(rule))
 
