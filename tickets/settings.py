@@ -91,8 +91,39 @@ TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
 
-STATIC_URL = os.environ.get("DJANGO_STATIC_URL", "/static/")
+# Static files (see tickets/storage.py). Locally: Django's own storage, served by
+# `runserver --insecure`. In Lambda (DJANGO_STATIC_STORAGE=s3): S3 under static/, served by the
+# CloudFront distribution at DJANGO_STATIC_CUSTOM_DOMAIN, names from the manifest in the package.
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_MANIFEST_DIR = Path(
+    os.environ.get("DJANGO_STATIC_MANIFEST_DIR") or BASE_DIR / "staticmanifest"
+)
+STATIC_STORAGE = os.environ.get("DJANGO_STATIC_STORAGE", "local")
+if STATIC_STORAGE == "s3":
+    _static_domain = os.environ.get("DJANGO_STATIC_CUSTOM_DOMAIN") or None
+    _static_options = {
+        "bucket_name": os.environ.get("DJANGO_STATIC_BUCKET", ""),
+        "location": "static",
+        "custom_domain": _static_domain,
+        "querystring_auth": False,
+        "region_name": os.environ.get("AWS_REGION") or "us-east-2",
+        "endpoint_url": os.environ.get("AWS_ENDPOINT_URL") or None,
+    }
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "tickets.storage.StaticStorage", "OPTIONS": _static_options},
+    }
+    STATIC_URL = f"https://{_static_domain}/static/" if _static_domain else "/static/"
+elif STATIC_STORAGE == "local":
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    STATIC_URL = os.environ.get("DJANGO_STATIC_URL", "/static/")
+else:
+    raise ImproperlyConfigured(
+        f"DJANGO_STATIC_STORAGE must be 'local' or 's3', not {STATIC_STORAGE!r}"
+    )
 
 # Bodies are small JSON documents; anything bigger is refused with a 400 before parsing.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
