@@ -58,8 +58,10 @@ format: env
 test: env system-packages lint
 	$(VENV)/bin/pytest
 
+BENCHMARKS := coldstart orders
+
 bench: env
-	@for script in bench/*.py; do echo "== $$script"; $(VENV)/bin/python $$script || exit 1; done
+	@for name in $(BENCHMARKS); do echo "== bench/$$name.py"; $(VENV)/bin/python bench/$$name.py || exit 1; done
 
 # --- Deployment (docs/deploy.md) ------------------------------------------------------------
 STAGE ?= prod
@@ -67,7 +69,7 @@ DEPLOY_VENV := .venv-deploy
 
 # Runtime dependencies + Zappa, nothing from the dev group: what `zappa package` packs.
 deploy-env: $(UV)
-	UV_PROJECT_ENVIRONMENT=$(DEPLOY_VENV) $(UV) sync --frozen --python $(PYTHON) --no-dev --group deploy
+	UV_PROJECT_ENVIRONMENT=$(DEPLOY_VENV) $(UV) sync --frozen --python $(PYTHON) --no-default-groups --group deploy
 
 collectstatic: env
 	$(VENV)/bin/python -m deploy collectstatic --stage $(STAGE)

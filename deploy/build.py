@@ -58,7 +58,16 @@ def _uv() -> str:
 def deploy_venv_ensure(venv: Path = DEPLOY_VENV) -> Path:
     """Create or refresh the deploy environment from the lock file (offline once cached)."""
     subprocess.run(
-        [_uv(), "sync", "--frozen", "--no-dev", "--group", "deploy", "--python", sys.executable],
+        [
+            _uv(),
+            "sync",
+            "--frozen",
+            "--no-default-groups",
+            "--group",
+            "deploy",
+            "--python",
+            sys.executable,
+        ],
         cwd=ROOT,
         env={**os.environ, "UV_PROJECT_ENVIRONMENT": str(venv), "UV_PYTHON_DOWNLOADS": "never"},
         check=True,

@@ -29,7 +29,8 @@ from typing import Any
 # The spec's budget: small enough to upload directly (50 MB) and to unpack fast.
 PACKAGE_MAX_BYTES = 15 * 1024 * 1024
 
-# Top-level names that must never be in the package.
+# Top-level names that must never be in the package. (PyYAML stays: drf-spectacular's
+# /schema renderer imports it.)
 FORBIDDEN_TOP_LEVEL = frozenset(
     {
         # our own development-only folders
@@ -39,8 +40,10 @@ FORBIDDEN_TOP_LEVEL = frozenset(
         # provided by the Lambda runtime
         "boto3", "botocore", "s3transfer",
         # Zappa's deploy-time dependencies
-        "troposphere", "cfn_flip", "setuptools", "pkg_resources", "pip", "wheel", "yaml",
-        "_yaml", "tqdm", "placebo", "hjson", "argcomplete", "slugify", "click", "toml",
+        "troposphere", "cfn_flip", "setuptools", "pkg_resources", "pip", "wheel",
+        "tqdm", "placebo", "hjson", "argcomplete", "slugify", "click", "toml",
+        # drf-spectacular's schema validator (only its management command uses it)
+        "jsonschema", "jsonschema_specifications", "referencing", "rpds", "attr", "attrs",
     }
 )  # fmt: skip
 STATIC_MANIFEST = "staticmanifest/staticfiles.json"
