@@ -26,6 +26,7 @@ from deploy.build import stage_config, stage_environment
 from devstack.lambda_runtime import (
     API_HOST,
     LambdaRuntime,
+    api_event,
     package_unpack,
     response_json,
     rest_event,
@@ -117,6 +118,44 @@ def test_a_manage_event_creates_the_prod_tables(runtime, prod, dynamodb):
     assert {i["IndexName"] for i in orders["GlobalSecondaryIndexes"]} == {
         i["IndexName"] for i in table_spec(Order)["GlobalSecondaryIndexes"]
     }
+
+
+def test_the_storefront_api_works_through_the_handler(runtime, prod, dynamodb):
+    runtime.invoke({"manage": "create_tables"})
+    dynamodb.put_item(
+        TableName="ticketstoheaven-prod-ticket-types",
+        Item={
+            "sku": {"S": "ga"}, "name": {"S": "GA"}, "description": {"S": ""}, "unit_amount": {"N": "4900"},
+            "currency": {"S": "usd"}, "capacity": {"N": "10"}, "available": {"N": "10"},
+            "active": {"BOOL": True}, "catalog_key": {"S": "active"}, "version": {"N": "1"},
+            "created_at": {"S": "2026-11-25T00:00:00.000000Z"}, "updated_at": {"S": "2026-11-25T00:00:00.000000Z"},
+        },
+    )  # fmt: skip
+    body = {
+        "customer": {"email": "lambda@example.com", "name": "L"},
+        "items": [{"sku": "ga", "quantity": 3}],
+    }
+
+    result = runtime.invoke(
+        api_event("GET", "/catalog"),
+        api_event("POST", "/orders", body, headers={"Idempotency-Key": "lambda-1"}),
+        api_event("POST", "/orders", {"items": []}),
+    )
+
+    catalog, created, invalid = result.answers
+    assert result.errors == [None, None, None]
+    assert [(t["sku"], t["available"]) for t in response_json(catalog)] == [("ga", 10)]
+    assert created["statusCode"] == 201, created
+    order = response_json(created)
+    assert order["total_amount"] == 3 * 4900 and order["payment"]["client_secret"]
+    assert invalid["statusCode"] == 400
+    assert set(response_json(invalid)["error"]["fields"]) == {"customer", "items"}
+    item = dynamodb.get_item(
+        TableName="ticketstoheaven-prod-ticket-types", Key={"sku": {"S": "ga"}}
+    )["Item"]
+    assert item["available"] == {"N": "7"}
+    status = runtime.invoke(api_event("GET", f"/orders/{order['order_id']}")).answers[0]
+    assert response_json(status)["status"] == "pending_payment"
 
 
 @pytest.mark.parametrize("event", stage_config("prod")["events"], ids=lambda e: e["name"])
