@@ -1,11 +1,13 @@
 """URL configuration: the storefront API at the root, the staff admin under /admin/."""
 
+from django.contrib import admin
 from django.urls import path
 
 from tickets import views
 
 urlpatterns = [
     path("health", views.health, name="health"),
+    path("admin/", admin.site.urls),
 ]
 
 handler400 = "tickets.exceptions.bad_request"
