@@ -63,6 +63,7 @@ from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.models import Model
 
 from tickets.audit import RecentActions, audit_history, audit_record
+from tickets.dynamodb import utc_now_iso
 from tickets.exceptions import ApplicationError, Conflict
 
 logger = logging.getLogger(__name__)
@@ -491,15 +492,28 @@ class DynamoModelAdmin(admin.ModelAdmin):
         form = self.form_class
         return {name: getattr(item, name, None) for name in (form.base_fields if form else {})}
 
-    def item_apply(self, item: Any, data: dict[str, Any]) -> None:
-        for name, value in data.items():
-            setattr(item, name, value)
+    def item_update_actions(self, item: Any, changed: dict[str, Any]) -> list[Any]:
+        """The UpdateItem actions for an edit: only the changed attributes (plus
+        ``updated_at``), so a counter someone else maintains (seats left) is never written
+        back from a stale read."""
+        model = type(item)
+        actions = []
+        for name, value in changed.items():
+            attribute = getattr(model, name)
+            actions.append(attribute.remove() if value in (None, "") else attribute.set(value))
+        if "updated_at" in model.get_attributes():
+            actions.append(model.updated_at.set(utc_now_iso()))
+        return actions
 
-    def item_save(self, request: HttpRequest, item: Any, version: int) -> None:
-        """Write ``item`` only if it is still at ``version`` (the one the editor read)."""
-        item.version = version
+    def item_save(
+        self, request: HttpRequest, item: Any, version: int, changed: dict[str, Any]
+    ) -> None:
+        """Write the change only if the item is still at ``version`` (the one the editor
+        read); ``Conflict`` otherwise."""
+        actions = self.item_update_actions(item, changed)
+        item.version = version  # PynamoDB adds ``version = :read`` and increments it
         try:
-            item.save()
+            item.update(actions=actions)
         except (PutError, UpdateError) as error:
             if _conditional_failed(error):
                 raise Conflict() from error
@@ -766,7 +780,7 @@ class DynamoModelAdmin(admin.ModelAdmin):
             for bound in form.fields.values():
                 bound.disabled = True
         fieldsets = [(None, {"fields": list(form.fields)})] if form is not None else []
-        adminform = helpers.AdminForm(form, fieldsets, {}, model_admin=self) if form else None
+        adminform = helpers.AdminForm(form or forms.Form(), fieldsets, {}, model_admin=self)
         title = (
             f"Add {self.opts.verbose_name}"
             if add
@@ -775,7 +789,7 @@ class DynamoModelAdmin(admin.ModelAdmin):
         context = {
             **self.base_context(request, title),
             "subtitle": None if add else self.item_repr(item),
-            "adminform": adminform or [],
+            "adminform": adminform,
             "form_url": "",
             "errors": form.errors if form is not None and form.is_bound else None,
             "inline_admin_formsets": [],
@@ -867,15 +881,15 @@ class DynamoModelAdmin(admin.ModelAdmin):
         if version != item.version:
             self._conflict_message(request, name)
             return None
-        self.item_apply(item, changed)
         try:
-            self.item_save(request, item, version)
+            self.item_save(request, item, version, changed)
         except Conflict:
             self._conflict_message(request, name)
             return None
         except ApplicationError as error:
             messages.error(request, error.message)
             return None
+        name = self.item_repr(item)  # ``update`` refreshed the item: its name after the change
         audit_record(
             staff=request.user.get_username(),
             object_type=self.opts.label_lower,
@@ -1087,3 +1101,31 @@ def date_or_none(value: str | None) -> date | None:
 def today() -> date:
     """Today in UTC: the day buckets and the dashboard are UTC days."""
     return datetime.now(UTC).date()
+
+
+_ZERO_DECIMAL = {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx",
+                 "vnd", "vuv", "xaf", "xof", "xpf"}  # fmt: skip
+
+
+def money_format(amount: int | None, currency: str) -> str:
+    """``4900, "usd"`` -> ``"USD 49.00"`` (minor units, as Stripe counts them)."""
+    if amount is None:
+        return "-"
+    if currency.lower() in _ZERO_DECIMAL:
+        return f"{currency.upper()} {amount:,}"
+    return f"{currency.upper()} {amount / 100:,.2f}"
+
+
+def when(value: str | None) -> str:
+    """``2026-11-25T12:44:05.205725Z`` -> ``2026-11-25 12:44:05 UTC`` for reading."""
+    if not value:
+        return "-"
+    return f"{value[:10]} {value[11:19]} UTC"
+
+
+def money_minor_units(value: Any, currency: str) -> int:
+    """A decimal typed by staff (``12.50``) in the currency's minor units (``1250``)."""
+    from decimal import Decimal
+
+    factor = 1 if currency.lower() in _ZERO_DECIMAL else 100
+    return int((Decimal(value) * factor).to_integral_value())

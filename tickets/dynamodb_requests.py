@@ -1,0 +1,43 @@
+"""Count the DynamoDB requests a piece of code makes, by operation, as they go on the wire.
+
+For the benchmarks and the tests that prove a page's cost ("no Scan; N Queries per page"):
+it listens to botocore's ``before-call`` event on every PynamoDB model's client, so it sees
+exactly what DynamoDB would be asked, and patches nothing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from pynamodb.models import Model
+
+
+def _models() -> list[type[Model]]:
+    found: list[type[Model]] = []
+    pending = list(Model.__subclasses__())
+    while pending:
+        model = pending.pop()
+        found.append(model)
+        pending.extend(model.__subclasses__())
+    return [m for m in found if getattr(getattr(m, "Meta", None), "table_name", None)]
+
+
+@contextmanager
+def dynamodb_requests() -> Iterator[Counter[str]]:
+    """``with dynamodb_requests() as calls: ...`` -> ``calls["Query"]``, ``calls["Scan"]``."""
+    calls: Counter[str] = Counter()
+
+    def record(model: Any = None, **kwargs: Any) -> None:
+        calls[model.name] += 1
+
+    clients = {id(c): c for c in (m._get_connection().connection.client for m in _models())}
+    for client in clients.values():
+        client.meta.events.register("before-call.dynamodb", record, unique_id="count-requests")
+    try:
+        yield calls
+    finally:
+        for client in clients.values():
+            client.meta.events.unregister("before-call.dynamodb", unique_id="count-requests")
