@@ -98,6 +98,21 @@ class OrderDayIndex(GlobalSecondaryIndex["Order"]):
     created_at = UnicodeAttribute(range_key=True)
 
 
+class OrderDisputeIndex(GlobalSecondaryIndex["Order"]):
+    """Sparse: only orders with an open dispute carry ``dispute_flag``, so the dashboard's
+    "open disputes" is one small Query whatever the table holds."""
+
+    class Meta:
+        index_name = "order-dispute-index"
+        projection = AllProjection()
+
+    dispute_flag = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+DISPUTE_OPEN = "open"
+
+
 @register
 class Order(Model):
     class Meta(BaseMeta):
@@ -125,14 +140,21 @@ class Order(Model):
     # ``YYYY-MM-DD`` of ``created_at``: the partition key of ``order-day-index``. Filled in by
     # ``serialize`` on every write path (save, batch, transactions), so no writer can forget it.
     created_day = UnicodeAttribute(null=True)
+    # ``"open"`` while a dispute is open, absent otherwise: the key of the sparse
+    # ``order-dispute-index``. A writer that sets ``disputed`` with an update action must set
+    # this in the same update (``Order.dispute_flag.set(DISPUTE_OPEN)``); ``save`` does it.
+    dispute_flag = UnicodeAttribute(null=True)
 
     customer_index = OrderCustomerIndex()
     status_index = OrderStatusIndex()
     day_index = OrderDayIndex()
+    dispute_index = OrderDisputeIndex()
 
     def serialize(self, null_check: bool = True) -> dict:
         if self.created_at:
             self.created_day = self.created_at[:10]
+        if self.disputed and not self.dispute_flag:
+            self.dispute_flag = DISPUTE_OPEN
         return super().serialize(null_check=null_check)
 
 

@@ -12,7 +12,7 @@ SPEC_TABLES = {
     # one"): order-day-index and customer-day-index (newest first without a Scan).
     "ticketstoheaven-local-orders": (
         [("order_id", "HASH"), ("created_at", "RANGE")],
-        {"customer-id-index", "order-status-index", "order-day-index"},
+        {"customer-id-index", "order-status-index", "order-day-index", "order-dispute-index"},
     ),
     "ticketstoheaven-local-customers": (
         [("customer_id", "HASH")],
@@ -95,4 +95,5 @@ def test_a_missing_table_is_created_and_a_missing_index_added(aws):
         "customer-id-index",
         "order-status-index",
         "order-day-index",
+        "order-dispute-index",
     }

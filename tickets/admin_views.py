@@ -1,4 +1,5 @@
-"""Site-level admin pages that belong to no single model: "sign out everywhere"."""
+"""Site-level admin pages that belong to no single model: the dashboard and "sign out
+everywhere"."""
 
 from __future__ import annotations
 
@@ -28,7 +29,13 @@ def site_urls(site: admin.AdminSite) -> list[Any]:
         context = {**site.each_context(request), "title": "Sign out everywhere", "subtitle": None}
         return TemplateResponse(request, "admin/dynamodb/sign_out_everywhere.html", context)
 
+    def dashboard(request: HttpRequest) -> HttpResponse:
+        from orders.admin_dashboard import dashboard_view
+
+        return dashboard_view(request, site)
+
     return [
+        path("dashboard/", site.admin_view(dashboard), name="dashboard"),
         path(
             "sign-out-everywhere/",
             site.admin_view(sign_out_everywhere),

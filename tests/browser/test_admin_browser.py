@@ -135,3 +135,17 @@ def test_csv_export_of_a_date_range(demo, make_staff, new_page):
     assert all(
         "@" in r["customer_email_masked"] and "***" in r["customer_email_masked"] for r in rows
     )
+
+
+def test_the_dashboard_draws_the_chart_and_links_problems(demo, make_staff, new_page, artifacts):
+    call_command("daily_totals_rebuild")
+    make_staff("viewer", "vic")
+    page = new_page()
+    sign_in(page, "vic")
+
+    page.click("#dashboard-link a.section")
+    expect(page.locator("#orders-chart svg rect.bar")).to_have_count(30)
+    page.screenshot(path=str(artifacts / "dashboard.png"), full_page=True)
+    page.locator("#problems-1 a").first.click()
+
+    expect(page.locator("body")).to_contain_text("fulfillment_failed")
