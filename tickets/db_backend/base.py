@@ -15,11 +15,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db.backends.dummy import base as dummy
 
 
-class NoRelationalDatabase(RuntimeError):
-    """Something tried to use the ORM; everything persistent lives in DynamoDB."""
+class NoRelationalDatabase(ImproperlyConfigured):
+    """Something tried to use the ORM; everything persistent lives in DynamoDB.
+
+    An ``ImproperlyConfigured``, as the stock dummy backend raises, because Django itself
+    expects that from a database-less project: ``runserver``'s pending-migrations check
+    catches it and moves on, where any other exception would stop the server."""
 
 
 def _refuse(*args: Any, **kwargs: Any) -> None:
