@@ -26,18 +26,29 @@ def _models() -> list[type[Model]]:
 
 
 @contextmanager
-def dynamodb_requests() -> Iterator[Counter[str]]:
-    """``with dynamodb_requests() as calls: ...`` -> ``calls["Query"]``, ``calls["Scan"]``."""
+def dynamodb_requests(items: Counter[str] | None = None) -> Iterator[Counter[str]]:
+    """``with dynamodb_requests() as calls: ...`` -> ``calls["Query"]``, ``calls["Scan"]``.
+
+    Pass ``items`` (a Counter) to also count the items each operation read (DynamoDB's
+    ``ScannedCount``, or 1 for a GetItem that found its item): what DynamoDB bills for."""
     calls: Counter[str] = Counter()
 
     def record(model: Any = None, **kwargs: Any) -> None:
         calls[model.name] += 1
 
+    def record_items(
+        http_response: Any = None, parsed: Any = None, model: Any = None, **kw: Any
+    ) -> None:
+        if items is not None and isinstance(parsed, dict):
+            items[model.name] += int(parsed.get("ScannedCount", 1 if "Item" in parsed else 0))
+
     clients = {id(c): c for c in (m._get_connection().connection.client for m in _models())}
     for client in clients.values():
         client.meta.events.register("before-call.dynamodb", record, unique_id="count-requests")
+        client.meta.events.register("after-call.dynamodb", record_items, unique_id="count-items")
     try:
         yield calls
     finally:
         for client in clients.values():
             client.meta.events.unregister("before-call.dynamodb", unique_id="count-requests")
+            client.meta.events.unregister("after-call.dynamodb", unique_id="count-items")
