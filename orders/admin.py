@@ -413,6 +413,7 @@ class TicketTypeAddForm(TicketTypeForm):
 
 class TicketTypeAdmin(DynamoModelAdmin):
     dynamo_model = TicketType
+    list_order_label = "by sku"
     form_class = TicketTypeForm
     add_form_class = TicketTypeAddForm
     list_columns = [
@@ -431,7 +432,9 @@ class TicketTypeAdmin(DynamoModelAdmin):
 
     def list_source(self, request: HttpRequest, filters: dict[str, Any]) -> ListSource:
         return ListSource(
-            partitions=[Partition(TicketType.list_index, "all")], sort_attribute=TicketType.sku
+            partitions=[Partition(TicketType.list_index, "all")],
+            sort_attribute=TicketType.sku,
+            descending=False,
         )
 
     def item_get(self, object_id: str) -> TicketType | None:

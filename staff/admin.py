@@ -53,6 +53,7 @@ def _revoke(request: HttpRequest, account: StaffAccount, data: dict[str, Any]) -
 
 class StaffAdmin(DynamoModelAdmin):
     dynamo_model = StaffAccount
+    list_order_label = "by username"
     form_class = StaffForm
     add_form_class = StaffAddForm
     list_columns = [
@@ -78,6 +79,7 @@ class StaffAdmin(DynamoModelAdmin):
         return ListSource(
             partitions=[Partition(StaffAccount.gsi1, STAFF_LIST)],
             sort_attribute=StaffAccount.gsi1sk,
+            descending=False,
         )
 
     def item_get(self, object_id: str) -> StaffAccount | None:

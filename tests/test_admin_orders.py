@@ -306,3 +306,18 @@ def test_csv_export_streams_the_orders_of_a_date_range(staff_client):
 
 def test_a_viewer_may_not_export(staff_client):
     assert staff_client("viewer").get("/admin/orders/order/export/").status_code == 403
+
+
+@override_settings(ADMIN_PAGE_SIZE=2)
+def test_ticket_types_list_a_to_z_and_page_both_ways(staff_client):
+    call_command("seed_demo")  # early-2027, ga-2027, stream-2027, vip-2027
+    browser = staff_client("viewer")
+    skus = re.compile(r'href="/admin/orders/tickettype/([^/]+)/change/"')
+
+    first = browser.get("/admin/orders/tickettype/")
+    second = browser.get("/admin/orders/tickettype/" + link(first, "next"))
+    back = browser.get("/admin/orders/tickettype/" + link(second, "prev"))
+
+    assert skus.findall(first.content.decode()) == ["early-2027", "ga-2027"]
+    assert skus.findall(second.content.decode()) == ["stream-2027", "vip-2027"]
+    assert skus.findall(back.content.decode()) == ["early-2027", "ga-2027"]

@@ -163,6 +163,7 @@ class ListSource:
     low: str | None = None
     high: str | None = None
     max_partitions: int = 31
+    descending: bool = True  # newest (largest sort value) first; False for A-Z lists
 
 
 @dataclass
@@ -171,11 +172,12 @@ class Page:
     next_token: str | None = None
     prev_token: str | None = None
     queries: int = 0
+    # The page stopped at its bucket budget before filling up: older days are still unread.
+    partial: bool = False
 
 
-# Bounds outside every ISO 8601 time, for an open-ended between().
-_LOWEST = "0000"
-_HIGHEST = "9999-12-31T23:59:59.999999Z~"
+# A key that sorts after any id, for a cursor that must skip every row with its sort value.
+_HIGHEST = "\U0010ffff"
 
 
 def _query(
@@ -183,11 +185,19 @@ def _query(
     source: ListSource,
     *,
     descending: bool,
-    low: str,
-    high: str,
+    low: str | None,
+    high: str | None,
     limit: int,
 ) -> list[Any]:
-    condition = source.sort_attribute.between(low, high)
+    attribute = source.sort_attribute
+    if low is not None and high is not None:
+        condition = attribute.between(low, high)
+    elif low is not None:
+        condition = attribute >= low
+    elif high is not None:
+        condition = attribute <= high
+    else:
+        condition = None
     return list(
         partition.index.query(
             partition.hash_value,
@@ -206,31 +216,33 @@ def page_fetch(
     key_of: Callable[[Any], str],
     sort_of: Callable[[Any], str],
 ) -> Page:
-    """One page of ``source``, newest first, starting at the cursor in ``token``.
+    """One page of ``source`` in its order (``descending``: newest first), starting at the
+    cursor in ``token``.
 
     Reads at most ``per_page + 1`` items from each partition it touches, and touches either
     every partition of a merged source (a fixed, small number) or at most ``max_partitions``
     buckets: the cost depends on the page size, never on the table's size.
     """
     cursor = cursor_decode(token)
-    descending = cursor is None or cursor["d"] == "next"
-    low = source.low or _LOWEST
-    high = source.high or _HIGHEST
+    going_next = cursor is None or cursor["d"] == "next"
+    # The direction of the index reads: the list's own order going forward, reversed going back.
+    scan_desc = going_next == source.descending
+    low, high = source.low, source.high
     edge: tuple[str, str] | None = None
     if cursor is not None:
         edge = (cursor["s"], cursor["k"])
-        if descending:
-            high = min(high, cursor["s"])
+        if scan_desc:
+            high = cursor["s"] if high is None else min(high, cursor["s"])
         else:
-            low = max(low, cursor["s"])
+            low = cursor["s"] if low is None else max(low, cursor["s"])
 
     def beyond_edge(item: Any) -> bool:
         if edge is None:
             return True
         position = (sort_of(item), key_of(item))
-        return position < edge if descending else position > edge
+        return position < edge if scan_desc else position > edge
 
-    if low > high:
+    if low is not None and high is not None and low > high:
         return Page(rows=[])
     want = per_page + 1
     found: list[Any] = []
@@ -239,21 +251,21 @@ def page_fetch(
     partitions = [
         p
         for p in source.partitions
-        if (p.high is None or p.high >= low) and (p.low is None or p.low <= high)
+        if (p.high is None or low is None or p.high >= low)
+        and (p.low is None or high is None or p.low <= high)
     ]
     if source.bucketed:
-        if not descending:
+        if not going_next:
             partitions = list(reversed(partitions))
         for position, partition in enumerate(partitions):
             if position >= source.max_partitions:
-                exhausted_budget_at = (
-                    partitions[position - 1].low if descending else partitions[position - 1].high
-                )
+                previous = partitions[position - 1]
+                exhausted_budget_at = previous.low if scan_desc else previous.high
                 break
             items = _query(
                 partition,
                 source,
-                descending=descending,
+                descending=scan_desc,
                 low=low,
                 high=high,
                 limit=want - len(found) + (1 if edge else 0),
@@ -267,19 +279,20 @@ def page_fetch(
             items = _query(
                 partition,
                 source,
-                descending=descending,
+                descending=scan_desc,
                 low=low,
                 high=high,
                 limit=want + (1 if edge else 0),
             )
             queries += 1
             found.extend(i for i in items if beyond_edge(i))
-        found.sort(key=lambda i: (sort_of(i), key_of(i)), reverse=descending)
+        found.sort(key=lambda i: (sort_of(i), key_of(i)), reverse=scan_desc)
 
     more = len(found) > per_page
     rows = found[:per_page]
-    page = Page(rows=rows if descending else list(reversed(rows)), queries=queries)
-    if descending:
+    page = Page(rows=rows if going_next else list(reversed(rows)), queries=queries)
+    page.partial = exhausted_budget_at is not None and not more
+    if going_next:
         if more:
             last = rows[-1]
             page.next_token = cursor_encode(
@@ -288,7 +301,9 @@ def page_fetch(
         elif exhausted_budget_at is not None:
             # The page ran out of buckets to read, not of rows: Next goes on from there.
             page.next_token = cursor_encode(
-                direction="next", sort_value=exhausted_budget_at, key=""
+                direction="next",
+                sort_value=exhausted_budget_at,
+                key="" if scan_desc else _HIGHEST,
             )
         if cursor is not None and rows:
             first = rows[0]
@@ -297,18 +312,20 @@ def page_fetch(
             )
     else:
         if page.rows and (more or exhausted_budget_at is not None):
-            newest = page.rows[0]
+            first = page.rows[0]
             page.prev_token = cursor_encode(
-                direction="prev", sort_value=sort_of(newest), key=key_of(newest)
+                direction="prev", sort_value=sort_of(first), key=key_of(first)
             )
         elif exhausted_budget_at is not None:
             page.prev_token = cursor_encode(
-                direction="prev", sort_value=exhausted_budget_at, key=_HIGHEST
+                direction="prev",
+                sort_value=exhausted_budget_at,
+                key="" if scan_desc else _HIGHEST,
             )
         if page.rows:
-            oldest = page.rows[-1]
+            last = page.rows[-1]
             page.next_token = cursor_encode(
-                direction="next", sort_value=sort_of(oldest), key=key_of(oldest)
+                direction="next", sort_value=sort_of(last), key=key_of(last)
             )
     return page
 
@@ -463,6 +480,7 @@ class DynamoModelAdmin(admin.ModelAdmin):
     form_class: type[forms.Form] | None = None
     add_form_class: type[forms.Form] | None = None
     list_empty_message: str = ""
+    list_order_label: str = "newest first"
     actions = None  # Django's queryset actions; ours are ``object_actions``
     list_object_tools: list[tuple[str, str]] = []  # (url name, label) links above the list
 
@@ -730,6 +748,8 @@ class DynamoModelAdmin(admin.ModelAdmin):
             if page and page.prev_token
             else None,
             "first_url": self._query_string(request) if request.GET.get(CURSOR_VAR) else None,
+            "partial": bool(page and page.partial),
+            "order_label": self.list_order_label,
             "object_tools": [
                 (reverse(name, current_app=self.admin_site.name), label)
                 for name, label in self.list_object_tools
