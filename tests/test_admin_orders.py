@@ -321,3 +321,18 @@ def test_ticket_types_list_a_to_z_and_page_both_ways(staff_client):
     assert skus.findall(first.content.decode()) == ["early-2027", "ga-2027"]
     assert skus.findall(second.content.decode()) == ["stream-2027", "vip-2027"]
     assert skus.findall(back.content.decode()) == ["early-2027", "ga-2027"]
+
+
+def test_every_list_shows_its_rows(staff_client):
+    call_command("seed_demo")
+    browser = staff_client("admin", "ada")
+    staff_client("viewer", "vic")
+
+    customers = browser.get("/admin/orders/customer/").content.decode()
+    staff = browser.get("/admin/staff/staff/").content.decode()
+
+    for email in ("ada@example.com", "grace@example.com", "alan@example.com"):
+        assert email in customers
+    assert staff.index("/admin/staff/staff/ada/change/") < staff.index(
+        "/admin/staff/staff/vic/change/"
+    )

@@ -167,3 +167,26 @@ def test_createstaff_refuses_a_taken_username_and_a_weak_password(make_staff):
         )
     with pytest.raises(CommandError, match="too short"):
         call_command("createstaff", "--username=bob", "--role=viewer", "--password=short")
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_createstaff_asks_for_what_is_missing_when_run_at_a_terminal(aws, monkeypatch):
+    answers = iter(["ines", "ines@staff.example", "auditor", "support"])
+    passwords = iter(
+        ["first try passphrase", "typo passphrase", "a good passphrase", "a good passphrase"]
+    )
+    monkeypatch.setattr("sys.stdin", _Terminal())
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(answers))
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(passwords))
+    out, err = io.StringIO(), io.StringIO()
+
+    call_command("createstaff", stdout=out, stderr=err)
+
+    staff = staff_get(username="ines")
+    assert staff.role == "support" and staff.email == "ines@staff.example"
+    assert staff.check_password("a good passphrase")
+    assert "The passwords differ" in err.getvalue()
