@@ -8,6 +8,7 @@ before they are deployed (the action then says "not available yet").
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -88,7 +89,7 @@ def day_source(index: Any, filters: dict[str, Any], key: str, sort_attribute: An
 class RefundForm(forms.Form):
     amount = forms.DecimalField(
         required=False,
-        min_value=0.01,
+        min_value=Decimal("0.01"),
         decimal_places=2,
         label="Amount",
         help_text="In the order's currency, e.g. 12.50. Leave empty to refund what is left.",

@@ -90,7 +90,7 @@ def test_a_finance_refund_is_requested_or_reported_unavailable(demo, make_staff,
 
 
 def test_a_change_made_by_someone_else_first_is_reported_not_overwritten(
-    demo, make_staff, new_page
+    demo, make_staff, new_page, artifacts
 ):
     make_staff("support", "sam")
     customer = next(iter(Customer.email_index.query("alan@example.com")))
@@ -112,6 +112,7 @@ def test_a_change_made_by_someone_else_first_is_reported_not_overwritten(
     page.click("input[name=_save]")
 
     expect(page.locator(".messagelist .error")).to_contain_text("changed by someone else")
+    page.screenshot(path=str(artifacts / "conflict.png"))
     stored = Customer.get(customer.customer_id)
     assert stored.name == "Alan Turing"
     assert stored.phone == "+44 1234 567890"
