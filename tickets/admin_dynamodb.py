@@ -781,12 +781,6 @@ class DynamoModelAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(request.get_full_path())
 
     # --- change / add -----------------------------------------------------------------------
-    def _form(
-        self, form_class: type[forms.Form], request: HttpRequest, initial: dict[str, Any]
-    ) -> forms.Form:
-        form = form_class(request.POST if request.method == "POST" else None, initial=initial)
-        return form
-
     def _render_form(
         self,
         request: HttpRequest,
