@@ -41,6 +41,7 @@ from tickets.admin_dynamodb import (
     service_function,
     today,
     when,
+    when_short,
 )
 from tickets.audit import audit_history
 from tickets.dynamodb import utc_now_iso
@@ -172,12 +173,10 @@ class OrderAdmin(DynamoModelAdmin):
     dynamo_model = Order
     list_columns = [
         Column("order_id", "Order", link=True),
-        Column(lambda i: when(i.created_at), "Created"),
+        Column(lambda i: when_short(i.created_at), "Created (UTC)"),
         Column("status", "Status"),
         Column(lambda o: money_format(o.total_amount, o.currency), "Total"),
-        Column(lambda o: money_format(o.refunded_amount or 0, o.currency), "Refunded"),
         Column("customer_email_masked", "Customer"),
-        Column("fulfillment_status", "Fulfillment"),
         Column(lambda o: "disputed" if o.disputed else "", "Dispute"),
     ]
     list_filters = [
@@ -336,7 +335,7 @@ class CustomerAdmin(DynamoModelAdmin):
         Column("customer_id", "Customer", link=True),
         Column("name", "Name"),
         Column("email", "E-mail"),
-        Column(lambda i: when(i.created_at), "Created"),
+        Column(lambda i: when_short(i.created_at), "Created (UTC)"),
     ]
     list_filters = [DateRangeFilter("created", "date created")]
     search_fields = [

@@ -24,6 +24,7 @@ from tickets.admin_dynamodb import (
     dynamo_shape,
     money_format,
     when,
+    when_short,
 )
 
 # A PaymentIntent's statuses (Stripe's list): the partitions of payment-status-index.
@@ -44,7 +45,7 @@ class PaymentAdmin(DynamoModelAdmin):
     dynamo_model = Payment
     list_columns = [
         Column("payment_id", "PaymentIntent", link=True),
-        Column(lambda i: when(i.created_at), "Created"),
+        Column(lambda i: when_short(i.created_at), "Created (UTC)"),
         Column("status", "Status"),
         Column(lambda p: money_format(p.amount, p.currency), "Amount"),
         Column(lambda p: money_format(p.amount_refunded or 0, p.currency), "Refunded"),

@@ -1137,6 +1137,11 @@ def when(value: str | None) -> str:
     return f"{value[:10]} {value[11:19]} UTC"
 
 
+def when_short(value: str | None) -> str:
+    """``2026-11-25T12:44:05.205725Z`` -> ``2026-11-25 12:44`` for list columns (UTC)."""
+    return f"{value[:10]} {value[11:16]}" if value else "-"
+
+
 def money_minor_units(value: Any, currency: str) -> int:
     """A decimal typed by staff (``12.50``) in the currency's minor units (``1250``)."""
     from decimal import Decimal

@@ -75,7 +75,7 @@ def new_page(chromium, live_server):
 
     def make():
         context = chromium.new_context(
-            base_url=live_server, viewport={"width": 1400, "height": 900}
+            base_url=live_server, viewport={"width": 1600, "height": 1000}
         )
         context.set_default_timeout(15_000)
         contexts.append(context)
