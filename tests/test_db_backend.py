@@ -35,3 +35,14 @@ def test_an_orm_query_raises(query):
 def test_an_orm_query_inside_an_atomic_block_raises_too():
     with pytest.raises(NoRelationalDatabase), transaction.atomic():
         list(LogEntry.objects.all())
+
+
+def test_the_storefront_api_pays_nothing_for_the_admins_sessions(aws, client):
+    from tickets.dynamodb_requests import dynamodb_requests
+
+    with dynamodb_requests() as calls:
+        response = client.get("/health")
+
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers
+    assert sum(calls.values()) == 0

@@ -106,6 +106,7 @@ AUTHENTICATION_BACKENDS = ["staff.backends.StaffBackend"]
 SESSION_ENGINE = "staff.sessions"
 SESSION_COOKIE_AGE = int(os.environ.get("STAFF_SESSION_SECONDS", str(8 * 3600)))  # a work day
 SESSION_COOKIE_SAMESITE = "Lax"
+# Admin messages ride in the server-side session (no extra signed cookie to size or leak).
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 # Lock an account for STAFF_LOCKOUT_SECONDS after this many wrong passwords in a row.
 STAFF_LOCKOUT_ATTEMPTS = int(os.environ.get("STAFF_LOCKOUT_ATTEMPTS", "5"))
