@@ -15,7 +15,7 @@ from django.http import HttpRequest
 
 from staff import services
 from staff.models import STAFF_LIST, Staff, StaffAccount
-from staff.roles import ROLE_CHOICES
+from staff.roles import ROLE_CHOICES, Role
 from tickets.admin_dynamodb import (
     Column,
     DynamoModelAdmin,
@@ -24,6 +24,7 @@ from tickets.admin_dynamodb import (
     Partition,
     when,
 )
+from tickets.exceptions import ValidationFailed
 
 
 class StaffForm(forms.Form):
@@ -97,6 +98,14 @@ class StaffAdmin(DynamoModelAdmin):
     def item_save(
         self, request: HttpRequest, item: StaffAccount, version: int, changed: dict[str, Any]
     ) -> None:
+        if item.username == request.user.get_username() and (
+            changed.get("role", Role.ADMIN) != Role.ADMIN or changed.get("is_active") is False
+        ):
+            # Otherwise the last admin can lock everyone out of staff management.
+            raise ValidationFailed(
+                "You cannot take away your own admin role or disable your own account; "
+                "ask another admin."
+            )
         staff = services.staff_get(username=item.username)
         assert staff is not None
         for name, value in changed.items():

@@ -77,3 +77,16 @@ def test_two_admins_editing_one_account_the_second_is_told(staff_client):
     assert "changed by someone else" in late.content.decode()
     assert staff_get(username="sam").role == "finance"
     assert Client().login(username="sam", password=STAFF_PASSWORD)
+
+
+def test_an_admin_cannot_demote_or_disable_themselves(staff_client):
+    admin = staff_client("admin", "ada")
+    version = staff_account_get(username="ada").version
+
+    response = admin.post(
+        "/admin/staff/staff/ada/change/",
+        {"email": "ada@staff.example", "role": "viewer", "is_active": "on", "_version": version},
+    )
+
+    assert "cannot take away your own admin role" in response.content.decode()
+    assert staff_get(username="ada").role == "admin"
