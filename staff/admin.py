@@ -47,6 +47,25 @@ class StaffAddForm(StaffForm):
         return password
 
 
+class SetPasswordForm(forms.Form):
+    new_password = forms.CharField(widget=forms.PasswordInput, strip=False, label="New password")
+
+    def clean_new_password(self) -> str:
+        password = self.cleaned_data["new_password"]
+        validate_password(password)
+        return password
+
+
+def _set_password(request: HttpRequest, account: StaffAccount, data: dict[str, Any]) -> str:
+    """For a forgotten password: set a new one and end the account's sessions."""
+    staff = services.staff_get(username=account.username)
+    assert staff is not None
+    staff.set_password(data["new_password"])
+    staff.save(update_fields=["password"])
+    services.staff_sessions_revoke(username=account.username)
+    return f"Set a new password for {account.username} and ended their sessions."
+
+
 def _revoke(request: HttpRequest, account: StaffAccount, data: dict[str, Any]) -> str:
     ended = services.staff_sessions_revoke(username=account.username)
     return f"Ended {ended} session(s) of {account.username}."
@@ -73,7 +92,15 @@ class StaffAdmin(DynamoModelAdmin):
     object_actions = [
         ObjectAction(
             "sign_out", "Sign out everywhere", permission="staff.change_staff", run=_revoke
-        )
+        ),
+        ObjectAction(
+            "set_password",
+            "Set password",
+            permission="staff.change_staff",
+            run=_set_password,
+            form_class=SetPasswordForm,
+            help_text="Ends the account's sessions.",
+        ),
     ]
 
     def list_source(self, request: HttpRequest, filters: dict[str, Any]) -> ListSource:

@@ -90,3 +90,20 @@ def test_an_admin_cannot_demote_or_disable_themselves(staff_client):
 
     assert "cannot take away your own admin role" in response.content.decode()
     assert staff_get(username="ada").role == "admin"
+
+
+def test_an_admin_sets_a_forgotten_password_and_the_old_sessions_end(staff_client):
+    sam = staff_client("support", "sam")
+    admin = staff_client("admin", "ada")
+    version = staff_account_get(username="sam").version
+
+    page = admin.post(
+        "/admin/staff/staff/sam/action/set_password/",
+        {"_version": version, "new_password": "a brand new passphrase"},
+        follow=True,
+    ).content.decode()
+
+    assert "Set a new password for sam" in page
+    assert sam.get("/admin/").status_code == 302
+    assert Client().login(username="sam", password="a brand new passphrase")
+    assert not Client().login(username="sam", password=STAFF_PASSWORD)
