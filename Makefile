@@ -13,8 +13,9 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
-# Debian packages the tests need (none yet; Chromium arrives with the admin's browser tests).
-APT_PACKAGES :=
+# Debian packages the tests need: Chromium for the admin's browser tests (Playwright drives
+# it; Playwright never downloads a browser of its own).
+APT_PACKAGES := chromium
 
 .PHONY: help dev test lint format env system-packages bench clean deploy-env collectstatic package
 

@@ -1,8 +1,9 @@
 """``make dev``: the back office on its local stack, with demo data, in one command.
 
 Starts the AWS emulator, localstripe and the stand-in vendor, creates the tables, secrets and
-parameters, seeds demo data, runs Django's development server on ``--port`` (``PORT``), and
-prints what to open. Ctrl-C stops everything; nothing is left running or written outside
+parameters, seeds demo data, creates a local staff account (role admin, a fresh random
+password each run, printed once: it exists only in this run's in-memory emulator), runs
+Django's development server on ``--port`` (``PORT``), and prints what to open. Ctrl-C stops everything; nothing is left running or written outside
 the project.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import subprocess
 import sys
 import threading
@@ -51,7 +53,9 @@ def main() -> None:
         django.setup()
         call_command("create_tables")
         call_command("seed_demo")
-        _banner(stack, args.port)
+        call_command("daily_totals_rebuild")
+        staff_password = _local_staff()
+        _banner(stack, args.port, staff_password)
         threading.Thread(target=_scheduled_jobs, daemon=True).start()
         subprocess.run(
             # --insecure: serve the admin's static files with DEBUG off, as production behaves
@@ -90,11 +94,25 @@ def _scheduled_jobs(interval: float = 30.0) -> None:
                 logger.exception("scheduled job failed", extra={"job": name})
 
 
-def _banner(stack: LocalStack, port: int) -> None:
+LOCAL_STAFF = "admin"
+
+
+def _local_staff() -> str:
+    """A staff account for the local admin; its password is new on every run."""
+    from staff.services import staff_create
+
+    password = secrets.token_urlsafe(12)
+    staff_create(username=LOCAL_STAFF, email="admin@localhost", role="admin", password=password)
+    return password
+
+
+def _banner(stack: LocalStack, port: int, staff_password: str) -> None:
     base = f"http://127.0.0.1:{port}"
     print(
         f"""
 TicketsToHeaven back office, local stack
+  Admin          {base}/admin/  user: {LOCAL_STAFF}  password: {staff_password}
+                 (more accounts: python manage.py createstaff, with the stack's environment)
   API            {base}  (try: curl {base}/health ; curl {base}/catalog)
   AWS emulator   {stack.aws_url}  (moto: DynamoDB, Secrets Manager, SSM, S3; dashboard {stack.aws_url}/moto-api/)
   Stripe         {stack.stripe_url}  (localstripe)

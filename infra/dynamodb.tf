@@ -35,6 +35,16 @@ resource "aws_dynamodb_table" "orders" {
   }
 
   attribute {
+    name = "created_day"
+    type = "S"
+  }
+
+  attribute {
+    name = "dispute_flag"
+    type = "S"
+  }
+
+  attribute {
     name = "fulfillment_queue"
     type = "S"
   }
@@ -54,6 +64,22 @@ resource "aws_dynamodb_table" "orders" {
   global_secondary_index {
     name            = "order-status-index"
     hash_key        = "status"
+    range_key       = "created_at"
+    projection_type = "ALL"
+  }
+
+  # The admin's newest-first list, date filter and CSV export: one partition per UTC day.
+  global_secondary_index {
+    name            = "order-day-index"
+    hash_key        = "created_day"
+    range_key       = "created_at"
+    projection_type = "ALL"
+  }
+
+  # Sparse: only orders with an open dispute (the dashboard's open problems).
+  global_secondary_index {
+    name            = "order-dispute-index"
+    hash_key        = "dispute_flag"
     range_key       = "created_at"
     projection_type = "ALL"
   }
@@ -93,6 +119,24 @@ resource "aws_dynamodb_table" "customers" {
     type = "S"
   }
 
+  attribute {
+    name = "created_day"
+    type = "S"
+  }
+
+  attribute {
+    name = "created_at"
+    type = "S"
+  }
+
+  # The admin's newest-first customer list.
+  global_secondary_index {
+    name            = "customer-day-index"
+    hash_key        = "created_day"
+    range_key       = "created_at"
+    projection_type = "ALL"
+  }
+
   global_secondary_index {
     name            = "email-index"
     hash_key        = "email"
@@ -127,9 +171,22 @@ resource "aws_dynamodb_table" "ticket_types" {
     type = "S"
   }
 
+  attribute {
+    name = "listing"
+    type = "S"
+  }
+
   global_secondary_index {
     name            = "catalog-index"
     hash_key        = "catalog_key"
+    range_key       = "sku"
+    projection_type = "ALL"
+  }
+
+  # Every ticket type, active or not, A-Z: the admin's list.
+  global_secondary_index {
+    name            = "ticket-type-list-index"
+    hash_key        = "listing"
     range_key       = "sku"
     projection_type = "ALL"
   }

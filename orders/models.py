@@ -103,6 +103,35 @@ class OrderFulfillmentDueIndex(GlobalSecondaryIndex["Order"]):
     fulfillment_next_at = UnicodeAttribute(range_key=True)
 
 
+class OrderDayIndex(GlobalSecondaryIndex["Order"]):
+    """Newest first across all orders without a Scan: one partition per UTC day (the admin's
+    order list, the date-range filter and the CSV export walk days newest first). A day's
+    partition takes that day's writes, far below a partition's limit at this business's
+    volume; shard the key (``day#n``) if that ever changes."""
+
+    class Meta:
+        index_name = "order-day-index"
+        projection = AllProjection()
+
+    created_day = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class OrderDisputeIndex(GlobalSecondaryIndex["Order"]):
+    """Sparse: only orders with an open dispute carry ``dispute_flag``, so the dashboard's
+    "open disputes" is one small Query whatever the table holds."""
+
+    class Meta:
+        index_name = "order-dispute-index"
+        projection = AllProjection()
+
+    dispute_flag = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+DISPUTE_OPEN = "open"
+
+
 @register
 class Order(Model):
     class Meta(BaseMeta):
@@ -137,10 +166,26 @@ class Order(Model):
     tickets = ListAttribute(of=Ticket, default=list)
     updated_at = UnicodeAttribute()
     version = VersionAttribute()
+    # ``YYYY-MM-DD`` of ``created_at``: the partition key of ``order-day-index``. Filled in by
+    # ``serialize`` on every write path (save, batch, transactions), so no writer can forget it.
+    created_day = UnicodeAttribute(null=True)
+    # ``"open"`` while a dispute is open, absent otherwise: the key of the sparse
+    # ``order-dispute-index``. A writer that sets ``disputed`` with an update action must set
+    # this in the same update (``Order.dispute_flag.set(DISPUTE_OPEN)``); ``save`` does it.
+    dispute_flag = UnicodeAttribute(null=True)
 
     customer_index = OrderCustomerIndex()
     status_index = OrderStatusIndex()
     fulfillment_due_index = OrderFulfillmentDueIndex()
+    day_index = OrderDayIndex()
+    dispute_index = OrderDisputeIndex()
+
+    def serialize(self, null_check: bool = True) -> dict:
+        if self.created_at:
+            self.created_day = self.created_at[:10]
+        if self.disputed and not self.dispute_flag:
+            self.dispute_flag = DISPUTE_OPEN
+        return super().serialize(null_check=null_check)
 
 
 # --- Customers ---------------------------------------------------------------------------------
@@ -152,6 +197,17 @@ class CustomerEmailIndex(GlobalSecondaryIndex["Customer"]):
         projection = AllProjection()
 
     email = UnicodeAttribute(hash_key=True)
+
+
+class CustomerDayIndex(GlobalSecondaryIndex["Customer"]):
+    """The admin's customer list, newest first, without a Scan (see ``OrderDayIndex``)."""
+
+    class Meta:
+        index_name = "customer-day-index"
+        projection = AllProjection()
+
+    created_day = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
 
 
 @register
@@ -169,8 +225,15 @@ class Customer(Model):
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     version = VersionAttribute()
+    created_day = UnicodeAttribute(null=True)  # filled by ``serialize``, as on Order
 
     email_index = CustomerEmailIndex()
+    day_index = CustomerDayIndex()
+
+    def serialize(self, null_check: bool = True) -> dict:
+        if self.created_at:
+            self.created_day = self.created_at[:10]
+        return super().serialize(null_check=null_check)
 
 
 class CustomerEmailClaim(Model):
@@ -208,6 +271,21 @@ class CatalogIndex(GlobalSecondaryIndex["TicketType"]):
     sku = UnicodeAttribute(range_key=True)
 
 
+TICKET_TYPE_LISTING = "all"
+
+
+class TicketTypeListIndex(GlobalSecondaryIndex["TicketType"]):
+    """Every ticket type, active or not, by sku: the admin's list (one small partition; the
+    catalog holds dozens of types, not millions)."""
+
+    class Meta:
+        index_name = "ticket-type-list-index"
+        projection = AllProjection()
+
+    listing = UnicodeAttribute(hash_key=True)
+    sku = UnicodeAttribute(range_key=True)
+
+
 @register
 class TicketType(Model):
     """A kind of ticket for sale. ``available`` is the seats left (``None``: unlimited); a
@@ -228,5 +306,7 @@ class TicketType(Model):
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     version = VersionAttribute()
+    listing = UnicodeAttribute(default=TICKET_TYPE_LISTING)  # the key of ticket-type-list-index
 
     catalog_index = CatalogIndex()
+    list_index = TicketTypeListIndex()

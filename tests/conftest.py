@@ -30,6 +30,10 @@ def pytest_configure(config: pytest.Config) -> None:
     import django
 
     django.setup()
+    from django.conf import settings
+
+    # A fast hasher for the tests' many sign-ins; production keeps Django's PBKDF2 default.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -99,3 +103,38 @@ def lambda_package(local_stack: LocalStack) -> Iterator[Path]:
         build.collectstatic("prod", project, extra_env=aws_env)
         build.deploy_venv_ensure()
         yield build.package("prod", Path(tmp) / "ticketstoheaven-prod.zip", project)
+
+
+STAFF_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def make_staff(aws):
+    """Create a staff account: ``make_staff("support")`` -> the username."""
+    from staff.services import staff_create
+
+    def make(role: str = "admin", username: str | None = None, password: str = STAFF_PASSWORD):
+        username = username or f"{role}-user"
+        staff_create(
+            username=username, email=f"{username}@staff.example", role=role, password=password
+        )
+        return username
+
+    return make
+
+
+@pytest.fixture
+def staff_client(make_staff):
+    """A test client signed in through the admin's login page: ``staff_client("finance")``."""
+    from django.test import Client
+
+    def sign_in(role: str = "admin", username: str | None = None):
+        username = make_staff(role, username)
+        browser = Client(raise_request_exception=False)
+        response = browser.post(
+            "/admin/login/?next=/admin/", {"username": username, "password": STAFF_PASSWORD}
+        )
+        assert response.status_code == 302, response.content[:500]
+        return browser
+
+    return sign_in

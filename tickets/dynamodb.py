@@ -152,7 +152,8 @@ def tables_ensure(models: list[type[Model]] | None = None) -> EnsureReport:
         missing = [
             i for i in spec.get("GlobalSecondaryIndexes", []) if i["IndexName"] not in existing
         ]
-        # DynamoDB adds one index per UpdateTable call.
+        # DynamoDB adds one index per UpdateTable call, and refuses the next call while an
+        # index is still being created: wait for each to become ACTIVE.
         for index in missing:
             keys = {k["AttributeName"] for k in index["KeySchema"]}
             client.update_table(
@@ -163,10 +164,29 @@ def tables_ensure(models: list[type[Model]] | None = None) -> EnsureReport:
                 GlobalSecondaryIndexUpdates=[{"Create": index}],
             )
             report.indexes_added.append(f"{name}/{index['IndexName']}")
+            _wait_for_indexes(client, name)
         if not missing:
             report.unchanged.append(name)
         _ensure_table_settings(client, model, name)
     return report
+
+
+def _wait_for_indexes(client: Any, name: str, timeout: float = 1800.0) -> None:
+    """Until the table and every index on it are ACTIVE (an index on a big table takes
+    minutes to backfill)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        table = client.describe_table(TableName=name)["Table"]
+        statuses = [table["TableStatus"]] + [
+            i["IndexStatus"] for i in table.get("GlobalSecondaryIndexes", [])
+        ]
+        if all(status == "ACTIVE" for status in statuses):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{name}: indexes not ACTIVE after {timeout:.0f} s")
+        time.sleep(5)
 
 
 def _ensure_table_settings(client: Any, model: type[Model], name: str) -> None:

@@ -5,8 +5,9 @@ cookies, HSTS); the local stack and the tests turn them off explicitly. Secrets 
 from here: ``SECRET_KEY`` is read from Secrets Manager on first use (see ``tickets.config``)
 unless ``DJANGO_SECRET_KEY`` is set (``manage.py check --deploy`` in CI, for example).
 
-There is no relational database: ``DATABASES`` is empty, so Django's dummy backend raises on
-any ORM query. Everything persistent lives in DynamoDB through PynamoDB.
+There is no relational database: ``DATABASES`` uses ``tickets.db_backend``, which lets
+``transaction.atomic`` enter and leave (the admin wraps its views in it) and raises on any real
+ORM query. Everything persistent, staff accounts and sessions included, lives in DynamoDB.
 """
 
 from __future__ import annotations
@@ -56,6 +57,11 @@ WSGI_APPLICATION = "tickets.wsgi.application"
 APPEND_SLASH = False  # the API's paths have no trailing slash; never redirect a POST
 
 INSTALLED_APPS = [
+    # contrib apps the admin needs; their models are never queried (see tickets.db_backend)
+    "tickets.admin_apps.BackOfficeAdminConfig",  # django.contrib.admin with our AdminSite
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.messages",
     "django.contrib.staticfiles",
     "corsheaders",
     "rest_framework",
@@ -63,28 +69,59 @@ INSTALLED_APPS = [
     "tickets",
     "orders",
     "payments",
+    "staff",
 ]
 
 MIDDLEWARE = [
     "tickets.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # Our overrides of the admin's templates win over django.contrib.admin's own.
+        "DIRS": [BASE_DIR / "tickets" / "templates"],
         "APP_DIRS": True,
-        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
     }
 ]
 
-# No relational database anywhere (see the module docstring).
-DATABASES: dict[str, dict[str, str]] = {}
+# No relational database anywhere (see the module docstring and tickets/db_backend).
+DATABASES = {"default": {"ENGINE": "tickets.db_backend"}}
+
+# --- Staff: accounts and sessions in the back-office table (staff/) --------------------------
+AUTH_USER_MODEL = "staff.Staff"
+AUTHENTICATION_BACKENDS = ["staff.backends.StaffBackend"]
+SESSION_ENGINE = "staff.sessions"
+SESSION_COOKIE_AGE = int(os.environ.get("STAFF_SESSION_SECONDS", str(8 * 3600)))  # a work day
+SESSION_COOKIE_SAMESITE = "Lax"
+# Admin messages ride in the server-side session (no extra signed cookie to size or leak).
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+# Lock an account for STAFF_LOCKOUT_SECONDS after this many wrong passwords in a row.
+STAFF_LOCKOUT_ATTEMPTS = int(os.environ.get("STAFF_LOCKOUT_ATTEMPTS", "5"))
+STAFF_LOCKOUT_SECONDS = int(os.environ.get("STAFF_LOCKOUT_SECONDS", "900"))
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]  # fmt: skip
+LOGIN_URL = "admin:login"
+# The admin's list pages: rows per page (each page is one or a few Queries of this size).
+ADMIN_PAGE_SIZE = int(os.environ.get("ADMIN_PAGE_SIZE", "50"))
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -1,5 +1,6 @@
 """URL configuration: the storefront API at the root, the staff admin under /admin/."""
 
+from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
@@ -9,6 +10,7 @@ urlpatterns = [
     path("health", views.health, name="health"),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("", include("orders.urls")),
+    path("admin/", admin.site.urls),
 ]
 
 handler400 = "tickets.exceptions.bad_request"

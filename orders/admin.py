@@ -1,0 +1,513 @@
+"""The admin for orders, customers and ticket types (see ``tickets.admin_dynamodb``).
+
+Orders change only through their services (refund, cancel, retry fulfillment): the order page
+is read-only plus those actions. The services are imported lazily by name, so this admin works
+before they are deployed (the action then says "not available yet").
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.http import HttpRequest
+from django.urls import path, reverse
+
+from orders import admin_selectors as selectors
+from orders.models import (
+    CATALOG_ACTIVE,
+    Customer,
+    Order,
+    OrderStatus,
+    TicketType,
+)
+from tickets.admin_dynamodb import (
+    ChoiceFilter,
+    Column,
+    DateRangeFilter,
+    DynamoModelAdmin,
+    ListSource,
+    ObjectAction,
+    Partition,
+    RelatedList,
+    SearchField,
+    day_partitions,
+    dynamo_shape,
+    money_format,
+    money_minor_units,
+    service_function,
+    today,
+    when,
+    when_short,
+)
+from tickets.audit import audit_history
+from tickets.dynamodb import utc_now_iso
+from tickets.exceptions import Conflict, ValidationFailed
+
+# How far back an unfiltered list (or a date range without a start) reaches.
+LIST_HORIZON_DAYS = 400
+
+OrderShape = dynamo_shape(app_label="orders", name="Order", key="order_id")
+CustomerShape = dynamo_shape(app_label="orders", name="Customer", key="customer_id")
+TicketTypeShape = dynamo_shape(
+    app_label="orders", name="TicketType", key="sku", verbose_name="ticket type"
+)
+
+
+def _admin_url(name: str, *args: Any) -> str:
+    return reverse(f"admin:{name}", args=args)
+
+
+def date_bounds(filters: dict[str, Any], key: str) -> tuple[str | None, str | None]:
+    low, high = filters.get(key) or (None, None)
+    return (
+        f"{low.isoformat()}T00:00:00.000000Z" if low else None,
+        f"{high.isoformat()}T23:59:59.999999Z" if high else None,
+    )
+
+
+def day_source(index: Any, filters: dict[str, Any], key: str, sort_attribute: Any) -> ListSource:
+    """Newest first across a day-bucketed index, limited to the chosen date range."""
+    low, high = filters.get(key) or (None, None)
+    last = min(high or today(), today())
+    first = low or (last - timedelta(days=LIST_HORIZON_DAYS))
+    low_text, high_text = date_bounds(filters, key)
+    return ListSource(
+        partitions=day_partitions(index, first=first, last=last),
+        sort_attribute=sort_attribute,
+        bucketed=True,
+        low=low_text,
+        high=high_text,
+    )
+
+
+# --- Orders --------------------------------------------------------------------------------
+
+
+class RefundForm(forms.Form):
+    amount = forms.DecimalField(
+        required=False,
+        min_value=Decimal("0.01"),
+        decimal_places=2,
+        label="Amount",
+        help_text="In the order's currency, e.g. 12.50. Leave empty to refund what is left.",
+    )
+
+
+def _refund(request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
+    refund_create = service_function("payments.services.refunds", "refund_create")
+    amount = data.get("amount")
+    minor = money_minor_units(amount, order.currency) if amount is not None else None
+    left = order.total_amount - (order.refunded_amount or 0)
+    if minor is not None and minor > left:
+        raise ValidationFailed(
+            f"at most {money_format(left, order.currency)} is left to refund on this order"
+        )
+    refund_create(order_id=order.order_id, amount=minor, staff=request.user.get_username())
+    shown = money_format(minor if minor is not None else left, order.currency)
+    return f"Refund of {shown} requested for order {order.order_id}; Stripe confirms it shortly."
+
+
+def _cancel(request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
+    order_cancel = service_function("orders.services.transitions", "order_cancel")
+    order_cancel(order_id=order.order_id, staff=request.user.get_username())
+    return f"Order {order.order_id} was canceled and its seats released."
+
+
+def _retry(request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
+    fulfillment_retry = service_function("orders.services.fulfillment", "fulfillment_retry")
+    fulfillment_retry(order_id=order.order_id, staff=request.user.get_username())
+    return f"Fulfillment of order {order.order_id} was started again."
+
+
+REFUNDABLE = {
+    OrderStatus.PAID,
+    OrderStatus.FULFILLED,
+    OrderStatus.FULFILLMENT_FAILED,
+    OrderStatus.PARTIALLY_REFUNDED,
+}
+
+
+def _payments_rows(order: Order) -> list[dict[str, Any]]:
+    return [
+        {
+            "_url": _admin_url("payments_payment_change", p.payment_id),
+            "PaymentIntent": p.payment_id,
+            "Status": p.status,
+            "Amount": money_format(p.amount, p.currency),
+            "Refunded": money_format(p.amount_refunded, p.currency),
+            "Charge": p.charge_id,
+            "Disputed": "yes" if p.disputed else "no",
+            "Created": when(p.created_at),
+        }
+        for p in selectors.payments_of_order(order_id=order.order_id)
+    ]
+
+
+def _customer_rows(order: Order) -> list[dict[str, Any]]:
+    customer = selectors.customer_get(customer_id=order.customer_id)
+    if customer is None:
+        return []
+    return [
+        {
+            "_url": _admin_url("orders_customer_change", customer.customer_id),
+            "Name": customer.name,
+            "E-mail": customer.email,
+            "Phone": customer.phone,
+            "Customer id": customer.customer_id,
+        }
+    ]
+
+
+def _history_rows(order: Order) -> list[dict[str, Any]]:
+    return [
+        {"When": e.at.strftime("%Y-%m-%d %H:%M:%S UTC"), "Who": e.staff, "What": e.summary}
+        for e in audit_history(object_type="orders.order", object_id=order.order_id, limit=10)
+    ]
+
+
+class OrderAdmin(DynamoModelAdmin):
+    dynamo_model = Order
+    list_columns = [
+        Column("order_id", "Order", link=True),
+        Column(lambda i: when_short(i.created_at), "Created (UTC)"),
+        Column("status", "Status"),
+        Column(lambda o: money_format(o.total_amount, o.currency), "Total"),
+        Column("customer_email_masked", "Customer"),
+        Column(lambda o: "disputed" if o.disputed else "", "Dispute"),
+    ]
+    list_filters = [
+        ChoiceFilter(
+            "status", "status", [(s.value, s.value.replace("_", " ")) for s in OrderStatus]
+        ),
+        DateRangeFilter("created", "date created"),
+    ]
+    search_fields = [
+        SearchField(
+            "order id",
+            matches=lambda t: t.startswith("ord_"),
+            lookup=lambda t: [o for o in [selectors.order_get(order_id=t)] if o],
+        ),
+        SearchField(
+            "customer e-mail",
+            matches=lambda t: "@" in t,
+            lookup=lambda t: selectors.orders_by_email(email=t),
+        ),
+        SearchField(
+            "PaymentIntent id",
+            matches=lambda t: t.startswith("pi_"),
+            lookup=lambda t: selectors.orders_by_payment_intent(payment_intent_id=t),
+        ),
+    ]
+    search_help = "Search by order id (ord_…), customer e-mail, or Stripe PaymentIntent id (pi_…)."
+    details = [
+        ("Status", lambda o: o.status),
+        ("Created", lambda o: when(o.created_at)),
+        ("Updated", lambda o: when(o.updated_at)),
+        ("Total", lambda o: money_format(o.total_amount, o.currency)),
+        ("Refunded", lambda o: money_format(o.refunded_amount or 0, o.currency)),
+        ("Customer", lambda o: o.customer_email_masked),
+        ("PaymentIntent", lambda o: o.payment_intent_id),
+        ("Disputed", lambda o: "yes" if o.disputed else "no"),
+        ("Fulfillment", lambda o: o.fulfillment_status),
+        ("Fulfillment id", lambda o: o.fulfillment_id),
+        ("Fulfillment failure", lambda o: o.fulfillment_failure_reason),
+        ("Version", lambda o: o.version),
+    ]
+    related_lists = [
+        RelatedList(
+            "Items",
+            ["SKU", "Name", "Quantity", "Unit price", "Amount"],
+            lambda o: [
+                {
+                    "SKU": i.sku,
+                    "Name": i.name,
+                    "Quantity": i.quantity,
+                    "Unit price": money_format(i.unit_amount, o.currency),
+                    "Amount": money_format(i.amount, o.currency),
+                }
+                for i in o.items
+            ],
+        ),
+        RelatedList("Customer", ["Name", "E-mail", "Phone", "Customer id"], _customer_rows),
+        RelatedList(
+            "Payments",
+            ["PaymentIntent", "Status", "Amount", "Refunded", "Charge", "Disputed", "Created"],
+            _payments_rows,
+        ),
+        RelatedList(
+            "Fulfillment attempts",
+            ["At", "Outcome", "Detail"],
+            lambda o: [
+                {"At": when(a.at), "Outcome": a.outcome, "Detail": a.detail}
+                for a in o.fulfillment_attempts or []
+            ],
+        ),
+        RelatedList(
+            "Tickets",
+            ["Ticket", "SKU", "Code"],
+            lambda o: [
+                {"Ticket": t.ticket_id, "SKU": t.sku, "Code": t.code} for t in o.tickets or []
+            ],
+        ),
+        RelatedList("Recent history", ["When", "Who", "What"], _history_rows),
+    ]
+    object_actions = [
+        ObjectAction(
+            "refund",
+            "Refund",
+            permission="orders.refund_order",
+            run=_refund,
+            form_class=RefundForm,
+            available=lambda o: o.status in REFUNDABLE,
+            help_text="Full or partial, through Stripe.",
+        ),
+        ObjectAction(
+            "cancel",
+            "Cancel unpaid order",
+            permission="orders.cancel_order",
+            run=_cancel,
+            available=lambda o: o.status == OrderStatus.PENDING_PAYMENT,
+        ),
+        ObjectAction(
+            "retry_fulfillment",
+            "Retry fulfillment",
+            permission="orders.retry_fulfillment_order",
+            run=_retry,
+            available=lambda o: o.status == OrderStatus.FULFILLMENT_FAILED,
+        ),
+    ]
+    list_object_tools = [("admin:orders_order_export", "Export CSV")]
+
+    def list_source(self, request: HttpRequest, filters: dict[str, Any]) -> ListSource:
+        status = filters.get("status")
+        if status:
+            low, high = date_bounds(filters, "created")
+            return ListSource(
+                partitions=[Partition(Order.status_index, status)],
+                sort_attribute=Order.created_at,
+                low=low,
+                high=high,
+            )
+        return day_source(Order.day_index, filters, "created", Order.created_at)
+
+    def item_get(self, object_id: str) -> Order | None:
+        return selectors.order_get(order_id=object_id)
+
+    def item_key(self, item: Order) -> str:
+        return item.order_id
+
+    def audit_snapshot(self, item: Order) -> dict[str, Any]:
+        return {
+            "status": item.status,
+            "refunded_amount": item.refunded_amount,
+            "fulfillment_status": item.fulfillment_status,
+            "version": item.version,
+        }
+
+    def extra_urls(self) -> list[Any]:
+        from orders.admin_export import orders_export_view
+
+        return [
+            path(
+                "export/",
+                self.admin_site.admin_view(orders_export_view(self)),
+                name="orders_order_export",
+            )
+        ]
+
+
+# --- Customers -----------------------------------------------------------------------------
+
+
+class CustomerForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    phone = forms.CharField(max_length=40, required=False)
+
+
+class CustomerAdmin(DynamoModelAdmin):
+    dynamo_model = Customer
+    form_class = CustomerForm
+    list_columns = [
+        Column("customer_id", "Customer", link=True),
+        Column("name", "Name"),
+        Column("email", "E-mail"),
+        Column(lambda i: when_short(i.created_at), "Created (UTC)"),
+    ]
+    list_filters = [DateRangeFilter("created", "date created")]
+    search_fields = [
+        SearchField(
+            "e-mail",
+            matches=lambda t: "@" in t,
+            lookup=lambda t: selectors.customers_by_email(email=t),
+        ),
+        SearchField(
+            "customer id",
+            matches=lambda t: t.startswith("cus_"),
+            lookup=lambda t: [c for c in [selectors.customer_get(customer_id=t)] if c],
+        ),
+    ]
+    search_help = "Search by e-mail or customer id (cus_…)."
+    details = [
+        ("E-mail", lambda c: c.email),
+        ("Created", lambda c: when(c.created_at)),
+        ("Updated", lambda c: when(c.updated_at)),
+    ]
+    related_lists = [
+        RelatedList(
+            "Orders (newest 50)",
+            ["Order", "Created", "Status", "Total"],
+            lambda c: [
+                {
+                    "_url": _admin_url("orders_order_change", o.order_id),
+                    "Order": o.order_id,
+                    "Created": when(o.created_at),
+                    "Status": o.status,
+                    "Total": money_format(o.total_amount, o.currency),
+                }
+                for o in selectors.orders_of_customer(customer_id=c.customer_id)
+            ],
+        )
+    ]
+
+    def list_source(self, request: HttpRequest, filters: dict[str, Any]) -> ListSource:
+        return day_source(Customer.day_index, filters, "created", Customer.created_at)
+
+    def item_get(self, object_id: str) -> Customer | None:
+        return selectors.customer_get(customer_id=object_id)
+
+    def item_key(self, item: Customer) -> str:
+        return item.customer_id
+
+    def item_repr(self, item: Customer) -> str:
+        return f"{item.name} ({item.customer_id})"
+
+    def item_values(self, item: Customer) -> dict[str, Any]:
+        return {"name": item.name, "phone": item.phone or ""}
+
+
+# --- Ticket types --------------------------------------------------------------------------
+
+
+class TicketTypeForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    description = forms.CharField(widget=forms.Textarea, required=False)
+    unit_amount = forms.IntegerField(
+        min_value=0, help_text="In minor units (cents): 4900 is 49.00."
+    )
+    capacity = forms.IntegerField(
+        min_value=0, required=False, help_text="Seats in total; empty for unlimited."
+    )
+    active = forms.BooleanField(required=False, help_text="Listed in the storefront's catalog.")
+
+
+class TicketTypeAddForm(TicketTypeForm):
+    sku = forms.SlugField(max_length=64)
+    currency = forms.CharField(max_length=3, min_length=3, initial="usd")
+
+    field_order = ["sku", "name", "description", "unit_amount", "currency", "capacity", "active"]
+
+
+class TicketTypeAdmin(DynamoModelAdmin):
+    dynamo_model = TicketType
+    list_order_label = "by sku"
+    form_class = TicketTypeForm
+    add_form_class = TicketTypeAddForm
+    list_columns = [
+        Column("sku", "SKU", link=True),
+        Column("name", "Name"),
+        Column(lambda t: money_format(t.unit_amount, t.currency), "Price"),
+        Column(lambda t: "unlimited" if t.capacity is None else t.capacity, "Capacity"),
+        Column(lambda t: "unlimited" if t.available is None else t.available, "Seats left"),
+        Column(lambda t: "yes" if t.active else "no", "Active"),
+    ]
+    details = [
+        ("Seats left", lambda t: "unlimited" if t.available is None else t.available),
+        ("Currency", lambda t: t.currency),
+        ("Updated", lambda t: t.updated_at),
+    ]
+
+    def list_source(self, request: HttpRequest, filters: dict[str, Any]) -> ListSource:
+        return ListSource(
+            partitions=[Partition(TicketType.list_index, "all")],
+            sort_attribute=TicketType.sku,
+            descending=False,
+        )
+
+    def item_get(self, object_id: str) -> TicketType | None:
+        return selectors.ticket_type_get(sku=object_id)
+
+    def item_key(self, item: TicketType) -> str:
+        return item.sku
+
+    def item_sort_value(self, item: TicketType) -> str:
+        return item.sku
+
+    def item_values(self, item: TicketType) -> dict[str, Any]:
+        return {
+            "name": item.name,
+            "description": item.description or "",
+            "unit_amount": item.unit_amount,
+            "capacity": item.capacity,
+            "active": bool(item.active),
+        }
+
+    def item_update_actions(self, item: TicketType, changed: dict[str, Any]) -> list[Any]:
+        """Capacity moves the seats left by the same amount, as an ADD: reservations change
+        ``available`` concurrently, so it is never written from what this page read."""
+        changed = dict(changed)
+        actions = []
+        if "capacity" in changed:
+            old, new = item.capacity, changed.pop("capacity")
+            if new is None:
+                actions += [TicketType.capacity.remove(), TicketType.available.remove()]
+            elif old is None:
+                # Unlimited types do not count seats: the new capacity starts full.
+                actions += [TicketType.capacity.set(new), TicketType.available.set(new)]
+            else:
+                if item.available is not None and item.available + (new - old) < 0:
+                    raise ValidationFailed("More seats are sold than the new capacity allows.")
+                actions += [
+                    TicketType.capacity.set(new),
+                    TicketType.available.add(new - old),
+                ]
+        if "active" in changed:
+            active = changed.pop("active")
+            actions.append(TicketType.active.set(active))
+            actions.append(
+                TicketType.catalog_key.set(CATALOG_ACTIVE)
+                if active
+                else TicketType.catalog_key.remove()
+            )
+        return actions + super().item_update_actions(item, changed)
+
+    def item_create(self, request: HttpRequest, data: dict[str, Any]) -> TicketType:
+        now = utc_now_iso()
+        ticket_type = TicketType(
+            sku=data["sku"],
+            name=data["name"],
+            description=data.get("description") or "",
+            unit_amount=data["unit_amount"],
+            currency=data["currency"].lower(),
+            capacity=data.get("capacity"),
+            available=data.get("capacity"),
+            active=bool(data.get("active")),
+            catalog_key=CATALOG_ACTIVE if data.get("active") else None,
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            ticket_type.save(condition=TicketType.sku.does_not_exist())
+        except Exception as error:
+            if getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException":
+                raise Conflict(f"A ticket type with sku {data['sku']!r} exists already.") from error
+            raise
+        return ticket_type
+
+
+admin.site.register(OrderShape, OrderAdmin)
+admin.site.register(CustomerShape, CustomerAdmin)
+admin.site.register(TicketTypeShape, TicketTypeAdmin)

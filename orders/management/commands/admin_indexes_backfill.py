@@ -1,0 +1,71 @@
+"""``python manage.py admin_indexes_backfill``: give items written before the admin's indexes
+existed the attributes those indexes are keyed on.
+
+MAINTENANCE ONLY: this command Scans the orders, customers and ticket-types tables (the one
+place a Scan is allowed, per the spec). Run it once after deploying the admin to a stage
+that already has data; it is safe to run again (each write is conditional on the attribute
+still missing) and it never changes an item's version, so no editor sees a false conflict.
+
+- orders: ``created_day`` (``order-day-index``) and, for disputed orders, ``dispute_flag``
+  (``order-dispute-index``);
+- customers: ``created_day`` (``customer-day-index``);
+- ticket types: ``listing`` (``ticket-type-list-index``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+from pynamodb.exceptions import UpdateError
+
+from orders.models import DISPUTE_OPEN, TICKET_TYPE_LISTING, Customer, Order, TicketType
+
+
+def _set_if_missing(model: Any, keys: tuple[Any, ...], attribute: Any, value: str) -> bool:
+    hash_key, *range_key = keys
+    try:
+        model._get_connection().update_item(
+            hash_key,
+            range_key=range_key[0] if range_key else None,
+            actions=[attribute.set(value)],
+            condition=attribute.does_not_exist() & model._hash_key_attribute().exists(),
+        )
+    except UpdateError as error:
+        if getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+class Command(BaseCommand):
+    help = "Backfill the attributes the admin's indexes need (Scans: maintenance only)."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        counts = {"orders": 0, "disputes": 0, "customers": 0, "ticket types": 0}
+        for order in Order.scan():
+            if not order.created_day and _set_if_missing(
+                Order, (order.order_id, order.created_at), Order.created_day, order.created_at[:10]
+            ):
+                counts["orders"] += 1
+            if (
+                order.disputed
+                and not order.dispute_flag
+                and _set_if_missing(
+                    Order, (order.order_id, order.created_at), Order.dispute_flag, DISPUTE_OPEN
+                )
+            ):
+                counts["disputes"] += 1
+        for customer in Customer.scan():
+            if not customer.created_day and _set_if_missing(
+                Customer, (customer.customer_id,), Customer.created_day, customer.created_at[:10]
+            ):
+                counts["customers"] += 1
+        for ticket_type in TicketType.scan():
+            if not ticket_type.listing and _set_if_missing(
+                TicketType, (ticket_type.sku,), TicketType.listing, TICKET_TYPE_LISTING
+            ):
+                counts["ticket types"] += 1
+        self.stdout.write(
+            "backfilled " + ", ".join(f"{count} {name}" for name, count in counts.items())
+        )

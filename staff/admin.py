@@ -1,0 +1,156 @@
+"""The admin for staff accounts (admin role only: ``staff.view_staff`` is in no other role).
+
+Accounts are listed from ``gsi1`` (``STAFFLIST``), edited with a version condition through
+``staff.services.staff_save`` (so disabling an account ends its sessions), and never deleted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.contrib.auth.password_validation import validate_password
+from django.http import HttpRequest
+
+from staff import services
+from staff.models import STAFF_LIST, Staff, StaffAccount
+from staff.roles import ROLE_CHOICES, Role
+from tickets.admin_dynamodb import (
+    Column,
+    DynamoModelAdmin,
+    ListSource,
+    ObjectAction,
+    Partition,
+    when,
+)
+from tickets.exceptions import ValidationFailed
+
+
+class StaffForm(forms.Form):
+    email = forms.EmailField(required=False)
+    role = forms.ChoiceField(choices=ROLE_CHOICES)
+    is_active = forms.BooleanField(
+        required=False, label="Active", help_text="Unticking it ends every session at once."
+    )
+
+
+class StaffAddForm(StaffForm):
+    username = forms.CharField(max_length=64)
+    password = forms.CharField(widget=forms.PasswordInput, strip=False)
+
+    field_order = ["username", "email", "role", "password", "is_active"]
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        validate_password(password)
+        return password
+
+
+class SetPasswordForm(forms.Form):
+    new_password = forms.CharField(widget=forms.PasswordInput, strip=False, label="New password")
+
+    def clean_new_password(self) -> str:
+        password = self.cleaned_data["new_password"]
+        validate_password(password)
+        return password
+
+
+def _set_password(request: HttpRequest, account: StaffAccount, data: dict[str, Any]) -> str:
+    """For a forgotten password: set a new one and end the account's sessions."""
+    staff = services.staff_get(username=account.username)
+    assert staff is not None
+    staff.set_password(data["new_password"])
+    staff.save(update_fields=["password"])
+    services.staff_sessions_revoke(username=account.username)
+    return f"Set a new password for {account.username} and ended their sessions."
+
+
+def _revoke(request: HttpRequest, account: StaffAccount, data: dict[str, Any]) -> str:
+    ended = services.staff_sessions_revoke(username=account.username)
+    return f"Ended {ended} session(s) of {account.username}."
+
+
+class StaffAdmin(DynamoModelAdmin):
+    dynamo_model = StaffAccount
+    list_order_label = "by username"
+    form_class = StaffForm
+    add_form_class = StaffAddForm
+    list_columns = [
+        Column("username", "Username", link=True),
+        Column("email", "E-mail"),
+        Column("role", "Role"),
+        Column(lambda a: "yes" if a.is_active else "no", "Active"),
+        Column(lambda a: when(a.last_login), "Last sign-in"),
+        Column(lambda a: a.locked_until or "", "Locked until"),
+    ]
+    details = [
+        ("Last sign-in", lambda a: a.last_login),
+        ("Locked until", lambda a: a.locked_until),
+        ("Created", lambda a: a.created_at),
+    ]
+    object_actions = [
+        ObjectAction(
+            "sign_out", "Sign out everywhere", permission="staff.change_staff", run=_revoke
+        ),
+        ObjectAction(
+            "set_password",
+            "Set password",
+            permission="staff.change_staff",
+            run=_set_password,
+            form_class=SetPasswordForm,
+            help_text="Ends the account's sessions.",
+        ),
+    ]
+
+    def list_source(self, request: HttpRequest, filters: dict[str, Any]) -> ListSource:
+        return ListSource(
+            partitions=[Partition(StaffAccount.gsi1, STAFF_LIST)],
+            sort_attribute=StaffAccount.gsi1sk,
+            descending=False,
+        )
+
+    def item_get(self, object_id: str) -> StaffAccount | None:
+        return services.staff_account_get(username=object_id)
+
+    def item_key(self, item: StaffAccount) -> str:
+        return item.username
+
+    def item_sort_value(self, item: StaffAccount) -> str:
+        return item.username
+
+    def item_values(self, item: StaffAccount) -> dict[str, Any]:
+        return {"email": item.email, "role": item.role, "is_active": bool(item.is_active)}
+
+    def item_save(
+        self, request: HttpRequest, item: StaffAccount, version: int, changed: dict[str, Any]
+    ) -> None:
+        if item.username == request.user.get_username() and (
+            changed.get("role", Role.ADMIN) != Role.ADMIN or changed.get("is_active") is False
+        ):
+            # Otherwise the last admin can lock everyone out of staff management.
+            raise ValidationFailed(
+                "You cannot take away your own admin role or disable your own account; "
+                "ask another admin."
+            )
+        staff = services.staff_get(username=item.username)
+        assert staff is not None
+        for name, value in changed.items():
+            setattr(staff, name, value)
+        staff.version = version
+        services.staff_save(staff=staff)
+
+    def item_create(self, request: HttpRequest, data: dict[str, Any]) -> StaffAccount:
+        services.staff_create(
+            username=data["username"],
+            email=data.get("email") or "",
+            role=data["role"],
+            password=data["password"],
+            is_active=bool(data.get("is_active")),
+        )
+        account = services.staff_account_get(username=data["username"])
+        assert account is not None
+        return account
+
+
+admin.site.register(Staff, StaffAdmin)

@@ -1,0 +1,54 @@
+"""The authentication backend: staff accounts in DynamoDB, with lock-out.
+
+``authenticate`` refuses a locked account without checking its password (so a locked account
+cannot be brute-forced), counts each wrong password, and clears the count on success.
+``get_user`` reads the account on every request (one GetItem), so a disabled account or a
+changed role takes effect immediately.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.hashers import make_password
+from django.http import HttpRequest
+
+from staff import services
+from staff.models import Staff
+
+
+class StaffBackend:
+    def authenticate(
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> Staff | None:
+        if not username or password is None:
+            return None
+        staff = services.staff_get(username=username)
+        if staff is None:
+            # Run the hasher anyway, so timing does not tell which usernames exist.
+            make_password(password)
+            return None
+        if services.signin_locked_until(username=username) is not None:
+            return None
+        if not staff.check_password(password) or not staff.is_active:
+            services.signin_failure_record(username=username)
+            return None
+        services.signin_success_record(username=username)
+        return staff
+
+    def get_user(self, user_id: str) -> Staff | None:
+        staff = services.staff_get(username=str(user_id))
+        return staff if staff is not None and staff.is_active else None
+
+    # Permissions come from the role, on the user object itself (``Staff.has_perm``).
+    def has_perm(self, user_obj: Any, perm: str, obj: Any = None) -> bool:
+        return (
+            bool(getattr(user_obj, "is_active", False)) and perm in user_obj.get_all_permissions()
+        )
+
+    def has_module_perms(self, user_obj: Any, app_label: str) -> bool:
+        return bool(getattr(user_obj, "is_active", False)) and user_obj.has_module_perms(app_label)

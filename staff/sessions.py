@@ -1,0 +1,95 @@
+"""``SESSION_ENGINE = "staff.sessions"``: Django sessions stored in the back-office table.
+
+Server side, so a session can be revoked: each record carries its staff member on ``gsi1``
+(``STAFF#{username}``), and ``staff.services.staff_sessions_revoke`` deletes them all. The data
+is Django's signed session encoding. DynamoDB's TTL deletes expired records eventually (within
+a day or two), so ``load`` also checks the expiry itself.
+
+Must not cache anything in the process: a revoked session has to stop working on the very
+next request, in every Lambda container.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.contrib.auth import SESSION_KEY
+from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError
+
+from staff.models import SessionRecord, staff_pk
+from tickets.dynamodb import iso_utc
+
+
+def _pk(session_key: str) -> str:
+    return f"SESSION#{session_key}"
+
+
+class SessionStore(SessionBase):
+    def load(self) -> dict[str, Any]:
+        if not self.session_key:
+            return {}
+        try:
+            record = SessionRecord.get(_pk(self.session_key), "RECORD", consistent_read=True)
+        except DoesNotExist:
+            record = None
+        if record is None or record.expires_at <= datetime.now(UTC):
+            self._session_key = None
+            return {}
+        return self.decode(record.data)
+
+    def exists(self, session_key: str) -> bool:
+        try:
+            SessionRecord.get(_pk(session_key), "RECORD", consistent_read=True)
+        except DoesNotExist:
+            return False
+        return True
+
+    def create(self) -> None:
+        while True:
+            self._session_key = self._get_new_session_key()
+            try:
+                self.save(must_create=True)
+            except CreateError:
+                continue
+            self.modified = True
+            return
+
+    def save(self, must_create: bool = False) -> None:
+        if self.session_key is None:
+            return self.create()
+        data = self._get_session(no_load=must_create)
+        expires = datetime.now(UTC) + timedelta(seconds=self.get_expiry_age())
+        record = SessionRecord(
+            pk=_pk(self._get_or_create_session_key()),
+            data=self.encode(data),
+            expires_at=expires.replace(microsecond=0),
+        )
+        username = data.get(SESSION_KEY)
+        if username:
+            record.gsi1pk = staff_pk(str(username))
+            record.gsi1sk = f"SESSION#{iso_utc(expires)}"
+        if must_create:
+            condition = SessionRecord.pk.does_not_exist()
+        else:
+            # Never resurrect a session that was revoked while this request ran.
+            condition = SessionRecord.pk.exists()
+        try:
+            record.save(condition=condition)
+        except PutError as error:
+            if getattr(error, "cause_response_code", None) != "ConditionalCheckFailedException":
+                raise
+            if must_create:
+                raise CreateError from error
+            raise UpdateError from error
+
+    def delete(self, session_key: str | None = None) -> None:
+        session_key = session_key or self.session_key
+        if session_key is None:
+            return
+        SessionRecord(pk=_pk(session_key), sk="RECORD").delete()
+
+    @classmethod
+    def clear_expired(cls) -> None:
+        """Nothing to do: DynamoDB's TTL deletes expired records, and ``load`` ignores them."""
