@@ -64,6 +64,16 @@ class RefundResult:
     payment_intent_id: str | None
 
 
+@dataclass(frozen=True)
+class Charge:
+    id: str
+    amount: int
+    amount_refunded: int
+    currency: str
+    payment_intent_id: str | None
+    refunds: tuple[RefundResult, ...]
+
+
 _lock = threading.Lock()
 _client: tuple[str, Any] | None = None  # (api key it was built with, client)
 
@@ -111,7 +121,13 @@ def _call(operation: Any, *args: Any, **kwargs: Any) -> Any:
         raise _translate(error) from None
 
 
+def _plain(obj: Any) -> dict[str, Any]:
+    # The library's objects stopped being dicts (no ``.get``); read them as plain data.
+    return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+
+
 def _payment_intent(obj: Any) -> PaymentIntent:
+    obj = _plain(obj)
     charge = obj.get("latest_charge")
     return PaymentIntent(
         id=obj["id"],
@@ -157,11 +173,31 @@ def refund_create(*, payment_intent_id: str, amount: int, idempotency_key: str) 
         params={"payment_intent": payment_intent_id, "amount": amount},
         options={"idempotency_key": idempotency_key},
     )
+    return _refund(refund)
+
+
+def _refund(refund: Any) -> RefundResult:
+    refund = _plain(refund)
     return RefundResult(
         id=refund["id"],
         status=refund["status"],
         amount=int(refund["amount"]),
         payment_intent_id=refund.get("payment_intent"),
+    )
+
+
+def charge_retrieve(*, charge_id: str) -> Charge:
+    """A charge with its refunds (expanded: recent API versions leave them out otherwise)."""
+    charge = _call(_stripe_client().v1.charges.retrieve, charge_id, params={"expand": ["refunds"]})
+    charge = _plain(charge)
+    refunds = charge.get("refunds") or {}
+    return Charge(
+        id=charge["id"],
+        amount=int(charge["amount"]),
+        amount_refunded=int(charge.get("amount_refunded") or 0),
+        currency=charge["currency"],
+        payment_intent_id=charge.get("payment_intent"),
+        refunds=tuple(_refund(r) for r in (refunds.get("data") or [])),
     )
 
 
