@@ -1,11 +1,12 @@
 """URL configuration: the storefront API at the root, the staff admin under /admin/."""
 
-from django.urls import path
+from django.urls import include, path
 
 from tickets import views
 
 urlpatterns = [
     path("health", views.health, name="health"),
+    path("", include("payments.urls")),
 ]
 
 handler400 = "tickets.exceptions.bad_request"
