@@ -1,0 +1,99 @@
+"""End to end with localstripe as Stripe: it signs and POSTs its own events to a live server
+running our WSGI application, and the order follows. Nothing here builds or signs an event."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import pytest
+
+from devstack.stripe_webhooks import stripe_webhook_register, stripe_webhook_unregister
+from orders.models import OrderStatus
+from payments.models import WebhookEvent, WebhookEventStatus
+from tests.factories import (
+    intent_pay,
+    order_create,
+    order_get,
+    payment_get,
+    stripe_object,
+    ticket_type_create,
+)
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # our app logs requests itself
+        pass
+
+
+@pytest.fixture
+def live_server(aws) -> Iterator[str]:
+    from tickets.wsgi import application
+
+    server = make_server(
+        "127.0.0.1", 0, application, server_class=_ThreadingServer, handler_class=_QuietHandler
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    endpoint_id = f"test-{secrets.token_hex(4)}"
+    stripe_webhook_register(
+        stripe_url=aws.stripe_url,
+        endpoint_id=endpoint_id,
+        url=f"http://127.0.0.1:{server.server_port}/webhooks/stripe",
+        secret=aws.secrets.stripe_webhook_secret,
+    )
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        stripe_webhook_unregister(stripe_url=aws.stripe_url, endpoint_id=endpoint_id)
+        server.shutdown()
+        server.server_close()
+
+
+def _wait_for(predicate, timeout: float = 15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError("timed out waiting for localstripe's webhook")
+
+
+def test_localstripe_payment_webhook_moves_the_order_from_pending_to_paid(aws, live_server):
+    ticket_type_create(sku="ga", available=5)
+    order = order_create(items=[("ga", 1)])
+    assert order.status == OrderStatus.PENDING_PAYMENT
+    started = int(time.time()) - 1
+
+    intent_pay(aws, order.payment_intent_id)
+
+    paid = _wait_for(lambda: (o := order_get(order.order_id)).status == OrderStatus.PAID and o)
+    assert paid.seats_held is False
+    assert payment_get(order.payment_intent_id).status == "succeeded"
+    # The event localstripe made and sent is the one we recorded as applied.
+    events = stripe_object(
+        aws, f"/v1/events?type=payment_intent.succeeded&created[gt]={started}&limit=100"
+    )["data"]
+    (event,) = [e for e in events if e["data"]["object"]["id"] == order.payment_intent_id]
+    record = WebhookEvent.get(WebhookEvent.key_for(event["id"]), "RECORD")
+    assert (record.status, record.outcome) == (WebhookEventStatus.DONE, "applied")
+
+
+def test_localstripe_declined_payment_webhook_records_the_attempt(aws, live_server):
+    ticket_type_create(sku="ga", available=5)
+    order = order_create(items=[("ga", 1)])
+
+    intent_pay(aws, order.payment_intent_id, card="pm_card_chargeCustomerFail")
+
+    payment = _wait_for(lambda: (p := payment_get(order.payment_intent_id)).attempts and p)
+    assert payment.attempts[0].failure_code == "card_declined"
+    assert order_get(order.order_id).status == OrderStatus.PENDING_PAYMENT
