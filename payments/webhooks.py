@@ -62,6 +62,12 @@ class WebhookSignatureInvalid(ApplicationError):
     message = "The Stripe-Signature header is missing, malformed, wrong or too old."
 
 
+class WebhookEventMalformed(ApplicationError):
+    status_code = 400
+    code = "invalid_event"
+    message = "The event has no data.object with an id."
+
+
 class WebhookEventInProgress(Conflict):
     code = "event_in_progress"
     message = "This event is being processed by another delivery; retry later."
@@ -321,6 +327,11 @@ def webhook_process(*, payload: bytes, signature_header: str | None) -> WebhookR
     event_id, event_type = event["id"], str(event["type"])
     log = {"event_id": event_id, "event_type": event_type}
     handler = HANDLERS.get(event_type)
+    obj = (event.get("data") or {}).get("object") if isinstance(event.get("data"), dict) else None
+    if handler is not None and not (isinstance(obj, dict) and isinstance(obj.get("id"), str)):
+        # Signed but unusable (Stripe never sends this): refuse rather than fail on every retry.
+        logger.warning("webhook event malformed", extra=log)
+        raise WebhookEventMalformed()
     if handler is None:
         outcome = "ignored" if _record_ignored(event_id, event_type) else "duplicate"
         logger.info("webhook event not handled", extra={**log, "outcome": outcome})

@@ -470,3 +470,19 @@ def test_other_event_types_are_acknowledged_and_recorded_as_ignored(aws, client)
     assert second.json()["outcome"] == "duplicate"
     record = WebhookEvent.get(WebhookEvent.key_for(event["id"]), "RECORD")
     assert (record.status, record.event_type) == (WebhookEventStatus.IGNORED, "customer.created")
+
+
+def test_a_signed_event_of_a_handled_type_without_an_object_is_refused(aws, client):
+    response = webhook_post(client, aws, event_build("payment_intent.succeeded", "not-an-object"))
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_event"
+
+
+def test_a_body_over_the_size_limit_is_refused_without_a_500(aws, client):
+    event = event_build("customer.created", {"id": "cus_1", "padding": "x" * 70_000})
+
+    response = webhook_post(client, aws, event)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "body_too_large"
