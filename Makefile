@@ -16,12 +16,14 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # Debian packages the tests need (none yet; Chromium arrives with the admin's browser tests).
 APT_PACKAGES :=
 
-.PHONY: help dev test lint format env system-packages bench clean
+.PHONY: help dev test lint format env system-packages bench clean deploy-env collectstatic package
 
 help:
 	@echo "make dev    run the back office locally on its embedded stack (PORT=$(PORT))"
 	@echo "make test   install everything from the lock file and run lint and the tests"
 	@echo "make bench  run the benchmarks in bench/"
+	@echo "make package STAGE=prod        build the Lambda package offline into build/ (docs/deploy.md)"
+	@echo "make collectstatic STAGE=prod  upload static files to the stage's S3 bucket (AWS credentials)"
 
 $(UV):
 	@test -n "$(PYTHON)" || { echo "Python 3.13 is required" >&2; exit 1; }
@@ -56,8 +58,25 @@ format: env
 test: env system-packages lint
 	$(VENV)/bin/pytest
 
+BENCHMARKS := coldstart orders
+
 bench: env
-	@for script in bench/*.py; do echo "== $$script"; $(VENV)/bin/python $$script || exit 1; done
+	@for name in $(BENCHMARKS); do echo "== bench/$$name.py"; $(VENV)/bin/python bench/$$name.py || exit 1; done
+
+# --- Deployment (docs/deploy.md) ------------------------------------------------------------
+STAGE ?= prod
+DEPLOY_VENV := .venv-deploy
+
+# Runtime dependencies + Zappa, nothing from the dev group: what `zappa package` packs.
+deploy-env: $(UV)
+	UV_PROJECT_ENVIRONMENT=$(DEPLOY_VENV) $(UV) sync --frozen --python $(PYTHON) --no-default-groups --group deploy
+
+collectstatic: env
+	$(VENV)/bin/python -m deploy collectstatic --stage $(STAGE)
+
+# Offline: no AWS, no PyPI. Needs staticmanifest/ from collectstatic (the zip hook checks).
+package: env deploy-env
+	UV=$(UV) $(VENV)/bin/python -m deploy package --stage $(STAGE) --output build/ticketstoheaven-$(STAGE).zip
 
 clean:
-	rm -rf $(VENV) $(TOOLS) staticfiles
+	rm -rf $(VENV) $(DEPLOY_VENV) $(TOOLS) staticfiles build

@@ -1,8 +1,7 @@
-"""Scheduled functions, called by Zappa's ``events`` (``zappa_settings.json``) as
-``orders.jobs.<name>(event, context)``; locally, by their management commands.
+"""Entry points for Zappa's scheduled ``events``: plain functions called as ``fn(event, context)``.
 
-Each is a thin wrapper: make sure Django is set up (a scheduled invocation may be the first in a
-fresh container), call one service, log a summary without personal data, and return it.
+Each is a thin wrapper over a service, bounded by the function's timeout; the management
+commands run the same services locally.
 """
 
 from __future__ import annotations
@@ -10,25 +9,22 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from orders.services.fulfillment import fulfillment_sweep as _fulfillment_sweep
+from orders.services.transitions import orders_expire as _orders_expire
+
 logger = logging.getLogger(__name__)
 
 
-def _django_ready() -> None:
-    import django
-    from django.apps import apps
-
-    if not apps.ready:
-        django.setup()
+def fulfillment_sweep(event: Any = None, context: Any = None) -> dict[str, Any]:
+    """Every minute: retry due ticket fulfillments (see ``orders.services.fulfillment``)."""
+    return vars(_fulfillment_sweep())
 
 
 def orders_expire(event: Any = None, context: Any = None) -> dict[str, Any]:
-    """Expire unpaid orders older than SSM ``order_expiry_minutes``: PaymentIntent canceled,
-    order canceled, seats released. A payment that landed meanwhile wins (left for its
-    webhook). Safe to run concurrently with itself."""
-    _django_ready()
-    from orders.services.transitions import orders_expire as expire
-
-    report = expire()
+    """Every 5 minutes: expire unpaid orders older than SSM ``order_expiry_minutes``
+    (PaymentIntent canceled, order canceled, seats released). A payment that landed meanwhile
+    wins: the order is left for its webhook. Safe to run concurrently with itself."""
+    report = _orders_expire()
     summary = {
         "expired": len(report.expired),
         "left_for_payment": len(report.left_for_payment),

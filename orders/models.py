@@ -23,6 +23,7 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from tickets.backoffice import BackOfficeMeta
 from tickets.dynamodb import BaseMeta, register, table_name
 
 
@@ -87,6 +88,21 @@ class OrderStatusIndex(GlobalSecondaryIndex["Order"]):
     created_at = UnicodeAttribute(range_key=True)
 
 
+FULFILLMENT_DUE = "due"
+
+
+class OrderFulfillmentDueIndex(GlobalSecondaryIndex["Order"]):
+    """Sparse: only orders waiting for fulfillment are in it, oldest due first. One partition
+    ("due"): fine for thousands of waiting orders; shard the key if it ever holds far more."""
+
+    class Meta:
+        index_name = "fulfillment-due-index"
+        projection = AllProjection()
+
+    fulfillment_queue = UnicodeAttribute(hash_key=True)
+    fulfillment_next_at = UnicodeAttribute(range_key=True)
+
+
 @register
 class Order(Model):
     class Meta(BaseMeta):
@@ -110,12 +126,21 @@ class Order(Model):
     fulfillment_id = UnicodeAttribute(null=True)
     fulfillment_attempts = ListAttribute(of=FulfillmentAttempt, default=list)
     fulfillment_failure_reason = UnicodeAttribute(null=True)
+    # While fulfillment is due, ``fulfillment_queue`` is "due" and ``fulfillment_next_at`` the
+    # time of the next attempt: that puts the order in the sparse fulfillment-due-index the
+    # sweeper queries. Both are removed once fulfilled or failed for good.
+    fulfillment_queue = UnicodeAttribute(null=True)
+    fulfillment_next_at = UnicodeAttribute(null=True)
+    fulfillment_attempt_count = NumberAttribute(default=0)
+    # Epoch seconds until which one worker owns the next attempt (never two vendor calls at once).
+    fulfillment_lease_until = NumberAttribute(null=True)
     tickets = ListAttribute(of=Ticket, default=list)
     updated_at = UnicodeAttribute()
     version = VersionAttribute()
 
     customer_index = OrderCustomerIndex()
     status_index = OrderStatusIndex()
+    fulfillment_due_index = OrderFulfillmentDueIndex()
 
 
 # --- Customers ---------------------------------------------------------------------------------
@@ -146,6 +171,24 @@ class Customer(Model):
     version = VersionAttribute()
 
     email_index = CustomerEmailIndex()
+
+
+class CustomerEmailClaim(Model):
+    """``EMAIL#{normalised email}`` in the back-office table: which customer owns an email.
+    Written with ``attribute_not_exists`` in the transaction that creates the customer, so two
+    concurrent first orders with one email make one customer."""
+
+    class Meta(BackOfficeMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="CLAIM")
+    kind = UnicodeAttribute(default="email_claim")
+    customer_id = UnicodeAttribute()
+
+    @staticmethod
+    def key_for(email: str) -> str:
+        return f"EMAIL#{email}"
 
 
 # --- Catalog -----------------------------------------------------------------------------------

@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 # The one place the Stripe API version is pinned (the webhook endpoint in Stripe's dashboard
 # must use the same version).
 STRIPE_API_VERSION = "2026-10-28.endive"
-CONNECT_AND_READ_TIMEOUT_SECONDS = 8
+# Bounded well inside API Gateway's 29 s: a request that waits on Stripe answers 503 in time.
+DEFAULT_TIMEOUT_SECONDS = 8
 # The library retries connection errors and 409/429/5xx with the same idempotency key.
 NETWORK_RETRIES = 1
 
@@ -75,24 +76,26 @@ class Charge:
 
 
 _lock = threading.Lock()
-_client: tuple[str, Any] | None = None  # (api key it was built with, client)
+_client: tuple[tuple[str, str | None, float], Any] | None = None  # (what it was built with, client)
 
 
 def _stripe_client() -> stripe.StripeClient:
+    """The cached client, rebuilt when the key (rotation), base or timeout changes."""
     global _client
-    api_key = secrets_get().stripe_api_key
+    base = os.environ.get("STRIPE_API_BASE") or None
+    timeout = float(os.environ.get("STRIPE_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS))
+    identity = (secrets_get().stripe_api_key, base, timeout)
     with _lock:
-        if _client is None or _client[0] != api_key:
+        if _client is None or _client[0] != identity:
             import stripe
 
-            base = os.environ.get("STRIPE_API_BASE")
             _client = (
-                api_key,
+                identity,
                 stripe.StripeClient(
-                    api_key,
+                    identity[0],
                     stripe_version=STRIPE_API_VERSION,
                     base_addresses={"api": base} if base else None,
-                    http_client=stripe.RequestsClient(timeout=CONNECT_AND_READ_TIMEOUT_SECONDS),
+                    http_client=stripe.RequestsClient(timeout=timeout),
                     max_network_retries=NETWORK_RETRIES,
                 ),
             )

@@ -9,10 +9,11 @@ fixture, automatic), so tests never see each other's data.
 
 from __future__ import annotations
 
-import json
 import os
+import tempfile
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -61,13 +62,40 @@ def vendor_reset(stack: LocalStack) -> None:
     urllib.request.urlopen(request, timeout=5).close()
 
 
-def vendor_requests(stack: LocalStack) -> list[dict]:
-    with urllib.request.urlopen(f"{stack.vendor_url}/_requests", timeout=5) as response:
-        return json.load(response)
-
-
 @pytest.fixture
 def client():
     from django.test import Client
 
     return Client(raise_request_exception=False)
+
+
+# --- The deployment package, built once per session ------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def lambda_package(local_stack: LocalStack) -> Iterator[Path]:
+    """``zappa package prod`` from a clean copy of the project, as an operator builds it:
+    collectstatic (production storage, against the emulator's S3) writes the manifest the
+    package carries, then Zappa packs the deploy environment and the zip hook adds bytecode."""
+    import boto3
+
+    from deploy import build
+
+    with tempfile.TemporaryDirectory(prefix="package-build-") as tmp:
+        project = build.project_copy(Path(tmp) / "project")
+        stage_env = build.stage_environment("prod", project)
+        aws_env = {k: v for k, v in local_stack.environment().items() if k.startswith("AWS_")}
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=local_stack.aws_url,
+            region_name=aws_env["AWS_REGION"],
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+        s3.create_bucket(
+            Bucket=stage_env["DJANGO_STATIC_BUCKET"],
+            CreateBucketConfiguration={"LocationConstraint": aws_env["AWS_REGION"]},
+        )
+        build.collectstatic("prod", project, extra_env=aws_env)
+        build.deploy_venv_ensure()
+        yield build.package("prod", Path(tmp) / "ticketstoheaven-prod.zip", project)

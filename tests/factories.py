@@ -1,10 +1,11 @@
-"""Test data: ticket types, orders with real PaymentIntents in localstripe, and Stripe events
+"""Test data written straight to the tables (set-up, not mocks): ticket types to sell, orders
+as ``order_create`` leaves them with real PaymentIntents in localstripe, and Stripe events
 signed exactly as Stripe signs them.
 
-This is set-up, not a stand-in for our code: orders are written as ``order_create`` leaves them
-(pending, seats taken in the same transaction, a Payment item per PaymentIntent), and the
-PaymentIntents are created through ``payments.stripe_client`` against localstripe. Paying an
-intent is what the buyer's browser does with Stripe.js, so that goes to localstripe directly.
+Orders from ``order_create`` here are pending, with seats taken in the same transaction and a
+Payment item per PaymentIntent; the PaymentIntents are created through
+``payments.stripe_client`` against localstripe. Paying an intent is what the buyer's browser
+does with Stripe.js, so that goes to localstripe directly.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pynamodb.connection import Connection
 from pynamodb.transactions import TransactWrite
 
 from devstack.stack import LocalStack
-from orders.models import Order, OrderItem, TicketType
+from orders.models import CATALOG_ACTIVE, Order, OrderItem, OrderStatus, TicketType
 from orders.services.seats import seats_take
 from payments import stripe_client
 from payments.models import Payment
@@ -32,22 +33,77 @@ from tickets.dynamodb import BaseMeta, iso_utc, new_id, utc_now, utc_now_iso
 
 
 def ticket_type_create(
-    *, sku: str = "ga", unit_amount: int = 5000, available: int | None = 10
+    sku: str = "ga",
+    *,
+    unit_amount: int = 5000,
+    available: int | None = 100,
+    active: bool = True,
+    currency: str = "usd",
+    name: str | None = None,
 ) -> TicketType:
     now = utc_now_iso()
     ticket_type = TicketType(
         sku=sku,
-        name=sku.upper(),
+        name=name or sku.upper(),
+        description=f"{sku} tickets",
         unit_amount=unit_amount,
+        currency=currency,
         capacity=available,
         available=available,
-        active=True,
-        catalog_key="active",
+        active=active,
+        catalog_key=CATALOG_ACTIVE if active else None,
         created_at=now,
         updated_at=now,
     )
     ticket_type.save()
     return ticket_type
+
+
+def order_body(email: str = "buyer@example.com", items: list | None = None, **customer) -> dict:
+    return {
+        "customer": {"email": email, "name": "Buyer", **customer},
+        "items": items if items is not None else [{"sku": "ga", "quantity": 2}],
+    }
+
+
+def paid_order_create(
+    *,
+    email: str = "buyer@example.com",
+    items: list[tuple[str, int]] | None = None,
+    status: str = "paid",
+):
+    """A paid order with its customer, as the payment webhook leaves it."""
+    from orders.emails import email_mask
+    from orders.models import Customer, Order, OrderItem
+    from tickets.dynamodb import new_id
+
+    now = utc_now_iso()
+    customer = Customer(
+        customer_id=new_id("cus"), email=email, name="Buyer", created_at=now, updated_at=now
+    )
+    customer.save()
+    lines = [
+        OrderItem(sku=s, name=s.upper(), quantity=q, unit_amount=1000, amount=1000 * q)
+        for s, q in items or [("ga", 2)]
+    ]
+    order = Order(
+        order_id=new_id("ord"),
+        created_at=now,
+        customer_id=customer.customer_id,
+        customer_email_masked=email_mask(email),
+        status=status,
+        currency="usd",
+        total_amount=sum(i.amount for i in lines),
+        items=lines,
+        payment_intent_id=new_id("pi"),
+        updated_at=now,
+    )
+    order.save()
+    return order
+
+
+# A paid order may already have moved on to fulfillment (inline locally) by the time we look.
+PAID_OR_LATER = (OrderStatus.PAID, OrderStatus.FULFILLED)
 
 
 def order_create(*, items: list[tuple[str, int]] | None = None, age_minutes: float = 0) -> Order:

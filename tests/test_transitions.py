@@ -19,6 +19,7 @@ from orders.services.transitions import (
     orders_expire,
 )
 from tests.factories import (
+    PAID_OR_LATER,
     event_build,
     intent_pay,
     order_create,
@@ -90,7 +91,7 @@ def test_a_payment_that_lands_before_the_expiry_wins(aws, client):
 
     assert report.left_for_payment == [order.order_id]
     assert response.json()["outcome"] == "applied"
-    assert order_get(order.order_id).status == OrderStatus.PAID
+    assert order_get(order.order_id).status in PAID_OR_LATER
     assert seats_available("ga") == 8
 
 
@@ -114,7 +115,7 @@ def test_expiry_and_a_late_payment_racing_end_with_the_order_paid(aws, client):
     for thread in threads:
         thread.join()
 
-    assert [order_get(o.order_id).status for o in orders] == [OrderStatus.PAID] * 3
+    assert all(order_get(o.order_id).status in PAID_OR_LATER for o in orders)
     assert seats_available("ga") == 10 - 6
 
 
@@ -151,4 +152,4 @@ def test_a_paid_order_cannot_be_canceled(aws, client):
     with pytest.raises(OrderNotCancelable):
         order_cancel(order_id=order.order_id, staff="grace", reason="no")
 
-    assert order_get(order.order_id).status == OrderStatus.PAID
+    assert order_get(order.order_id).status in PAID_OR_LATER

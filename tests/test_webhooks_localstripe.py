@@ -68,7 +68,7 @@ def _wait_for(predicate, timeout: float = 15.0):
     raise AssertionError("timed out waiting for localstripe's webhook")
 
 
-def test_localstripe_payment_webhook_moves_the_order_from_pending_to_paid(aws, live_server):
+def test_localstripe_payment_webhook_moves_the_order_from_pending_to_paid_and_on(aws, live_server):
     ticket_type_create(sku="ga", available=5)
     order = order_create(items=[("ga", 1)])
     assert order.status == OrderStatus.PENDING_PAYMENT
@@ -76,7 +76,7 @@ def test_localstripe_payment_webhook_moves_the_order_from_pending_to_paid(aws, l
 
     intent_pay(aws, order.payment_intent_id)
 
-    paid = _wait_for(lambda: (o := order_get(order.order_id)).status == OrderStatus.PAID and o)
+    paid = _wait_for(lambda: (o := order_get(order.order_id)).status == OrderStatus.FULFILLED and o)
     assert paid.seats_held is False
     assert payment_get(order.payment_intent_id).status == "succeeded"
     # The event localstripe made and sent is the one we recorded as applied.
@@ -84,8 +84,14 @@ def test_localstripe_payment_webhook_moves_the_order_from_pending_to_paid(aws, l
         aws, f"/v1/events?type=payment_intent.succeeded&created[gt]={started}&limit=100"
     )["data"]
     (event,) = [e for e in events if e["data"]["object"]["id"] == order.payment_intent_id]
-    record = WebhookEvent.get(WebhookEvent.key_for(event["id"]), "RECORD")
-    assert (record.status, record.outcome) == (WebhookEventStatus.DONE, "applied")
+    record = _wait_for(
+        lambda: (
+            (r := WebhookEvent.get(WebhookEvent.key_for(event["id"]), "RECORD")).status
+            == WebhookEventStatus.DONE
+            and r
+        )
+    )
+    assert record.outcome == "applied"
 
 
 def test_localstripe_declined_payment_webhook_records_the_attempt(aws, live_server):

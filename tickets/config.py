@@ -5,7 +5,7 @@ What lives where:
 - secret ``{project}/{stage}/app``: JSON ``{"django_secret_key", "vendor_api_key"}``;
 - parameters under ``/{project}/{stage}/`` (one GetParametersByPath call): ``vendor_endpoint``,
   ``order_expiry_minutes``, ``fulfillment_max_attempts``, ``vendor_connect_timeout``,
-  ``vendor_read_timeout``, and ``feature_flags`` (JSON object).
+  ``vendor_read_timeout``, ``orders_rate_limit_per_minute`` and ``feature_flags`` (JSON object).
 
 Both are fetched on first use, never at import, through AWS Lambda Powertools' parameter
 providers, and kept for ``CONFIG_CACHE_SECONDS`` (default 300; 0 turns the cache off): a warm container makes no AWS
@@ -66,6 +66,7 @@ class Parameters:
     fulfillment_max_attempts: int = 8
     vendor_connect_timeout: float = 3.0
     vendor_read_timeout: float = 10.0
+    orders_rate_limit_per_minute: int = 30
     feature_flags: dict[str, bool] = field(default_factory=dict)
 
     def flag(self, name: str, default: bool = False) -> bool:
@@ -157,6 +158,7 @@ def parameters_get() -> Parameters:
             fulfillment_max_attempts=int(raw.get("fulfillment_max_attempts", 8)),
             vendor_connect_timeout=float(raw.get("vendor_connect_timeout", 3.0)),
             vendor_read_timeout=float(raw.get("vendor_read_timeout", 10.0)),
+            orders_rate_limit_per_minute=int(raw.get("orders_rate_limit_per_minute", 30)),
             feature_flags={str(k): bool(v) for k, v in flags.items()},
         )
     except ValueError:

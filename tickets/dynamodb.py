@@ -8,6 +8,7 @@ on-demand billing, point-in-time recovery, server-side encryption.
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 from dataclasses import dataclass, field
@@ -16,7 +17,10 @@ from typing import Any
 
 from django.conf import settings
 from pynamodb.attributes import TTLAttribute
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
 
 from tickets import aws
 
@@ -179,3 +183,33 @@ def _ensure_table_settings(client: Any, model: type[Model], name: str) -> None:
         client.update_continuous_backups(
             TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
         )
+
+
+# --- Transactions ---------------------------------------------------------------------------
+
+
+@functools.cache
+def _connection() -> Connection:
+    return Connection(
+        region=BaseMeta.region,
+        host=BaseMeta.host,
+        connect_timeout_seconds=BaseMeta.connect_timeout_seconds,
+        read_timeout_seconds=BaseMeta.read_timeout_seconds,
+        max_retry_attempts=BaseMeta.max_retry_attempts,
+    )
+
+
+def transaction() -> TransactWrite:
+    """A PynamoDB ``TransactWrite`` on the models' connection: ``with transaction() as t: ...``."""
+    return TransactWrite(connection=_connection())
+
+
+def cancellation_codes(error: TransactWriteError) -> list[str | None]:
+    """Why each item of a canceled transaction failed, in the order DynamoDB received them
+    (PynamoDB sends condition checks, then deletes, then puts, then updates)."""
+    reasons = (
+        error.cancellation_reasons
+        if error.cause_response_code == "TransactionCanceledException"
+        else []
+    )
+    return [reason.code if reason else None for reason in reasons]

@@ -86,8 +86,10 @@ def flatten_errors(detail: Any, path: str = "") -> dict[str, list[str]]:
     if isinstance(detail, dict):
         result: dict[str, list[str]] = {}
         for key, value in detail.items():
-            name = "body" if key == "non_field_errors" and not path else str(key)
-            result.update(flatten_errors(value, f"{path}.{name}" if path else name))
+            if key == "non_field_errors":  # an error about the object itself, not a field of it
+                result.update(flatten_errors(value, path or "body"))
+            else:
+                result.update(flatten_errors(value, f"{path}.{key}" if path else str(key)))
         return result
     if isinstance(detail, list):
         if all(not isinstance(item, dict | list) for item in detail):

@@ -38,12 +38,10 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = _incoming_request_id(request) or uuid.uuid4().hex
         request.request_id = request_id  # type: ignore[attr-defined]
-        token = request_id_var.set(request_id)
-        order_token = order_id_var.set(None)
-        try:
-            response = self.get_response(request)
-        finally:
-            request_id_var.reset(token)
-            order_id_var.reset(order_token)
+        # Set, not reset afterwards: Django logs the response (e.g. "Bad Request") after the
+        # middleware returns, and that line must carry the id too. Each request sets its own.
+        request_id_var.set(request_id)
+        order_id_var.set(None)
+        response = self.get_response(request)
         response["X-Request-Id"] = request_id
         return response

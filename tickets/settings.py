@@ -57,7 +57,9 @@ APPEND_SLASH = False  # the API's paths have no trailing slash; never redirect a
 
 INSTALLED_APPS = [
     "django.contrib.staticfiles",
+    "corsheaders",
     "rest_framework",
+    "drf_spectacular",
     "tickets",
     "orders",
     "payments",
@@ -66,6 +68,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "tickets.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -88,8 +91,39 @@ TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
 
-STATIC_URL = os.environ.get("DJANGO_STATIC_URL", "/static/")
+# Static files (see tickets/storage.py). Locally: Django's own storage, served by
+# `runserver --insecure`. In Lambda (DJANGO_STATIC_STORAGE=s3): S3 under static/, served by the
+# CloudFront distribution at DJANGO_STATIC_CUSTOM_DOMAIN, names from the manifest in the package.
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_MANIFEST_DIR = Path(
+    os.environ.get("DJANGO_STATIC_MANIFEST_DIR") or BASE_DIR / "staticmanifest"
+)
+STATIC_STORAGE = os.environ.get("DJANGO_STATIC_STORAGE", "local")
+if STATIC_STORAGE == "s3":
+    _static_domain = os.environ.get("DJANGO_STATIC_CUSTOM_DOMAIN") or None
+    _static_options = {
+        "bucket_name": os.environ.get("DJANGO_STATIC_BUCKET", ""),
+        "location": "static",
+        "custom_domain": _static_domain,
+        "querystring_auth": False,
+        "region_name": os.environ.get("AWS_REGION") or "us-east-2",
+        "endpoint_url": os.environ.get("AWS_ENDPOINT_URL") or None,
+    }
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "tickets.storage.StaticStorage", "OPTIONS": _static_options},
+    }
+    STATIC_URL = f"https://{_static_domain}/static/" if _static_domain else "/static/"
+elif STATIC_STORAGE == "local":
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    STATIC_URL = os.environ.get("DJANGO_STATIC_URL", "/static/")
+else:
+    raise ImproperlyConfigured(
+        f"DJANGO_STATIC_STORAGE must be 'local' or 's3', not {STATIC_STORAGE!r}"
+    )
 
 # Bodies are small JSON documents; anything bigger is refused with a 400 before parsing.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
@@ -120,7 +154,27 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "tickets.exceptions.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "TicketsToHeaven storefront API",
+    "DESCRIPTION": (
+        "Catalog, orders and order status for the storefront. Every error answers "
+        '`{"error": {"code", "message", "fields"?}}`.'
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- CORS: only the storefront's origins, only the API ------------------------------------------
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
+CORS_URLS_REGEX = r"^/(catalog|orders|schema)(/.*)?$"
+CORS_ALLOW_METHODS = ["GET", "POST", "OPTIONS"]
+CORS_ALLOW_HEADERS = ["accept", "content-type", "idempotency-key"]
+CORS_EXPOSE_HEADERS = ["retry-after", "x-request-id"]
+CORS_PREFLIGHT_MAX_AGE = 3600
 
 # --- Logging: JSON lines to stdout (CloudWatch Logs in Lambda) --------------------------------
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
@@ -142,5 +196,6 @@ LOGGING = {
         "botocore": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
         "pynamodb": {"level": "WARNING"},
+        "stripe": {"level": "WARNING"},
     },
 }

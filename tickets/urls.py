@@ -1,11 +1,14 @@
 """URL configuration: the storefront API at the root, the staff admin under /admin/."""
 
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
 
 from tickets import views
 
 urlpatterns = [
     path("health", views.health, name="health"),
+    path("schema", SpectacularAPIView.as_view(), name="schema"),
+    path("", include("orders.urls")),
     path("", include("payments.urls")),
 ]
 

@@ -1,0 +1,122 @@
+"""Build steps an operator (and the tests) run before ``zappa deploy``/``zappa update``.
+
+- ``python -m deploy collectstatic --stage prod``: ``manage.py collectstatic`` with the stage's
+  Lambda variables from ``zappa_settings.json`` (S3 bucket, CloudFront domain) and the
+  operator's own AWS credentials: uploads to S3, writes ``staticmanifest/staticfiles.json``.
+- ``python -m deploy package --stage prod``: ``zappa package`` run from the deploy environment
+  ``.venv-deploy`` (runtime dependencies + Zappa, no development tools, built from ``uv.lock``),
+  so the package holds only what runs in production; the ``callbacks.zip`` hook
+  (``deploy.callbacks``) adds the bytecode and checks the result. No network: Zappa's PyPI
+  look-up for manylinux wheels is off (``use_precompiled_packages: false``), the venv's
+  wheels are the Linux x86_64 ones uv installed.
+
+Both take ``--project-dir`` so a test can build from a clean copy of the project.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEPLOY_VENV = ROOT / ".venv-deploy"
+SETTINGS_FILE = "zappa_settings.json"
+
+
+def stage_config(stage: str, project_dir: Path = ROOT) -> dict:
+    """The stage's settings from ``zappa_settings.json``, with ``extends`` resolved."""
+    settings = json.loads((project_dir / SETTINGS_FILE).read_text())
+    config = dict(settings[stage])
+    parent = config.pop("extends", None)
+    if parent:
+        config = {**stage_config(parent, project_dir), **config}
+    return config
+
+
+def stage_environment(stage: str, project_dir: Path = ROOT) -> dict[str, str]:
+    """The Lambda variables (``aws_environment_variables``) of ``stage``."""
+    return dict(stage_config(stage, project_dir).get("aws_environment_variables", {}))
+
+
+def _uv() -> str:
+    candidates = (
+        os.environ.get("UV"),
+        str(ROOT / ".tools/bin/uv"),
+        str(Path(sys.executable).parent / "uv"),  # the dev group's uv
+        shutil.which("uv"),
+    )
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file():
+            return candidate
+    raise SystemExit("uv not found: run `make env` first (or set UV=/path/to/uv)")
+
+
+def deploy_venv_ensure(venv: Path = DEPLOY_VENV) -> Path:
+    """Create or refresh the deploy environment from the lock file (offline once cached)."""
+    subprocess.run(
+        [
+            _uv(),
+            "sync",
+            "--frozen",
+            "--no-default-groups",
+            "--group",
+            "deploy",
+            "--python",
+            sys.executable,
+        ],
+        cwd=ROOT,
+        env={**os.environ, "UV_PROJECT_ENVIRONMENT": str(venv), "UV_PYTHON_DOWNLOADS": "never"},
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return venv
+
+
+def zappa_environment(venv: Path = DEPLOY_VENV) -> dict[str, str]:
+    """Environment in which ``zappa`` packs ``venv``'s site-packages (Zappa reads VIRTUAL_ENV)."""
+    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "VIRTUAL_ENV"}}
+    env["VIRTUAL_ENV"] = str(venv)
+    env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def package(stage: str, output: Path, project_dir: Path = ROOT, venv: Path = DEPLOY_VENV) -> Path:
+    """``zappa package {stage}`` into ``output``; returns the zip's path."""
+    output = output.resolve()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.unlink(missing_ok=True)
+    subprocess.run(
+        [str(venv / "bin/zappa"), "package", stage, "--output", str(output)],
+        cwd=project_dir,
+        env=zappa_environment(venv),
+        check=True,
+    )
+    return output
+
+
+def collectstatic(stage: str, project_dir: Path = ROOT, extra_env: dict | None = None) -> None:
+    """``manage.py collectstatic`` with the stage's storage settings (uploads to its bucket)."""
+    env = {**os.environ, **stage_environment(stage, project_dir), **(extra_env or {})}
+    env["DJANGO_STATIC_MANIFEST_DIR"] = str(project_dir / "staticmanifest")
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "1"],
+        cwd=project_dir,
+        env=env,
+        check=True,
+    )
+
+
+# What a clean checkout holds that a build must not see (local state of a developer's tree).
+_NOT_COPIED = (".git", ".venv*", ".tools", "build", "staticfiles", "staticmanifest", "__pycache__",
+               ".ruff_cache", ".pytest_cache", ".devstack", "lambda_local", "*.zip")  # fmt: skip
+
+
+def project_copy(target: Path) -> Path:
+    """Copy the project's files (not its venvs, builds or caches) to ``target``: a clean tree
+    to build from, as CI's checkout would be."""
+    shutil.copytree(ROOT, target, ignore=shutil.ignore_patterns(*_NOT_COPIED), symlinks=True)
+    return target

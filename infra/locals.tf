@@ -1,0 +1,32 @@
+# Naming and tags, in one place so the names here and in the app cannot drift.
+
+locals {
+  # {project}-{stage}: Zappa's Lambda and REST API names (Zappa slugifies project_name-stage).
+  name = "${var.project}-${var.environment}"
+
+  # Table names are {project}-{stage}-{name}, the app's settings.TABLE_PREFIX.
+  # tests/test_infra.py relies on this exact expression.
+  prefix = "${var.project}-${var.environment}-"
+
+  function_name = local.name
+  api_name      = var.api_gateway_name != "" ? var.api_gateway_name : local.name
+
+  # tickets/config.py: secret ids {project}/{stage}/{name}, parameters under /{project}/{stage}/.
+  secret_prefix  = "${var.project}/${var.environment}"
+  parameter_path = "/${var.project}/${var.environment}/"
+
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+
+  # S3 bucket names are global: the account id keeps them unique without a random suffix.
+  bucket_prefix = "${local.name}-${local.account_id}"
+
+  function_arn = "arn:${local.partition}:lambda:${var.region}:${local.account_id}:function:${local.function_name}"
+
+  tags = {
+    Project     = var.project
+    Environment = var.environment
+    ManagedBy   = "terraform"
+    Repository  = "ticketstoheaven-backoffice/infra"
+  }
+}

@@ -1,0 +1,22 @@
+# The app's two secrets (tickets/config.py). Terraform creates the containers only: values are
+# put by an operator, so they never enter code, plan output or state:
+#   aws secretsmanager put-secret-value --secret-id <stripe_secret_arn> \
+#     --secret-string file://stripe.json      # {"api_key": "...", "webhook_secret": "..."}
+#   aws secretsmanager put-secret-value --secret-id <app_secret_arn> \
+#     --secret-string file://app.json         # {"django_secret_key": "...", "vendor_api_key": "..."}
+
+resource "aws_secretsmanager_secret" "stripe" {
+  #checkov:skip=CKV_AWS_149:AWS-managed key (aws/secretsmanager): only this account's principals with GetSecretValue can read it either way; a CMK costs $1/month and a key policy for no narrower access.
+  #checkov:skip=CKV2_AWS_57:Stripe keys are rolled in Stripe's dashboard and then put here (docs/infra.md, "Rotating secrets"); a rotation Lambda cannot create Stripe keys.
+  name                    = "${local.secret_prefix}/stripe"
+  description             = "Stripe API key and webhook signing secret: JSON {api_key, webhook_secret}."
+  recovery_window_in_days = var.secret_recovery_window_days
+}
+
+resource "aws_secretsmanager_secret" "app" {
+  #checkov:skip=CKV_AWS_149:AWS-managed key (see the stripe secret).
+  #checkov:skip=CKV2_AWS_57:Rotated by hand (docs/infra.md, "Rotating secrets"): the vendor issues its API keys, and a new Django key must be rolled out with the sessions it signs in mind.
+  name                    = "${local.secret_prefix}/app"
+  description             = "Django secret key and fulfillment vendor API key: JSON {django_secret_key, vendor_api_key}."
+  recovery_window_in_days = var.secret_recovery_window_days
+}

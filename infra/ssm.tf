@@ -1,0 +1,26 @@
+# Non-secret configuration under /{project}/{stage}/ (tickets/config.py reads them with one
+# GetParametersByPath). Secrets are in Secrets Manager, never here. Values come from variables
+# so a change is reviewed like any other; the app picks it up within CONFIG_CACHE_SECONDS.
+
+locals {
+  parameters = {
+    vendor_endpoint              = var.vendor_endpoint
+    order_expiry_minutes         = tostring(var.order_expiry_minutes)
+    fulfillment_max_attempts     = tostring(var.fulfillment_max_attempts)
+    vendor_connect_timeout       = tostring(var.vendor_connect_timeout)
+    vendor_read_timeout          = tostring(var.vendor_read_timeout)
+    orders_rate_limit_per_minute = tostring(var.orders_rate_limit_per_minute)
+    feature_flags                = jsonencode(var.feature_flags)
+  }
+}
+
+resource "aws_ssm_parameter" "config" {
+  #checkov:skip=CKV2_AWS_34:Not secret (an endpoint URL, timeouts, counts, flags): plain String keeps them readable in the console; secrets live in Secrets Manager.
+  for_each = local.parameters
+
+  name        = "${local.parameter_path}${each.key}"
+  description = "TicketsToHeaven ${var.environment}: ${each.key} (tickets.config.Parameters)"
+  type        = "String"
+  tier        = "Standard"
+  value       = each.value
+}

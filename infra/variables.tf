@@ -1,0 +1,204 @@
+# Inputs. Defaults are the production values; terraform.tfvars.example shows the ones an
+# operator must set (alarm e-mail, vendor endpoint, and the API origin once Zappa created it).
+
+variable "region" {
+  description = "AWS region of the tables, the Lambda and its API (the spec fixes us-east-2)."
+  type        = string
+  default     = "us-east-2"
+}
+
+variable "project" {
+  description = "Project name: the first part of every resource name; must equal the app's PROJECT_NAME and Zappa's project_name."
+  type        = string
+  default     = "ticketstoheaven"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,30}$", var.project))
+    error_message = "project must be lower-case letters, digits and dashes (it is part of S3 bucket names)."
+  }
+}
+
+variable "environment" {
+  description = "Stage: the Zappa stage and the app's STAGE (tables are {project}-{environment}-{name})."
+  type        = string
+  default     = "prod"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9]{1,15}$", var.environment))
+    error_message = "environment must be lower-case letters and digits."
+  }
+}
+
+variable "domain" {
+  description = "Storefront domain (e.g. tickets.example.com). Empty: the storefront is served on its *.cloudfront.net name."
+  type        = string
+  default     = ""
+}
+
+variable "admin_domain" {
+  description = "Domain of the admin/API distribution (e.g. backoffice.example.com). Empty: its *.cloudfront.net name."
+  type        = string
+  default     = ""
+}
+
+variable "certificate_arn" {
+  description = "ACM certificate in us-east-1 (CloudFront requires that region) covering domain and admin_domain. Needed only when a domain is set."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.certificate_arn == "" || can(regex("^arn:aws[a-z-]*:acm:us-east-1:", var.certificate_arn))
+    error_message = "certificate_arn must be an ACM certificate in us-east-1."
+  }
+}
+
+variable "api_origin_domain" {
+  description = "Regional endpoint of the REST API Zappa created ({api-id}.execute-api.{region}.amazonaws.com). Zappa creates the API after this stack exists, so the first apply uses the placeholder and a second apply sets the real one."
+  type        = string
+  default     = "api-not-deployed-yet.execute-api.us-east-2.amazonaws.com"
+}
+
+variable "api_gateway_name" {
+  description = "Name of the REST API (alarm dimension). Empty: Zappa's default, {project}-{environment}."
+  type        = string
+  default     = ""
+}
+
+variable "lambda_memory_mb" {
+  description = "Memory of the Zappa Lambda (goes to zappa_settings.json memory_size; also sizes the cost estimate)."
+  type        = number
+  default     = 1024
+}
+
+variable "lambda_timeout_seconds" {
+  description = "Timeout of the Zappa Lambda (zappa_settings.json timeout_seconds). The duration alarm fires at 80% of it."
+  type        = number
+  default     = 30
+
+  validation {
+    # Web requests are cut at 29 s by API Gateway anyway; scheduled sweeps and async tasks may
+    # use the rest, up to Lambda's 900 s.
+    condition     = var.lambda_timeout_seconds >= 3 && var.lambda_timeout_seconds <= 900
+    error_message = "Between 3 and 900 seconds."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the Lambda's log group."
+  type        = number
+  default     = 90
+}
+
+variable "access_log_retention_days" {
+  description = "How long CloudFront and S3 access logs are kept in the log bucket."
+  type        = number
+  default     = 90
+}
+
+variable "alarm_email" {
+  description = "Address that receives every alarm (it must confirm the SNS subscription once)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.alarm_email))
+    error_message = "alarm_email must be an e-mail address."
+  }
+}
+
+variable "secret_recovery_window_days" {
+  description = "Days a deleted secret can still be restored."
+  type        = number
+  default     = 30
+}
+
+variable "dynamodb_deletion_protection" {
+  description = "Refuse DeleteTable on the tables (turn off only to tear down a test stage)."
+  type        = bool
+  default     = true
+}
+
+# --- SSM parameters (non-secret configuration; secrets are in Secrets Manager) -----------------
+
+variable "vendor_endpoint" {
+  description = "Base URL of the fulfillment vendor's API (SSM vendor_endpoint)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^https://", var.vendor_endpoint))
+    error_message = "vendor_endpoint must be an https:// URL."
+  }
+}
+
+variable "order_expiry_minutes" {
+  description = "Minutes an unpaid order keeps its seats (SSM order_expiry_minutes)."
+  type        = number
+  default     = 30
+}
+
+variable "fulfillment_max_attempts" {
+  description = "Attempts at the vendor before an order is fulfillment_failed (SSM fulfillment_max_attempts)."
+  type        = number
+  default     = 8
+}
+
+variable "vendor_connect_timeout" {
+  description = "Seconds to connect to the vendor (SSM vendor_connect_timeout)."
+  type        = number
+  default     = 3
+}
+
+variable "vendor_read_timeout" {
+  description = "Seconds to wait for the vendor's answer (SSM vendor_read_timeout)."
+  type        = number
+  default     = 10
+}
+
+variable "orders_rate_limit_per_minute" {
+  description = "POST /orders allowed per client address per minute (SSM orders_rate_limit_per_minute)."
+  type        = number
+  default     = 30
+}
+
+variable "feature_flags" {
+  description = "Feature flags, stored as one JSON object (SSM feature_flags)."
+  type        = map(bool)
+  default     = {}
+}
+
+# --- Alarm thresholds ----------------------------------------------------------------------------
+
+variable "app_metric_dimensions" {
+  description = "Dimensions the app puts on its EMF metrics in namespace TicketsToHeaven. A CloudWatch alarm matches only the exact dimension set, so this must equal what the app emits (none by default)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "lambda_errors_threshold" {
+  description = "Lambda errors in 5 minutes that raise the alarm."
+  type        = number
+  default     = 5
+}
+
+variable "api_5xx_threshold" {
+  description = "API Gateway 5xx answers in 5 minutes that raise the alarm."
+  type        = number
+  default     = 5
+}
+
+variable "api_latency_p99_ms" {
+  description = "p99 API Gateway latency (ms) over 5 minutes that raises the alarm, three periods in a row."
+  type        = number
+  default     = 3000
+}
+
+variable "payments_failed_threshold" {
+  description = "Failed payments in 15 minutes that raise the alarm (card declines are normal; a burst is not)."
+  type        = number
+  default     = 20
+}
+
+variable "webhook_signature_failures_threshold" {
+  description = "Webhook signature failures in 5 minutes that raise the alarm (one stray probe is noise; a rotated signing secret is not)."
+  type        = number
+  default     = 3
+}

@@ -1,0 +1,306 @@
+"""``order_create``: a storefront order, with its seats and its Stripe PaymentIntent.
+
+The steps, and what each guarantees:
+
+1. Prices and names come from the catalog (one strongly consistent BatchGet), never from the
+   client. Unknown or inactive skus are refused before anything is written.
+2. One DynamoDB transaction writes the order (``pending_payment``), takes the seats from each
+   limited ticket type (``available >= q``), and, for a first order, creates the customer and
+   claims its normalised email. Either all of it happens or none of it: no seat is taken without
+   an order, two buyers never get the last seat, and two first orders with one email make one
+   customer (the loser of the email claim retries with the winner's customer).
+3. The PaymentIntent is created with the idempotency key ``order:{order_id}``.
+4. A second transaction records the PaymentIntent on the order and writes the payment item.
+
+If Stripe fails or times out (3), or the last write fails (4), the order is *abandoned*: one
+transaction deletes it and gives its seats back, and the caller answers 503 with Retry-After.
+If even that fails, the order stays ``pending_payment`` with no PaymentIntent, and the expiry
+job cancels it and gives the seats back: nothing is left half-made for long, nothing is lost.
+
+DynamoDB round trips for a new order: BatchGet catalog, GetItem email claim, two
+TransactWriteItems; plus the Stripe call.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from dataclasses import dataclass
+
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
+
+from orders.emails import email_mask, email_normalise
+from orders.models import Customer, CustomerEmailClaim, Order, OrderItem, OrderStatus
+from orders.selectors import customer_id_for_email, order_get, ticket_types_get
+from orders.services.seats import seats_give_back, seats_take
+from payments.models import Payment, PaymentAttempt
+from payments.stripe_client import (
+    PaymentProviderError,
+    PaymentProviderUnavailable,
+    payment_intent_cancel,
+    payment_intent_create,
+    payment_intent_retrieve,
+)
+from tickets.dynamodb import cancellation_codes, new_id, transaction, utc_now_iso
+from tickets.exceptions import Conflict, ServiceUnavailable, ValidationFailed
+from tickets.logging import order_id_var
+
+logger = logging.getLogger(__name__)
+
+# DynamoDB cancels a transaction that collides with another on the same item (a hot ticket
+# type on sale): retried with jittered backoff, this bounds the wait.
+TRANSACTION_ATTEMPTS = 6
+
+
+class SoldOut(Conflict):
+    code = "sold_out"
+    message = "Not enough seats are left for this order."
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class CreatedOrder:
+    order: Order
+    client_secret: str
+
+    def __repr__(self) -> str:
+        return f"CreatedOrder(order_id={self.order.order_id!r})"
+
+
+def order_create(
+    *,
+    email: str,
+    name: str,
+    phone: str | None,
+    lines: list[OrderLine],
+    order_id: str | None = None,
+    resume: bool = False,
+) -> CreatedOrder:
+    """Create an order awaiting payment, with id ``order_id`` if given. ``resume`` is set when
+    an idempotent request runs again after its first run died: the work that run already did
+    for ``order_id`` is reused, not repeated."""
+    if resume and order_id and (existing := order_get(order_id=order_id)) is not None:
+        order_id_var.set(order_id)
+        return _resume(existing)
+    order_id = order_id or new_id("ord")
+    order_id_var.set(order_id)
+
+    items, currency = _priced_items(lines)
+    email = email_normalise(email)
+    order = _order_write(
+        order_id=order_id, email=email, name=name, phone=phone, items=items, currency=currency
+    )
+    try:
+        intent = payment_intent_create(
+            order_id=order.order_id,
+            amount=order.total_amount,
+            currency=order.currency,
+            idempotency_key=f"order:{order.order_id}",
+        )
+    except (PaymentProviderUnavailable, PaymentProviderError) as error:
+        logger.warning(
+            "payment intent not created; abandoning the order",
+            extra={"error": type(error).__name__},
+        )
+        _order_abandon(order)
+        raise PaymentProviderUnavailable() from None
+    try:
+        _payment_record(order, intent.id, intent.status)
+    except PynamoDBException:
+        logger.exception("payment not recorded; canceling the payment intent and the order")
+        _payment_intent_cancel_quietly(intent.id, order.order_id)
+        _order_abandon(order)
+        raise ServiceUnavailable() from None
+    logger.info(
+        "order created", extra={"total_amount": order.total_amount, "currency": order.currency}
+    )
+    return CreatedOrder(order=order, client_secret=intent.client_secret or "")
+
+
+def _priced_items(lines: list[OrderLine]) -> tuple[list[OrderItem], str]:
+    types = ticket_types_get(skus=[line.sku for line in lines])
+    unknown = {
+        f"items.{index}.sku": ["Unknown ticket type."]
+        for index, line in enumerate(lines)
+        if line.sku not in types or not types[line.sku].active
+    }
+    if unknown:
+        raise ValidationFailed(fields=unknown)
+    currencies = {types[line.sku].currency for line in lines}
+    if len(currencies) > 1:
+        raise ValidationFailed(fields={"items": ["All items of an order must be in one currency."]})
+    short = {
+        f"items.{index}.quantity": ["Not enough seats left."]
+        for index, line in enumerate(lines)
+        if types[line.sku].available is not None and types[line.sku].available < line.quantity
+    }
+    if short:  # a cheap early answer; the transaction's condition is what really decides
+        raise SoldOut(fields=short)
+    items = [
+        OrderItem(
+            sku=line.sku,
+            name=types[line.sku].name,
+            quantity=line.quantity,
+            unit_amount=int(types[line.sku].unit_amount),
+            amount=int(types[line.sku].unit_amount) * line.quantity,
+            reserved=types[line.sku].available is not None,
+        )
+        for line in lines
+    ]
+    return items, currencies.pop()
+
+
+def _order_write(
+    *,
+    order_id: str,
+    email: str,
+    name: str,
+    phone: str | None,
+    items: list[OrderItem],
+    currency: str,
+) -> Order:
+    customer_id = customer_id_for_email(email=email)
+    for attempt in range(TRANSACTION_ATTEMPTS):
+        now = utc_now_iso()
+        customer = None
+        if customer_id is None:
+            customer = Customer(
+                customer_id=new_id("cus"),
+                email=email,
+                name=name,
+                phone=phone,
+                created_at=now,
+                updated_at=now,
+            )
+        order = Order(
+            order_id=order_id,
+            created_at=now,
+            customer_id=customer_id or customer.customer_id,
+            customer_email_masked=email_mask(email),
+            status=OrderStatus.PENDING_PAYMENT.value,
+            currency=currency,
+            total_amount=sum(item.amount for item in items),
+            items=items,
+            seats_held=any(item.reserved for item in items),
+            updated_at=now,
+        )
+        puts = []
+        try:
+            with transaction() as t:
+                if customer is not None:
+                    t.save(
+                        CustomerEmailClaim(
+                            pk=CustomerEmailClaim.key_for(email), customer_id=customer.customer_id
+                        ),
+                        condition=CustomerEmailClaim.pk.does_not_exist(),
+                    )
+                    t.save(customer, condition=Customer.customer_id.does_not_exist())
+                    puts += ["email", "customer"]
+                t.save(order, condition=Order.order_id.does_not_exist())
+                puts.append("order")
+                seats_take(t, items=items)
+            return order
+        except TransactWriteError as error:
+            codes = cancellation_codes(error)
+            if not codes:
+                raise
+            failed_puts = {
+                puts[i]
+                for i, code in enumerate(codes[: len(puts)])
+                if code == "ConditionalCheckFailed"
+            }
+            seat_codes = codes[len(puts) :]
+            reserved = [(index, item) for index, item in enumerate(items) if item.reserved]
+            sold_out = {
+                f"items.{index}.quantity": ["Not enough seats left."]
+                for (index, _), code in zip(reserved, seat_codes, strict=False)
+                if code == "ConditionalCheckFailed"
+            }
+            if sold_out:
+                raise SoldOut(fields=sold_out) from None
+            if "email" in failed_puts:
+                # Another first order with this email won the claim: use its customer.
+                customer_id = customer_id_for_email(email=email)
+                continue
+            if "order" in failed_puts:
+                raise Conflict("This order already exists.") from None
+            if "TransactionConflict" in codes and attempt + 1 < TRANSACTION_ATTEMPTS:
+                time.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311 - jitter
+                continue
+            raise ServiceUnavailable() from None
+    raise ServiceUnavailable()
+
+
+def _payment_record(order: Order, payment_intent_id: str, status: str) -> None:
+    now = utc_now_iso()
+    order.payment_intent_id = payment_intent_id
+    order.updated_at = now
+    with transaction() as t:
+        t.update(
+            order,
+            actions=[Order.payment_intent_id.set(payment_intent_id), Order.updated_at.set(now)],
+            condition=(Order.status == OrderStatus.PENDING_PAYMENT.value)
+            & Order.payment_intent_id.does_not_exist(),
+        )
+        t.save(
+            Payment(
+                payment_id=payment_intent_id,
+                created_at=now,
+                order_id=order.order_id,
+                status=status,
+                amount=order.total_amount,
+                currency=order.currency,
+                attempts=[PaymentAttempt(at=now, status=status)],
+                updated_at=now,
+            ),
+            condition=Payment.payment_id.does_not_exist(),
+        )
+
+
+def _order_abandon(order: Order) -> None:
+    """Delete an order that never got its PaymentIntent recorded, giving its seats back, in
+    one transaction. Best effort: the expiry job is the safety net."""
+    try:
+        with transaction() as t:
+            t.delete(
+                order,
+                condition=(Order.status == OrderStatus.PENDING_PAYMENT.value)
+                & Order.payment_intent_id.does_not_exist(),
+                add_version_condition=False,
+            )
+            seats_give_back(t, items=order.items)
+    except PynamoDBException:
+        logger.exception("could not abandon the order; the expiry job will cancel it")
+
+
+def _payment_intent_cancel_quietly(payment_intent_id: str, order_id: str) -> None:
+    try:
+        payment_intent_cancel(
+            payment_intent_id=payment_intent_id, idempotency_key=f"abandon:{order_id}"
+        )
+    except (PaymentProviderUnavailable, PaymentProviderError):
+        # Nobody has its client secret, so nobody can pay it; Stripe will leave it unpaid.
+        logger.warning("could not cancel the payment intent of an abandoned order")
+
+
+def _resume(order: Order) -> CreatedOrder:
+    """The same request again after its first run died: finish what is missing."""
+    if order.payment_intent_id:
+        intent = payment_intent_retrieve(payment_intent_id=order.payment_intent_id)
+        return CreatedOrder(order=order, client_secret=intent.client_secret or "")
+    if order.status != OrderStatus.PENDING_PAYMENT.value:
+        raise Conflict("This order can no longer be paid.")
+    intent = payment_intent_create(
+        order_id=order.order_id,
+        amount=order.total_amount,
+        currency=order.currency,
+        idempotency_key=f"order:{order.order_id}",
+    )
+    _payment_record(order, intent.id, intent.status)
+    return CreatedOrder(order=order, client_secret=intent.client_secret or "")

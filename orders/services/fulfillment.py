@@ -1,0 +1,435 @@
+"""Fulfillment: having the vendor issue an order's tickets, reliably and never twice.
+
+Life of a paid order here:
+
+1. ``fulfillment_start`` (called once payment succeeded) puts the order in the queue (the
+   sparse ``fulfillment-due-index``: ``fulfillment_queue = "due"``, ``fulfillment_next_at``)
+   and asks for an attempt *asynchronously*: through Zappa's task mechanism in Lambda, so the
+   webhook answers at once; in a thread or inline locally (``FULFILLMENT_ASYNC``), running the
+   same ``fulfillment_attempt``. If that dispatch is lost, the sweeper still finds the order.
+2. ``fulfillment_attempt`` takes a *lease* on the order (a conditional write), so two workers
+   (a sweeper and an async task, or two sweepers) never call the vendor for one order at the
+   same time; the vendor's ``Idempotency-Key: {order_id}`` covers the rest (a repeated key
+   answers with the same fulfillment). Each attempt is recorded on the order.
+3. A retryable answer schedules the next attempt with exponential backoff and full jitter
+   (and at least the vendor's ``Retry-After``), up to ``fulfillment_max_attempts`` (SSM). The
+   last one, or a permanent answer, makes the order ``fulfillment_failed`` with the reason, and
+   emits ``FulfillmentFailures`` (an alarm watches it). Staff can ``fulfillment_retry`` it.
+4. ``fulfillment_sweep`` (scheduled every minute) queries the due orders, oldest first, and
+   attempts them, a few at a time, within a time budget.
+
+A circuit breaker (one item in the back-office table, shared by every container) opens after
+``BREAKER_THRESHOLD`` retryable failures in a row: while open, no invocation waits on the
+vendor's timeout; orders stay queued and drain when a probe after ``BREAKER_COOLDOWN`` works.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.models import Model
+
+from orders.models import (
+    FULFILLMENT_DUE,
+    FulfillmentAttempt,
+    FulfillmentStatus,
+    Order,
+    OrderStatus,
+    Ticket,
+)
+from orders.selectors import customer_get, order_get
+from orders.vendor_client import Fulfilled, Permanent, Retryable, VendorOutcome, fulfillment_request
+from tickets.backoffice import BackOfficeMeta
+from tickets.config import parameters_get
+from tickets.dynamodb import iso_utc
+from tickets.exceptions import Conflict, NotFound
+from tickets.logging import order_id_var
+from tickets.metrics import metric_emit
+
+logger = logging.getLogger(__name__)
+
+BACKOFF_BASE = timedelta(seconds=30)
+BACKOFF_CAP = timedelta(hours=1)
+BREAKER_THRESHOLD = 5
+BREAKER_COOLDOWN = timedelta(seconds=30)
+SWEEP_BUDGET = timedelta(seconds=45)  # the scheduled function has a 60 s timeout
+SWEEP_WORKERS = 8
+SWEEP_PAGE = 50
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or datetime.now(UTC)
+
+
+def _condition_failed(error: UpdateError) -> bool:
+    return error.cause_response_code == "ConditionalCheckFailedException"
+
+
+# --- Circuit breaker ----------------------------------------------------------------------------
+
+
+class VendorBreaker(Model):
+    """``CIRCUIT#vendor``: consecutive retryable failures and, when open, until when."""
+
+    class Meta(BackOfficeMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute(default="circuit")
+    failures = NumberAttribute(default=0)
+    open_until = NumberAttribute(default=0)
+
+
+_BREAKER_KEY = ("CIRCUIT#vendor", "STATE")
+
+
+def _breaker_state() -> VendorBreaker | None:
+    try:
+        return VendorBreaker.get(*_BREAKER_KEY)
+    except DoesNotExist:
+        return None
+
+
+def breaker_open_until(*, now: datetime | None = None) -> datetime | None:
+    """When the breaker is open, the time it lets a probe through again; else None."""
+    state = _breaker_state()
+    if state is None:
+        return None
+    until = datetime.fromtimestamp(state.open_until, UTC)
+    return until if until > _now(now) else None
+
+
+def breaker_half_open(*, now: datetime | None = None) -> bool:
+    """Open before, cooled down now: the next call is a probe, and should be the only one."""
+    state = _breaker_state()
+    return (
+        state is not None
+        and state.failures >= BREAKER_THRESHOLD
+        and datetime.fromtimestamp(state.open_until, UTC) <= _now(now)
+    )
+
+
+def _breaker_record(*, success: bool, now: datetime) -> None:
+    breaker = VendorBreaker(*_BREAKER_KEY)
+    if success:
+        breaker.update(actions=[VendorBreaker.failures.set(0), VendorBreaker.open_until.set(0)])
+        return
+    breaker.update(actions=[VendorBreaker.failures.add(1)])
+    if breaker.failures >= BREAKER_THRESHOLD:
+        breaker.update(
+            actions=[VendorBreaker.open_until.set(int((now + BREAKER_COOLDOWN).timestamp()))]
+        )
+        logger.warning("vendor circuit opened", extra={"failures": int(breaker.failures)})
+
+
+# --- Starting ----------------------------------------------------------------------------------
+
+
+def fulfillment_start(*, order_id: str) -> None:
+    """Queue a paid order for fulfillment and ask for an attempt without waiting for it."""
+    order = order_get(order_id=order_id)
+    if order is None:
+        raise NotFound("No order with this id.")
+    now = datetime.now(UTC)
+    try:
+        order.update(
+            actions=[
+                Order.fulfillment_status.set(FulfillmentStatus.PENDING.value),
+                Order.fulfillment_queue.set(FULFILLMENT_DUE),
+                Order.fulfillment_next_at.set(iso_utc(now)),
+            ],
+            condition=(Order.status == OrderStatus.PAID.value)
+            & (Order.fulfillment_status == FulfillmentStatus.NOT_STARTED.value),
+            add_version_condition=False,
+        )
+    except UpdateError as error:
+        if not _condition_failed(error):
+            raise
+        return  # already queued, done, or not paid: nothing to start
+    _dispatch(order_id)
+
+
+def fulfillment_retry(*, order_id: str, staff: str | None = None) -> None:
+    """Staff: try a ``fulfillment_failed`` order again, with a fresh count of attempts."""
+    order = order_get(order_id=order_id)
+    if order is None:
+        raise NotFound("No order with this id.")
+    now = datetime.now(UTC)
+    try:
+        order.update(
+            actions=[
+                Order.status.set(OrderStatus.PAID.value),
+                Order.fulfillment_status.set(FulfillmentStatus.PENDING.value),
+                Order.fulfillment_queue.set(FULFILLMENT_DUE),
+                Order.fulfillment_next_at.set(iso_utc(now)),
+                Order.fulfillment_attempt_count.set(0),
+                Order.fulfillment_failure_reason.remove(),
+                Order.updated_at.set(iso_utc(now)),
+            ],
+            condition=Order.status == OrderStatus.FULFILLMENT_FAILED.value,
+        )
+    except UpdateError as error:
+        if _condition_failed(error):
+            raise Conflict("Only an order whose fulfillment failed can be retried.") from None
+        raise
+    logger.info("fulfillment retried by staff", extra={"staff": staff})
+    _dispatch(order_id)
+
+
+def _dispatch(order_id: str) -> None:
+    mode = os.environ.get("FULFILLMENT_ASYNC") or (
+        "zappa" if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") else "inline"
+    )
+    try:
+        if mode == "zappa":
+            from zappa.asynchronous import run
+
+            run(fulfillment_attempt_task, kwargs={"order_id": order_id})
+        elif mode == "thread":
+            threading.Thread(
+                target=fulfillment_attempt_task, kwargs={"order_id": order_id}, daemon=True
+            ).start()
+        else:
+            fulfillment_attempt_task(order_id=order_id)
+    except Exception:
+        # The order is queued: the sweeper will attempt it within a minute.
+        logger.exception("could not dispatch a fulfillment attempt; the sweeper will")
+
+
+def fulfillment_attempt_task(order_id: str) -> None:
+    """The asynchronous entry point (a plain module-level function, as Zappa needs)."""
+    fulfillment_attempt(order_id=order_id)
+
+
+# --- One attempt -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    order_id: str
+    outcome: (
+        str  # "fulfilled", "retry", "failed", "skipped" (leased elsewhere, breaker open, not due)
+    )
+
+
+def fulfillment_attempt(*, order_id: str, now: datetime | None = None) -> AttemptResult:
+    """Attempt one due order: lease it, call the vendor, record what happened."""
+    order_id_var.set(order_id)
+    now = _now(now)
+    order = order_get(order_id=order_id)
+    if order is None or order.fulfillment_queue != FULFILLMENT_DUE:
+        return AttemptResult(order_id, "skipped")
+    if breaker_open_until(now=now) is not None:
+        return AttemptResult(order_id, "skipped")
+    if not _lease(order, now):
+        return AttemptResult(order_id, "skipped")
+    customer = customer_get(customer_id=order.customer_id)
+    outcome: VendorOutcome = fulfillment_request(
+        order_id=order.order_id,
+        customer_email=customer.email if customer else "",
+        customer_name=customer.name if customer else "",
+        items=[(item.sku, int(item.quantity)) for item in order.items],
+    )
+    _breaker_record(success=not isinstance(outcome, Retryable), now=now)
+    if isinstance(outcome, Fulfilled):
+        _record_fulfilled(order, outcome, now)
+        return AttemptResult(order_id, "fulfilled")
+    if isinstance(outcome, Permanent):
+        _record_failed(order, outcome.summary, now, attempt_outcome="permanent")
+        return AttemptResult(order_id, "failed")
+    attempts = int(order.fulfillment_attempt_count or 0) + 1
+    if attempts >= parameters_get().fulfillment_max_attempts:
+        _record_failed(
+            order,
+            f"gave up after {attempts} attempts: {outcome.summary}",
+            now,
+            attempt_outcome="retryable",
+        )
+        return AttemptResult(order_id, "failed")
+    _record_retry(order, outcome, attempts, now)
+    return AttemptResult(order_id, "retry")
+
+
+def _lease(order: Order, now: datetime) -> bool:
+    seconds = parameters_get().vendor_connect_timeout + parameters_get().vendor_read_timeout + 15
+    try:
+        order.update(
+            actions=[Order.fulfillment_lease_until.set(int(now.timestamp() + seconds))],
+            condition=(Order.fulfillment_queue == FULFILLMENT_DUE)
+            & (
+                Order.fulfillment_lease_until.does_not_exist()
+                | (Order.fulfillment_lease_until < int(now.timestamp()))
+            ),
+            add_version_condition=False,
+        )
+    except UpdateError as error:
+        if _condition_failed(error):
+            return False
+        raise
+    return True
+
+
+def _attempts_append(attempt: FulfillmentAttempt):
+    return Order.fulfillment_attempts.set(Order.fulfillment_attempts.append([attempt]))
+
+
+def _attempt(now: datetime, outcome: str, detail: str) -> FulfillmentAttempt:
+    return FulfillmentAttempt(at=iso_utc(now), outcome=outcome, detail=detail[:200])
+
+
+def _record_fulfilled(order: Order, outcome: Fulfilled, now: datetime) -> None:
+    actions = [
+        Order.fulfillment_status.set(FulfillmentStatus.FULFILLED.value),
+        Order.fulfillment_id.set(outcome.fulfillment_id),
+        Order.tickets.set(
+            [Ticket(ticket_id=t.ticket_id, sku=t.sku, code=t.code) for t in outcome.tickets]
+        ),
+        _attempts_append(_attempt(now, "success", outcome.summary)),
+        Order.fulfillment_attempt_count.add(1),
+        Order.fulfillment_queue.remove(),
+        Order.fulfillment_next_at.remove(),
+        Order.fulfillment_lease_until.remove(),
+        Order.updated_at.set(iso_utc(now)),
+    ]
+    still_due = Order.fulfillment_queue == FULFILLMENT_DUE
+    try:
+        # A paid order becomes fulfilled; one refunded meanwhile keeps its refund status.
+        order.update(
+            actions=[*actions, Order.status.set(OrderStatus.FULFILLED.value)],
+            condition=still_due & (Order.status == OrderStatus.PAID.value),
+            add_version_condition=False,
+        )
+    except UpdateError as error:
+        if not _condition_failed(error):
+            raise
+        try:
+            order.update(actions=actions, condition=still_due, add_version_condition=False)
+        except UpdateError as again:
+            if not _condition_failed(again):
+                raise
+            return  # someone else recorded it: the vendor gave them the same fulfillment
+    logger.info(
+        "order fulfilled",
+        extra={"fulfillment_id": outcome.fulfillment_id, "tickets": len(outcome.tickets)},
+    )
+
+
+def _record_failed(order: Order, reason: str, now: datetime, *, attempt_outcome: str) -> None:
+    actions = [
+        Order.fulfillment_status.set(FulfillmentStatus.FAILED.value),
+        Order.fulfillment_failure_reason.set(reason[:300]),
+        _attempts_append(_attempt(now, attempt_outcome, reason)),
+        Order.fulfillment_attempt_count.add(1),
+        Order.fulfillment_queue.remove(),
+        Order.fulfillment_next_at.remove(),
+        Order.fulfillment_lease_until.remove(),
+        Order.updated_at.set(iso_utc(now)),
+    ]
+    still_due = Order.fulfillment_queue == FULFILLMENT_DUE
+    try:
+        order.update(
+            actions=[*actions, Order.status.set(OrderStatus.FULFILLMENT_FAILED.value)],
+            condition=still_due & (Order.status == OrderStatus.PAID.value),
+            add_version_condition=False,
+        )
+    except UpdateError as error:
+        if not _condition_failed(error):
+            raise
+        try:
+            order.update(actions=actions, condition=still_due, add_version_condition=False)
+        except UpdateError as again:
+            if not _condition_failed(again):
+                raise
+            return
+    metric_emit("FulfillmentFailures")
+    logger.error("fulfillment failed", extra={"reason": reason[:300]})
+
+
+def backoff_delay(attempts: int, retry_after: float | None = None) -> timedelta:
+    """Full jitter: uniform in [base * 2^(n-1) / 2, base * 2^(n-1)], capped, and never before
+    the vendor's Retry-After."""
+    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempts - 1))
+    delay = timedelta(seconds=random.uniform(ceiling.total_seconds() / 2, ceiling.total_seconds()))  # noqa: S311
+    return max(delay, timedelta(seconds=retry_after or 0))
+
+
+def _record_retry(order: Order, outcome: Retryable, attempts: int, now: datetime) -> None:
+    next_at = now + backoff_delay(attempts, outcome.retry_after)
+    try:
+        order.update(
+            actions=[
+                _attempts_append(_attempt(now, "retryable", outcome.summary)),
+                Order.fulfillment_attempt_count.set(attempts),
+                Order.fulfillment_next_at.set(iso_utc(next_at)),
+                Order.fulfillment_lease_until.remove(),
+                Order.updated_at.set(iso_utc(now)),
+            ],
+            condition=Order.fulfillment_queue == FULFILLMENT_DUE,
+            add_version_condition=False,
+        )
+    except UpdateError as error:
+        if not _condition_failed(error):
+            raise
+    logger.info(
+        "fulfillment will be retried", extra={"attempts": attempts, "next_at": iso_utc(next_at)}
+    )
+
+
+# --- The sweeper -------------------------------------------------------------------------------
+
+
+@dataclass
+class SweepReport:
+    fulfilled: int = 0
+    retry: int = 0
+    failed: int = 0
+    skipped: int = 0
+    breaker_open: bool = False
+
+
+def fulfillment_sweep(
+    *, now: datetime | None = None, budget: timedelta = SWEEP_BUDGET
+) -> SweepReport:
+    """Attempt every due order (oldest due first) until none is left or the budget is spent.
+    Orders come from the sparse due index, a page at a time: never a Scan."""
+    report = SweepReport()
+    deadline = time.monotonic() + budget.total_seconds()
+    seen: set[str] = set()
+    with ThreadPoolExecutor(SWEEP_WORKERS) as pool:
+        while time.monotonic() < deadline:
+            current = _now(now)
+            if breaker_open_until(now=current) is not None:
+                report.breaker_open = True
+                break
+            due = [
+                o.order_id
+                for o in Order.fulfillment_due_index.query(
+                    FULFILLMENT_DUE, Order.fulfillment_next_at <= iso_utc(current), limit=SWEEP_PAGE
+                )
+                if o.order_id not in seen
+            ]
+            if not due:
+                break
+            if breaker_half_open(now=current):
+                # One probe first: if the vendor is still down, only it waits on the timeout.
+                seen.add(due[0])
+                result = fulfillment_attempt(order_id=due[0], now=now)
+                setattr(report, result.outcome, getattr(report, result.outcome) + 1)
+                continue
+            seen.update(due)
+            for result in pool.map(
+                lambda order_id: fulfillment_attempt(order_id=order_id, now=now), due
+            ):
+                setattr(report, result.outcome, getattr(report, result.outcome) + 1)
+    logger.info("fulfillment sweep", extra={"report": vars(report)})
+    return report

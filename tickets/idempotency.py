@@ -1,0 +1,163 @@
+"""``Idempotency-Key`` for API requests: the same key and body replays the first answer.
+
+A record per (scope, key) in the back-office table, after the design of AWS Lambda
+Powertools' idempotency utility:
+
+- ``idempotency_claim`` writes ``IN_PROGRESS`` with a hash of the request body, under the
+  condition that no live record exists. It is the only way in: two concurrent requests with
+  one key cannot both pass.
+- If a record exists: a different body hash answers ``422``; ``COMPLETED`` replays the stored
+  answer; ``IN_PROGRESS`` answers ``409``, unless its lease ran out (the Lambda died halfway),
+  in which case the claim is taken over and the request runs again. Everything the request
+  does is itself idempotent on our side (the order id is fixed by the record), so running it
+  again is safe.
+- ``idempotency_complete`` stores the answer; ``idempotency_release`` deletes the record after
+  a failure, so the client may retry with the same key.
+
+Records expire after 24 hours (TTL), as Stripe's own keys do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.exceptions import DeleteError, PutError, UpdateError
+from pynamodb.models import Model
+
+from tickets.backoffice import BackOfficeMeta
+from tickets.exceptions import ApplicationError, Conflict
+
+RECORD_TTL = timedelta(hours=24)
+# Longer than the Lambda's timeout: a record still IN_PROGRESS after this is abandoned.
+LEASE_SECONDS = 60
+MAX_KEY_LENGTH = 255
+
+
+class IdempotencyKeyReused(ApplicationError):
+    status_code = 422
+    code = "idempotency_key_reused"
+    message = "This Idempotency-Key was used with a different request body."
+
+
+class IdempotencyInProgress(Conflict):
+    code = "idempotency_in_progress"
+    message = "A request with this Idempotency-Key is still being processed; retry shortly."
+
+
+class InvalidIdempotencyKey(ApplicationError):
+    code = "invalid_idempotency_key"
+    message = f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} visible ASCII characters."
+
+
+class IdempotencyRecord(Model):
+    class Meta(BackOfficeMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute(default="idempotency")
+    status = UnicodeAttribute()
+    payload_hash = UnicodeAttribute()
+    lease_until = NumberAttribute()
+    subject_id = UnicodeAttribute()  # e.g. the order id this request creates
+    response_status = NumberAttribute(null=True)
+    response_body = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute()
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claimed key: ``subject_id`` is stable across a takeover, so a re-run makes the same
+    order. ``replay`` is set instead when the first answer is to be returned again."""
+
+    pk: str
+    subject_id: str
+    replay: tuple[int, dict[str, Any]] | None = None
+    taken_over: bool = False  # an earlier run of this request died halfway
+
+
+def payload_hash(payload: Any) -> str:
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _validate_key(key: str) -> None:
+    if not (1 <= len(key) <= MAX_KEY_LENGTH) or not all(33 <= ord(c) <= 126 for c in key):
+        raise InvalidIdempotencyKey()
+
+
+def idempotency_claim(*, scope: str, key: str, payload: Any, subject_id: str) -> Claim:
+    """Claim ``key`` for this request, or explain why not (see the module docstring)."""
+    _validate_key(key)
+    pk = f"IDEMPOTENCY#{scope}#{key}"
+    digest = payload_hash(payload)
+    now = time.time()
+    record = IdempotencyRecord(
+        pk=pk,
+        sk="RECORD",
+        status="IN_PROGRESS",
+        payload_hash=digest,
+        lease_until=int(now) + LEASE_SECONDS,
+        subject_id=subject_id,
+        expires_at=datetime.now(UTC) + RECORD_TTL,
+    )
+    try:
+        record.save(
+            condition=IdempotencyRecord.pk.does_not_exist()
+            | (IdempotencyRecord.expires_at < datetime.fromtimestamp(now, UTC))
+        )
+        return Claim(pk=pk, subject_id=subject_id)
+    except PutError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+    existing = IdempotencyRecord.get(pk, "RECORD", consistent_read=True)
+    if existing.payload_hash != digest:
+        raise IdempotencyKeyReused()
+    if existing.status == "COMPLETED" and existing.response_status is not None:
+        return Claim(
+            pk=pk,
+            subject_id=existing.subject_id,
+            replay=(int(existing.response_status), json.loads(existing.response_body or "{}")),
+        )
+    if existing.lease_until > now:
+        raise IdempotencyInProgress()
+    # The first attempt died halfway: take it over, keeping its subject id.
+    try:
+        existing.update(
+            actions=[IdempotencyRecord.lease_until.set(int(now) + LEASE_SECONDS)],
+            condition=(IdempotencyRecord.status == "IN_PROGRESS")
+            & (IdempotencyRecord.lease_until == existing.lease_until),
+        )
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            raise IdempotencyInProgress() from None
+        raise
+    return Claim(pk=pk, subject_id=existing.subject_id, taken_over=True)
+
+
+def idempotency_complete(*, claim: Claim, status: int, body: dict[str, Any]) -> None:
+    IdempotencyRecord(pk=claim.pk, sk="RECORD").update(
+        actions=[
+            IdempotencyRecord.status.set("COMPLETED"),
+            IdempotencyRecord.response_status.set(status),
+            IdempotencyRecord.response_body.set(json.dumps(body)),
+        ],
+        condition=IdempotencyRecord.status == "IN_PROGRESS",
+    )
+
+
+def idempotency_release(*, claim: Claim) -> None:
+    """Forget the key after a failure, so the client can retry with it. Best effort: if this
+    fails, the lease runs out and the key is taken over anyway."""
+    try:
+        IdempotencyRecord(pk=claim.pk, sk="RECORD").delete(
+            condition=IdempotencyRecord.status == "IN_PROGRESS"
+        )
+    except DeleteError:
+        pass
