@@ -21,15 +21,12 @@ import urllib.request
 from datetime import timedelta
 from typing import Any
 
-from pynamodb.connection import Connection
-from pynamodb.transactions import TransactWrite
-
 from devstack.stack import LocalStack
 from orders.models import CATALOG_ACTIVE, Order, OrderItem, OrderStatus, TicketType
 from orders.services.seats import seats_take
 from payments import stripe_client
 from payments.models import Payment
-from tickets.dynamodb import BaseMeta, iso_utc, new_id, utc_now, utc_now_iso
+from tickets.dynamodb import iso_utc, new_id, transaction, utc_now, utc_now_iso
 
 
 def ticket_type_create(
@@ -139,10 +136,9 @@ def order_create(*, items: list[tuple[str, int]] | None = None, age_minutes: flo
         seats_held=any(item.reserved for item in order_items),
         updated_at=created,
     )
-    connection = Connection(region=BaseMeta.region, host=BaseMeta.host)
-    with TransactWrite(connection=connection) as transaction:
-        seats_take(transaction, items=order_items)
-        transaction.save(order, condition=Order.order_id.does_not_exist())
+    with transaction() as writes:
+        seats_take(writes, items=order_items)
+        writes.save(order, condition=Order.order_id.does_not_exist())
     Payment(
         payment_id=intent.id,
         created_at=created,

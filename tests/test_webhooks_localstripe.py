@@ -3,9 +3,11 @@ running our WSGI application, and the order follows. Nothing here builds or sign
 
 from __future__ import annotations
 
+import json
 import secrets
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -16,7 +18,9 @@ from devstack.stripe_webhooks import stripe_webhook_register, stripe_webhook_unr
 from orders.models import OrderStatus
 from payments.models import WebhookEvent, WebhookEventStatus
 from tests.factories import (
+    PAID_OR_LATER,
     intent_pay,
+    order_body,
     order_create,
     order_get,
     payment_get,
@@ -103,3 +107,27 @@ def test_localstripe_declined_payment_webhook_records_the_attempt(aws, live_serv
     payment = _wait_for(lambda: (p := payment_get(order.payment_intent_id)).attempts and p)
     assert payment.attempts[0].failure_code == "card_declined"
     assert order_get(order.order_id).status == OrderStatus.PENDING_PAYMENT
+
+
+def test_an_order_placed_through_the_api_is_paid_by_localstripes_webhook(aws, live_server):
+    ticket_type_create(sku="ga", available=5)
+    request = urllib.request.Request(
+        f"{live_server}/orders",
+        data=json.dumps(order_body(items=[{"sku": "ga", "quantity": 2}])).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        created = json.load(response)
+    assert created["status"] == "pending_payment"
+
+    intent_pay(aws, created["payment"]["payment_intent_id"])
+
+    def status() -> str | None:
+        with urllib.request.urlopen(f"{live_server}/orders/{created['order_id']}") as answer:
+            current = json.load(answer)["status"]
+        return current if current != "pending_payment" else None
+
+    # Paid by the webhook, then fulfilled (inline locally) by the vendor.
+    assert _wait_for(status) in {"paid", "fulfilled"}
+    assert order_get(created["order_id"]).status in PAID_OR_LATER

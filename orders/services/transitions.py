@@ -24,18 +24,17 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from pynamodb.attributes import UnicodeAttribute
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.models import Model
-from pynamodb.transactions import TransactWrite
 
 from orders.models import Order, OrderStatus
+from orders.selectors import order_get
 from orders.services.seats import seats_give_back
 from payments import stripe_client
 from payments.services import records
 from tickets.backoffice import BackOfficeMeta
 from tickets.config import parameters_get
-from tickets.dynamodb import BaseMeta, iso_utc, utc_now, utc_now_iso
+from tickets.dynamodb import iso_utc, transaction, utc_now, utc_now_iso
 from tickets.exceptions import Conflict, NotFound
 
 logger = logging.getLogger(__name__)
@@ -97,18 +96,6 @@ class OrderAuditEntry(Model):
 # --- Helpers -------------------------------------------------------------------------------
 
 
-def _transaction() -> TransactWrite:
-    return TransactWrite(
-        connection=Connection(
-            region=BaseMeta.region,
-            host=BaseMeta.host,
-            connect_timeout_seconds=BaseMeta.connect_timeout_seconds,
-            read_timeout_seconds=BaseMeta.read_timeout_seconds,
-            max_retry_attempts=BaseMeta.max_retry_attempts,
-        )
-    )
-
-
 def _conditional(error: Exception) -> bool:
     code = getattr(error, "cause_response_code", None)
     if code == "ConditionalCheckFailedException":
@@ -122,8 +109,7 @@ def _conditional(error: Exception) -> bool:
 
 
 def _order_get(order_id: str) -> Order:
-    # The orders table's range key is created_at: a one-item Query of the order's partition.
-    order = next(iter(Order.query(order_id, limit=1, consistent_read=True)), None)
+    order = order_get(order_id=order_id)
     if order is None:
         raise NotFound("No such order.")
     return order
@@ -206,8 +192,8 @@ def _cancel_write(
         condition &= Order.created_at < cutoff
     now = utc_now_iso()
     try:
-        with _transaction() as transaction:
-            transaction.update(
+        with transaction() as writes:
+            writes.update(
                 order,
                 actions=[
                     Order.status.set(OrderStatus.CANCELED.value),
@@ -218,9 +204,9 @@ def _cancel_write(
                 add_version_condition=False,
             )
             if order.seats_held:
-                seats_give_back(transaction, items=order.items)
+                seats_give_back(writes, items=order.items)
             if staff:
-                transaction.save(
+                writes.save(
                     OrderAuditEntry(
                         pk=f"AUDIT#order#{order.order_id}",
                         sk=f"{now}#{secrets.token_hex(4)}",

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from orders.models import Order
+from orders.selectors import order_get
 from orders.services import transitions
 from payments import selectors, stripe_client
 from payments.models import Payment, Refund
@@ -151,7 +152,7 @@ def refund_create(*, order_id: str, amount: int | None, staff: str) -> RefundOut
     fulfilled, partially refunded), ``RefundAmountInvalid`` (400) for an amount that is not
     positive or above what is left, ``RefundRefused`` (409) if Stripe declines, and
     ``PaymentProviderUnavailable`` (503) if Stripe cannot be reached (then retrying is safe)."""
-    order = next(iter(Order.query(order_id, limit=1, consistent_read=True)), None)
+    order = order_get(order_id=order_id)
     if order is None:
         raise NotFound("No such order.")
     if order.status not in transitions.REFUNDABLE or not order.payment_intent_id:
