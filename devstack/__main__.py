@@ -12,6 +12,8 @@ import argparse
 import os
 import subprocess
 import sys
+import threading
+import time
 
 from devstack.stack import ROOT, LocalStack, free_port, port_free
 from devstack.stripe_webhooks import stripe_webhook_register
@@ -39,6 +41,9 @@ def main() -> None:
     stack.start()
     try:
         os.environ.update(stack.environment())
+        # The webhook answers at once and the vendor is called in a thread, as Lambda's async
+        # task would; the scheduled jobs run in this process, as EventBridge would run them.
+        os.environ["FULFILLMENT_ASYNC"] = "thread"
         stack.provision_config()
 
         import django
@@ -55,6 +60,7 @@ def main() -> None:
             secret=stack.secrets.stripe_webhook_secret,
         )
         _banner(stack, args.port)
+        threading.Thread(target=_scheduled_jobs, daemon=True).start()
         subprocess.run(
             # --insecure: serve the admin's static files with DEBUG off, as production behaves
             [
@@ -73,6 +79,23 @@ def main() -> None:
         pass
     finally:
         stack.stop()
+
+
+def _scheduled_jobs(interval: float = 30.0) -> None:
+    """Zappa's scheduled events, locally: every job in orders.jobs, every ``interval`` s."""
+    import logging
+
+    from orders import jobs
+
+    logger = logging.getLogger("devstack.scheduler")
+    names = [n for n in ("orders_expire", "fulfillment_sweep") if hasattr(jobs, n)]
+    while True:
+        time.sleep(interval)
+        for name in names:
+            try:
+                getattr(jobs, name)({}, None)
+            except Exception:
+                logger.exception("scheduled job failed", extra={"job": name})
 
 
 def _banner(stack: LocalStack, port: int) -> None:

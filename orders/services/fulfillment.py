@@ -222,14 +222,19 @@ class AttemptResult:
     )
 
 
-def fulfillment_attempt(*, order_id: str, now: datetime | None = None) -> AttemptResult:
-    """Attempt one due order: lease it, call the vendor, record what happened."""
+def fulfillment_attempt(
+    *, order_id: str, now: datetime | None = None, order: Order | None = None
+) -> AttemptResult:
+    """Attempt one due order: lease it, call the vendor, record what happened. The sweeper
+    passes the ``order`` it read from the due index (the lease's condition makes a stale copy
+    harmless); otherwise it is read here."""
     order_id_var.set(order_id)
     now = _now(now)
-    order = order_get(order_id=order_id)
+    order = order or order_get(order_id=order_id)
     if order is None or order.fulfillment_queue != FULFILLMENT_DUE:
         return AttemptResult(order_id, "skipped")
-    if breaker_open_until(now=now) is not None:
+    breaker = _breaker_state()
+    if breaker is not None and datetime.fromtimestamp(breaker.open_until, UTC) > now:
         return AttemptResult(order_id, "skipped")
     if not _lease(order, now):
         return AttemptResult(order_id, "skipped")
@@ -240,7 +245,8 @@ def fulfillment_attempt(*, order_id: str, now: datetime | None = None) -> Attemp
         customer_name=customer.name if customer else "",
         items=[(item.sku, int(item.quantity)) for item in order.items],
     )
-    _breaker_record(success=not isinstance(outcome, Retryable), now=now)
+    if isinstance(outcome, Retryable) or (breaker is not None and breaker.failures):
+        _breaker_record(success=not isinstance(outcome, Retryable), now=now)
     if isinstance(outcome, Fulfilled):
         _record_fulfilled(order, outcome, now)
         return AttemptResult(order_id, "fulfilled")
@@ -412,7 +418,7 @@ def fulfillment_sweep(
                 report.breaker_open = True
                 break
             due = [
-                o.order_id
+                o
                 for o in Order.fulfillment_due_index.query(
                     FULFILLMENT_DUE, Order.fulfillment_next_at <= iso_utc(current), limit=SWEEP_PAGE
                 )
@@ -422,13 +428,13 @@ def fulfillment_sweep(
                 break
             if breaker_half_open(now=current):
                 # One probe first: if the vendor is still down, only it waits on the timeout.
-                seen.add(due[0])
-                result = fulfillment_attempt(order_id=due[0], now=now)
+                seen.add(due[0].order_id)
+                result = fulfillment_attempt(order_id=due[0].order_id, now=now, order=due[0])
                 setattr(report, result.outcome, getattr(report, result.outcome) + 1)
                 continue
-            seen.update(due)
+            seen.update(o.order_id for o in due)
             for result in pool.map(
-                lambda order_id: fulfillment_attempt(order_id=order_id, now=now), due
+                lambda o: fulfillment_attempt(order_id=o.order_id, now=now, order=o), due
             ):
                 setattr(report, result.outcome, getattr(report, result.outcome) + 1)
     logger.info("fulfillment sweep", extra={"report": vars(report)})
