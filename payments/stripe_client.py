@@ -43,6 +43,10 @@ class PaymentProviderError(Exception):
         self.code = code
 
 
+class PaymentProviderNotFound(PaymentProviderError):
+    """Stripe has no such object in this account (HTTP 404)."""
+
+
 @dataclass(frozen=True)
 class PaymentIntent:
     id: str
@@ -110,6 +114,8 @@ def _translate(error: Exception) -> Exception:
     if isinstance(error, stripe.APIError | stripe.AuthenticationError):
         # 5xx, or our key is wrong/rotated: nothing the buyer did, and nothing to retry blindly.
         return PaymentProviderUnavailable()
+    if isinstance(error, stripe.StripeError) and error.http_status == 404:
+        return PaymentProviderNotFound(type(error).__name__, code=error.code)
     if isinstance(error, stripe.StripeError):
         return PaymentProviderError(error.user_message or type(error).__name__, code=error.code)
     return error

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 
 from orders import jobs
-from orders.models import OrderStatus
+from orders.models import Order, OrderStatus
 from orders.services.transitions import (
     OrderAuditEntry,
     OrderBeingPaid,
@@ -153,3 +153,14 @@ def test_a_paid_order_cannot_be_canceled(aws, client):
         order_cancel(order_id=order.order_id, staff="grace", reason="no")
 
     assert order_get(order.order_id).status in PAID_OR_LATER
+
+
+def test_an_order_whose_payment_intent_stripe_does_not_know_expires(aws):
+    # Like the demo data: nothing can ever be paid on an intent that is not in the account.
+    order = order_create(age_minutes=60)
+    order.update(actions=[Order.payment_intent_id.set("pi_not_in_this_account")])
+
+    report = orders_expire()
+
+    assert report.expired == [order.order_id]
+    assert seats_available("ga") == 10

@@ -236,6 +236,10 @@ def _payment_intent_cancel(order: Order) -> None:
             payment_intent_id=order.payment_intent_id,
             idempotency_key=f"cancel:{order.order_id}",
         )
+    except stripe_client.PaymentProviderNotFound:
+        # Not in this Stripe account (demo data, or an account switch): nothing can be paid
+        # on it, so the order may go.
+        logger.warning("PaymentIntent unknown to Stripe", extra={"order_id": order.order_id})
     except stripe_client.PaymentProviderError:
         # Stripe refuses to cancel an intent that succeeded, is processing, or is canceled
         # already: which one decides.
