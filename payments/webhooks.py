@@ -40,7 +40,7 @@ from pynamodb.exceptions import PutError, UpdateError
 from orders.models import FulfillmentStatus, OrderStatus
 from orders.services import transitions
 from payments import selectors, stripe_client
-from payments.models import WebhookEvent, WebhookEventStatus
+from payments.models import Payment, WebhookEvent, WebhookEventStatus
 from payments.services import records
 from tickets.dynamodb import utc_now, utc_now_iso
 from tickets.exceptions import ApplicationError, Conflict, ServiceUnavailable
@@ -192,26 +192,35 @@ def _fulfillment_start(order_id: str) -> None:
     module.fulfillment_start(order_id=order_id)
 
 
-def _order_for_intent(payment_intent_id: str) -> str | None:
+def _payment_for_intent(payment_intent_id: str) -> Payment | None:
     payment = selectors.payment_get(payment_intent_id=payment_intent_id)
     if payment is None:
         # Another integration's PaymentIntent on the same Stripe account, or a test event.
         logger.info("webhook for a PaymentIntent that is not ours")
         return None
     order_id_var.set(payment.order_id)
-    return payment.order_id
+    return payment
+
+
+def _order_for_intent(payment_intent_id: str) -> str | None:
+    payment = _payment_for_intent(payment_intent_id)
+    return payment.order_id if payment else None
 
 
 def _on_payment_intent_succeeded(event: dict[str, Any]) -> str:
     intent_id = event["data"]["object"]["id"]
-    order_id = _order_for_intent(intent_id)
-    if order_id is None:
+    payment = _payment_for_intent(intent_id)
+    if payment is None:
         return "not_ours"
+    order_id = payment.order_id
     intent = stripe_client.payment_intent_retrieve(payment_intent_id=intent_id)
     if intent.status != "succeeded":
         return "stale"
     outcome = transitions.order_mark_paid(
-        order_id=order_id, payment_intent_id=intent_id, charge_id=intent.latest_charge
+        order_id=order_id,
+        payment_intent_id=intent_id,
+        charge_id=intent.latest_charge,
+        payment=payment,
     )
     if outcome.changed:
         metric_emit("PaymentsSucceeded")

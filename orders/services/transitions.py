@@ -31,6 +31,7 @@ from orders.models import Order, OrderStatus
 from orders.selectors import order_get
 from orders.services.seats import seats_give_back
 from payments import stripe_client
+from payments.models import Payment
 from payments.services import records
 from tickets.backoffice import BackOfficeMeta
 from tickets.config import parameters_get
@@ -134,11 +135,19 @@ def _update(order: Order, actions: list, condition) -> bool:
 # --- Payment -------------------------------------------------------------------------------
 
 
-def order_mark_paid(*, order_id: str, payment_intent_id: str, charge_id: str | None) -> Outcome:
+def order_mark_paid(
+    *,
+    order_id: str,
+    payment_intent_id: str,
+    charge_id: str | None,
+    payment: Payment | None = None,
+) -> Outcome:
     """``pending_payment`` -> ``paid``: the seats held become sold. Idempotent; a payment for an
     order already canceled is recorded on the payment (staff must refund it) but never revives
-    the order."""
-    records.payment_record_success(payment_intent_id=payment_intent_id, charge_id=charge_id)
+    the order. ``payment``: the payment item if the caller has just read it."""
+    records.payment_record_success(
+        payment_intent_id=payment_intent_id, charge_id=charge_id, current=payment
+    )
     order = _order_get(order_id)
     changed = _update(
         order,

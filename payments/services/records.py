@@ -35,11 +35,22 @@ def _conditional(error: Exception) -> bool:
     return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
-def payment_change(*, payment_intent_id: str, change: Callable[[Payment], bool]) -> bool:
+def payment_change(
+    *,
+    payment_intent_id: str,
+    change: Callable[[Payment], bool],
+    current: Payment | None = None,
+) -> bool:
     """Apply ``change`` to the current payment and save it if it says it changed something.
-    Returns whether a write happened (False also when the payment does not exist)."""
-    for _ in range(_MAX_TRIES):
-        payment = selectors.payment_get(payment_intent_id=payment_intent_id)
+    Returns whether a write happened (False also when the payment does not exist).
+    ``current``: the payment as the caller just read it, to save a read; if it is stale, the
+    version condition fails and the change is re-done on a fresh read."""
+    for attempt in range(_MAX_TRIES):
+        payment = (
+            current
+            if attempt == 0 and current is not None
+            else selectors.payment_get(payment_intent_id=payment_intent_id)
+        )
         if payment is None or not change(payment):
             return False
         payment.updated_at = utc_now_iso()
@@ -52,7 +63,9 @@ def payment_change(*, payment_intent_id: str, change: Callable[[Payment], bool])
     raise PaymentChangeConflict(payment_intent_id)
 
 
-def payment_record_success(*, payment_intent_id: str, charge_id: str | None) -> bool:
+def payment_record_success(
+    *, payment_intent_id: str, charge_id: str | None, current: Payment | None = None
+) -> bool:
     def change(payment: Payment) -> bool:
         if payment.status == "succeeded" and payment.charge_id == charge_id:
             return False
@@ -64,7 +77,7 @@ def payment_record_success(*, payment_intent_id: str, charge_id: str | None) -> 
         ]
         return True
 
-    return payment_change(payment_intent_id=payment_intent_id, change=change)
+    return payment_change(payment_intent_id=payment_intent_id, change=change, current=current)
 
 
 def payment_record_attempt(
