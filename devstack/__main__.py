@@ -18,6 +18,7 @@ import threading
 import time
 
 from devstack.stack import ROOT, LocalStack, free_port, port_free
+from devstack.stripe_webhooks import stripe_webhook_register
 
 DEFAULT_PORTS = {"aws": 4566, "stripe": 8420, "vendor": 8430}
 
@@ -55,6 +56,13 @@ def main() -> None:
         call_command("seed_demo")
         call_command("daily_totals_rebuild")
         staff_password = _local_staff()
+        # localstripe signs and sends payment events to this server, as Stripe would.
+        stripe_webhook_register(
+            stripe_url=stack.stripe_url,
+            endpoint_id="backoffice",
+            url=f"http://127.0.0.1:{args.port}/webhooks/stripe",
+            secret=stack.secrets.stripe_webhook_secret,
+        )
         _banner(stack, args.port, staff_password)
         threading.Thread(target=_scheduled_jobs, daemon=True).start()
         subprocess.run(
@@ -115,7 +123,7 @@ TicketsToHeaven back office, local stack
                  (more accounts: python manage.py createstaff, with the stack's environment)
   API            {base}  (try: curl {base}/health ; curl {base}/catalog)
   AWS emulator   {stack.aws_url}  (moto: DynamoDB, Secrets Manager, SSM, S3; dashboard {stack.aws_url}/moto-api/)
-  Stripe         {stack.stripe_url}  (localstripe)
+  Stripe         {stack.stripe_url}  (localstripe; sends signed payment events to {base}/webhooks/stripe)
   Vendor         {stack.vendor_url}  (stand-in; POST /_control to make it slow or fail)
   Tables         {stack.project}-{stack.stage}-*  with demo data
 Ctrl-C stops everything.

@@ -115,10 +115,10 @@ class LocalStack:
 
     def start(self, quiet: bool = True) -> LocalStack:
         out = subprocess.DEVNULL if quiet else None
-        bin_dir = Path(sys.executable).parent
         commands = [
             (
-                [str(bin_dir / "moto_server"), "-H", "127.0.0.1", "-p", str(self.aws_port)],
+                # moto with its requests serialised: conditional writes atomic, as in AWS
+                [sys.executable, "-m", "devstack.moto_server", "-H", "127.0.0.1", "-p", str(self.aws_port)],
                 f"{self.aws_url}/moto-api/data.json",
             ),
             (

@@ -6,11 +6,29 @@ commands run the same services locally.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from orders.services.fulfillment import fulfillment_sweep as _fulfillment_sweep
+from orders.services.transitions import orders_expire as _orders_expire
+
+logger = logging.getLogger(__name__)
 
 
 def fulfillment_sweep(event: Any = None, context: Any = None) -> dict[str, Any]:
     """Every minute: retry due ticket fulfillments (see ``orders.services.fulfillment``)."""
     return vars(_fulfillment_sweep())
+
+
+def orders_expire(event: Any = None, context: Any = None) -> dict[str, Any]:
+    """Every 5 minutes: expire unpaid orders older than SSM ``order_expiry_minutes``
+    (PaymentIntent canceled, order canceled, seats released). A payment that landed meanwhile
+    wins: the order is left for its webhook. Safe to run concurrently with itself."""
+    report = _orders_expire()
+    summary = {
+        "expired": len(report.expired),
+        "left_for_payment": len(report.left_for_payment),
+        "failed": len(report.failed),
+    }
+    logger.info("orders expired", extra=summary)
+    return summary

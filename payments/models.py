@@ -1,4 +1,5 @@
-"""The payments table: one item per Stripe PaymentIntent.
+"""The payments table: one item per Stripe PaymentIntent; and ``WebhookEvent``, the claim on a
+Stripe event id kept in the back-office table.
 
 Keys and index names are fixed by the spec. ``payment_id`` is the PaymentIntent id, so a
 webhook finds its payment with one key lookup; ``order-id-index`` lists an order's payments
@@ -12,12 +13,14 @@ from pynamodb.attributes import (
     ListAttribute,
     MapAttribute,
     NumberAttribute,
+    TTLAttribute,
     UnicodeAttribute,
     VersionAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from tickets.backoffice import BackOfficeMeta
 from tickets.dynamodb import BaseMeta, register, table_name
 
 
@@ -26,6 +29,8 @@ class PaymentAttempt(MapAttribute):
     status = UnicodeAttribute()
     failure_code = UnicodeAttribute(null=True)
     failure_message = UnicodeAttribute(null=True)
+    # The Stripe event that reported this attempt: recording it twice is a no-op.
+    event_id = UnicodeAttribute(null=True)
 
 
 class Refund(MapAttribute):
@@ -34,6 +39,10 @@ class Refund(MapAttribute):
     status = UnicodeAttribute()
     created_at = UnicodeAttribute()
     reason = UnicodeAttribute(null=True)
+    # ``refund:{order_id}:{n}`` for refunds staff asked for here (None for refunds made in
+    # Stripe's dashboard); while ``status`` is ``reserved`` Stripe's answer is not yet recorded.
+    idempotency_key = UnicodeAttribute(null=True)
+    requested_by = UnicodeAttribute(null=True)  # staff username
 
 
 class PaymentOrderIndex(GlobalSecondaryIndex["Payment"]):
@@ -75,3 +84,40 @@ class Payment(Model):
 
     order_index = PaymentOrderIndex()
     status_index = PaymentStatusIndex()
+
+
+# --- Claimed webhook events (back-office table) -------------------------------------------------
+
+
+class WebhookEventStatus:
+    IN_PROGRESS = "in_progress"  # claimed; its effects may be partly applied
+    DONE = "done"
+    IGNORED = "ignored"  # a type we do not handle, recorded so it can be audited
+
+
+class WebhookEvent(Model):
+    """``EVENT#{stripe event id}`` / ``RECORD`` in the back-office table.
+
+    Claimed with a conditional write before any effect: absent, or ``in_progress`` with an
+    expired ``lease_until`` (its worker died halfway, so a redelivery may apply it again). Kept
+    for 30 days (``expires_at``), well past Stripe's three days of retries."""
+
+    class Meta(BackOfficeMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="RECORD")
+    kind = UnicodeAttribute(default="webhook_event")
+    event_type = UnicodeAttribute()
+    status = UnicodeAttribute()
+    claim_token = UnicodeAttribute(null=True)
+    lease_until = NumberAttribute(null=True)  # unix seconds
+    deliveries = NumberAttribute(default=0)  # claims taken, including re-claims after a lease
+    outcome = UnicodeAttribute(null=True)
+    received_at = UnicodeAttribute(null=True)
+    done_at = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+    @staticmethod
+    def key_for(event_id: str) -> str:
+        return f"EVENT#{event_id}"

@@ -43,6 +43,10 @@ class PaymentProviderError(Exception):
         self.code = code
 
 
+class PaymentProviderNotFound(PaymentProviderError):
+    """Stripe has no such object in this account (HTTP 404)."""
+
+
 @dataclass(frozen=True)
 class PaymentIntent:
     id: str
@@ -63,6 +67,16 @@ class RefundResult:
     status: str
     amount: int
     payment_intent_id: str | None
+
+
+@dataclass(frozen=True)
+class Charge:
+    id: str
+    amount: int
+    amount_refunded: int
+    currency: str
+    payment_intent_id: str | None
+    refunds: tuple[RefundResult, ...]
 
 
 _lock = threading.Lock()
@@ -100,6 +114,8 @@ def _translate(error: Exception) -> Exception:
     if isinstance(error, stripe.APIError | stripe.AuthenticationError):
         # 5xx, or our key is wrong/rotated: nothing the buyer did, and nothing to retry blindly.
         return PaymentProviderUnavailable()
+    if isinstance(error, stripe.StripeError) and error.http_status == 404:
+        return PaymentProviderNotFound(type(error).__name__, code=error.code)
     if isinstance(error, stripe.StripeError):
         return PaymentProviderError(error.user_message or type(error).__name__, code=error.code)
     return error
@@ -115,6 +131,7 @@ def _call(operation: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 def _plain(obj: Any) -> dict[str, Any]:
+    # The library's objects stopped being dicts (no ``.get``); read them as plain data.
     return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
 
 
@@ -160,18 +177,36 @@ def payment_intent_cancel(*, payment_intent_id: str, idempotency_key: str) -> Pa
 
 def refund_create(*, payment_intent_id: str, amount: int, idempotency_key: str) -> RefundResult:
     """Refund ``amount`` (minor units) of a PaymentIntent; the key is ``refund:{order}:{n}``."""
-    refund = _plain(
-        _call(
-            _stripe_client().v1.refunds.create,
-            params={"payment_intent": payment_intent_id, "amount": amount},
-            options={"idempotency_key": idempotency_key},
-        )
+    refund = _call(
+        _stripe_client().v1.refunds.create,
+        params={"payment_intent": payment_intent_id, "amount": amount},
+        options={"idempotency_key": idempotency_key},
     )
+    return _refund(refund)
+
+
+def _refund(refund: Any) -> RefundResult:
+    refund = _plain(refund)
     return RefundResult(
         id=refund["id"],
         status=refund["status"],
         amount=int(refund["amount"]),
         payment_intent_id=refund.get("payment_intent"),
+    )
+
+
+def charge_retrieve(*, charge_id: str) -> Charge:
+    """A charge with its refunds (expanded: recent API versions leave them out otherwise)."""
+    charge = _call(_stripe_client().v1.charges.retrieve, charge_id, params={"expand": ["refunds"]})
+    charge = _plain(charge)
+    refunds = charge.get("refunds") or {}
+    return Charge(
+        id=charge["id"],
+        amount=int(charge["amount"]),
+        amount_refunded=int(charge.get("amount_refunded") or 0),
+        currency=charge["currency"],
+        payment_intent_id=charge.get("payment_intent"),
+        refunds=tuple(_refund(r) for r in (refunds.get("data") or [])),
     )
 
 

@@ -11,6 +11,7 @@ urlpatterns = [
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("", include("orders.urls")),
     path("admin/", admin.site.urls),
+    path("", include("payments.urls")),
 ]
 
 handler400 = "tickets.exceptions.bad_request"

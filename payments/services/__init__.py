@@ -1,0 +1,6 @@
+"""Business rules for payments. Services write (with their conditions); ``payments.selectors``
+reads.
+
+- ``records``: the payment item's history (attempts, success, cancellation, refunds, disputes)
+- ``refunds``: ``refund_create``, the staff refund the admin calls
+"""

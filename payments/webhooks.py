@@ -1,0 +1,366 @@
+"""Stripe webhooks: verify, claim, dispatch, finish. Each event id takes effect once.
+
+1. **Verify** ``Stripe-Signature`` over the raw body (``stripe_client.webhook_event_verify``,
+   5-minute tolerance). Missing, wrong, stale or replayed-too-late signatures raise
+   ``WebhookSignatureInvalid`` (400) and change nothing; each one counts in the
+   ``WebhookSignatureFailures`` metric an alarm watches.
+2. **Claim** the event id before any effect: one conditional UpdateItem on
+   ``EVENT#{id}`` in the back-office table that succeeds only if the item is absent, or
+   ``in_progress`` with an expired lease (its worker died halfway). Concurrent deliveries of one
+   event: one wins, the others answer ``409 event_in_progress`` (Stripe retries them later and
+   then gets ``200 duplicate``), so a crash of the winner is never hidden behind a 200.
+3. **Dispatch** by event type (``HANDLERS``). Types we do not handle are recorded as
+   ``ignored`` and answered 200. Handlers re-read the PaymentIntent or charge from Stripe for
+   decisions that move money or state (an event's object is a snapshot and may be stale).
+4. **Finish**: ``done`` with its outcome. If a handler fails, the claim is released (lease set
+   to 0) and the answer is 503, so Stripe's retry applies it again; if the process dies
+   instead, the lease (``LEASE_SECONDS``) runs out and the retry re-claims it.
+
+Because a re-claimed event may have been half applied, every effect is idempotent on its own
+(conditional writes in ``orders.services.transitions`` and ``payments.services.records``), and
+a metric is emitted only by the write that actually changed the state: ten deliveries, one
+change, one data point.
+
+This module must not log payloads, client secrets or card details: ids, types and outcomes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from pynamodb.exceptions import PutError, UpdateError
+
+from orders.models import FulfillmentStatus, OrderStatus
+from orders.services import transitions
+from payments import selectors, stripe_client
+from payments.models import Payment, WebhookEvent, WebhookEventStatus
+from payments.services import records
+from tickets.dynamodb import utc_now, utc_now_iso
+from tickets.exceptions import ApplicationError, Conflict, ServiceUnavailable
+from tickets.logging import order_id_var
+from tickets.metrics import metric_emit
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_TOLERANCE_SECONDS = 300
+# Longer than a Lambda invocation can run (30 s): a live worker never loses its claim.
+LEASE_SECONDS = 60
+# Event ids are kept well past Stripe's three days of retries.
+RETENTION = timedelta(days=30)
+
+
+class WebhookSignatureInvalid(ApplicationError):
+    status_code = 400
+    code = "invalid_signature"
+    message = "The Stripe-Signature header is missing, malformed, wrong or too old."
+
+
+class WebhookEventMalformed(ApplicationError):
+    status_code = 400
+    code = "invalid_event"
+    message = "The event has no data.object with an id."
+
+
+class WebhookEventInProgress(Conflict):
+    code = "event_in_progress"
+    message = "This event is being processed by another delivery; retry later."
+
+    def __init__(self) -> None:
+        super().__init__(headers={"Retry-After": str(LEASE_SECONDS)})
+
+
+class WebhookProcessingFailed(ServiceUnavailable):
+    code = "webhook_processing_failed"
+    message = "The event could not be processed now; it will be applied when Stripe retries."
+
+
+@dataclass(frozen=True)
+class WebhookResult:
+    event_id: str
+    event_type: str
+    outcome: str  # applied, unchanged, duplicate, ignored, not_ours, stale
+
+
+# --- Claims --------------------------------------------------------------------------------
+
+
+def _conditional(error: Exception) -> bool:
+    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def _record(event_id: str) -> WebhookEvent:
+    return WebhookEvent(pk=WebhookEvent.key_for(event_id), sk="RECORD")
+
+
+def _claim(event_id: str, event_type: str) -> str | None:
+    """Take the event for this delivery; the claim token, or None if someone else holds it or
+    it is done."""
+    token = secrets.token_hex(8)
+    now = int(time.time())
+    try:
+        _record(event_id).update(
+            actions=[
+                WebhookEvent.kind.set("webhook_event"),
+                WebhookEvent.event_type.set(event_type),
+                WebhookEvent.status.set(WebhookEventStatus.IN_PROGRESS),
+                WebhookEvent.claim_token.set(token),
+                WebhookEvent.lease_until.set(now + LEASE_SECONDS),
+                WebhookEvent.deliveries.add(1),
+                WebhookEvent.received_at.set(utc_now_iso()),
+                WebhookEvent.expires_at.set(utc_now() + RETENTION),
+            ],
+            condition=WebhookEvent.pk.does_not_exist()
+            | (
+                (WebhookEvent.status == WebhookEventStatus.IN_PROGRESS)
+                & (WebhookEvent.lease_until < now)
+            ),
+        )
+    except UpdateError as error:
+        if _conditional(error):
+            return None
+        raise
+    return token
+
+
+def _finish(event_id: str, token: str, outcome: str) -> None:
+    try:
+        _record(event_id).update(
+            actions=[
+                WebhookEvent.status.set(WebhookEventStatus.DONE),
+                WebhookEvent.outcome.set(outcome),
+                WebhookEvent.done_at.set(utc_now_iso()),
+                WebhookEvent.lease_until.remove(),
+            ],
+            condition=WebhookEvent.claim_token == token,
+        )
+    except UpdateError as error:
+        # Our lease ran out and another delivery re-claimed the event: it finishes it.
+        if not _conditional(error):
+            raise
+
+
+def _release(event_id: str, token: str) -> None:
+    """Let Stripe's next retry re-claim the event at once instead of waiting for the lease."""
+    try:
+        _record(event_id).update(
+            actions=[WebhookEvent.lease_until.set(0)],
+            condition=(WebhookEvent.claim_token == token)
+            & (WebhookEvent.status == WebhookEventStatus.IN_PROGRESS),
+        )
+    except Exception:
+        logger.warning("could not release a webhook claim; its lease will expire", exc_info=True)
+
+
+def _record_ignored(event_id: str, event_type: str) -> bool:
+    try:
+        WebhookEvent(
+            pk=WebhookEvent.key_for(event_id),
+            event_type=event_type,
+            status=WebhookEventStatus.IGNORED,
+            deliveries=1,
+            outcome="ignored",
+            received_at=utc_now_iso(),
+            done_at=utc_now_iso(),
+            expires_at=utc_now() + RETENTION,
+        ).save(condition=WebhookEvent.pk.does_not_exist())
+        return True
+    except PutError as error:
+        if _conditional(error):
+            return False
+        raise
+
+
+# --- Handlers ------------------------------------------------------------------------------
+
+
+def _fulfillment_start(order_id: str) -> None:
+    # Imported lazily: fulfillment is another module's job and may not be deployed yet.
+    try:
+        module = importlib.import_module("orders.services.fulfillment")
+    except ModuleNotFoundError as error:
+        if error.name != "orders.services.fulfillment":
+            raise
+        logger.info("fulfillment is not available yet; not started", extra={"order_id": order_id})
+        return
+    module.fulfillment_start(order_id=order_id)
+
+
+def _payment_for_intent(payment_intent_id: str) -> Payment | None:
+    payment = selectors.payment_get(payment_intent_id=payment_intent_id)
+    if payment is None:
+        # Another integration's PaymentIntent on the same Stripe account, or a test event.
+        logger.info("webhook for a PaymentIntent that is not ours")
+        return None
+    order_id_var.set(payment.order_id)
+    return payment
+
+
+def _order_for_intent(payment_intent_id: str) -> str | None:
+    payment = _payment_for_intent(payment_intent_id)
+    return payment.order_id if payment else None
+
+
+def _on_payment_intent_succeeded(event: dict[str, Any]) -> str:
+    intent_id = event["data"]["object"]["id"]
+    payment = _payment_for_intent(intent_id)
+    if payment is None:
+        return "not_ours"
+    order_id = payment.order_id
+    intent = stripe_client.payment_intent_retrieve(payment_intent_id=intent_id)
+    if intent.status != "succeeded":
+        return "stale"
+    outcome = transitions.order_mark_paid(
+        order_id=order_id,
+        payment_intent_id=intent_id,
+        charge_id=intent.latest_charge,
+        payment=payment,
+    )
+    if outcome.changed:
+        metric_emit("PaymentsSucceeded")
+        logger.info("order paid", extra={"order_id": order_id})
+    # Also when the order was already paid: a re-applied event whose first run died between
+    # paying and starting fulfillment must still start it (the vendor call is idempotent).
+    if (
+        outcome.order.status == OrderStatus.PAID
+        and outcome.order.fulfillment_status == FulfillmentStatus.NOT_STARTED
+    ):
+        _fulfillment_start(order_id)
+    return "applied" if outcome.changed else "unchanged"
+
+
+def _on_payment_intent_payment_failed(event: dict[str, Any]) -> str:
+    intent = event["data"]["object"]
+    order_id = _order_for_intent(intent["id"])
+    if order_id is None:
+        return "not_ours"
+    error = intent.get("last_payment_error") or {}
+    recorded = transitions.order_record_payment_failure(
+        order_id=order_id,
+        payment_intent_id=intent["id"],
+        event_id=event["id"],
+        failure_code=error.get("decline_code") or error.get("code"),
+        failure_message=error.get("message"),
+    )
+    if recorded:
+        metric_emit("PaymentsFailed")
+    return "applied" if recorded else "unchanged"
+
+
+def _on_payment_intent_canceled(event: dict[str, Any]) -> str:
+    intent_id = event["data"]["object"]["id"]
+    order_id = _order_for_intent(intent_id)
+    if order_id is None:
+        return "not_ours"
+    intent = stripe_client.payment_intent_retrieve(payment_intent_id=intent_id)
+    if intent.status != "canceled":
+        return "stale"
+    records.payment_record_canceled(payment_intent_id=intent_id)
+    outcome = transitions.order_mark_canceled(order_id=order_id, reason="payment_intent_canceled")
+    return "applied" if outcome.changed else "unchanged"
+
+
+def _on_charge_refunded(event: dict[str, Any]) -> str:
+    charge = stripe_client.charge_retrieve(charge_id=event["data"]["object"]["id"])
+    if not charge.payment_intent_id:
+        return "not_ours"
+    order_id = _order_for_intent(charge.payment_intent_id)
+    if order_id is None:
+        return "not_ours"
+    records.payment_record_refunds(payment_intent_id=charge.payment_intent_id, charge=charge)
+    outcome = transitions.order_record_refund(
+        order_id=order_id, refunded_total=charge.amount_refunded
+    )
+    if outcome.changed:
+        logger.info(
+            "refund recorded",
+            extra={"order_id": order_id, "refunded_amount": charge.amount_refunded},
+        )
+    return "applied" if outcome.changed else "unchanged"
+
+
+def _on_charge_dispute_created(event: dict[str, Any]) -> str:
+    dispute = event["data"]["object"]
+    intent_id = dispute.get("payment_intent")
+    if not intent_id and dispute.get("charge"):
+        intent_id = stripe_client.charge_retrieve(charge_id=dispute["charge"]).payment_intent_id
+    order_id = _order_for_intent(intent_id) if intent_id else None
+    if order_id is None:
+        return "not_ours"
+    records.payment_record_dispute(payment_intent_id=intent_id)
+    outcome = transitions.order_flag_dispute(order_id=order_id)
+    if outcome.changed:
+        metric_emit("Disputes")
+        logger.warning(
+            "charge disputed: answer it in Stripe before the deadline",
+            extra={"order_id": order_id, "dispute_reason": dispute.get("reason")},
+        )
+    return "applied" if outcome.changed else "unchanged"
+
+
+HANDLERS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "payment_intent.succeeded": _on_payment_intent_succeeded,
+    "payment_intent.payment_failed": _on_payment_intent_payment_failed,
+    "payment_intent.canceled": _on_payment_intent_canceled,
+    "charge.refunded": _on_charge_refunded,
+    "charge.dispute.created": _on_charge_dispute_created,
+}
+
+
+# --- Entry point ---------------------------------------------------------------------------
+
+
+def webhook_process(*, payload: bytes, signature_header: str | None) -> WebhookResult:
+    """Verify, claim, apply and finish one delivery of a Stripe event."""
+    if not signature_header:
+        metric_emit("WebhookSignatureFailures")
+        logger.warning("webhook rejected: no Stripe-Signature header")
+        raise WebhookSignatureInvalid()
+    try:
+        event = stripe_client.webhook_event_verify(
+            payload=payload,
+            signature_header=signature_header,
+            tolerance=SIGNATURE_TOLERANCE_SECONDS,
+        )
+    except ValueError as error:
+        metric_emit("WebhookSignatureFailures")
+        logger.warning("webhook rejected", extra={"reason": str(error)})
+        raise WebhookSignatureInvalid() from None
+
+    event_id, event_type = event["id"], str(event["type"])
+    log = {"event_id": event_id, "event_type": event_type}
+    handler = HANDLERS.get(event_type)
+    obj = (event.get("data") or {}).get("object") if isinstance(event.get("data"), dict) else None
+    if handler is not None and not (isinstance(obj, dict) and isinstance(obj.get("id"), str)):
+        # Signed but unusable (Stripe never sends this): refuse rather than fail on every retry.
+        logger.warning("webhook event malformed", extra=log)
+        raise WebhookEventMalformed()
+    if handler is None:
+        outcome = "ignored" if _record_ignored(event_id, event_type) else "duplicate"
+        logger.info("webhook event not handled", extra={**log, "outcome": outcome})
+        return WebhookResult(event_id, event_type, outcome)
+
+    token = _claim(event_id, event_type)
+    if token is None:
+        record = selectors.webhook_event_get(event_id=event_id)
+        if record is not None and record.status != WebhookEventStatus.IN_PROGRESS:
+            logger.info("webhook event already processed", extra={**log, "outcome": "duplicate"})
+            return WebhookResult(event_id, event_type, "duplicate")
+        logger.info("webhook event in progress elsewhere", extra=log)
+        raise WebhookEventInProgress()
+
+    try:
+        outcome = handler(event)
+    except Exception as error:
+        _release(event_id, token)
+        logger.exception("webhook event failed; Stripe will retry it", extra=log)
+        raise WebhookProcessingFailed() from error
+    _finish(event_id, token, outcome)
+    logger.info("webhook event processed", extra={**log, "outcome": outcome})
+    return WebhookResult(event_id, event_type, outcome)
