@@ -113,7 +113,9 @@ def _refund(request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
 
 def _cancel(request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
     order_cancel = service_function("orders.services.transitions", "order_cancel")
-    order_cancel(order_id=order.order_id, staff=request.user.get_username())
+    order_cancel(
+        order_id=order.order_id, staff=request.user.get_username(), reason="canceled by staff"
+    )
     return f"Order {order.order_id} was canceled and its seats released."
 
 

@@ -117,10 +117,22 @@ def order_create(
         _payment_intent_cancel_quietly(intent.id, order.order_id)
         _order_abandon(order)
         raise ServiceUnavailable() from None
+    _daily_totals_count(order)
     logger.info(
         "order created", extra={"total_amount": order.total_amount, "currency": order.currency}
     )
     return CreatedOrder(order=order, client_secret=intent.client_secret or "")
+
+
+def _daily_totals_count(order: Order) -> None:
+    """One more order on the dashboard's day (revenue counts when it is paid). Best effort: a
+    lost increment is repaired by ``daily_totals_rebuild``."""
+    from orders.daily_totals import daily_totals_record
+
+    try:
+        daily_totals_record(day=order.created_at[:10], orders=1, currency=order.currency)
+    except PynamoDBException:
+        logger.exception("daily totals not updated; run daily_totals_rebuild")
 
 
 def _priced_items(lines: list[OrderLine]) -> tuple[list[OrderItem], str]:

@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from pynamodb.attributes import UnicodeAttribute
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.models import Model
 
-from orders.models import Order, OrderStatus
+from orders.models import DISPUTE_OPEN, Order, OrderStatus
 from orders.selectors import order_get
 from orders.services.seats import seats_give_back
 from payments import stripe_client
@@ -154,6 +154,8 @@ def order_mark_paid(
         [Order.status.set(OrderStatus.PAID.value), Order.seats_held.set(False)],
         Order.status == OrderStatus.PENDING_PAYMENT.value,
     )
+    if changed:
+        _daily_totals_add(revenue=int(order.total_amount), currency=order.currency)
     if not changed:
         order = _order_get(order_id)
         if order.status == OrderStatus.CANCELED:
@@ -324,6 +326,17 @@ def orders_expire(*, older_than_minutes: int | None = None, limit: int = 500) ->
     return report
 
 
+def _daily_totals_add(*, revenue: int, currency: str) -> None:
+    """The dashboard's counters, after the conditional write that made the change (so once per
+    change). Best effort: a lost increment is repaired by ``daily_totals_rebuild``."""
+    from orders.daily_totals import daily_totals_record
+
+    try:
+        daily_totals_record(day=utc_now_iso()[:10], revenue=revenue, currency=currency)
+    except PynamoDBException:
+        logger.exception("daily totals not updated; run daily_totals_rebuild")
+
+
 # --- Refunds and disputes ------------------------------------------------------------------
 
 
@@ -334,12 +347,15 @@ def order_record_refund(*, order_id: str, refunded_total: int) -> Outcome:
     order = _order_get(order_id)
     total = min(refunded_total, int(order.total_amount))
     status = OrderStatus.REFUNDED if total >= order.total_amount else OrderStatus.PARTIALLY_REFUNDED
+    before = int(order.refunded_amount or 0)
     changed = _update(
         order,
         [Order.status.set(status.value), Order.refunded_amount.set(total)],
         Order.status.is_in(*(s.value for s in REFUNDABLE))
         & (Order.refunded_amount.does_not_exist() | (Order.refunded_amount < total)),
     )
+    if changed:
+        _daily_totals_add(revenue=-(total - before), currency=order.currency)
     return Outcome(changed, order if changed else _order_get(order_id))
 
 
@@ -348,7 +364,8 @@ def order_flag_dispute(*, order_id: str) -> Outcome:
     order = _order_get(order_id)
     changed = _update(
         order,
-        [Order.disputed.set(True)],
+        # dispute_flag puts the order in the dashboard's sparse order-dispute-index.
+        [Order.disputed.set(True), Order.dispute_flag.set(DISPUTE_OPEN)],
         Order.disputed.does_not_exist() | (Order.disputed == False),  # noqa: E712
     )
     return Outcome(changed, order)

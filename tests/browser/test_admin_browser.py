@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 
 import pytest
 from django.core.management import call_command
@@ -72,9 +71,19 @@ def test_a_viewer_is_refused_a_refund(demo, make_staff, new_page):
     assert Order.get(order.order_id, order.created_at).version == order.version
 
 
-def test_a_finance_refund_is_requested_or_reported_unavailable(demo, make_staff, new_page):
+def test_finance_refunds_part_of_a_paid_order_through_stripe(aws, demo, make_staff, new_page):
+    from orders.services.transitions import order_mark_paid
+    from payments.models import Payment
+    from payments.stripe_client import payment_intent_retrieve
+    from tests.factories import intent_pay, order_create
+
+    order = order_create(items=[("ga-2027", 2)])  # a real PaymentIntent in localstripe
+    intent_pay(aws, order.payment_intent_id)
+    charge = payment_intent_retrieve(payment_intent_id=order.payment_intent_id).latest_charge
+    order_mark_paid(
+        order_id=order.order_id, payment_intent_id=order.payment_intent_id, charge_id=charge
+    )
     make_staff("finance", "fin")
-    order = _order("paid")
     page = new_page()
     sign_in(page, "fin")
 
@@ -82,11 +91,9 @@ def test_a_finance_refund_is_requested_or_reported_unavailable(demo, make_staff,
     page.fill("#action-refund input[name=amount]", "10.00")
     page.click("#action-refund input[type=submit]")
 
-    # Until payments.services.refunds is deployed the admin says so, and changes nothing.
-    messages = page.locator(".messagelist")
-    expect(messages).to_contain_text(
-        re.compile(r"Refund of USD 10\.00 requested|not available yet")
-    )
+    expect(page.locator(".messagelist")).to_contain_text("Refund of USD 10.00 requested")
+    payment = next(iter(Payment.query(order.payment_intent_id, consistent_read=True)))
+    assert [(r.amount, r.status) for r in payment.refunds][-1][0] == 1000
 
 
 def test_a_change_made_by_someone_else_first_is_reported_not_overwritten(
