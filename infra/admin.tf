@@ -4,8 +4,8 @@
 # with custom_domain = this distribution). One domain: no CORS for the admin's fonts and scripts.
 #
 # What Django sees through this path: Host is the execute-api name (API Gateway refuses any
-# other Host), so Zappa sets SCRIPT_NAME to /{stage}; the app must set FORCE_SCRIPT_NAME = ""
-# and trust this distribution's origin for CSRF (outputs.tf: admin_url).
+# other Host), so Zappa sets SCRIPT_NAME to /{stage}; DJANGO_BEHIND_CLOUDFRONT=1 (zappa_settings.json)
+# makes Django use FORCE_SCRIPT_NAME = "" so links start at the root; the app must also trust this distribution's origin for CSRF (outputs.tf: admin_url).
 
 resource "aws_s3_bucket" "static" {
   #checkov:skip=CKV_AWS_144:Cross-region replication: collectstatic rebuilds the bucket's content from the package in a minute.

@@ -158,6 +158,26 @@ def test_the_storefront_api_works_through_the_handler(runtime, prod, dynamodb):
     assert response_json(status)["status"] == "pending_payment"
 
 
+def test_the_admin_login_page_links_carry_the_stage_only_on_the_execute_api_url(runtime, prod):
+    direct = runtime.invoke(
+        rest_event("GET", "/admin/", headers={"Accept": "text/html"}),
+        rest_event("GET", "/admin/login/", headers={"Accept": "text/html"}),
+        env={"DJANGO_BEHIND_CLOUDFRONT": "0"},
+    )
+    behind_cloudfront = runtime.invoke(
+        rest_event("GET", "/admin/login/", headers={"Accept": "text/html"})
+    )
+
+    redirect, login = direct.answers
+    assert redirect["statusCode"] == 302
+    assert redirect["headers"]["Location"].startswith("/prod/admin/login/")
+    assert login["statusCode"] == 200
+    assert 'action="/prod/admin/login/"' in login["body"]
+    assert "csrfmiddlewaretoken" in login["body"]
+    (login,) = behind_cloudfront.answers
+    assert 'action="/admin/login/"' in login["body"]
+
+
 @pytest.mark.parametrize("event", stage_config("prod")["events"], ids=lambda e: e["name"])
 def test_each_scheduled_rule_reaches_its_function(runtime, prod, event):
     module = event["function"].rsplit(".", 1)[0]

@@ -54,6 +54,11 @@ SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or SimpleLazyObject(_secret_key
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS")
 ROOT_URLCONF = "tickets.urls"
 WSGI_APPLICATION = "tickets.wsgi.application"
+# Behind the admin's CloudFront distribution, API Gateway still sees its own execute-api Host,
+# so Zappa puts the stage in SCRIPT_NAME (/prod) and every link would read /prod/admin/...,
+# which CloudFront does not serve. There, links must start at the root. Called directly on
+# its execute-api URL (the flag off), links keep the stage prefix, as they must.
+FORCE_SCRIPT_NAME = "" if env_bool("DJANGO_BEHIND_CLOUDFRONT", False) else None
 APPEND_SLASH = False  # the API's paths have no trailing slash; never redirect a POST
 
 INSTALLED_APPS = [
