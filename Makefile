@@ -59,7 +59,7 @@ format: env
 test: env system-packages lint
 	$(VENV)/bin/pytest
 
-BENCHMARKS := coldstart orders fulfillment
+BENCHMARKS := coldstart orders webhooks fulfillment admin
 
 bench: env
 	@for name in $(BENCHMARKS); do echo "== bench/$$name.py"; $(VENV)/bin/python bench/$$name.py || exit 1; done
