@@ -293,14 +293,12 @@ def _attempt(now: datetime, outcome: str, detail: str) -> FulfillmentAttempt:
     return FulfillmentAttempt(at=iso_utc(now), outcome=outcome, detail=detail[:200])
 
 
-def _record_fulfilled(order: Order, outcome: Fulfilled, now: datetime) -> None:
+def _finish(order: Order, actions: list, paid_becomes: OrderStatus, now: datetime) -> bool:
+    """Take the order out of the queue with ``actions``: a ``paid`` order also moves to
+    ``paid_becomes``; one refunded meanwhile keeps its refund status. False if another worker
+    already finished it (the vendor gave both the same fulfillment)."""
     actions = [
-        Order.fulfillment_status.set(FulfillmentStatus.FULFILLED.value),
-        Order.fulfillment_id.set(outcome.fulfillment_id),
-        Order.tickets.set(
-            [Ticket(ticket_id=t.ticket_id, sku=t.sku, code=t.code) for t in outcome.tickets]
-        ),
-        _attempts_append(_attempt(now, "success", outcome.summary)),
+        *actions,
         Order.fulfillment_attempt_count.add(1),
         Order.fulfillment_queue.remove(),
         Order.fulfillment_next_at.remove(),
@@ -308,26 +306,36 @@ def _record_fulfilled(order: Order, outcome: Fulfilled, now: datetime) -> None:
         Order.updated_at.set(iso_utc(now)),
     ]
     still_due = Order.fulfillment_queue == FULFILLMENT_DUE
-    try:
-        # A paid order becomes fulfilled; one refunded meanwhile keeps its refund status.
-        order.update(
-            actions=[*actions, Order.status.set(OrderStatus.FULFILLED.value)],
-            condition=still_due & (Order.status == OrderStatus.PAID.value),
-            add_version_condition=False,
-        )
-    except UpdateError as error:
-        if not _condition_failed(error):
-            raise
+    attempts = [
+        (
+            [*actions, Order.status.set(paid_becomes.value)],
+            still_due & (Order.status == OrderStatus.PAID.value),
+        ),
+        (actions, still_due),
+    ]
+    for update_actions, condition in attempts:
         try:
-            order.update(actions=actions, condition=still_due, add_version_condition=False)
-        except UpdateError as again:
-            if not _condition_failed(again):
+            order.update(actions=update_actions, condition=condition, add_version_condition=False)
+            return True
+        except UpdateError as error:
+            if not _condition_failed(error):
                 raise
-            return  # someone else recorded it: the vendor gave them the same fulfillment
-    logger.info(
-        "order fulfilled",
-        extra={"fulfillment_id": outcome.fulfillment_id, "tickets": len(outcome.tickets)},
-    )
+    return False
+
+
+def _record_fulfilled(order: Order, outcome: Fulfilled, now: datetime) -> None:
+    tickets = [Ticket(ticket_id=t.ticket_id, sku=t.sku, code=t.code) for t in outcome.tickets]
+    actions = [
+        Order.fulfillment_status.set(FulfillmentStatus.FULFILLED.value),
+        Order.fulfillment_id.set(outcome.fulfillment_id),
+        Order.tickets.set(tickets),
+        _attempts_append(_attempt(now, "success", outcome.summary)),
+    ]
+    if _finish(order, actions, OrderStatus.FULFILLED, now):
+        logger.info(
+            "order fulfilled",
+            extra={"fulfillment_id": outcome.fulfillment_id, "tickets": len(tickets)},
+        )
 
 
 def _record_failed(order: Order, reason: str, now: datetime, *, attempt_outcome: str) -> None:
@@ -335,30 +343,10 @@ def _record_failed(order: Order, reason: str, now: datetime, *, attempt_outcome:
         Order.fulfillment_status.set(FulfillmentStatus.FAILED.value),
         Order.fulfillment_failure_reason.set(reason[:300]),
         _attempts_append(_attempt(now, attempt_outcome, reason)),
-        Order.fulfillment_attempt_count.add(1),
-        Order.fulfillment_queue.remove(),
-        Order.fulfillment_next_at.remove(),
-        Order.fulfillment_lease_until.remove(),
-        Order.updated_at.set(iso_utc(now)),
     ]
-    still_due = Order.fulfillment_queue == FULFILLMENT_DUE
-    try:
-        order.update(
-            actions=[*actions, Order.status.set(OrderStatus.FULFILLMENT_FAILED.value)],
-            condition=still_due & (Order.status == OrderStatus.PAID.value),
-            add_version_condition=False,
-        )
-    except UpdateError as error:
-        if not _condition_failed(error):
-            raise
-        try:
-            order.update(actions=actions, condition=still_due, add_version_condition=False)
-        except UpdateError as again:
-            if not _condition_failed(again):
-                raise
-            return
-    metric_emit("FulfillmentFailures")
-    logger.error("fulfillment failed", extra={"reason": reason[:300]})
+    if _finish(order, actions, OrderStatus.FULFILLMENT_FAILED, now):
+        metric_emit("FulfillmentFailures")
+        logger.error("fulfillment failed", extra={"reason": reason[:300]})
 
 
 def backoff_delay(attempts: int, retry_after: float | None = None) -> timedelta:
