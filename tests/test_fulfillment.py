@@ -242,3 +242,20 @@ def test_the_sweep_command_drains_due_orders(aws):
 
     assert "fulfilled 1" in out.getvalue()
     assert order_get(order_id=order.order_id).status == OrderStatus.FULFILLED
+
+
+def test_an_order_fully_refunded_while_queued_gets_no_tickets(aws):
+    order = paid_order_create()
+    vendor_behave(aws, "unavailable", times=1)
+    fulfillment_start(order_id=order.order_id)
+    order_get(order_id=order.order_id).update(
+        actions=[Order.status.set(OrderStatus.REFUNDED.value)], add_version_condition=False
+    )
+
+    fulfillment_sweep(now=datetime.now(UTC) + LATER)
+
+    refunded = order_get(order_id=order.order_id)
+    assert refunded.status == OrderStatus.REFUNDED
+    assert refunded.fulfillment_queue is None
+    assert refunded.fulfillment_failure_reason == "refunded before fulfillment"
+    assert successful_fulfillments(aws) == {}

@@ -233,6 +233,18 @@ def fulfillment_attempt(
     order = order or order_get(order_id=order_id)
     if order is None or order.fulfillment_queue != FULFILLMENT_DUE:
         return AttemptResult(order_id, "skipped")
+    if order.status == OrderStatus.REFUNDED:
+        # Fully refunded while waiting: no tickets are owed any more.
+        _finish(
+            order,
+            [
+                Order.fulfillment_status.set(FulfillmentStatus.FAILED.value),
+                Order.fulfillment_failure_reason.set("refunded before fulfillment"),
+            ],
+            OrderStatus.REFUNDED,
+            now,
+        )
+        return AttemptResult(order_id, "skipped")
     breaker = _breaker_state()
     if breaker is not None and datetime.fromtimestamp(breaker.open_until, UTC) > now:
         return AttemptResult(order_id, "skipped")
