@@ -94,6 +94,7 @@ def test_unknown_paths_get_the_json_404_and_http_is_redirected_with_the_stage_pr
     result = runtime.invoke(
         rest_event("GET", "/no/such/thing"),
         rest_event("GET", "/no/such/thing", headers={"X-Forwarded-Proto": "http"}),
+        env={"DJANGO_BEHIND_CLOUDFRONT": "0"},  # called directly on its execute-api URL
     )
 
     not_found, redirect = result.answers
