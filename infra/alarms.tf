@@ -214,6 +214,7 @@ locals {
     "FulfillmentFailures",
     "Disputes",
     "WebhookSignatureFailures",
+    "PaymentsOnCanceledOrders",
   ]
 
   app_alarms = {
@@ -230,6 +231,11 @@ locals {
     WebhookSignatureFailures = {
       description = "Stripe webhooks fail signature checks: the signing secret was rotated without updating the stripe secret, or someone is forging events."
       threshold   = var.webhook_signature_failures_threshold
+      period      = 300
+    }
+    PaymentsOnCanceledOrders = {
+      description = "A payment succeeded for an order already canceled (it expired first): refund it from the admin."
+      threshold   = 1
       period      = 300
     }
     PaymentsFailed = {

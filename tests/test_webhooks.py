@@ -9,7 +9,7 @@ import time
 import pytest
 from django.test import Client
 
-from orders.models import OrderStatus
+from orders.models import Order, OrderStatus
 from payments.models import WebhookEvent, WebhookEventStatus
 from tests.factories import (
     PAID_OR_LATER,
@@ -309,6 +309,23 @@ def _failed_event(aws, order):
     intent = intent_pay(aws, order.payment_intent_id, card="pm_card_chargeCustomerFail")
     assert intent["status"] == "requires_payment_method"
     return event_build("payment_intent.payment_failed", intent)
+
+
+def test_a_payment_for_an_order_canceled_meanwhile_is_recorded_and_raises_the_alarm(
+    aws, client, order, capsys
+):
+    event = _succeeded_event(aws, order)  # paid in Stripe...
+    order_get(order.order_id).update(  # ...while our side had canceled it already
+        actions=[Order.status.set(OrderStatus.CANCELED.value)], add_version_condition=False
+    )
+
+    response = webhook_post(client, aws, event)
+
+    assert response.status_code == 200
+    assert order_get(order.order_id).status == OrderStatus.CANCELED  # never revived
+    assert payment_get(order.payment_intent_id).status == "succeeded"  # the money is on record
+    assert metrics_in(capsys.readouterr().out, "PaymentsOnCanceledOrders") == 1
+    assert vendor_requests(aws) == []
 
 
 def test_a_failed_payment_is_recorded_and_the_order_stays_payable(aws, client, order, capsys):

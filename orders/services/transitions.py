@@ -37,6 +37,7 @@ from tickets.backoffice import BackOfficeMeta
 from tickets.config import parameters_get
 from tickets.dynamodb import iso_utc, transaction, utc_now, utc_now_iso
 from tickets.exceptions import Conflict, NotFound
+from tickets.metrics import metric_emit
 
 logger = logging.getLogger(__name__)
 
@@ -159,6 +160,9 @@ def order_mark_paid(
     if not changed:
         order = _order_get(order_id)
         if order.status == OrderStatus.CANCELED:
+            # Money taken for an order that no longer holds seats: an alarm watches this
+            # metric, and staff refund it from the admin (the payment is recorded above).
+            metric_emit("PaymentsOnCanceledOrders")
             logger.error(
                 "payment succeeded for a canceled order: refund it",
                 extra={"order_id": order_id, "payment_intent_id": payment_intent_id},
