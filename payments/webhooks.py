@@ -42,7 +42,7 @@ from orders.services import transitions
 from payments import selectors, stripe_client
 from payments.models import Payment, WebhookEvent, WebhookEventStatus
 from payments.services import records
-from tickets.dynamodb import utc_now, utc_now_iso
+from tickets.dynamodb import condition_failed, utc_now, utc_now_iso
 from tickets.exceptions import ApplicationError, Conflict, ServiceUnavailable
 from tickets.logging import order_id_var
 from tickets.metrics import metric_emit
@@ -91,10 +91,6 @@ class WebhookResult:
 # --- Claims --------------------------------------------------------------------------------
 
 
-def _conditional(error: Exception) -> bool:
-    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
-
-
 def _record(event_id: str) -> WebhookEvent:
     return WebhookEvent(pk=WebhookEvent.key_for(event_id), sk="RECORD")
 
@@ -123,7 +119,7 @@ def _claim(event_id: str, event_type: str) -> str | None:
             ),
         )
     except UpdateError as error:
-        if _conditional(error):
+        if condition_failed(error):
             return None
         raise
     return token
@@ -142,7 +138,7 @@ def _finish(event_id: str, token: str, outcome: str) -> None:
         )
     except UpdateError as error:
         # Our lease ran out and another delivery re-claimed the event: it finishes it.
-        if not _conditional(error):
+        if not condition_failed(error):
             raise
 
 
@@ -172,7 +168,7 @@ def _record_ignored(event_id: str, event_type: str) -> bool:
         ).save(condition=WebhookEvent.pk.does_not_exist())
         return True
     except PutError as error:
-        if _conditional(error):
+        if condition_failed(error):
             return False
         raise
 

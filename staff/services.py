@@ -16,14 +16,10 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from staff.models import SessionRecord, Staff, StaffAccount, staff_pk
 from staff.roles import Role
-from tickets.dynamodb import iso_utc, utc_now, utc_now_iso
+from tickets.dynamodb import condition_failed, iso_utc, utc_now, utc_now_iso
 from tickets.exceptions import Conflict, ValidationFailed
 
 logger = logging.getLogger(__name__)
-
-
-def _conditional_failed(error: Exception) -> bool:
-    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
 def _to_staff(account: StaffAccount) -> Staff:
@@ -86,7 +82,7 @@ def staff_create(
     try:
         account.save(condition=StaffAccount.pk.does_not_exist())
     except PutError as error:
-        if _conditional_failed(error):
+        if condition_failed(error):
             raise Conflict(f"A staff account named {username!r} exists already.") from error
         raise
     logger.info("staff account created", extra={"staff": username, "role": role})
@@ -130,7 +126,7 @@ def staff_save(*, staff: Staff, update_fields: list[str] | None = None) -> None:
     try:
         current.save()
     except PutError as error:
-        if _conditional_failed(error):
+        if condition_failed(error):
             raise Conflict("Someone else changed this staff account first.") from error
         raise
     staff.version = current.version
@@ -169,7 +165,7 @@ def signin_failure_record(*, username: str) -> bool:
     try:
         data = _counter_update(username, [StaffAccount.failed_signins.add(1)])
     except UpdateError as error:
-        if _conditional_failed(error):
+        if condition_failed(error):
             return False
         raise
     failures = int(data["Attributes"]["failed_signins"]["N"])
@@ -189,7 +185,7 @@ def signin_success_record(*, username: str) -> None:
             username, [StaffAccount.failed_signins.set(0), StaffAccount.locked_until.remove()]
         )
     except UpdateError as error:
-        if not _conditional_failed(error):
+        if not condition_failed(error):
             raise
 
 

@@ -63,7 +63,7 @@ from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.models import Model
 
 from tickets.audit import RecentActions, audit_history, audit_record
-from tickets.dynamodb import utc_now_iso
+from tickets.dynamodb import condition_failed, utc_now_iso
 from tickets.exceptions import ApplicationError, Conflict
 
 logger = logging.getLogger(__name__)
@@ -454,10 +454,6 @@ def service_function(module: str, name: str) -> Callable[..., Any]:
         raise ServiceNotAvailable(f"{module}.{name}") from error
 
 
-def _conditional_failed(error: Exception) -> bool:
-    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
-
-
 # --- The admin class --------------------------------------------------------------------------
 
 
@@ -533,7 +529,7 @@ class DynamoModelAdmin(admin.ModelAdmin):
         try:
             item.update(actions=actions)
         except (PutError, UpdateError) as error:
-            if _conditional_failed(error):
+            if condition_failed(error):
                 raise Conflict() from error
             raise
 

@@ -224,6 +224,11 @@ def transaction() -> TransactWrite:
     return TransactWrite(connection=_connection())
 
 
+def condition_failed(error: Exception) -> bool:
+    """True when a PynamoDB write failed on its condition: someone else got there first."""
+    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
 def cancellation_codes(error: TransactWriteError) -> list[str | None]:
     """Why each item of a canceled transaction failed, in the order DynamoDB received them
     (PynamoDB sends condition checks, then deletes, then puts, then updates)."""

@@ -50,7 +50,7 @@ from orders.selectors import customer_get, order_get
 from orders.vendor_client import Fulfilled, Permanent, Retryable, VendorOutcome, fulfillment_request
 from tickets.backoffice import BackOfficeMeta
 from tickets.config import parameters_get
-from tickets.dynamodb import iso_utc
+from tickets.dynamodb import condition_failed, iso_utc
 from tickets.exceptions import Conflict, NotFound
 from tickets.logging import order_id_var
 from tickets.metrics import metric_emit
@@ -68,10 +68,6 @@ SWEEP_PAGE = 50
 
 def _now(now: datetime | None) -> datetime:
     return now or datetime.now(UTC)
-
-
-def _condition_failed(error: UpdateError) -> bool:
-    return error.cause_response_code == "ConditionalCheckFailedException"
 
 
 # --- Circuit breaker ----------------------------------------------------------------------------
@@ -153,7 +149,7 @@ def fulfillment_start(*, order_id: str) -> None:
             add_version_condition=False,
         )
     except UpdateError as error:
-        if not _condition_failed(error):
+        if not condition_failed(error):
             raise
         return  # already queued, done, or not paid: nothing to start
     _dispatch(order_id)
@@ -179,7 +175,7 @@ def fulfillment_retry(*, order_id: str, staff: str | None = None) -> None:
             condition=Order.status == OrderStatus.FULFILLMENT_FAILED.value,
         )
     except UpdateError as error:
-        if _condition_failed(error):
+        if condition_failed(error):
             raise Conflict("Only an order whose fulfillment failed can be retried.") from None
         raise
     logger.info("fulfillment retried by staff", extra={"staff": staff})
@@ -291,7 +287,7 @@ def _lease(order: Order, now: datetime) -> bool:
             add_version_condition=False,
         )
     except UpdateError as error:
-        if _condition_failed(error):
+        if condition_failed(error):
             return False
         raise
     return True
@@ -330,7 +326,7 @@ def _finish(order: Order, actions: list, paid_becomes: OrderStatus, now: datetim
             order.update(actions=update_actions, condition=condition, add_version_condition=False)
             return True
         except UpdateError as error:
-            if not _condition_failed(error):
+            if not condition_failed(error):
                 raise
     return False
 
@@ -384,7 +380,7 @@ def _record_retry(order: Order, outcome: Retryable, attempts: int, now: datetime
             add_version_condition=False,
         )
     except UpdateError as error:
-        if not _condition_failed(error):
+        if not condition_failed(error):
             raise
     logger.info(
         "fulfillment will be retried", extra={"attempts": attempts, "next_at": iso_utc(next_at)}

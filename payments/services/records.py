@@ -19,7 +19,7 @@ from pynamodb.exceptions import PutError
 from payments import selectors
 from payments.models import Payment, PaymentAttempt, Refund
 from payments.stripe_client import Charge
-from tickets.dynamodb import utc_now_iso
+from tickets.dynamodb import condition_failed, utc_now_iso
 
 logger = logging.getLogger(__name__)
 
@@ -29,10 +29,6 @@ _MAX_TRIES = 8
 
 class PaymentChangeConflict(RuntimeError):
     """The payment kept changing under us; the caller (a webhook) is retried later."""
-
-
-def _conditional(error: Exception) -> bool:
-    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
 def payment_change(
@@ -58,7 +54,7 @@ def payment_change(
             payment.save()  # conditioned on the version we read
             return True
         except PutError as error:
-            if not _conditional(error):
+            if not condition_failed(error):
                 raise
     raise PaymentChangeConflict(payment_intent_id)
 
