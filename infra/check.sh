@@ -21,18 +21,21 @@ tools="$root/.tools"
 run_pytest=1
 [[ "${1:-}" == "--no-pytest" ]] && run_pytest=0
 
-uv="${UV:-$(command -v uv || echo /tmp/tools/bin/uv)}"
-# The interpreter for the tool venvs: the first Python 3.13 that actually runs (a pyenv shim
-# may exist and still fail).
-python="${PYTHON:-}"
-if [[ -z "$python" ]]; then
-    for candidate in "$HOME/.pyenv/versions/3.13.0/bin/python3.13" python3.13 "$root/.venv/bin/python"; do
-        if "$candidate" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null; then
-            python="$candidate"
-            break
-        fi
-    done
+# The project's own tools (the Makefile installs the pinned uv in .tools/bin), else a uv on PATH.
+uv="${UV:-}"
+if [[ -z "$uv" ]]; then
+    if [[ -x "$tools/bin/uv" ]]; then
+        uv="$tools/bin/uv"
+    else
+        uv="$(command -v uv || true)"
+    fi
 fi
+if [[ -z "$uv" ]]; then
+    echo "no uv: run 'make env' first (it installs the pinned uv in .tools/bin), or set UV" >&2
+    exit 2
+fi
+# The interpreter for the tool venvs: the same Python 3.13 the Makefile uses.
+python="${PYTHON:-$("$root/scripts/find-python")}"
 export UV_PYTHON_DOWNLOADS=never
 
 failed=()

@@ -1,0 +1,82 @@
+"""No tracked file names a path that exists on one particular machine only.
+
+A fresh clone runs on a machine that has nothing made by hand: no tool in a scratch folder, no
+home directory of ours. A tracked file naming such a path works where it was written and breaks
+everywhere else (``infra/check.sh`` once fell back to ``/tmp/tools/bin/uv``), so this test reads
+every file git tracks and fails on:
+
+- this checkout's own absolute path and this user's home directory, spelled out;
+- a home directory (``/home/<user>/``, ``/Users/<user>/``, ``/root/``), the workplace's
+  ``/work/`` tree, or a folder under ``/tmp`` (``/tmp/<name>/...``).
+
+Paths built at run time (``$HOME/...``, ``mktemp``, ``tempfile``) are how portable code names
+such places; they are not matched. The allowance list says why each remaining hit is fine.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+MACHINE_PATH = re.compile(
+    r"(?<![\w$}.~-])"  # not $HOME/..., ${x}/..., ~/..., or the tail of a longer word
+    r"(/home/[A-Za-z0-9_.-]+/|/Users/[A-Za-z0-9_.-]+/|/root/|/work/|/tmp/[A-Za-z0-9_.-]+/)"
+)
+
+# (file, text) pairs that are allowed, each with the reason.
+ALLOWED: dict[tuple[str, str], str] = {}
+
+
+def tracked_files() -> list[str]:
+    out = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True
+    ).stdout
+    return [name for name in out.decode().split("\0") if name]
+
+
+def machine_paths_in(text: str, forbidden_literals: list[str]) -> list[str]:
+    found = [match.group(1) for match in MACHINE_PATH.finditer(text)]
+    found += [literal for literal in forbidden_literals if literal in text]
+    return found
+
+
+def test_the_pattern_catches_machine_paths_and_spares_portable_ones() -> None:
+    bad = [
+        'uv="${UV:-$(command -v uv || echo /tmp/tools/bin/uv)}"',
+        "python = '/home/alice/.pyenv/versions/3.13.0/bin/python3.13'",
+        "cd /work/main && make",
+        "/root/.cache/uv",
+        "/Users/bob/src/ticketstoheaven",
+    ]
+    good = [
+        '"$HOME"/.pyenv/versions/3.13*/bin/python3.13',
+        "work=$(mktemp -d); cp x $work/",
+        "localstripe writes /tmp/localstripe.pickle",
+        "~/.pyenv/versions/3.13.0/bin/python3.13",
+        "${root}/work/x",
+    ]
+    assert all(machine_paths_in(line, []) for line in bad), bad
+    assert not any(machine_paths_in(line, []) for line in good), good
+
+
+def test_no_tracked_file_names_a_path_of_one_machine() -> None:
+    literals = [str(ROOT) + "/", os.path.expanduser("~").rstrip("/") + "/"]
+    literals = [literal for literal in literals if literal not in ("/", "//")]
+    offenders = []
+    for name in tracked_files():
+        path = ROOT / name
+        if not path.is_file():
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue  # binary files (images) carry no paths we wrote
+        for line_number, line in enumerate(text.splitlines(), 1):
+            for hit in machine_paths_in(line, literals):
+                if (name, hit) not in ALLOWED:
+                    offenders.append(f"{name}:{line_number}: {hit}  ({line.strip()[:100]})")
+    assert not offenders, "tracked files name paths of one machine:\n" + "\n".join(offenders)
