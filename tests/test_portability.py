@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -32,9 +33,9 @@ ALLOWED: dict[tuple[str, str], str] = {}
 
 
 def tracked_files() -> list[str]:
-    out = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True
-    ).stdout
+    git = shutil.which("git")
+    assert git, "git is needed to list the tracked files"
+    out = subprocess.run([git, "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
     return [name for name in out.decode().split("\0") if name]
 
 
