@@ -70,6 +70,7 @@ class LocalSecrets:
     )
     django_secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(50))
     vendor_api_key: str = field(default_factory=lambda: f"vk_local{secrets.token_hex(16)}")
+    origin_verify_secret: str = field(default_factory=lambda: f"ov_local{secrets.token_hex(16)}")
 
 
 @dataclass
@@ -176,6 +177,7 @@ class LocalStack:
             "app": {
                 "django_secret_key": self.secrets.django_secret_key,
                 "vendor_api_key": self.secrets.vendor_api_key,
+                "origin_verify_secret": self.secrets.origin_verify_secret,
             },
         }
         for name, value in values.items():

@@ -2,7 +2,9 @@
 
 What lives where:
 - secret ``{project}/{stage}/stripe``: JSON ``{"api_key", "webhook_secret"}``;
-- secret ``{project}/{stage}/app``: JSON ``{"django_secret_key", "vendor_api_key"}``;
+- secret ``{project}/{stage}/app``: JSON ``{"django_secret_key", "vendor_api_key"}`` and,
+  optionally, ``"origin_verify_secret"`` (the header our CloudFront distributions add, which
+  ``tickets.client_identity`` checks; without it no CloudFront viewer address is believed);
 - parameters under ``/{project}/{stage}/`` (one GetParametersByPath call): ``vendor_endpoint``,
   ``order_expiry_minutes``, ``fulfillment_max_attempts``, ``vendor_connect_timeout``,
   ``vendor_read_timeout``, ``orders_rate_limit_per_minute`` and ``feature_flags`` (JSON object).
@@ -54,6 +56,7 @@ class Secrets:
     stripe_webhook_secret: str
     django_secret_key: str
     vendor_api_key: str
+    origin_verify_secret: str | None = None
 
     def __repr__(self) -> str:  # never print values, even in a debugger or a traceback
         return "Secrets(<redacted>)"
@@ -125,12 +128,14 @@ def secrets_get() -> Secrets:
         stripe_webhook_secret=_required(stripe, "webhook_secret", secret_id("stripe")),
         django_secret_key=_required(app, "django_secret_key", secret_id("app")),
         vendor_api_key=_required(app, "vendor_api_key", secret_id("app")),
+        origin_verify_secret=app.get("origin_verify_secret") or None,
     )
     redact_register(
         result.stripe_api_key,
         result.stripe_webhook_secret,
         result.django_secret_key,
         result.vendor_api_key,
+        result.origin_verify_secret or "",
     )
     return result
 
