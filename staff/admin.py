@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from staff import services
 from staff.models import STAFF_LIST, Staff, StaffAccount
 from staff.roles import ROLE_CHOICES, Role
+from staff.signin_guard import signin_failures_clear, signin_failures_of
 from tickets.admin_dynamodb import (
     Column,
     DynamoModelAdmin,
@@ -66,6 +67,14 @@ def _set_password(request: HttpRequest, account: StaffAccount, data: dict[str, A
     return f"Set a new password for {account.username} and ended their sessions."
 
 
+def _unlock(request: HttpRequest, account: StaffAccount, data: dict[str, Any]) -> str:
+    signin_failures_clear(username=account.username)
+    return (
+        f"Forgot the failed sign-ins typed for {account.username}: "
+        "no delay holds their sign-in any more."
+    )
+
+
 def _revoke(request: HttpRequest, account: StaffAccount, data: dict[str, Any]) -> str:
     ended = services.staff_sessions_revoke(username=account.username)
     return f"Ended {ended} session(s) of {account.username}."
@@ -82,16 +91,22 @@ class StaffAdmin(DynamoModelAdmin):
         Column("role", "Role"),
         Column(lambda a: "yes" if a.is_active else "no", "Active"),
         Column(lambda a: when(a.last_login), "Last sign-in"),
-        Column(lambda a: a.locked_until or "", "Locked until"),
     ]
     details = [
         ("Last sign-in", lambda a: a.last_login),
-        ("Locked until", lambda a: a.locked_until),
+        ("Failed sign-ins (last hour)", lambda a: signin_failures_of(username=a.username)),
         ("Created", lambda a: a.created_at),
     ]
     object_actions = [
         ObjectAction(
             "sign_out", "Sign out everywhere", permission="staff.change_staff", run=_revoke
+        ),
+        ObjectAction(
+            "unlock",
+            "Unlock",
+            permission="staff.change_staff",
+            run=_unlock,
+            help_text="Forgets the failed sign-ins typed for this username.",
         ),
         ObjectAction(
             "set_password",

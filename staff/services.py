@@ -1,22 +1,22 @@
-"""Staff accounts: create, read, save, lock out, and revoke sessions.
+"""Staff accounts: create, read, save, and revoke sessions.
 
-Every write is conditional: creation claims the username (``attribute_not_exists``), a full
-save carries the version read, and the sign-in failure counter is an atomic ``ADD`` so
-concurrent guesses cannot slip past the lock-out.
+Every write is conditional: creation claims the username (``attribute_not_exists``) and a full
+save carries the version read. Failed sign-ins are counted apart from the account
+(``staff.signin_guard``); a new password forgets the username's.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from django.conf import settings
 from django.contrib.auth.hashers import make_password
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError
 
 from staff.models import SessionRecord, Staff, StaffAccount, staff_pk
 from staff.roles import Role
-from tickets.dynamodb import condition_failed, iso_utc, utc_now, utc_now_iso
+from staff.signin_guard import signin_failures_clear
+from tickets.dynamodb import condition_failed, iso_utc, utc_now_iso
 from tickets.exceptions import Conflict, ValidationFailed
 
 logger = logging.getLogger(__name__)
@@ -104,6 +104,7 @@ def staff_save(*, staff: Staff, update_fields: list[str] | None = None) -> None:
                 actions.append(StaffAccount.last_login.set(value))
             elif name == "password":
                 actions.append(StaffAccount.password.set(staff.password))
+                signin_failures_clear(username=staff.username)
             elif name in {"email", "role", "is_active"}:
                 actions.append(getattr(StaffAccount, name).set(getattr(staff, name)))
         # A partial update of attributes nobody edits in a form: no version condition, but the
@@ -132,61 +133,6 @@ def staff_save(*, staff: Staff, update_fields: list[str] | None = None) -> None:
     staff.version = current.version
     if was_active and not staff.is_active:
         staff_sessions_revoke(username=staff.username)
-
-
-# --- Sign-in lock-out ------------------------------------------------------------------------
-
-
-def signin_locked_until(*, username: str) -> datetime | None:
-    """When the account's lock-out ends, if it is locked now."""
-    account = staff_account_get(username=username)
-    if account is None or not account.locked_until:
-        return None
-    until = datetime.fromisoformat(account.locked_until)
-    return until if until > utc_now() else None
-
-
-def _counter_update(username: str, actions: list) -> dict:
-    """An update of the sign-in counters alone, straight through the table connection: they
-    are not part of what an editor sees, so they neither check nor bump the version (going
-    through ``Model.update`` on a bare instance would reset the version to 1)."""
-    return StaffAccount._get_connection().update_item(
-        staff_pk(username),
-        range_key="ACCOUNT",
-        actions=actions,
-        condition=StaffAccount.pk.exists(),
-        return_values="ALL_NEW",
-    )
-
-
-def signin_failure_record(*, username: str) -> bool:
-    """Count one failed sign-in; lock the account once the limit is reached. Returns whether
-    the account is now locked. Unknown usernames are not recorded (nothing to lock)."""
-    try:
-        data = _counter_update(username, [StaffAccount.failed_signins.add(1)])
-    except UpdateError as error:
-        if condition_failed(error):
-            return False
-        raise
-    failures = int(data["Attributes"]["failed_signins"]["N"])
-    if failures < settings.STAFF_LOCKOUT_ATTEMPTS:
-        return False
-    until = iso_utc(utc_now() + timedelta(seconds=settings.STAFF_LOCKOUT_SECONDS))
-    _counter_update(
-        username, [StaffAccount.locked_until.set(until), StaffAccount.failed_signins.set(0)]
-    )
-    logger.warning("staff account locked after failed sign-ins", extra={"staff": username})
-    return True
-
-
-def signin_success_record(*, username: str) -> None:
-    try:
-        _counter_update(
-            username, [StaffAccount.failed_signins.set(0), StaffAccount.locked_until.remove()]
-        )
-    except UpdateError as error:
-        if not condition_failed(error):
-            raise
 
 
 # --- Sessions --------------------------------------------------------------------------------

@@ -85,6 +85,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "staff.signin_guard.DeviceCookieMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -116,9 +117,13 @@ SESSION_COOKIE_AGE = int(os.environ.get("STAFF_SESSION_SECONDS", str(8 * 3600)))
 SESSION_COOKIE_SAMESITE = "Lax"
 # Admin messages ride in the server-side session (no extra signed cookie to size or leak).
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
-# Lock an account for STAFF_LOCKOUT_SECONDS after this many wrong passwords in a row.
-STAFF_LOCKOUT_ATTEMPTS = int(os.environ.get("STAFF_LOCKOUT_ATTEMPTS", "5"))
-STAFF_LOCKOUT_SECONDS = int(os.environ.get("STAFF_LOCKOUT_SECONDS", "900"))
+# Sign-in guessing (staff/signin_guard.py): failures an address, and a username on a device
+# that never signed in as it, may make before each further try waits 1 s, 2 s, 4 s, ... up to
+# the maximum; counters are forgotten a window after their last failure.
+STAFF_SIGNIN_FREE_ATTEMPTS = int(os.environ.get("STAFF_SIGNIN_FREE_ATTEMPTS", "5"))
+STAFF_SIGNIN_ACCOUNT_FREE_ATTEMPTS = int(os.environ.get("STAFF_SIGNIN_ACCOUNT_FREE_ATTEMPTS", "20"))
+STAFF_SIGNIN_MAX_DELAY_SECONDS = int(os.environ.get("STAFF_SIGNIN_MAX_DELAY_SECONDS", "900"))
+STAFF_SIGNIN_WINDOW_SECONDS = int(os.environ.get("STAFF_SIGNIN_WINDOW_SECONDS", "3600"))
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
      "OPTIONS": {"min_length": 12}},
