@@ -17,10 +17,11 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # it; Playwright never downloads a browser of its own).
 APT_PACKAGES := chromium
 
-.PHONY: help dev test lint format env system-packages bench clean deploy-env collectstatic package
+.PHONY: help dev manage test lint format env system-packages bench clean deploy-env collectstatic package
 
 help:
 	@echo "make dev    run the back office locally on its embedded stack (PORT=$(PORT))"
+	@echo "make manage ARGS=\"createstaff ...\"  a management command against the running make dev"
 	@echo "make test   install everything from the lock file and run lint and the tests"
 	@echo "make bench  run the benchmarks in bench/"
 	@echo "make package STAGE=prod        build the Lambda package offline into build/ (docs/deploy.md)"
@@ -47,6 +48,10 @@ system-packages:
 
 dev: env
 	$(VENV)/bin/python -m devstack --port $(PORT)
+
+# A management command against the running `make dev` stack: make manage ARGS="createstaff"
+manage: env
+	$(VENV)/bin/python -m devstack manage $(ARGS)
 
 lint: env
 	$(VENV)/bin/ruff check .

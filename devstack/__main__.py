@@ -3,8 +3,11 @@
 Starts the AWS emulator, localstripe and the stand-in vendor, creates the tables, secrets and
 parameters, seeds demo data, creates a local staff account (role admin, a fresh random
 password each run, printed once: it exists only in this run's in-memory emulator), runs
-Django's development server on ``--port`` (``PORT``), and prints what to open. Ctrl-C stops everything; nothing is left running or written outside
-the project.
+Django's development server on ``--port`` (``PORT``), and prints what to open. Ctrl-C stops
+everything; nothing is left running or written outside the project.
+
+``python -m devstack manage COMMAND ...`` runs a management command against the stack that is
+running (``devstack.attach``).
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import threading
 import time
 
+from devstack.attach import manage, stack_state_remove, stack_state_write
 from devstack.stack import ROOT, LocalStack, free_port, port_free
 from devstack.stripe_webhooks import stripe_webhook_register
 
@@ -28,7 +33,12 @@ def _port(preferred: int) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Run the back office on its local stack.")
+    if sys.argv[1:2] == ["manage"]:
+        sys.exit(manage(sys.argv[2:]))
+    parser = argparse.ArgumentParser(
+        description="Run the back office on its local stack.",
+        epilog="python -m devstack manage COMMAND ...: a management command against it.",
+    )
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     args = parser.parse_args()
     if not port_free(args.port):
@@ -39,6 +49,8 @@ def main() -> None:
         stripe_port=_port(DEFAULT_PORTS["stripe"]),
         vendor_port=_port(DEFAULT_PORTS["vendor"]),
     )
+    # A `kill` stops the stack as cleanly as Ctrl-C does (the finally below runs).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print("starting the AWS emulator, localstripe and the stand-in vendor...", flush=True)
     stack.start()
     try:
@@ -63,6 +75,7 @@ def main() -> None:
             url=f"http://127.0.0.1:{args.port}/webhooks/stripe",
             secret=stack.secrets.stripe_webhook_secret,
         )
+        stack_state_write(stack.environment())
         _banner(stack, args.port, staff_password)
         threading.Thread(target=_scheduled_jobs, daemon=True).start()
         subprocess.run(
@@ -82,6 +95,7 @@ def main() -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        stack_state_remove()
         stack.stop()
 
 
@@ -120,7 +134,7 @@ def _banner(stack: LocalStack, port: int, staff_password: str) -> None:
         f"""
 TicketsToHeaven back office, local stack
   Admin          {base}/admin/  user: {LOCAL_STAFF}  password: {staff_password}
-                 (more accounts: python manage.py createstaff, with the stack's environment)
+                 (more accounts: make manage ARGS=createstaff, or python -m devstack manage createstaff)
   API            {base}  (try: curl {base}/health ; curl {base}/catalog)
   AWS emulator   {stack.aws_url}  (moto: DynamoDB, Secrets Manager, SSM, S3; dashboard {stack.aws_url}/moto-api/)
   Stripe         {stack.stripe_url}  (localstripe; sends signed payment events to {base}/webhooks/stripe)
