@@ -31,7 +31,8 @@ from dynamo_admin.cursor import NEXT, PREV, Cursor, cursor_decode, cursor_encode
 HIGHEST_KEY = "\U0010ffff"
 
 Position = tuple[str, str]  # (sort value, key): a row's place in a list
-Reader = Callable[["Partition", int], list[Any]]  # one Query: (partition, limit) -> items
+# One Query: (partition, window, limit) -> items in the window's bounds and direction.
+Reader = Callable[["Partition", "Window", int], list[Any]]
 
 
 @dataclass(frozen=True)
@@ -115,16 +116,26 @@ def page_window(source: ListSource, cursor: Cursor | None) -> Window:
     return Window(going_next, descending, low, high, cursor.position)
 
 
+def partition_in_window(partition: Partition, window: Window) -> bool:
+    """Whether a partition's own bounds let it hold rows of the window: within its bounds,
+    and past its edge (a bucket whose every row sorts at or before the cursor was read by the
+    page before: a budget token points at that bucket's boundary)."""
+    p, low, high, edge = partition, window.low, window.high, window.edge
+    if (p.high is not None and low is not None and p.high < low) or (
+        p.low is not None and high is not None and p.low > high
+    ):
+        return False
+    if edge is not None and window.descending and p.low is not None:
+        return (p.low, "") < edge  # its first possible row lies before the edge
+    if edge is not None and not window.descending and p.high is not None:
+        return (p.high, HIGHEST_KEY) > edge  # its last possible row lies after the edge
+    return True
+
+
 def partitions_in_window(source: ListSource, window: Window) -> list[Partition]:
-    """The partitions whose own bounds meet the window's, in reading order (buckets are given
+    """The partitions that can hold rows of the window, in reading order (buckets are given
     newest first, so going back reads them oldest first)."""
-    low, high = window.low, window.high
-    kept = [
-        p
-        for p in source.partitions
-        if (p.high is None or low is None or p.high >= low)
-        and (p.low is None or high is None or p.low <= high)
-    ]
+    kept = [p for p in source.partitions if partition_in_window(p, window)]
     if source.bucketed and not window.going_next:
         kept.reverse()
     return kept
@@ -183,7 +194,7 @@ def buckets_read(
             reads.budget_stop = previous.low if window.descending else previous.high
             break
         limit = want - len(reads.found) + (1 if window.edge else 0)
-        items = read(partition, limit)
+        items = read(partition, window, limit)
         reads.queries += 1
         reads.found.extend(i for i in items if window.beyond_edge(position(i)))
         if len(reads.found) >= want:
@@ -203,7 +214,7 @@ def merged_read(
     window's order: the first ``want`` of the merge are the first ``want`` of the union."""
     reads = Reads()
     for partition in partitions:
-        items = read(partition, want + (1 if window.edge else 0))
+        items = read(partition, window, want + (1 if window.edge else 0))
         reads.queries += 1
         reads.found.extend(i for i in items if window.beyond_edge(position(i)))
     reads.found.sort(key=position, reverse=window.descending)
@@ -278,7 +289,7 @@ def page_fetch(
     def position(item: Any) -> Position:
         return (sort_of(item), key_of(item))
 
-    def query(partition: Partition, limit: int) -> list[Any]:
+    def query(partition: Partition, window: Window, limit: int) -> list[Any]:
         return partition_read(partition, source, window, limit)
 
     partitions = partitions_in_window(source, window)

@@ -31,9 +31,11 @@ class DynamoAdminSite(admin.AdminSite):
 
     @property
     def audit_sink(self) -> AuditSink:
-        if self._audit_sink is None:
-            self._audit_sink = conf.setting_object("DYNAMO_ADMIN_AUDIT_SINK") or NullAuditSink()
-        return self._audit_sink
+        """The constructor's sink, else a new one of ``DYNAMO_ADMIN_AUDIT_SINK`` (read when
+        used, so a sink holds no state between requests), else one that records nothing."""
+        if self._audit_sink is not None:
+            return self._audit_sink
+        return conf.setting_object("DYNAMO_ADMIN_AUDIT_SINK") or NullAuditSink()
 
     def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
         models_ = (
