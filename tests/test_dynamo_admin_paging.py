@@ -333,9 +333,7 @@ def _day_rows(draw_days: list[int], today: date) -> list[Row]:
     rows = []
     for n, days_ago in enumerate(draw_days):
         day = today - timedelta(days=days_ago)
-        rows.append(
-            Row(f"{day.isoformat()}T00:{n:02d}:00.000000Z", f"k{n:03d}", day.isoformat())
-        )
+        rows.append(Row(f"{day.isoformat()}T00:{n:02d}:00.000000Z", f"k{n:03d}", day.isoformat()))
     return rows
 
 
