@@ -300,7 +300,8 @@ class DynamoModelAdmin(admin.ModelAdmin):
         (a short page with nothing before it) shows the first page itself."""
         token = request.GET.get(CURSOR_VAR)
         page = self._page(source, token)
-        came_back = cursor_decode(token) is not None and cursor_decode(token).direction == PREV
+        cursor = cursor_decode(token)
+        came_back = cursor is not None and cursor.direction == PREV
         if came_back and page.prev_token is None and len(page.rows) < self.page_size():
             page = self._page(source, None)
         return page
@@ -314,6 +315,41 @@ class DynamoModelAdmin(admin.ModelAdmin):
             sort_of=self.item_sort_value,
         )
 
+    def _rows_and_notice(
+        self, request: HttpRequest, term: str
+    ) -> tuple[Page | None, list[str], str]:
+        """The page to show (a search's results or the list's page), the searches tried, and
+        a notice when nothing could be read."""
+        if term:
+            rows, searched = self.search(request, term)
+            notice = "" if searched else f"Nothing here searches for “{term}”. {self.search_help}"
+            return Page(rows=rows), searched, notice
+        source = self.list_source(request, self.active_filters(request))
+        if source is None:
+            return None, [], self.list_empty_message
+        return self.list_page(request, source), [], ""
+
+    def _page_links(self, request: HttpRequest, page: Page | None) -> dict[str, Any]:
+        """Prev/Next (and back to the newest) links for a page, keeping the filters."""
+        next_token = page.next_token if page else None
+        prev_token = page.prev_token if page else None
+        return {
+            "next_url": self.query_string(request, p=next_token) if next_token else None,
+            "prev_url": self.query_string(request, p=prev_token) if prev_token else None,
+            "first_url": self.query_string(request) if request.GET.get(CURSOR_VAR) else None,
+            "partial": bool(page and page.partial),
+        }
+
+    def _table(self, rows: list[Any]) -> list[dict[str, Any]]:
+        return [
+            {
+                "key": self.item_key(item),
+                "url": self.url("change", self.item_key(item)),
+                "cells": [{"value": c.value(item), "link": c.link} for c in self.list_columns],
+            }
+            for item in rows
+        ]
+
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
@@ -322,34 +358,13 @@ class DynamoModelAdmin(admin.ModelAdmin):
         if request.method == "POST" and "action" in request.POST:
             return self._list_action(request)
         term = request.GET.get(SEARCH_VAR, "").strip()
-        page: Page | None = None
-        searched: list[str] = []
-        notice = ""
-        if term:
-            rows, searched = self.search(request, term)
-            page = Page(rows=rows)
-            if not searched:
-                notice = f"Nothing here searches for “{term}”. {self.search_help}"
-        else:
-            source = self.list_source(request, self.active_filters(request))
-            if source is None:
-                notice = self.list_empty_message
-            else:
-                page = self.list_page(request, source)
-        rows = page.rows if page else []
+        page, searched, notice = self._rows_and_notice(request, term)
         filter_specs = [f.spec(request, self.query_string) for f in self.list_filters]
         context = {
             **self.base_context(request, f"Select {self.opts.verbose_name} to view"),
             "cl": _ChangeListInfo(self.opts, bool(filter_specs), term, self.search_help),
             "columns": [c.title for c in self.list_columns],
-            "table": [
-                {
-                    "key": self.item_key(item),
-                    "url": self.url("change", self.item_key(item)),
-                    "cells": [{"value": c.value(item), "link": c.link} for c in self.list_columns],
-                }
-                for item in rows
-            ],
+            "table": self._table(page.rows if page else []),
             "filter_specs": filter_specs,
             "search_term": term,
             "searched": searched,
@@ -360,14 +375,7 @@ class DynamoModelAdmin(admin.ModelAdmin):
                 for a in self.object_actions
                 if a.form_class is None and self.has_action_permission(request, a)
             ],
-            "next_url": self.query_string(request, p=page.next_token)
-            if page and page.next_token
-            else None,
-            "prev_url": self.query_string(request, p=page.prev_token)
-            if page and page.prev_token
-            else None,
-            "first_url": self.query_string(request) if request.GET.get(CURSOR_VAR) else None,
-            "partial": bool(page and page.partial),
+            **self._page_links(request, page),
             "order_label": self.list_order_label,
             "object_tools": [
                 (reverse(name, current_app=self.admin_site.name), label)

@@ -250,21 +250,27 @@ def page_tokens(
     first = position(rows[0]) if rows else None
     last = position(rows[-1]) if rows else None
     if window.going_next:
-        if more and last is not None:
-            next_token: str | None = edge_token(NEXT, last)
-        elif budget_stop is not None:
-            next_token = budget_token(NEXT, window, budget_stop)
-        else:
-            next_token = None
-        prev_token = edge_token(PREV, first) if had_cursor and first is not None else None
-        return next_token, prev_token
-    if first is not None and (more or budget_stop is not None):
-        prev_token = edge_token(PREV, first)
-    elif budget_stop is not None:
-        prev_token = budget_token(PREV, window, budget_stop)
-    else:
-        prev_token = None
-    return (edge_token(NEXT, last) if last is not None else None), prev_token
+        onward = _onward_token(NEXT, window, last, more=more, budget_stop=budget_stop)
+        return onward, (edge_token(PREV, first) if had_cursor and first else None)
+    onward = _onward_token(PREV, window, first, more=more, budget_stop=budget_stop)
+    return (edge_token(NEXT, last) if last else None), onward
+
+
+def _onward_token(
+    direction: str,
+    window: Window,
+    edge_row: Position | None,
+    *,
+    more: bool,
+    budget_stop: str | None,
+) -> str | None:
+    """The token that goes on in the reading direction: past the page's far row when more rows
+    were found (or a budget stopped the reads after some), else from the first unread bucket."""
+    if edge_row is not None and (more or (budget_stop is not None and direction == PREV)):
+        return edge_token(direction, edge_row)
+    if budget_stop is not None:
+        return budget_token(direction, window, budget_stop)
+    return None
 
 
 # --- One page ----------------------------------------------------------------------------------
