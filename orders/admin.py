@@ -101,7 +101,6 @@ def _history_rows(order: Order) -> list[dict[str, Any]]:
 
 
 class OrderAdmin(DynamoModelAdmin):
-    dynamo_model = Order
     list_columns = [
         Column("order_id", "Order", link=True),
         Column(lambda i: when_short(i.created_at), "Created (UTC)"),
@@ -242,7 +241,6 @@ class CustomerForm(forms.Form):
 
 
 class CustomerAdmin(DynamoModelAdmin):
-    dynamo_model = Customer
     form_class = CustomerForm
     list_columns = [
         Column("customer_id", "Customer", link=True),
@@ -332,7 +330,6 @@ class TicketTypeAddForm(TicketTypeForm):
 
 
 class TicketTypeAdmin(DynamoModelAdmin):
-    dynamo_model = TicketType
     list_order_label = "by sku"
     form_class = TicketTypeForm
     add_form_class = TicketTypeAddForm

@@ -46,7 +46,6 @@ PaymentShape = dynamo_shape(app_label="payments", name="Payment", key="payment_i
 
 
 class PaymentAdmin(DynamoModelAdmin):
-    dynamo_model = Payment
     list_columns = [
         Column("payment_id", "PaymentIntent", link=True),
         Column(lambda i: when_short(i.created_at), "Created (UTC)"),

@@ -64,7 +64,6 @@ def _revoke(request: HttpRequest, account: StaffAccount, data: dict[str, Any]) -
 
 
 class StaffAdmin(DynamoModelAdmin):
-    dynamo_model = StaffAccount
     list_order_label = "by username"
     form_class = StaffForm
     add_form_class = StaffAddForm
