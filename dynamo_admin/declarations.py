@@ -63,9 +63,15 @@ class RelatedList:
     rows: Callable[[Any], list[dict[str, Any]]]
 
 
+def _label(entry: Any) -> str | None:
+    return getattr(entry, "name", None) if isinstance(entry, ObjectAction) else entry.title
+
+
 def declaration_insert(entries: list[Any], entry: Any, *, before: str | None = None) -> list[Any]:
-    """A copy of ``entries`` with ``entry`` before the one named (``name``) or titled
-    (``title``) ``before``, or at the end."""
-    names = [getattr(e, "name", None) or getattr(e, "title", None) for e in entries]
-    at = names.index(before) if before in names else len(entries)
-    return [*entries[:at], entry, *entries[at:]]
+    """A copy of ``entries`` with ``entry`` before the one named (actions) or titled (lists,
+    searches) ``before``, or at the end. An entry with the same name or title is replaced, so
+    adding twice (a module imported again) changes nothing."""
+    kept = [e for e in entries if _label(e) != _label(entry)]
+    labels = [_label(e) for e in kept]
+    at = labels.index(before) if before in labels else len(kept)
+    return [*kept[:at], entry, *kept[at:]]

@@ -337,3 +337,31 @@ def test_another_django_project_lists_and_edits_its_own_models(tmp_path, local_s
     assert "SECOND ['3']" in done.stdout
     assert "SAVED 302 Emma (1815)" in done.stdout
     assert "AUDIT lib change {'title': 'Emma (1815)'}" in done.stdout
+
+
+def test_the_payments_app_adds_its_parts_to_the_order_page_in_their_places():
+    from orders.admin import OrderAdmin
+
+    assert [a.name for a in OrderAdmin.object_actions] == ["refund", "cancel", "retry_fulfillment"]
+    assert [r.title for r in OrderAdmin.related_lists] == [
+        "Items",
+        "Customer",
+        "Payments",
+        "Fulfillment attempts",
+        "Tickets",
+        "Recent history",
+    ]
+    assert [s.title for s in OrderAdmin.search_fields][-1] == "PaymentIntent id"
+
+
+def test_adding_a_declaration_twice_keeps_one():
+    from dynamo_admin.declarations import RelatedList, declaration_insert
+
+    first, second = RelatedList("A", [], list), RelatedList("B", [], list)
+    again = RelatedList("B", ["x"], list)
+
+    once = declaration_insert([first], second, before=None)
+    twice = declaration_insert(once, again, before="A")
+
+    assert [r.title for r in once] == ["A", "B"]
+    assert [(r.title, r.columns) for r in twice] == [("B", ["x"]), ("A", [])]
