@@ -11,5 +11,6 @@ says how to install it. Split by role the way ``django.contrib.admin`` is:
   its ``_meta``;
 - ``declarations``: columns, searches, object actions, related lists;
 - ``filters``: sidebar filters; ``forms``: form helpers;
-- ``audit``: the pluggable audit sink; ``errors``: the pluggable error types; ``conf``: settings.
+- ``audit``: the pluggable audit sink; ``errors``: the pluggable error types; ``conf``: settings;
+  ``params``: the query-string parameters the list pages own (``p``, ``q``).
 """

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from dynamo_admin.cursor_params import CURSOR_VAR
+from dynamo_admin.params import CURSOR_VAR
 
 QueryString = Callable[..., str]  # (request, **changes) -> "?..." without the cursor
 

@@ -53,7 +53,6 @@ from django.utils.html import format_html
 from dynamo_admin import conf, errors
 from dynamo_admin.audit import AuditSink, NullAuditSink
 from dynamo_admin.cursor import PREV, cursor_decode
-from dynamo_admin.cursor_params import CURSOR_VAR, SEARCH_VAR
 from dynamo_admin.declarations import (
     Column,
     ObjectAction,
@@ -64,6 +63,7 @@ from dynamo_admin.declarations import (
 from dynamo_admin.filters import ChoiceFilter, DateRangeFilter
 from dynamo_admin.forms import VERSION_FIELD, form_disable, form_errors_line, version_posted
 from dynamo_admin.paging import ListSource, Page, page_fetch
+from dynamo_admin.params import CURSOR_VAR, SEARCH_VAR
 
 
 @dataclass

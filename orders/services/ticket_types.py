@@ -38,7 +38,7 @@ def ticket_type_create(
     """A new ticket type with every seat free; ``Conflict`` if the sku exists already."""
     if unit_amount < 0 or (capacity is not None and capacity < 0):
         raise ValidationFailed("Prices and capacities cannot be negative.")
-    if len(currency) != 3 or not currency.isalpha():
+    if len(currency) != 3:
         raise ValidationFailed("A currency is a three-letter ISO code, e.g. usd.")
     now = utc_now_iso()
     ticket_type = TicketType(
