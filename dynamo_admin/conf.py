@@ -1,16 +1,12 @@
 """The package's settings, read when used (so ``override_settings`` works), each with a default.
 
-=============================== ======== ==========================================================
-setting                         default  meaning
-=============================== ======== ==========================================================
-``DYNAMO_ADMIN_PAGE_SIZE``      50       rows per list page (a ``ModelAdmin.list_per_page`` wins)
-``DYNAMO_ADMIN_AUDIT_SINK``     None     dotted path of an ``AuditSink`` class (or factory); none:
-                                         nothing is recorded and a system check warns
-``DYNAMO_ADMIN_CONFLICT_ERRORS`` ()      dotted paths of exception classes meaning "changed by
-                                         someone else meanwhile" (besides ``errors.Conflict``)
-``DYNAMO_ADMIN_USER_ERRORS``    ()       dotted paths of exception classes whose message is shown
-                                         to staff as an error (besides ``errors.ActionRefused``)
-=============================== ======== ==========================================================
+- ``DYNAMO_ADMIN_PAGE_SIZE`` (50): rows per list page (an admin's ``per_page`` wins);
+- ``DYNAMO_ADMIN_AUDIT_SINK`` (none): dotted path of an audit sink class (or factory); none:
+  nothing is recorded and the system check ``dynamo_admin.W001`` warns;
+- ``DYNAMO_ADMIN_CONFLICT_ERRORS`` (empty): dotted paths of exception classes meaning "changed
+  by someone else meanwhile" (besides ``errors.Conflict``);
+- ``DYNAMO_ADMIN_USER_ERRORS`` (empty): dotted paths of exception classes whose message is
+  shown to staff as an error (besides ``errors.ActionRefused``).
 """
 
 from __future__ import annotations
