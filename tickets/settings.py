@@ -64,6 +64,7 @@ APPEND_SLASH = False  # the API's paths have no trailing slash; never redirect a
 INSTALLED_APPS = [
     # contrib apps the admin needs; their models are never queried (see tickets.db_backend)
     "tickets.admin_apps.BackOfficeAdminConfig",  # django.contrib.admin with our AdminSite
+    "dynamo_admin",  # the admin over PynamoDB models (its views and templates)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.messages",
@@ -130,8 +131,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]  # fmt: skip
 LOGIN_URL = "admin:login"
-# The admin's list pages: rows per page (each page is one or a few Queries of this size).
-ADMIN_PAGE_SIZE = int(os.environ.get("ADMIN_PAGE_SIZE", "50"))
+# The admin over DynamoDB (dynamo_admin/README.md): rows per list page (each page is one or a
+# few Queries of this size), where it records changes, and which of our errors it shows.
+DYNAMO_ADMIN_PAGE_SIZE = int(os.environ.get("ADMIN_PAGE_SIZE", "50"))
+DYNAMO_ADMIN_AUDIT_SINK = "tickets.admin_site.BackOfficeAuditSink"
+DYNAMO_ADMIN_CONFLICT_ERRORS = ["tickets.exceptions.Conflict"]
+DYNAMO_ADMIN_USER_ERRORS = ["tickets.exceptions.ApplicationError"]
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
