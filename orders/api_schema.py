@@ -112,7 +112,8 @@ def error_serializer(name: str, codes: dict[str, str]) -> type[serializers.Seria
             "type": "string",
             "enum": sorted(codes),
             "description": "Machine-readable; switch on it. "
-            + "; ".join(f"`{code}`: {meaning}" for code, meaning in codes.items()),
+            + "; ".join(f"`{code}`: {meaning.rstrip('.')}" for code, meaning in codes.items())
+            + ".",
         }
     )
     class CodeField(serializers.CharField):
