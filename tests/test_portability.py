@@ -69,6 +69,8 @@ def test_no_tracked_file_names_a_path_of_one_machine() -> None:
     literals = [literal for literal in literals if literal not in ("/", "//")]
     offenders = []
     for name in tracked_files():
+        if name == "tests/test_portability.py":
+            continue  # its docstring and examples name such paths on purpose
         path = ROOT / name
         if not path.is_file():
             continue
