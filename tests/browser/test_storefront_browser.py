@@ -21,6 +21,9 @@ from devstack.stripe_webhooks import stripe_webhook_register, stripe_webhook_unr
 from orders.models import Order, OrderStatus
 from tests.factories import order_body, ticket_type_create
 
+AXE = (
+    Path(__file__).resolve().parents[2] / "storefront" / "node_modules" / "axe-core" / "axe.min.js"
+)
 PAYS = "4242 4242 4242 4242"
 DECLINED = "4000 0000 0000 0341"  # localstripe: attaches, then the charge is declined
 
@@ -85,6 +88,20 @@ def vendor_slow(stack, seconds: float) -> None:
     urllib.request.urlopen(request, timeout=5).close()
 
 
+def assert_accessible(page: Page) -> None:
+    """axe-core (the engine behind Lighthouse's and most audits' accessibility checks) finds
+    no WCAG 2.1 A/AA violation in the page as it is now."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "() => axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"
+    )
+    problems = [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
+        for v in result["violations"]
+    ]
+    assert not problems, "\n".join(problems)
+
+
 def choose_and_order(page: Page, storefront: str, quantities: dict[str, int]) -> None:
     page.goto(f"{storefront}/")
     expect(page.get_by_role("heading", name="Buy tickets")).to_be_visible()
@@ -108,12 +125,14 @@ def test_a_buyer_goes_from_the_catalog_to_tickets(aws, catalog, storefront, new_
     page = new_page()
     page.goto(f"{storefront}/")
     expect(page.locator("#catalog-rows")).to_contain_text("General admission")
+    assert_accessible(page)
     page.screenshot(path=str(artifacts / "storefront-catalog.png"), full_page=True)
 
     choose_and_order(page, storefront, {"General admission": 2, "VIP": 1})
     summary = "2 × General admission, 1 × VIP"  # noqa: RUF001 - the page's multiplication sign
     expect(page.locator("#pay-summary")).to_contain_text(summary)
     expect(page.get_by_role("button", name="Pay")).to_contain_text("$427.00")
+    assert_accessible(page)
     page.screenshot(path=str(artifacts / "storefront-payment.png"), full_page=True)
     pay(page, PAYS)
 
@@ -124,6 +143,7 @@ def test_a_buyer_goes_from_the_catalog_to_tickets(aws, catalog, storefront, new_
     expect(state).to_have_attribute("data-state", "fulfilled", timeout=20_000)
     expect(page.locator("#tickets li")).to_have_count(3)
     expect(page.locator("#tickets")).to_contain_text("VIP")
+    assert_accessible(page)
     page.screenshot(path=str(artifacts / "storefront-tickets.png"), full_page=True)
 
     [order] = all_orders()
@@ -144,6 +164,7 @@ def test_a_declined_card_then_another_card_pays_the_same_order(
     alert = page.get_by_role("alert")
     expect(alert).to_contain_text("Your card was declined")
     expect(alert).to_contain_text("Nothing was charged; please try another card")
+    assert_accessible(page)
     page.screenshot(path=str(artifacts / "storefront-declined.png"), full_page=True)
 
     pay(page, PAYS)
