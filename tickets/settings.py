@@ -211,13 +211,19 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "TicketsToHeaven storefront API",
-    "DESCRIPTION": (
-        "Catalog, orders and order status for the storefront. Every error answers "
-        '`{"error": {"code", "message", "fields"?}}`.'
-    ),
+    # The long description, headers, error codes and examples: orders/api_schema.py.
+    "DESCRIPTION": "See orders.api_schema.API_DESCRIPTION (set by the hook below).",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStateEnum": "orders.api_schema.ORDER_STATE_CHOICES",
+        "FulfillmentStateEnum": "orders.api_schema.FULFILLMENT_STATE_CHOICES",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "orders.api_schema.schema_postprocess",
+    ],
 }
 
 # --- CORS: only the storefront's origins, only the API ------------------------------------------
