@@ -233,6 +233,12 @@ class Recorder:
             entry["action"] = action
             entry["fields"] = {k: v[0] for k, v in form.items() if k in _RESOURCE_FIELDS}
             entry["invocation_type"] = environ.get("HTTP_X_AMZ_INVOCATION_TYPE")
+            if service == "lambda" and body.startswith(b"{"):
+                # CreateFunction: what moto does not keep (DeadLetterConfig).
+                data = json.loads(body)
+                entry["fields"] = {
+                    k: data[k] for k in ("FunctionName", "DeadLetterConfig") if k in data
+                }
         with self.lock:
             self.requests.append(entry)
         return entry
