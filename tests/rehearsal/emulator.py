@@ -309,7 +309,10 @@ class RehearsalAWS:
                 entry["status"] = int(status.split()[0])
             return start_response(status, headers, *args)
 
-        return self.moto(environ, start)
+        answer = self.moto(environ, start)
+        if entry is not None and entry.get("status") == 403:
+            entry["error"] = b"".join(answer)[:600].decode(errors="replace")
+        return answer
 
 
 def main() -> None:

@@ -21,8 +21,9 @@ Substitutions for moto's limitations (each is the minimum that lets ``infra/`` a
    backend (an invocation is accepted and nothing runs, like an async event Lambda dropped). The
    function's code runs in ``devstack.lambda_runtime`` (the package Zappa built, read-only,
    fresh interpreter) with the environment Zappa gave the function and the role's credentials.
-6. IAM: moto checks actions only, never resources (except S3's), so the role's policy is
-   enforced in moto as a copy with every resource widened to ``*``, and the real policy's
+6. IAM: moto checks actions only, never resources (except S3's), and names a few actions its
+   own way (``MOTO_ACTION_NAMES``), so the role's policy is enforced in moto as a copy with
+   every resource widened to ``*`` and those names added, and the real policy's
    resources are checked against every (action, resource) the app called (recorded by the
    emulator) with ``policy_allows`` below.
 """
@@ -222,13 +223,34 @@ def policy_allows(policy: dict[str, Any], action: str, resource: str) -> list[st
     return [s.get("Sid", "?") for s in policy["Statement"] if statement_allows(s, action, resource)]
 
 
+# The action names moto checks where they differ from IAM's (found with moto 5.2's
+# AccessDenied messages): it names REST actions after the URL (lambda:Invoke,
+# xray:TraceSegments), and checks DynamoDB transactions as one action, where IAM authorises each
+# item's own action (PutItem, UpdateItem, ConditionCheckItem, ...).
+MOTO_ACTION_NAMES = {
+    "lambda:InvokeFunction": ("lambda:Invoke",),
+    "xray:PutTraceSegments": ("xray:TraceSegments",),
+    "xray:PutTelemetryRecords": ("xray:TelemetryRecords",),
+    "xray:GetSamplingRules": ("xray:SamplingRules",),
+    "xray:GetSamplingTargets": ("xray:SamplingTargets",),
+    "dynamodb:PutItem": ("dynamodb:TransactWriteItems",),
+    "dynamodb:UpdateItem": ("dynamodb:TransactWriteItems",),
+    "dynamodb:DeleteItem": ("dynamodb:TransactWriteItems",),
+    "dynamodb:ConditionCheckItem": ("dynamodb:TransactWriteItems",),
+    "dynamodb:GetItem": ("dynamodb:TransactGetItems",),
+}
+
+
 def widened(policy: dict[str, Any], drop: Iterable[str] = ()) -> dict[str, Any]:
     """The policy moto can enforce: every resource ``*`` (moto matches no other for these
-    services), without the statements named in ``drop``."""
+    services), each action also under moto's name for it, without the statements in ``drop``."""
     dropped = set(drop)
-    return {
-        "Version": policy.get("Version", "2012-10-17"),
-        "Statement": [
-            {**s, "Resource": "*"} for s in policy["Statement"] if s.get("Sid") not in dropped
-        ],
-    }
+    statements = []
+    for statement in policy["Statement"]:
+        if statement.get("Sid") in dropped:
+            continue
+        actions = list(_listed(statement["Action"]))
+        for action in list(actions):
+            actions += [a for a in MOTO_ACTION_NAMES.get(action, ()) if a not in actions]
+        statements.append({**statement, "Action": actions, "Resource": "*"})
+    return {"Version": policy.get("Version", "2012-10-17"), "Statement": statements}
