@@ -17,12 +17,13 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # it; Playwright never downloads a browser of its own).
 APT_PACKAGES := chromium
 
-.PHONY: help dev test lint format env system-packages bench clean deploy-env collectstatic package
+.PHONY: help dev test lint format env system-packages bench clean deploy-env collectstatic package rehearsal
 
 help:
 	@echo "make dev    run the back office locally on its embedded stack (PORT=$(PORT))"
 	@echo "make test   install everything from the lock file and run lint and the tests"
 	@echo "make bench  run the benchmarks in bench/"
+	@echo "make rehearsal  only the deploy rehearsal (tests/rehearsal/, also part of make test)"
 	@echo "make package STAGE=prod        build the Lambda package offline into build/ (docs/deploy.md)"
 	@echo "make collectstatic STAGE=prod  upload static files to the stage's S3 bucket (AWS credentials)"
 
@@ -58,6 +59,11 @@ format: env
 
 test: env system-packages lint
 	$(VENV)/bin/pytest
+
+# terraform apply + zappa deploy against the emulator, the app under the Lambda role with IAM
+# enforced (docs/deploy.md, "The rehearsal"); skipped with the reason without terraform.
+rehearsal: env deploy-env
+	$(VENV)/bin/pytest tests/rehearsal -q -rs
 
 BENCHMARKS := coldstart orders webhooks fulfillment admin
 
