@@ -171,7 +171,8 @@ def terraform_prepare(
     tfvars an operator copies from the example, and the override."""
     workdir.mkdir(parents=True)
     for path in INFRA.glob("*.tf"):
-        shutil.copy(path, workdir)
+        if path.name != "backend.tf":  # an operator's S3 backend: the rehearsal keeps local state
+            shutil.copy(path, workdir)
     shutil.copy(INFRA / "terraform.tfvars.example", workdir / "terraform.tfvars")
     (workdir / "rehearsal_override.tf").write_text(provider_override(endpoint))
     (workdir / "cli.tfrc").write_text(
