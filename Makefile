@@ -18,7 +18,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 APT_PACKAGES := chromium
 
 .PHONY: help dev manage test lint format env system-packages bench clean deploy-env collectstatic package \
-	storefront-deps storefront-build storefront-client
+	storefront-deps storefront-build storefront-client rehearsal
 
 help:
 	@echo "make dev    run the back office locally on its embedded stack (PORT=$(PORT))"
@@ -27,6 +27,7 @@ help:
 	@echo "make bench  run the benchmarks in bench/"
 	@echo "make storefront-build   build the reference checkout into storefront/dist (docs/deploy.md)"
 	@echo "make storefront-client  regenerate storefront/openapi.json and the typed client from the API"
+	@echo "make rehearsal  only the deploy rehearsal (tests/rehearsal/, also part of make test)"
 	@echo "make package STAGE=prod        build the Lambda package offline into build/ (docs/deploy.md)"
 	@echo "make collectstatic STAGE=prod  upload static files to the stage's S3 bucket (AWS credentials)"
 
@@ -90,6 +91,11 @@ storefront-build: storefront-deps
 storefront-client: env storefront-deps
 	DJANGO_SECRET_KEY=schema-only $(VENV)/bin/python manage.py spectacular --format openapi-json --file storefront/openapi.json
 	cd storefront && npm run --silent generate
+
+# terraform apply + zappa deploy against the emulator, the app under the Lambda role with IAM
+# enforced (docs/deploy.md, "The rehearsal"); skipped with the reason without terraform.
+rehearsal: env deploy-env
+	$(VENV)/bin/pytest tests/rehearsal -q -rs
 
 BENCHMARKS := coldstart orders webhooks fulfillment admin
 

@@ -326,3 +326,45 @@ def test_infra_check_script_passes() -> None:
     # Skips are printed by the script and shown here, so a skipped validate is never silent.
     print(output)
     assert result.returncode == 0, output
+
+
+# --- First apply, first init (issue 11) ----------------------------------------------------------
+
+
+def test_init_needs_no_backend_configuration() -> None:
+    """`terraform -chdir=infra init` works as documented: no backend block waiting for a
+    -backend-config (local state until the operator opts into S3 with backend.tf.example)."""
+    for path in TF_FILES:
+        if path.name == "backend.tf":
+            continue  # the operator's own S3 backend, copied from backend.tf.example
+        for block in _parse(path).get("terraform", []):
+            assert "backend" not in block, f"{path.name}: a backend block needs -backend-config"
+    example = (INFRA / "backend.tf.example").read_text()
+    assert 'backend "s3" {}' in example
+    settings_example = (INFRA / "backend.hcl.example").read_text()
+    for key in ("bucket", "key", "region", "use_lockfile"):
+        assert f"\n{key} " in settings_example, key
+
+
+def test_bucket_logging_waits_for_the_log_buckets_acl_and_policy() -> None:
+    """PutBucketLogging fails until the target bucket accepts log delivery: the first apply
+    failed on all three before these depends_on."""
+    logging_blocks = _blocks("resource", "aws_s3_bucket_logging")
+    assert set(logging_blocks) == {"deployments", "static", "storefront"}
+    for name, body in logging_blocks.items():
+        depends = set(body.get("depends_on", []))
+        assert {
+            "${aws_s3_bucket_ownership_controls.logs}",
+            "${aws_s3_bucket_acl.logs}",
+            "${aws_s3_bucket_policy.logs}",
+        } <= depends, (name, depends)
+
+
+def test_failed_async_invocations_go_to_a_dead_letter_queue_the_role_can_write() -> None:
+    assert "async_failures" in _blocks("resource", "aws_sqs_queue")
+    statements = {s["sid"]: s for s in _statements()}
+    assert _as_list(statements["DeadLetterFailedAsyncTasks"]["actions"]) == ["sqs:SendMessage"]
+    assert _as_list(statements["DeadLetterFailedAsyncTasks"]["resources"]) == [
+        "${aws_sqs_queue.async_failures.arn}"
+    ]
+    assert "async_failures" in _blocks("resource", "aws_cloudwatch_metric_alarm")
