@@ -266,6 +266,7 @@ class OrderAdmin(DynamoModelAdmin):
             form_class=RefundForm,
             available=lambda o: o.status in REFUNDABLE,
             help_text="Full or partial, through Stripe.",
+            audited_by_service=True,
         ),
         ObjectAction(
             "cancel",
@@ -273,6 +274,7 @@ class OrderAdmin(DynamoModelAdmin):
             permission="orders.cancel_order",
             run=_cancel,
             available=lambda o: o.status == OrderStatus.PENDING_PAYMENT,
+            audited_by_service=True,
         ),
         ObjectAction(
             "retry_fulfillment",
@@ -280,6 +282,7 @@ class OrderAdmin(DynamoModelAdmin):
             permission="orders.retry_fulfillment_order",
             run=_retry,
             available=lambda o: o.status == OrderStatus.FULFILLMENT_FAILED,
+            audited_by_service=True,
         ),
     ]
     list_object_tools = [("admin:orders_order_export", "Export CSV")]

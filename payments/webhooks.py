@@ -212,12 +212,11 @@ def _on_payment_intent_succeeded(event: dict[str, Any]) -> str:
     intent = stripe_client.payment_intent_retrieve(payment_intent_id=intent_id)
     if intent.status != "succeeded":
         return "stale"
-    outcome = transitions.order_mark_paid(
-        order_id=order_id,
-        payment_intent_id=intent_id,
-        charge_id=intent.latest_charge,
-        payment=payment,
+    # The payment first: a payment for an order canceled meanwhile is still recorded.
+    records.payment_record_success(
+        payment_intent_id=intent_id, charge_id=intent.latest_charge, current=payment
     )
+    outcome = transitions.order_mark_paid(order_id=order_id)
     if outcome.changed:
         metric_emit("PaymentsSucceeded")
         logger.info("order paid", extra={"order_id": order_id})
@@ -237,14 +236,20 @@ def _on_payment_intent_payment_failed(event: dict[str, Any]) -> str:
     if order_id is None:
         return "not_ours"
     error = intent.get("last_payment_error") or {}
-    recorded = transitions.order_record_payment_failure(
-        order_id=order_id,
+    # Recorded on the payment only: the order stays as it is (a pending order stays payable,
+    # a paid one stays paid).
+    failure_code = error.get("decline_code") or error.get("code")
+    recorded = records.payment_record_attempt(
         payment_intent_id=intent["id"],
         event_id=event["id"],
-        failure_code=error.get("decline_code") or error.get("code"),
+        status="requires_payment_method",
+        failure_code=failure_code,
         failure_message=error.get("message"),
     )
     if recorded:
+        logger.info(
+            "payment attempt failed", extra={"order_id": order_id, "failure_code": failure_code}
+        )
         metric_emit("PaymentsFailed")
     return "applied" if recorded else "unchanged"
 

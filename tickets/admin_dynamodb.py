@@ -408,7 +408,8 @@ class ObjectAction:
 
     ``run(request, item, cleaned_data)`` returns the success message. The service it calls
     does the change with its own conditions; the plumbing checks ``permission``, refuses when
-    the item changed since the page was read, records the audit entry, and turns
+    the item changed since the page was read, records the audit entry (unless
+    ``audited_by_service``: the service records it itself, so it is recorded once), and turns
     ``ApplicationError`` into an error message. A service module that is not deployed yet
     (``ModuleNotFoundError`` for it) becomes "not available yet".
     """
@@ -420,6 +421,7 @@ class ObjectAction:
     form_class: type[forms.Form] | None = None
     available: Callable[[Any], bool] = lambda item: True
     help_text: str = ""
+    audited_by_service: bool = False
 
 
 @dataclass
@@ -1007,17 +1009,18 @@ class DynamoModelAdmin(admin.ModelAdmin):
         except ApplicationError as error:
             messages.error(request, f"{action.label} failed for “{name}”: {error.message}")
             return False
-        after_item = self.item_get(self.item_key(item))
-        audit_record(
-            staff=request.user.get_username(),
-            object_type=self.opts.label_lower,
-            object_id=self.item_key(item),
-            object_repr=name,
-            action=action.name,
-            summary=message,
-            before=before,
-            after=self.audit_snapshot(after_item) if after_item is not None else {},
-        )
+        if not action.audited_by_service:  # else the service recorded it, once
+            after_item = self.item_get(self.item_key(item))
+            audit_record(
+                staff=request.user.get_username(),
+                object_type=self.opts.label_lower,
+                object_id=self.item_key(item),
+                object_repr=name,
+                action=action.name,
+                summary=message,
+                before=before,
+                after=self.audit_snapshot(after_item) if after_item is not None else {},
+            )
         messages.success(request, message)
         return True
 
@@ -1077,12 +1080,6 @@ class BackOfficeAdminSite(admin.AdminSite):
     site_title = "TicketsToHeaven admin"
     index_title = "Back office"
     refused = {"auth.group", "auth.user"}
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        from staff.forms import StaffAuthenticationForm
-
-        self.login_form = StaffAuthenticationForm
 
     def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
         models_ = (
