@@ -6,9 +6,11 @@ are listed in one place. Each function says which key or index it uses.
 
 from __future__ import annotations
 
+from typing import Any
+
 from orders.emails import email_normalise
 from orders.models import Customer, Order, TicketType
-from payments.models import Payment
+from orders.payment_port import payment_gateway
 
 
 def order_get(*, order_id: str) -> Order | None:
@@ -45,14 +47,14 @@ def customer_get(*, customer_id: str) -> Customer | None:
         return None
 
 
-def payment_get(*, payment_id: str) -> Payment | None:
-    """By key (``payment_id`` is the PaymentIntent id)."""
-    return next(iter(Payment.query(payment_id, limit=1, consistent_read=True)), None)
+def payment_get(*, payment_id: str) -> Any | None:
+    """By key (``payment_id`` is the PaymentIntent id), through the payments app."""
+    return payment_gateway().payment_get(payment_id=payment_id)
 
 
-def payments_of_order(*, order_id: str) -> list[Payment]:
-    """``order-id-index``, newest first."""
-    return list(Payment.order_index.query(order_id, scan_index_forward=False, limit=20))
+def payments_of_order(*, order_id: str) -> list[Any]:
+    """``order-id-index``, newest first, through the payments app."""
+    return payment_gateway().payments_of_order(order_id=order_id)
 
 
 def orders_by_payment_intent(*, payment_intent_id: str) -> list[Order]:
