@@ -33,6 +33,7 @@ from tickets.models import AuditEntry
 SYSTEM_STRIPE = "system#stripe"  # a Stripe webhook
 SYSTEM_SCHEDULER = "system#scheduler"  # a scheduled job (order expiry, fulfillment sweep)
 SYSTEM_FULFILLMENT = "system#fulfillment"  # a fulfillment attempt and the vendor's answer
+SYSTEM_BACKOFFICE = "system#backoffice"  # a back-office call made with no staff member
 SYSTEM_PREFIX = "system#"
 
 

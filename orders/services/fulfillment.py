@@ -48,7 +48,7 @@ from orders.models import (
 from orders.selectors import customer_get, order_get
 from orders.services.changes import order_change
 from orders.vendor_client import Fulfilled, Permanent, Retryable, VendorOutcome, fulfillment_request
-from tickets.audit import SYSTEM_FULFILLMENT
+from tickets.audit import SYSTEM_BACKOFFICE, SYSTEM_FULFILLMENT
 from tickets.config import parameters_get
 from tickets.dynamodb import condition_failed, iso_utc
 from tickets.exceptions import Conflict, NotFound
@@ -161,7 +161,7 @@ def fulfillment_retry(*, order_id: str, staff: str | None = None) -> None:
         # The version too: a retry decided on a stale page is refused.
         condition=(Order.status == OrderStatus.FULFILLMENT_FAILED.value)
         & (Order.version == order.version),
-        actor=staff or SYSTEM_FULFILLMENT,
+        actor=staff or SYSTEM_BACKOFFICE,
         action="retry_fulfillment",
         summary="Fulfillment started again",
         before={

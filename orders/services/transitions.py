@@ -37,7 +37,7 @@ from orders.payment_port import PaymentMoving, payment_gateway
 from orders.selectors import order_get
 from orders.services.changes import order_change
 from orders.services.seats import seats_give_back
-from tickets.audit import SYSTEM_SCHEDULER, SYSTEM_STRIPE
+from tickets.audit import SYSTEM_BACKOFFICE, SYSTEM_SCHEDULER, SYSTEM_STRIPE
 from tickets.config import parameters_get
 from tickets.dynamodb import iso_utc, utc_now, utc_now_iso
 from tickets.exceptions import Conflict, NotFound
@@ -210,7 +210,7 @@ def order_cancel(*, order_id: str, staff: str | None = None, reason: str) -> Out
     if order.status != OrderStatus.PENDING_PAYMENT:
         raise OrderNotCancelable()
     _payment_intent_cancel(order)
-    if _cancel_write(order, reason=reason, actor=staff or SYSTEM_STRIPE, action="cancel"):
+    if _cancel_write(order, reason=reason, actor=staff or SYSTEM_BACKOFFICE, action="cancel"):
         return Outcome(True, _order_get(order_id))
     order = _order_get(order_id)
     if order.status not in {OrderStatus.CANCELED, OrderStatus.PENDING_PAYMENT}:
