@@ -344,3 +344,18 @@ class LegacyOrderAuditEntry(Model):
     before = UnicodeAttribute(null=True)  # JSON
     after = UnicodeAttribute(null=True)  # JSON
     at = UnicodeAttribute()
+
+
+DAILY_TOTALS_PARTITION = "DAILYTOTALS"
+
+
+class DailyTotal(Model):
+    class Meta(BackOfficeMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True, default=DAILY_TOTALS_PARTITION)
+    sk = UnicodeAttribute(range_key=True)  # {day}#{currency}
+    kind = UnicodeAttribute(default="daily_total")
+    orders = NumberAttribute(default=0)
+    revenue = NumberAttribute(default=0)
+    updated_at = UnicodeAttribute(null=True)

@@ -1,16 +1,69 @@
-"""The project's own PynamoDB models (shared plumbing, no app's business): the audit log.
+"""The project's own PynamoDB models (shared plumbing, no app's business), all in the
+back-office table: the table's description for creation, the audit log, Idempotency-Key
+records and rate-limit counters.
 
-``AuditEntry`` lives in the back-office table. It is written by services only (through
-``tickets.audit``) and read through the selectors there; nothing else touches it.
+Each is written only by its own module (``tickets.audit``, ``tickets.idempotency``,
+``tickets.ratelimit``); nothing else touches them.
 """
 
 from __future__ import annotations
 
-from pynamodb.attributes import UnicodeAttribute
+from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from tickets.backoffice import BackOfficeMeta
+from tickets.dynamodb import register
+
+
+class Gsi1Index(GlobalSecondaryIndex["BackOfficeRecord"]):
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+@register
+class BackOfficeRecord(Model):
+    class Meta(BackOfficeMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute(null=True)
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+    gsi1 = Gsi1Index()
+
+
+class IdempotencyRecord(Model):
+    class Meta(BackOfficeMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute(default="idempotency")
+    status = UnicodeAttribute()
+    payload_hash = UnicodeAttribute()
+    lease_until = NumberAttribute()
+    subject_id = UnicodeAttribute()  # e.g. the order id this request creates
+    response_status = NumberAttribute(null=True)
+    response_body = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute()
+
+
+class RateCounter(Model):
+    class Meta(BackOfficeMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    hits = NumberAttribute(default=0)
+    expires_at = TTLAttribute()
 
 
 class _AuditGsi1(GlobalSecondaryIndex["AuditEntry"]):
