@@ -341,6 +341,7 @@ def _finish(
             summary=summary,
             before=before,
             after=recorded,
+            audit_after=True,
         ):
             return True
     return False
@@ -410,6 +411,7 @@ def _record_retry(order: Order, outcome: Retryable, attempts: int, now: datetime
         summary=f"Attempt {attempts} failed, retried later: {outcome.summary[:200]}",
         before={"fulfillment_attempt_count": int(order.fulfillment_attempt_count or 0)},
         after={"fulfillment_attempt_count": attempts, "fulfillment_next_at": iso_utc(next_at)},
+        audit_after=True,
     )
     logger.info(
         "fulfillment will be retried", extra={"attempts": attempts, "next_at": iso_utc(next_at)}
