@@ -70,6 +70,7 @@ class LocalSecrets:
     )
     django_secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(50))
     vendor_api_key: str = field(default_factory=lambda: f"vk_local{secrets.token_hex(16)}")
+    origin_verify_secret: str = field(default_factory=lambda: f"ov_local{secrets.token_hex(16)}")
 
 
 @dataclass
@@ -160,7 +161,7 @@ class LocalStack:
         urllib.request.urlopen(request, timeout=10).close()
 
     def provision_config(self, parameters: Mapping[str, str] | None = None) -> None:
-        """Create (or overwrite) the app's two secrets and its SSM parameters, as infra/ does."""
+        """Create (or overwrite) the app's secrets and its SSM parameters, as infra/ does."""
         session = boto3.session.Session(
             aws_access_key_id="local",
             aws_secret_access_key="local",
@@ -177,6 +178,7 @@ class LocalStack:
                 "django_secret_key": self.secrets.django_secret_key,
                 "vendor_api_key": self.secrets.vendor_api_key,
             },
+            "origin": {"origin_verify_secret": self.secrets.origin_verify_secret},
         }
         for name, value in values.items():
             secret_id = f"{self.project}/{self.stage}/{name}"

@@ -11,7 +11,7 @@ a ``Payment`` item or calls Stripe itself.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from django.core.exceptions import ImproperlyConfigured
 from pynamodb.transactions import TransactWrite
@@ -65,22 +65,6 @@ class PaymentGateway(Protocol):
     def payment_cancel(self, *, order_id: str, payment_intent_id: str) -> None:  # pragma: no cover
         """Cancel the order's payment before the order is canceled, and record it. Raises
         ``PaymentMoving`` if money moved or is moving."""
-        ...
-
-    # What the order's admin page shows and does about its payments.
-
-    def payment_refund(
-        self, *, order_id: str, amount: int | None, staff: str
-    ) -> None:  # pragma: no cover
-        """Refund ``amount`` (minor units; ``None``: what is left) of a paid order, as staff."""
-        ...
-
-    def payment_get(self, *, payment_id: str) -> Any | None:  # pragma: no cover
-        """One payment (``payment_id``, ``order_id``, ``status``, amounts...), or ``None``."""
-        ...
-
-    def payments_of_order(self, *, order_id: str) -> list[Any]:  # pragma: no cover
-        """An order's payments, newest first."""
         ...
 
 

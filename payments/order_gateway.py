@@ -13,8 +13,7 @@ import logging
 from pynamodb.transactions import TransactWrite
 
 from orders.payment_port import PaymentMoving, PaymentRefused, PaymentStarted
-from payments import selectors, stripe_client
-from payments.models import Payment
+from payments import stripe_client
 from payments.services import records
 
 logger = logging.getLogger(__name__)
@@ -82,14 +81,3 @@ class StripePaymentGateway:
             if intent.status != "canceled":
                 raise PaymentMoving() from None
         records.payment_record_canceled(payment_intent_id=payment_intent_id)
-
-    def payment_refund(self, *, order_id: str, amount: int | None, staff: str) -> None:
-        from payments.services.refunds import refund_create
-
-        refund_create(order_id=order_id, amount=amount, staff=staff)
-
-    def payment_get(self, *, payment_id: str) -> Payment | None:
-        return selectors.payment_get(payment_intent_id=payment_id)
-
-    def payments_of_order(self, *, order_id: str) -> list[Payment]:
-        return selectors.payments_for_order(order_id=order_id)[:20]

@@ -1,7 +1,9 @@
-"""The authentication backend: staff accounts in DynamoDB, with lock-out.
+"""The authentication backend: staff accounts in DynamoDB.
 
-``authenticate`` refuses a locked account without checking its password (so a locked account
-cannot be brute-forced), counts each wrong password, and clears the count on success.
+``authenticate`` answers the same way, in the same time, for a wrong password, a disabled
+account and a username that does not exist: each runs the password hasher exactly once and
+reads the account exactly once, and each returns ``None``. Slowing down guessing is the sign-in
+form's job (``staff.signin_guard``), not a lock on the account.
 ``get_user`` reads the account on every request (one GetItem), so a disabled account or a
 changed role takes effect immediately.
 """
@@ -32,12 +34,8 @@ class StaffBackend:
             # Run the hasher anyway, so timing does not tell which usernames exist.
             make_password(password)
             return None
-        if services.signin_locked_until(username=username) is not None:
-            return None
         if not staff.check_password(password) or not staff.is_active:
-            services.signin_failure_record(username=username)
             return None
-        services.signin_success_record(username=username)
         return staff
 
     def get_user(self, user_id: str) -> Staff | None:

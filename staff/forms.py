@@ -1,31 +1,42 @@
-"""The admin's sign-in form, telling a locked-out staff member why and for how long."""
+"""The admin's sign-in form: the sign-in guard's delays around Django's own check.
+
+``staff.signin_guard`` decides, from its counters alone, whether this client must wait; only
+then are the username and password checked (``staff.backends``), and the outcome counted.
+"""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 
-from staff.services import signin_locked_until
-from tickets.dynamodb import utc_now
+from staff.signin_guard import signin_failure_record, signin_success_record, signin_wait
 
 
 class StaffAuthenticationForm(AdminAuthenticationForm):
+    error_messages = {
+        **AdminAuthenticationForm.error_messages,
+        "throttled": (
+            "Too many failed sign-ins. Wait %(seconds)s seconds before trying again: "
+            "tries before then are not looked at."
+        ),
+    }
+
     def clean(self) -> dict[str, Any]:
         username = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if self.request is None or not username or password is None:
+            return super().clean()  # Django's "field required" answers; nothing to count
+        wait = signin_wait(request=self.request, username=username)
+        if wait:
+            raise forms.ValidationError(
+                self.error_messages["throttled"], code="throttled", params={"seconds": wait}
+            )
         try:
-            return super().clean()
+            cleaned = super().clean()
         except forms.ValidationError:
-            # Only after a failure: a correct password on an unlocked account never pays for
-            # this extra read, and a locked account hears why it was refused.
-            until = signin_locked_until(username=username) if username else None
-            if until is not None:
-                minutes = max(1, math.ceil((until - utc_now()).total_seconds() / 60))
-                raise forms.ValidationError(
-                    f"Too many failed sign-ins: this account is locked for {minutes} more "
-                    "minute(s).",
-                    code="locked",
-                ) from None
+            signin_failure_record(request=self.request, username=username)
             raise
+        signin_success_record(request=self.request, username=username)
+        return cleaned

@@ -22,7 +22,6 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import models
 from pynamodb.attributes import (
     BooleanAttribute,
-    NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
     VersionAttribute,
@@ -64,8 +63,6 @@ class StaffAccount(Model):
     is_active = BooleanAttribute(default=True)
     password = UnicodeAttribute(default="")
     last_login = UnicodeAttribute(null=True)
-    failed_signins = NumberAttribute(default=0)
-    locked_until = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     version = VersionAttribute()

@@ -1,60 +1,28 @@
-"""Staff accounts: create, read, save, lock out, and revoke sessions.
+"""Staff accounts: create, save, update from the admin, and revoke sessions (reads are in
+``staff.selectors``).
 
-Every write is conditional: creation claims the username (``attribute_not_exists``), a full
-save carries the version read, and the sign-in failure counter is an atomic ``ADD`` so
-concurrent guesses cannot slip past the lock-out.
+Every write is conditional: creation claims the username (``attribute_not_exists``) and a full
+save carries the version read. Failed sign-ins are counted apart from the account
+(``staff.signin_guard``); a new password forgets the username's.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.hashers import make_password
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import PutError
 
 from staff.models import SessionRecord, Staff, StaffAccount, staff_pk
 from staff.roles import Role
-from tickets.dynamodb import condition_failed, iso_utc, utc_now, utc_now_iso
-from tickets.exceptions import Conflict, ValidationFailed
+from staff.selectors import staff_account_get, staff_get, to_staff
+from staff.signin_guard import signin_failures_clear
+from tickets.dynamodb import condition_failed, iso_utc, utc_now_iso
+from tickets.exceptions import Conflict, NotFound, ValidationFailed
 
 logger = logging.getLogger(__name__)
-
-
-def _to_staff(account: StaffAccount) -> Staff:
-    staff = Staff(
-        username=account.username,
-        email=account.email,
-        role=account.role,
-        is_active=account.is_active,
-        password=account.password,
-        version=account.version or 0,
-    )
-    staff.last_login = datetime.fromisoformat(account.last_login) if account.last_login else None
-    return staff
-
-
-def staff_account_get(*, username: str) -> StaffAccount | None:
-    try:
-        return StaffAccount.get(staff_pk(username), "ACCOUNT", consistent_read=True)
-    except DoesNotExist:
-        return None
-
-
-def staff_get(*, username: str) -> Staff | None:
-    """The staff member ``username`` as Django's auth sees it, or ``None``."""
-    account = staff_account_get(username=username)
-    return _to_staff(account) if account else None
-
-
-def staff_list(*, after: str | None = None, limit: int = 50) -> list[Staff]:
-    """Staff accounts by username, from ``gsi1`` (one Query, never a Scan)."""
-    condition = StaffAccount.gsi1sk > after if after else None
-    return [
-        _to_staff(a)
-        for a in StaffAccount.gsi1.query("STAFFLIST", range_key_condition=condition, limit=limit)
-    ]
 
 
 def staff_create(
@@ -86,7 +54,7 @@ def staff_create(
             raise Conflict(f"A staff account named {username!r} exists already.") from error
         raise
     logger.info("staff account created", extra={"staff": username, "role": role})
-    return _to_staff(account)
+    return to_staff(account)
 
 
 def staff_save(*, staff: Staff, update_fields: list[str] | None = None) -> None:
@@ -104,6 +72,7 @@ def staff_save(*, staff: Staff, update_fields: list[str] | None = None) -> None:
                 actions.append(StaffAccount.last_login.set(value))
             elif name == "password":
                 actions.append(StaffAccount.password.set(staff.password))
+                signin_failures_clear(username=staff.username)
             elif name in {"email", "role", "is_active"}:
                 actions.append(getattr(StaffAccount, name).set(getattr(staff, name)))
         # A partial update of attributes nobody edits in a form: no version condition, but the
@@ -134,59 +103,47 @@ def staff_save(*, staff: Staff, update_fields: list[str] | None = None) -> None:
         staff_sessions_revoke(username=staff.username)
 
 
-# --- Sign-in lock-out ------------------------------------------------------------------------
+STAFF_EDITABLE = {"email", "role", "is_active"}
 
 
-def signin_locked_until(*, username: str) -> datetime | None:
-    """When the account's lock-out ends, if it is locked now."""
-    account = staff_account_get(username=username)
-    if account is None or not account.locked_until:
-        return None
-    until = datetime.fromisoformat(account.locked_until)
-    return until if until > utc_now() else None
-
-
-def _counter_update(username: str, actions: list) -> dict:
-    """An update of the sign-in counters alone, straight through the table connection: they
-    are not part of what an editor sees, so they neither check nor bump the version (going
-    through ``Model.update`` on a bare instance would reset the version to 1)."""
-    return StaffAccount._get_connection().update_item(
-        staff_pk(username),
-        range_key="ACCOUNT",
-        actions=actions,
-        condition=StaffAccount.pk.exists(),
-        return_values="ALL_NEW",
-    )
-
-
-def signin_failure_record(*, username: str) -> bool:
-    """Count one failed sign-in; lock the account once the limit is reached. Returns whether
-    the account is now locked. Unknown usernames are not recorded (nothing to lock)."""
-    try:
-        data = _counter_update(username, [StaffAccount.failed_signins.add(1)])
-    except UpdateError as error:
-        if condition_failed(error):
-            return False
-        raise
-    failures = int(data["Attributes"]["failed_signins"]["N"])
-    if failures < settings.STAFF_LOCKOUT_ATTEMPTS:
-        return False
-    until = iso_utc(utc_now() + timedelta(seconds=settings.STAFF_LOCKOUT_SECONDS))
-    _counter_update(
-        username, [StaffAccount.locked_until.set(until), StaffAccount.failed_signins.set(0)]
-    )
-    logger.warning("staff account locked after failed sign-ins", extra={"staff": username})
-    return True
-
-
-def signin_success_record(*, username: str) -> None:
-    try:
-        _counter_update(
-            username, [StaffAccount.failed_signins.set(0), StaffAccount.locked_until.remove()]
+def staff_update(
+    *, username: str, version: int, changes: Mapping[str, Any], acting_username: str
+) -> Staff:
+    """An admin's edit of an account (``email``, ``role``, ``is_active``), only if it is still
+    at ``version`` (the one the editor read): ``Conflict`` otherwise. Nobody may take away their
+    own admin role or disable their own account (else the last admin could lock everyone out
+    of staff management). Disabling an account ends its sessions."""
+    unknown = set(changes) - STAFF_EDITABLE
+    if unknown:
+        raise ValidationFailed(f"These account fields cannot be changed: {sorted(unknown)}.")
+    if username == acting_username and (
+        changes.get("role", Role.ADMIN) != Role.ADMIN or changes.get("is_active") is False
+    ):
+        raise ValidationFailed(
+            "You cannot take away your own admin role or disable your own account; "
+            "ask another admin."
         )
-    except UpdateError as error:
-        if not condition_failed(error):
-            raise
+    if "role" in changes and changes["role"] not in {r.value for r in Role}:
+        raise ValidationFailed(f"Unknown role {changes['role']!r}.")
+    staff = staff_get(username=username)
+    if staff is None:
+        raise Conflict(f"The staff account {username!r} does not exist.")
+    for name, value in changes.items():
+        setattr(staff, name, value)
+    staff.version = version
+    staff_save(staff=staff)
+    return staff
+
+
+def staff_password_set(*, username: str, password: str) -> int:
+    """Set a new password (a forgotten one) and end the account's sessions; returns how many
+    ended. ``password`` is validated by the caller's form (Django's validators)."""
+    staff = staff_get(username=username)
+    if staff is None:
+        raise NotFound(f"There is no staff account {username!r}.")
+    staff.set_password(password)
+    staff_save(staff=staff, update_fields=["password"])
+    return staff_sessions_revoke(username=username)
 
 
 # --- Sessions --------------------------------------------------------------------------------

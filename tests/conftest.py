@@ -18,8 +18,10 @@ from pathlib import Path
 import pytest
 
 from devstack.stack import LocalStack, stack_start
+from tests.log_guard import LogGuard, log_guard_install
 
 _stack: LocalStack | None = None
+_log_guard: LogGuard | None = None
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -34,11 +36,25 @@ def pytest_configure(config: pytest.Config) -> None:
 
     # A fast hasher for the tests' many sign-ins; production keeps Django's PBKDF2 default.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    global _log_guard
+    _log_guard = log_guard_install(vars(_stack.secrets).values())
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _stack is not None:
         _stack.stop()
+
+
+@pytest.fixture(autouse=True)
+def no_personal_data_in_logs() -> Iterator[None]:
+    """Fails the test if any log line it caused carries personal data, a secret or a
+    password (``tests.log_guard``)."""
+    assert _log_guard is not None
+    _log_guard.take()
+    yield
+    leaks = _log_guard.take()
+    if leaks:
+        pytest.fail("log lines carry personal data or secrets:\n" + "\n".join(leaks))
 
 
 @pytest.fixture(scope="session")

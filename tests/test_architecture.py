@@ -179,13 +179,10 @@ WRITE_EXCEPTIONS = {
     # App modules that are a service by role, under another name.
     "orders/daily_totals.py": "the dashboard counters' service (daily_totals_record)",
     "staff/sessions.py": "Django's SESSION_ENGINE: save() and delete() are its interface",
+    "staff/signin_guard.py": "the sign-in failure counters of the guard it implements",
     # Maintenance and demo commands (never called by a request).
     "orders/management/commands/admin_indexes_backfill.py": "maintenance backfill (a Scan)",
     "payments/management/commands/seed_demo.py": "demo data; refuses to run in prod",
-    # Temporary: the admin writes through services once the dynamo-admin branch lands.
-    "tickets/admin_dynamodb.py": "until the dynamo-admin branch lands",
-    "orders/admin.py": "until the dynamo-admin branch lands",
-    "staff/admin.py": "until the dynamo-admin branch lands",
 }
 
 

@@ -232,3 +232,22 @@ def test_no_secret_reaches_the_logs(runtime, prod):
 
     for value in vars(prod.secrets).values():
         assert value not in result.output
+
+
+def test_the_access_log_masks_the_e_mail_an_admin_search_carries(runtime, prod):
+    # The admin's search is a GET: Zappa logs every request line with its query string.
+    result = runtime.invoke(
+        rest_event(
+            "GET",
+            "/admin/orders/order/",
+            query={"q": "alice.buyer@example.com", "phone": "+15551234567"},
+            headers={"Accept": "text/html"},
+        )
+    )
+
+    assert result.errors == [None]
+    access = [line for line in result.output.splitlines() if "/admin/orders/order/" in line]
+    assert access, result.output[-2000:]
+    assert "alice.buyer" not in result.output
+    assert "5551234567" not in result.output
+    assert any("a***%40example.com" in line or "a***@example.com" in line for line in access)

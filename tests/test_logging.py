@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import UTC, datetime, timedelta
 
 from django.test import override_settings
 
 from tickets.config import secrets_get
+from tickets.logging import JsonFormatter, order_id_var
 
 logger = logging.getLogger("tests.logging")
 
@@ -61,3 +63,59 @@ def test_log_lines_carry_level_logger_and_utc_time(capfd):
     assert line["logger"] == "tests.logging"
     assert line["order_id"] == "ord_1"
     assert line["timestamp"].endswith("Z")
+
+
+def test_personal_data_is_masked_in_every_line(capfd):
+    logger.info(
+        "GET /admin/orders/order/?q=alice.buyer%%40example.com&phone=%%2B15551234567 200",
+        extra={"customer": {"email": "Bob.Smith@example.co.uk", "phone": "+1 555 123 4567"}},
+    )
+    logger.info("paying with pi_3Abc_secret_Xyz123 for a***@example.com")
+
+    first, second = _lines(capfd.readouterr()[0])[-2:]
+    assert first["message"] == "GET /admin/orders/order/?q=a***%40example.com&phone=*** 200"
+    assert first["customer"] == {"email": "B***@example.co.uk", "phone": "***"}
+    assert second["message"] == "paying with pi_3Abc_secret_*** for a***@example.com"
+
+
+def test_the_guard_catches_a_line_the_production_formatter_did_not_mask():
+    from tests.log_guard import LogGuard
+
+    unmasked = LogGuard(logging.Formatter("%(message)s"), secrets=["sk_test_localabcdef"])
+    production = LogGuard(JsonFormatter(), secrets=["sk_test_localabcdef"])
+    for guard in (unmasked, production):
+        record = logging.LogRecord(
+            "t", logging.INFO, __file__, 1, "mail alice@example.com", (), None
+        )
+        guard.handle(record)
+
+    assert [leak.split(": ", 1)[1][:20] for leak in unmasked.take()] == ["['alice@example.com'"]
+    assert production.take() == []
+    unmasked.handle(logging.LogRecord("t", 20, __file__, 1, "key sk_test_localabcdef", (), None))
+    assert unmasked.take()
+
+
+def test_a_job_run_logs_no_order_id_of_earlier_work(aws, capfd):
+    from orders import jobs
+    from orders.services.fulfillment import fulfillment_start, fulfillment_sweep
+    from tests.factories import paid_order_create
+    from tests.vendor import vendor_behave
+
+    order_id_var.set("ord_from_an_earlier_request")
+    jobs.orders_expire({"source": "aws.events"}, None)
+    (summary,) = [
+        line for line in _lines(capfd.readouterr()[0]) if line["message"] == "orders expired"
+    ]
+    assert "order_id" not in summary
+    assert summary["request_id"].startswith("job-")
+
+    order = paid_order_create()
+    vendor_behave(aws, "unavailable", times=1)
+    fulfillment_start(order_id=order.order_id)
+    order_id_var.set(None)
+    fulfillment_sweep(now=datetime.now(UTC) + timedelta(hours=1))
+    logger.info("after the sweep")
+
+    lines = _lines(capfd.readouterr()[0])
+    assert any(line.get("order_id") == order.order_id for line in lines)
+    assert "order_id" not in lines[-1] and lines[-1]["message"] == "after the sweep"

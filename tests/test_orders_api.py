@@ -400,6 +400,65 @@ def test_orders_are_rate_limited_per_client_across_containers(aws, client):
     assert other_client.status_code == 201
 
 
+def test_buyers_behind_one_cloudfront_edge_each_get_their_own_rate_limit(aws):
+    boto3.client("ssm", endpoint_url=aws.aws_url).put_parameter(
+        Name="/ticketstoheaven/local/orders_rate_limit_per_minute",
+        Value="2",
+        Type="String",
+        Overwrite=True,
+    )
+    ticket_type_create("ga", available=None)
+    edge = "130.176.0.10"  # every request reaches API Gateway from the same CloudFront edge
+
+    def through_cloudfront(viewer: str, origin_secret: str = aws.secrets.origin_verify_secret):
+        headers = {"CloudFront-Viewer-Address": f"{viewer}:51234", "X-Origin-Verify": origin_secret}
+        return Client(REMOTE_ADDR=edge, headers=headers)
+
+    alice = [post_order(through_cloudfront("198.51.100.1"), order_body()) for _ in range(3)]
+    bob = post_order(through_cloudfront("2001:db8::7"), order_body())
+    # Without our distribution's secret the header is the caller's own word: not believed, the
+    # caller is the address API Gateway saw (here the edge's, whose bucket alice's calls used).
+    forged = post_order(through_cloudfront("192.0.2.99", origin_secret="guess"), order_body())
+
+    assert [a.status_code for a in alice] == [201, 201, 429]
+    assert bob.status_code == 201
+    assert forged.status_code == 201  # the edge's own bucket: one call so far
+    direct = [post_order(Client(REMOTE_ADDR=edge), order_body()) for _ in range(2)]
+    assert [a.status_code for a in direct] == [201, 429]  # the same bucket as the forged call
+
+
+def test_a_stage_without_an_origin_secret_believes_no_viewer_address(aws):
+    from tickets.config import config_cache_clear
+
+    boto3.client("secretsmanager", endpoint_url=aws.aws_url).delete_secret(
+        SecretId="ticketstoheaven/local/origin", ForceDeleteWithoutRecovery=True
+    )
+    config_cache_clear()
+    boto3.client("ssm", endpoint_url=aws.aws_url).put_parameter(
+        Name="/ticketstoheaven/local/orders_rate_limit_per_minute",
+        Value="1",
+        Type="String",
+        Overwrite=True,
+    )
+    ticket_type_create("ga", available=None)
+
+    answers = [
+        post_order(
+            Client(
+                REMOTE_ADDR="130.176.0.10",
+                headers={
+                    "CloudFront-Viewer-Address": f"198.51.100.{n}:443",
+                    "X-Origin-Verify": aws.secrets.origin_verify_secret,
+                },
+            ),
+            order_body(),
+        )
+        for n in (1, 2)
+    ]
+
+    assert [a.status_code for a in answers] == [201, 429]
+
+
 @override_settings(CORS_ALLOWED_ORIGINS=["https://shop.example.com"])
 def test_cors_allows_only_the_storefront_origin(client):
     allowed = client.options(

@@ -3,6 +3,10 @@
 What lives where:
 - secret ``{project}/{stage}/stripe``: JSON ``{"api_key", "webhook_secret"}``;
 - secret ``{project}/{stage}/app``: JSON ``{"django_secret_key", "vendor_api_key"}``;
+- secret ``{project}/{stage}/origin``: JSON ``{"origin_verify_secret"}``, the header value our
+  CloudFront distributions add (Terraform writes both from one variable), which
+  ``tickets.client_identity`` checks; read only when a request carries that header, and
+  without it no CloudFront viewer address is believed;
 - parameters under ``/{project}/{stage}/`` (one GetParametersByPath call): ``vendor_endpoint``,
   ``order_expiry_minutes``, ``fulfillment_max_attempts``, ``vendor_connect_timeout``,
   ``vendor_read_timeout``, ``orders_rate_limit_per_minute`` and ``feature_flags`` (JSON object).
@@ -133,6 +137,19 @@ def secrets_get() -> Secrets:
         result.vendor_api_key,
     )
     return result
+
+
+def origin_verify_secret_get() -> str | None:
+    """The value our CloudFront distributions send in ``X-Origin-Verify``, or ``None`` when
+    the stage has none (then no request counts as coming through them)."""
+    try:
+        value = _secret_json("origin").get("origin_verify_secret")
+    except ConfigurationError:
+        return None
+    if not isinstance(value, str) or len(value) < 16:
+        return None
+    redact_register(value)
+    return value
 
 
 def parameters_get() -> Parameters:

@@ -6,9 +6,9 @@ windows allow up to twice the limit across a window boundary; for a storefront's
 that is fine and costs one write instead of a sliding log's several. Used through
 ``DynamoDBRateThrottle`` (a DRF throttle).
 
-The client is the caller's address as API Gateway saw it (``REMOTE_ADDR``, set by Zappa from
-``requestContext.identity.sourceIp``); ``X-Forwarded-For`` is not trusted since a caller can
-write anything in it.
+The client is the caller's address (``tickets.client_identity``): the viewer's address from
+CloudFront when the request proves it came through our distribution, else API Gateway's
+``sourceIp``; ``X-Forwarded-For`` is never trusted since a caller can write anything in it.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
+from tickets.client_identity import client_address
 from tickets.config import parameters_get
 from tickets.models import RateCounter
 
@@ -61,7 +62,7 @@ class DynamoDBRateThrottle(BaseThrottle):
         return True
 
     def get_ident(self, request: Request) -> str:
-        return request.META.get("REMOTE_ADDR") or "unknown"
+        return client_address(request)
 
     def wait(self) -> float:
         return max(1.0, getattr(self, "_wait", WINDOW_SECONDS))

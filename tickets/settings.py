@@ -64,6 +64,7 @@ APPEND_SLASH = False  # the API's paths have no trailing slash; never redirect a
 INSTALLED_APPS = [
     # contrib apps the admin needs; their models are never queried (see tickets.db_backend)
     "tickets.admin_apps.BackOfficeAdminConfig",  # django.contrib.admin with our AdminSite
+    "dynamo_admin",  # the admin over PynamoDB models (its views and templates)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.messages",
@@ -85,6 +86,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "staff.signin_guard.DeviceCookieMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -116,17 +118,25 @@ SESSION_COOKIE_AGE = int(os.environ.get("STAFF_SESSION_SECONDS", str(8 * 3600)))
 SESSION_COOKIE_SAMESITE = "Lax"
 # Admin messages ride in the server-side session (no extra signed cookie to size or leak).
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
-# Lock an account for STAFF_LOCKOUT_SECONDS after this many wrong passwords in a row.
-STAFF_LOCKOUT_ATTEMPTS = int(os.environ.get("STAFF_LOCKOUT_ATTEMPTS", "5"))
-STAFF_LOCKOUT_SECONDS = int(os.environ.get("STAFF_LOCKOUT_SECONDS", "900"))
+# Sign-in guessing (staff/signin_guard.py): failures an address, and a username on a device
+# that never signed in as it, may make before each further try waits 1 s, 2 s, 4 s, ... up to
+# the maximum; counters are forgotten a window after their last failure.
+STAFF_SIGNIN_FREE_ATTEMPTS = int(os.environ.get("STAFF_SIGNIN_FREE_ATTEMPTS", "5"))
+STAFF_SIGNIN_ACCOUNT_FREE_ATTEMPTS = int(os.environ.get("STAFF_SIGNIN_ACCOUNT_FREE_ATTEMPTS", "20"))
+STAFF_SIGNIN_MAX_DELAY_SECONDS = int(os.environ.get("STAFF_SIGNIN_MAX_DELAY_SECONDS", "900"))
+STAFF_SIGNIN_WINDOW_SECONDS = int(os.environ.get("STAFF_SIGNIN_WINDOW_SECONDS", "3600"))
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
      "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]  # fmt: skip
 LOGIN_URL = "admin:login"
-# The admin's list pages: rows per page (each page is one or a few Queries of this size).
-ADMIN_PAGE_SIZE = int(os.environ.get("ADMIN_PAGE_SIZE", "50"))
+# The admin over DynamoDB (dynamo_admin/README.md): rows per list page (each page is one or a
+# few Queries of this size), where it records changes, and which of our errors it shows.
+DYNAMO_ADMIN_PAGE_SIZE = int(os.environ.get("ADMIN_PAGE_SIZE", "50"))
+DYNAMO_ADMIN_AUDIT_SINK = "tickets.admin_site.BackOfficeAuditSink"
+DYNAMO_ADMIN_CONFLICT_ERRORS = ["tickets.exceptions.Conflict"]
+DYNAMO_ADMIN_USER_ERRORS = ["tickets.exceptions.ApplicationError"]
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -201,13 +211,19 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "TicketsToHeaven storefront API",
-    "DESCRIPTION": (
-        "Catalog, orders and order status for the storefront. Every error answers "
-        '`{"error": {"code", "message", "fields"?}}`.'
-    ),
+    # The long description, headers, error codes and examples: orders/api_schema.py.
+    "DESCRIPTION": "See orders.api_schema.API_DESCRIPTION (set by the hook below).",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStateEnum": "orders.api_schema.ORDER_STATE_CHOICES",
+        "FulfillmentStateEnum": "orders.api_schema.FULFILLMENT_STATE_CHOICES",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "orders.api_schema.schema_postprocess",
+    ],
 }
 
 # --- CORS: only the storefront's origins, only the API ------------------------------------------

@@ -52,7 +52,7 @@ from tickets.audit import SYSTEM_BACKOFFICE, SYSTEM_FULFILLMENT
 from tickets.config import parameters_get
 from tickets.dynamodb import condition_failed, iso_utc
 from tickets.exceptions import Conflict, NotFound
-from tickets.logging import order_id_var
+from tickets.logging import log_scope, request_id_var
 from tickets.metrics import metric_emit
 
 logger = logging.getLogger(__name__)
@@ -221,8 +221,15 @@ def fulfillment_attempt(
 ) -> AttemptResult:
     """Attempt one due order: lease it, call the vendor, record what happened. The sweeper
     passes the ``order`` it read from the due index (the lease's condition makes a stale copy
-    harmless); otherwise it is read here."""
-    order_id_var.set(order_id)
+    harmless); otherwise it is read here. Its log lines carry ``order_id``; lines after it
+    do not."""
+    with log_scope(request_id=request_id_var.get(), order_id=order_id):
+        return _fulfillment_attempt(order_id=order_id, now=now, order=order)
+
+
+def _fulfillment_attempt(
+    *, order_id: str, now: datetime | None, order: Order | None
+) -> AttemptResult:
     now = _now(now)
     order = order or order_get(order_id=order_id)
     if order is None or order.fulfillment_queue != FULFILLMENT_DUE:

@@ -1,0 +1,209 @@
+"""The admin's sign-in under attack: guessing is slowed where it comes from, a real staff member
+is never kept out, and no answer (message or timing) tells which usernames exist."""
+
+from __future__ import annotations
+
+import re
+import statistics
+import time
+
+import pytest
+from django.test import Client, override_settings
+
+from staff.services import staff_account_get
+from staff.signin_guard import delay_seconds, signin_wait
+from tests.conftest import STAFF_PASSWORD
+from tests.factories import metrics_in
+
+ATTACKER = "203.0.113.66"
+OFFICE = "198.51.100.5"
+
+
+def sign_in(browser: Client, username: str, password: str):
+    return browser.post("/admin/login/?next=/admin/", {"username": username, "password": password})
+
+
+def error_of(response) -> str:
+    """The error the sign-in page shows, with the numbers of a delay taken out."""
+    assert response.status_code == 200, response.status_code
+    notes = re.findall(r'<p class="errornote">\s*(.*?)\s*</p>', response.content.decode(), re.S)
+    notes += re.findall(r'<ul class="errorlist[^"]*">(.*?)</ul>', response.content.decode(), re.S)
+    return re.sub(r"\d+ seconds", "N seconds", " ".join(notes))
+
+
+WRONG = "Please enter the correct username and password"
+DELAYED = "Too many failed sign-ins. Wait N seconds"
+
+
+@override_settings(STAFF_SIGNIN_MAX_DELAY_SECONDS=900)
+def test_delays_start_after_the_free_attempts_and_double_up_to_the_maximum():
+    waits = [delay_seconds(failures=n, free=5) for n in range(4, 17)]
+    assert waits == [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 900, 900]
+
+
+def test_the_address_that_guesses_waits_and_the_staff_member_elsewhere_signs_in(make_staff):
+    make_staff("admin", "ada")
+    attacker = Client(REMOTE_ADDR=ATTACKER)
+
+    guesses = [error_of(sign_in(attacker, "ada", f"guess {n}")) for n in range(5)]
+    then = error_of(sign_in(attacker, "ada", STAFF_PASSWORD))  # even the right one: not looked at
+
+    assert all(WRONG in answer for answer in guesses)
+    assert DELAYED in then
+    office = Client(REMOTE_ADDR=OFFICE)
+    assert sign_in(office, "ada", STAFF_PASSWORD).status_code == 302
+    assert office.get("/admin/").status_code == 200
+
+
+def test_each_further_failure_doubles_the_address_wait(make_staff):
+    from django.test import RequestFactory
+
+    make_staff("admin", "ada")
+    attacker = Client(REMOTE_ADDR=ATTACKER)
+    request = RequestFactory().post("/admin/login/", REMOTE_ADDR=ATTACKER)
+    waits = []
+    for n in range(8):
+        sign_in(attacker, "ada", f"guess {n}")
+        waits.append(signin_wait(request=request, username="someone else", now=time.time()))
+        # Let the delay pass, as a patient attacker would (the counters hold the time of the
+        # last failure; the wait is judged against it).
+        if waits[-1]:
+            _age_counters(seconds=waits[-1])
+
+    assert waits == [0, 0, 0, 0, 1, 2, 4, 8]
+
+
+def _age_counters(*, seconds: float) -> None:
+    """Move every sign-in counter's last failure ``seconds`` into the past, as time passing
+    would (DynamoDB's own clock is not ours to move)."""
+    from staff.signin_guard import SigninCounter
+    from tickets.models import BackOfficeRecord
+
+    for record in BackOfficeRecord.scan(BackOfficeRecord.pk.startswith("SIGNIN#")):
+        counter = SigninCounter.get(record.pk, record.sk)
+        counter.update(
+            actions=[SigninCounter.last_failure_at.set(counter.last_failure_at - seconds)]
+        )
+
+
+@override_settings(STAFF_SIGNIN_ACCOUNT_FREE_ATTEMPTS=3)
+def test_a_distributed_attack_cannot_keep_a_staff_member_out_of_their_own_browser(make_staff):
+    make_staff("admin", "ada")
+    browser = Client(REMOTE_ADDR=OFFICE)
+    assert sign_in(browser, "ada", STAFF_PASSWORD).status_code == 302  # leaves the device cookie
+    browser.post("/admin/logout/")
+
+    # A botnet: one guess from each of many addresses, below any address's limit.
+    for n in range(3):
+        assert WRONG in error_of(sign_in(Client(REMOTE_ADDR=f"192.0.2.{n + 10}"), "ada", "x"))
+    assert DELAYED in error_of(sign_in(Client(REMOTE_ADDR="192.0.2.20"), "ada", "x"))
+
+    new_device = Client(REMOTE_ADDR="198.51.100.200")
+    assert DELAYED in error_of(sign_in(new_device, "ada", STAFF_PASSWORD))
+    assert sign_in(browser, "ada", STAFF_PASSWORD).status_code == 302
+    assert browser.get("/admin/").status_code == 200
+
+
+@override_settings(STAFF_SIGNIN_ACCOUNT_FREE_ATTEMPTS=3)
+def test_an_admins_unlock_and_a_new_password_forget_the_failures(make_staff, staff_client):
+    make_staff("support", "sam")
+    admin = staff_client("admin", "ada")
+
+    def attack() -> None:
+        for n in range(4):
+            sign_in(Client(REMOTE_ADDR=f"192.0.2.{n + 10}"), "sam", "x")
+
+    attack()
+    assert DELAYED in error_of(sign_in(Client(REMOTE_ADDR=OFFICE), "sam", STAFF_PASSWORD))
+    page = admin.get("/admin/staff/staff/sam/change/").content.decode()
+    assert "Failed sign-ins (last hour)" in page and "Unlock" in page
+    version = staff_account_get(username="sam").version
+    page = admin.post(
+        "/admin/staff/staff/sam/action/unlock/", {"_version": version}, follow=True
+    ).content.decode()
+    assert "Forgot the failed sign-ins typed for sam" in page
+    assert sign_in(Client(REMOTE_ADDR=OFFICE), "sam", STAFF_PASSWORD).status_code == 302
+
+    attack()
+    version = staff_account_get(username="sam").version
+    admin.post(
+        "/admin/staff/staff/sam/action/set_password/",
+        {"_version": version, "new_password": "a brand new passphrase"},
+    )
+    new_device = Client(REMOTE_ADDR="198.51.100.201")
+    assert sign_in(new_device, "sam", "a brand new passphrase").status_code == 302
+
+
+def test_unknown_disabled_and_real_usernames_get_the_same_answers(make_staff, staff_client):
+    from staff.services import staff_create
+
+    make_staff("admin", "ada")
+    staff_create(
+        username="gone", email="gone@staff.example", role="viewer", password=STAFF_PASSWORD,
+        is_active=False,
+    )  # fmt: skip
+
+    answers = {
+        "real name, wrong password": error_of(sign_in(Client(REMOTE_ADDR="192.0.2.1"), "ada", "x")),
+        "disabled, right password": error_of(
+            sign_in(Client(REMOTE_ADDR="192.0.2.2"), "gone", STAFF_PASSWORD)
+        ),
+        "unknown name": error_of(sign_in(Client(REMOTE_ADDR="192.0.2.3"), "nobody", "x")),
+    }
+    assert len(set(answers.values())) == 1, answers
+    assert WRONG in answers["unknown name"]
+
+    attacker = Client(REMOTE_ADDR=ATTACKER)
+    for _ in range(5):
+        sign_in(attacker, "nobody", "x")
+    delayed = {name: error_of(sign_in(attacker, name, "x")) for name in ("ada", "gone", "nobody")}
+    assert len(set(delayed.values())) == 1 and DELAYED in delayed["ada"], delayed
+
+
+@override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.PBKDF2PasswordHasher"])
+def test_timing_does_not_tell_which_usernames_exist(make_staff, capsys):
+    """With production's password hasher: a real username with a wrong password, a disabled
+    account and an unknown username take the same time (medians within 25%)."""
+    from staff.services import staff_create
+
+    make_staff("admin", "ada")
+    staff_create(
+        username="gone", email="gone@staff.example", role="viewer", password=STAFF_PASSWORD,
+        is_active=False,
+    )  # fmt: skip
+    cases = {"ada": "wrong", "gone": STAFF_PASSWORD, "nobody": "wrong"}
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for round_ in range(5):
+        for n, (name, password) in enumerate(cases.items()):  # interleaved: load hits all alike
+            browser = Client(REMOTE_ADDR=f"192.0.2.{10 * round_ + n + 1}")
+            start = time.perf_counter()
+            answer = sign_in(browser, name, password)
+            times[name].append(time.perf_counter() - start)
+            assert WRONG in error_of(answer)
+
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    with capsys.disabled():
+        print("\nsign-in refusal, median ms:", {k: round(v * 1000) for k, v in medians.items()})
+    fastest, slowest = min(medians.values()), max(medians.values())
+    assert slowest <= fastest * 1.25, medians
+
+
+def test_each_refused_sign_in_is_counted_in_a_metric(make_staff, capfd):
+    make_staff("admin", "ada")
+    for name in ("ada", "nobody"):
+        sign_in(Client(REMOTE_ADDR=ATTACKER), name, "x")
+    sign_in(Client(REMOTE_ADDR=OFFICE), "ada", STAFF_PASSWORD)
+
+    out = capfd.readouterr().out
+    assert metrics_in(out, "StaffSigninFailures") == 2
+    assert "nobody" not in out and ATTACKER not in out
+
+
+@pytest.mark.parametrize("username", ["ada", "nobody"])
+def test_a_sign_in_with_an_empty_password_is_not_counted(make_staff, username):
+    make_staff("admin", "ada")
+    attacker = Client(REMOTE_ADDR=ATTACKER)
+    for _ in range(8):
+        attacker.post("/admin/login/", {"username": username, "password": ""})
+
+    assert sign_in(attacker, "ada", STAFF_PASSWORD).status_code == 302
