@@ -77,7 +77,7 @@ def _age_counters(*, seconds: float) -> None:
     """Move every sign-in counter's last failure ``seconds`` into the past, as time passing
     would (DynamoDB's own clock is not ours to move)."""
     from staff.signin_guard import SigninCounter
-    from tickets.backoffice import BackOfficeRecord
+    from tickets.models import BackOfficeRecord
 
     for record in BackOfficeRecord.scan(BackOfficeRecord.pk.startswith("SIGNIN#")):
         counter = SigninCounter.get(record.pk, record.sk)

@@ -73,11 +73,11 @@ def register(model: type[Model]) -> type[Model]:
 
 
 def registered_models() -> list[type[Model]]:
-    # Importing the apps' models modules registers them.
-    import orders.models  # noqa: F401
-    import payments.models  # noqa: F401
-    import tickets.backoffice  # noqa: F401
+    """Every table's model. Django imports each installed app's ``models`` module at set-up,
+    which registers its tables: this module names no app."""
+    from django.apps import apps
 
+    apps.check_models_ready()
     return list(_registry)
 
 
