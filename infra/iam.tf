@@ -86,6 +86,7 @@ data "aws_iam_policy_document" "lambda" {
     resources = [
       aws_secretsmanager_secret.stripe.arn,
       aws_secretsmanager_secret.app.arn,
+      aws_secretsmanager_secret.origin.arn,
     ]
   }
 

@@ -24,6 +24,16 @@ provider "aws" {
   }
 }
 
+# CloudFront's web ACLs (waf.tf) must be created in us-east-1, whatever the stage's region.
+provider "aws" {
+  alias  = "us_east_1"
+  region = "us-east-1"
+
+  default_tags {
+    tags = local.tags
+  }
+}
+
 data "aws_caller_identity" "current" {}
 
 data "aws_partition" "current" {}

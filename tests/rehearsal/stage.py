@@ -33,6 +33,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -51,7 +52,7 @@ DEFAULT_MIRRORS = "/opt/tf-plugins:~/.terraform.d/plugins:/usr/share/terraform/p
 # Every AWS service infra/ creates resources in.
 PROVIDER_SERVICES = (
     "cloudfront", "cloudwatch", "dynamodb", "iam", "logs", "s3", "secretsmanager", "sns", "sqs",
-    "ssm", "sts",
+    "ssm", "sts", "wafv2",
 )  # fmt: skip
 
 
@@ -126,15 +127,22 @@ def emulator_start() -> Emulator:
 
 def provider_override(endpoint: str) -> str:
     endpoints = "\n".join(f'    {service} = "{endpoint}"' for service in PROVIDER_SERVICES)
-    return f"""# Rehearsal only (tests/rehearsal/): every AWS endpoint is the emulator on loopback.
-provider "aws" {{
-  skip_credentials_validation = true
+    block = f"""  skip_credentials_validation = true
   skip_metadata_api_check     = true
   s3_use_path_style           = true
 
   endpoints {{
 {endpoints}
-  }}
+  }}"""
+    # Both providers: the stage's region and us-east-1 (CloudFront's WAF lives there).
+    return f"""# Rehearsal only (tests/rehearsal/): every AWS endpoint is the emulator on loopback.
+provider "aws" {{
+{block}
+}}
+
+provider "aws" {{
+  alias = "us_east_1"
+{block}
 }}
 """
 
@@ -173,7 +181,12 @@ def terraform_prepare(
     for path in INFRA.glob("*.tf"):
         if path.name != "backend.tf":  # an operator's S3 backend: the rehearsal keeps local state
             shutil.copy(path, workdir)
-    shutil.copy(INFRA / "terraform.tfvars.example", workdir / "terraform.tfvars")
+    # As the example asks: the placeholder replaced by a fresh `openssl rand -hex 32`.
+    tfvars = (INFRA / "terraform.tfvars.example").read_text()
+    placeholder = '"replace-me-with-openssl-rand-hex-32"'
+    assert placeholder in tfvars
+    tfvars = tfvars.replace(placeholder, f'"{secrets.token_hex(32)}"')
+    (workdir / "terraform.tfvars").write_text(tfvars)
     (workdir / "rehearsal_override.tf").write_text(provider_override(endpoint))
     (workdir / "cli.tfrc").write_text(
         f"""provider_installation {{
