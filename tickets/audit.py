@@ -39,8 +39,8 @@ SYSTEM_PREFIX = "system#"
 
 @dataclass(frozen=True)
 class AuditRecord:
-    """An entry as pages show it, with the attributes the admin's templates expect of a
-    ``LogEntry`` (so the stock "Recent actions" sidebar renders it)."""
+    """An entry as pages show it (the admin's sink turns it into ``dynamo_admin``'s own
+    ``LogEntry``-like shape, ``tickets.admin_site``)."""
 
     at: datetime
     actor: str
@@ -63,52 +63,6 @@ class AuditRecord:
         if self.is_system:
             return f"{self.actor.removeprefix(SYSTEM_PREFIX).capitalize()} (system)"
         return self.actor
-
-    @property
-    def action_time(self) -> datetime:
-        return self.at
-
-    @property
-    def is_addition(self) -> bool:
-        return self.action == "add"
-
-    @property
-    def is_change(self) -> bool:
-        return self.action != "add"
-
-    @property
-    def is_deletion(self) -> bool:
-        return False
-
-    @property
-    def changes(self) -> list[tuple[str, Any, Any]]:
-        """``(field, before, after)`` for each field that differs."""
-        names = sorted(set(self.before) | set(self.after))
-        return [
-            (n, self.before.get(n), self.after.get(n))
-            for n in names
-            if self.before.get(n) != self.after.get(n)
-        ]
-
-    def get_admin_url(self) -> str:
-        from django.urls import NoReverseMatch, reverse
-
-        app_label, _, model_name = self.object_type.partition(".")
-        try:
-            return reverse(f"admin:{app_label}_{model_name}_change", args=[self.object_id])
-        except NoReverseMatch:
-            return ""
-
-    @property
-    def content_type(self) -> Any:
-        from django.apps import apps
-
-        app_label, _, model_name = self.object_type.partition(".")
-        try:
-            model = apps.get_model(app_label, model_name)
-        except LookupError:
-            return None
-        return type("ContentTypeName", (), {"name": model._meta.verbose_name})()
 
 
 def _record(entry: AuditEntry) -> AuditRecord:
@@ -225,19 +179,3 @@ def audit_recent_by(*, staff: str, limit: int = 10) -> list[AuditRecord]:
         _record(e)
         for e in AuditEntry.gsi1.query(f"AUDITBY#{staff}", scan_index_forward=False, limit=limit)
     ]
-
-
-class RecentActions:
-    """Stands in for the ``LogEntry`` queryset the admin index's sidebar filters and slices
-    (``{% get_admin_log 10 as admin_log for_user user %}``), reading the audit log instead."""
-
-    def __init__(self, staff: str | None = None) -> None:
-        self.staff = staff
-
-    def filter(self, user__pk: Any = None, **kwargs: Any) -> RecentActions:
-        return RecentActions(str(user__pk) if user__pk is not None else self.staff)
-
-    def __getitem__(self, item: slice) -> list[AuditRecord]:
-        if not isinstance(item, slice) or self.staff is None:
-            return []
-        return audit_recent_by(staff=self.staff, limit=item.stop or 10)
