@@ -90,8 +90,9 @@ class SyncResult:
             return f"Stripe does not know PaymentIntent {self.payment_intent_id}: nothing changed."
         said = f"Stripe says the payment is {(self.stripe_status or '').replace('_', ' ')}"
         if self.changes:
-            return f"{said}. Order {self.order_id}: " + "; ".join(self.changes) + "."
-        text = f"{said}; order {self.order_id} is {self.order_status}: nothing to change."
+            text = f"{said}. Order {self.order_id}: " + "; ".join(self.changes) + "."
+        else:
+            text = f"{said}; order {self.order_id} is {self.order_status}: nothing to change."
         if self.stripe_status == "succeeded" and self.order_status == OrderStatus.CANCELED:
             text += " Money was taken for a canceled order: refund it."
         return text
