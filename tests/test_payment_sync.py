@@ -264,3 +264,22 @@ def test_a_viewer_may_not_sync_with_stripe(aws, staff_client):
 
     assert "You are not allowed to sync with stripe" in page
     assert order_get(order.order_id).status == OrderStatus.PENDING_PAYMENT
+
+
+def test_cancel_on_an_order_paid_in_stripe_says_so_and_points_to_the_sync(aws, staff_client):
+    order = order_create(age_minutes=2)
+    intent_pay(aws, order.payment_intent_id)
+
+    page = (
+        staff_client("support")
+        .post(
+            f"/admin/orders/order/{order.order_id}/action/cancel/",
+            {"_version": order.version},
+            follow=True,
+        )
+        .content.decode()
+    )
+
+    assert "changed by someone else" not in page
+    assert "payment went through" in page and "Sync with Stripe" in page
+    assert order_get(order.order_id).status == OrderStatus.PENDING_PAYMENT
