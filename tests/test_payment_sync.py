@@ -283,3 +283,18 @@ def test_cancel_on_an_order_paid_in_stripe_says_so_and_points_to_the_sync(aws, s
     assert "changed by someone else" not in page
     assert "payment went through" in page and "Sync with Stripe" in page
     assert order_get(order.order_id).status == OrderStatus.PENDING_PAYMENT
+
+
+def test_reconciling_costs_a_bounded_number_of_requests_per_order_and_never_scans(aws):
+    from tickets.dynamodb_requests import dynamodb_requests
+
+    for _ in range(4):
+        order_create(age_minutes=10)  # unpaid: checked, nothing to change
+
+    with dynamodb_requests() as calls:
+        out = _reconcile()
+
+    assert "checked 4 unpaid orders: 0 changed, 4 unchanged" in out
+    assert calls["Scan"] == 0
+    # One Query of order-status-index, then per order: its payment (a Query) and the order.
+    assert sum(calls.values()) <= 1 + 4 * 2, dict(calls)
