@@ -87,7 +87,8 @@ def test_the_reconcile_command_pays_orders_paid_in_stripe_and_leaves_the_rest(aw
     out = _reconcile()
 
     assert "[1] " in out and "[2] " in out and "[3] " not in out  # progress, one line each
-    assert f"{paid_in_stripe.order_id}: Stripe says the payment is succeeded" in out
+    assert f"{paid_in_stripe.order_id}: Stripe says the payment succeeded" in out
+    assert f"{unpaid.order_id}: Stripe says the payment is not made yet" in out
     assert "marked paid, its seats sold; fulfillment started" in out
     assert out.strip().splitlines()[-1] == (
         "checked 2 unpaid orders: 1 changed, 1 unchanged, 0 failed"
@@ -149,13 +150,18 @@ def test_a_canceled_intent_cancels_the_order_and_releases_its_seats(aws):
 
 def test_an_intent_stripe_does_not_know_changes_nothing_and_does_not_stop_the_run(aws):
     unknown = order_create(age_minutes=10)
+    # Like the demo data: our records name a PaymentIntent this Stripe account does not have.
+    payment = payment_get(unknown.payment_intent_id)
     unknown.update(actions=[Order.payment_intent_id.set("pi_not_in_this_account")])
+    payment.payment_id = "pi_not_in_this_account"
+    payment.save(add_version_condition=False)
     paid = order_create(age_minutes=9)
     intent_pay(aws, paid.payment_intent_id)
 
     out = _reconcile()
 
     assert "checked 2 unpaid orders: 1 changed, 1 unchanged, 0 failed" in out
+    assert f"{unknown.order_id}: Stripe does not know PaymentIntent pi_not_in_this_account" in out
     assert order_get(unknown.order_id).status == OrderStatus.PENDING_PAYMENT
     assert order_get(paid.order_id).status in PAID_OR_LATER
 
@@ -242,7 +248,7 @@ def test_staff_sync_with_stripe_pays_the_order_and_says_what_changed(aws, staff_
     second = support.post(url, {"_version": synced.version}, follow=True).content.decode()
 
     assert "Sync with Stripe" in page
-    assert "Synced with Stripe. Stripe says the payment is succeeded." in first
+    assert "Synced with Stripe. Stripe says the payment succeeded." in first
     assert "marked paid, its seats sold; fulfillment started" in first
     assert synced.status in PAID_OR_LATER
     assert seats_available("ga") == 8

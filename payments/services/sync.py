@@ -63,6 +63,18 @@ PAID_OR_LATER = frozenset(
 )
 
 
+# A PaymentIntent's status, for staff: "Stripe says the payment ..."
+STATUS_WORDS = {
+    "succeeded": "succeeded",
+    "canceled": "was canceled",
+    "processing": "is processing (not decided yet)",
+    "requires_payment_method": "is not made yet (no card accepted so far)",
+    "requires_confirmation": "awaits confirmation",
+    "requires_action": "awaits the buyer's action (e.g. 3-D Secure)",
+    "requires_capture": "is authorized, not captured",
+}
+
+
 @dataclass
 class SyncResult:
     """What a sync found and did. ``outcome``: ``applied`` (something changed), ``unchanged``,
@@ -88,7 +100,9 @@ class SyncResult:
             )
         if self.outcome == "not_in_stripe":
             return f"Stripe does not know PaymentIntent {self.payment_intent_id}: nothing changed."
-        said = f"Stripe says the payment is {(self.stripe_status or '').replace('_', ' ')}"
+        said = "Stripe says the payment " + STATUS_WORDS.get(
+            self.stripe_status or "", f"is {(self.stripe_status or '').replace('_', ' ')}"
+        )
         if self.changes:
             text = f"{said}. Order {self.order_id}: " + "; ".join(self.changes) + "."
         else:
