@@ -6,8 +6,9 @@ PaymentIntents paid in localstripe (set-up, not timed), then POSTs signed
 in-process, one at a time and from 8 threads. Beside them, in the same run: redeliveries of
 processed events (verify + claim refused + one read), an ignored event type, and
 ``GET /health`` as the floor of a request through the stack. DynamoDB requests are counted at
-botocore's client (``_make_api_call``), per operation; each succeeded event also makes one
-Stripe call (PaymentIntent retrieve, to localstripe).
+botocore's client (``_make_api_call``), per operation; each succeeded event also makes two
+Stripe calls (the PaymentIntent and its latest charge, for refunds and disputes, to
+localstripe).
 
 The succeeded events are measured without fulfillment (in Lambda it runs in another
 invocation; here its orders are marked as already queued) and, on one line, with fulfillment
@@ -15,7 +16,9 @@ inline as the local stack runs it (adds the vendor call and its writes).
 
 Numbers are for the emulators on loopback (moto serialises its requests); in AWS each
 DynamoDB request costs single-digit milliseconds, so the requests per event is the figure
-that carries over. Run: ``make bench`` or ``.venv/bin/python bench/webhooks.py [--events N]``.
+that carries over. The last two lines are the reconciliation job (``payments_reconcile``) over
+unpaid orders and over orders paid in Stripe whose webhook never came: DynamoDB and Stripe
+requests per order checked. Run: ``make bench`` or ``.venv/bin/python bench/webhooks.py [--events N]``.
 """
 
 from __future__ import annotations
@@ -50,6 +53,23 @@ def _count_dynamodb_requests() -> None:
         return original(self, operation_name, api_params)
 
     BaseClient._make_api_call = counted
+
+
+_stripe_counts: collections.Counter[str] = collections.Counter()
+
+
+def _count_stripe_requests() -> None:
+    # The same on the stripe library's HTTP client: every request to Stripe (localstripe).
+    import stripe
+
+    original = stripe.RequestsClient.request
+
+    def counted(self, method, url, headers, post_data=None):
+        with _counts_lock:
+            _stripe_counts[method.upper()] += 1
+        return original(self, method, url, headers, post_data)
+
+    stripe.RequestsClient.request = counted
 
 
 _report = sys.stdout
@@ -154,8 +174,44 @@ def main() -> None:
         _measure("succeeded + inline fulfillment (local mode)", bodies[2 * n :], post)
         _measure("same events redelivered (duplicates)", bodies[:n], post)
         _measure("ignored type (customer.updated)", ignored, post)
+        _reconcile_measure(stack, n)
     finally:
         stack.stop()
+
+
+def _reconcile_measure(stack, n: int) -> None:
+    """The reconciliation job's cost per order checked: n unpaid orders (the usual case:
+    nothing to change) and n paid in Stripe with no webhook (each paid, fulfillment queued)."""
+    from orders.models import FulfillmentStatus, Order
+    from payments.services.sync import payments_reconcile
+    from tests.factories import intent_pay, order_create
+
+    for i in range(2 * n):
+        # The paid ones are older, so the first run (oldest first, n at most) checks them.
+        order = order_create(items=[("ga", 1)], age_minutes=20 if i < n else 10)
+        if i < n:
+            order.update(actions=[Order.fulfillment_status.set(FulfillmentStatus.PENDING.value)])
+            intent_pay(stack, order.payment_intent_id)
+    _count_stripe_requests()
+    for label, limit in (("paid in Stripe, no webhook", n), ("unpaid, nothing to change", n)):
+        _counts.clear()
+        _stripe_counts.clear()
+        sys.stdout = open(os.devnull, "w")
+        started = time.perf_counter()
+        report = payments_reconcile(limit=limit)
+        elapsed = time.perf_counter() - started
+        sys.stdout.close()
+        sys.stdout = _report
+        checked = max(report.checked, 1)
+        per_op = ", ".join(f"{op} {c / checked:.1f}" for op, c in sorted(_counts.items()))
+        print(
+            f"{'reconcile: ' + label:<44} {report.checked / elapsed:8.1f} /s"
+            f"   {elapsed / checked * 1000:6.1f} ms each"
+            f"   DynamoDB {sum(_counts.values()) / checked:.1f}/order ({per_op})"
+            f"   Stripe {sum(_stripe_counts.values()) / checked:.1f}/order"
+            f"   changed {len(report.changed)}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -118,18 +118,28 @@ def main() -> None:
 
 
 def _scheduled_jobs(interval: float = 30.0) -> None:
-    """Zappa's scheduled events, locally: every job in orders.jobs, every ``interval`` s."""
+    """Zappa's scheduled events, locally: every job in orders.jobs and payments.jobs, every
+    ``interval`` s."""
     import logging
 
     from orders import jobs
+    from payments import jobs as payment_jobs
 
     logger = logging.getLogger("devstack.scheduler")
-    names = [n for n in ("orders_expire", "fulfillment_sweep") if hasattr(jobs, n)]
+    runs = [
+        (name, getattr(module, name))
+        for module, name in (
+            (jobs, "orders_expire"),
+            (jobs, "fulfillment_sweep"),
+            (payment_jobs, "payments_reconcile"),
+        )
+        if hasattr(module, name)
+    ]
     while True:
         time.sleep(interval)
-        for name in names:
+        for name, run in runs:
             try:
-                getattr(jobs, name)({}, None)
+                run({}, None)
             except Exception:
                 logger.exception("scheduled job failed", extra={"job": name})
 

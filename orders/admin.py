@@ -26,8 +26,9 @@ from orders.models import Customer, Order, OrderStatus, TicketType
 from orders.services.customers import customer_update
 from orders.services.fulfillment import fulfillment_retry
 from orders.services.ticket_types import ticket_type_create, ticket_type_update
-from orders.services.transitions import order_cancel
+from orders.services.transitions import OrderBeingPaid, order_cancel
 from tickets.audit import audit_history
+from tickets.exceptions import ValidationFailed
 from tickets.formatting import money_format, today, when, when_short
 
 # How far back an unfiltered list (or a date range without a start) reaches.
@@ -67,9 +68,16 @@ def day_source(index: Any, filters: dict[str, Any], key: str, sort_attribute: An
 
 
 def _cancel(request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
-    order_cancel(
-        order_id=order.order_id, staff=request.user.get_username(), reason="canceled by staff"
-    )
+    try:
+        order_cancel(
+            order_id=order.order_id, staff=request.user.get_username(), reason="canceled by staff"
+        )
+    except OrderBeingPaid:
+        # Not "changed by someone else" (a Conflict would say that): the buyer paid.
+        raise ValidationFailed(
+            "the buyer's payment went through (or is in progress) in Stripe, so the order "
+            "cannot be canceled; use “Sync with Stripe” to apply the payment."
+        ) from None
     return f"Order {order.order_id} was canceled and its seats released."
 
 

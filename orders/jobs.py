@@ -45,10 +45,12 @@ def fulfillment_sweep(event: Any = None, context: Any = None) -> dict[str, Any]:
 def orders_expire(event: Any = None, context: Any = None) -> dict[str, Any]:
     """Every 5 minutes: expire unpaid orders older than SSM ``order_expiry_minutes``
     (PaymentIntent canceled, order canceled, seats released). A payment that landed meanwhile
-    wins: the order is left for its webhook. Safe to run concurrently with itself."""
+    wins: it is applied (order paid, seats sold, fulfillment started) without waiting for its
+    webhook. Safe to run concurrently with itself."""
     report = _orders_expire()
     summary = {
         "expired": len(report.expired),
+        "paid": len(report.paid),
         "left_for_payment": len(report.left_for_payment),
         "failed": len(report.failed),
     }

@@ -3,7 +3,8 @@
 The arrows run one way: ``payments`` imports ``orders`` (its webhooks and refunds call order
 actions), ``orders`` never imports ``payments``. Yet an order is created with a payment to
 take, and canceling an unpaid order (staff, expiry) must first cancel that payment. Those few
-needs are this ``PaymentGateway`` protocol; the payments app implements it
+needs (and applying a payment the expiry job finds already taken) are this ``PaymentGateway``
+protocol; the payments app implements it
 (``payments.order_gateway``) and plugs it in from its ``AppConfig.ready``. Orders never writes
 a ``Payment`` item or calls Stripe itself.
 """
@@ -65,6 +66,12 @@ class PaymentGateway(Protocol):
     def payment_cancel(self, *, order_id: str, payment_intent_id: str) -> None:  # pragma: no cover
         """Cancel the order's payment before the order is canceled, and record it. Raises
         ``PaymentMoving`` if money moved or is moving."""
+        ...
+
+    def payment_sync(self, *, payment_intent_id: str, actor: str) -> bool:  # pragma: no cover
+        """Apply what the provider says of the payment now to its order, forward only (paid:
+        seats sold and fulfillment started; canceled: seats released; refunds recorded), with
+        ``actor`` in the audit entries. True if anything changed."""
         ...
 
 

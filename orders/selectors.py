@@ -98,14 +98,14 @@ def orders_by_email(*, email: str, limit: int = 50) -> list[Order]:
 
 
 def orders_with_status(
-    *, status: str, limit: int, created_before: str | None = None
+    *, status: str, limit: int, created_before: str | None = None, oldest_first: bool = False
 ) -> list[Order]:
-    """Orders in one status, newest first, optionally created before an ISO time
-    (``order-status-index``)."""
+    """Orders in one status, newest first (or oldest first), optionally created before an ISO
+    time (``order-status-index``)."""
     condition = Order.created_at < created_before if created_before else None
     return list(
         Order.status_index.query(
-            status, range_key_condition=condition, scan_index_forward=False, limit=limit
+            status, range_key_condition=condition, scan_index_forward=oldest_first, limit=limit
         )
     )
 

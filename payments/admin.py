@@ -2,8 +2,9 @@
 
 Payments change only through Stripe's webhooks, so their pages are read-only. This app also
 adds its part to the order admin (the arrow runs payments -> orders, never back): the order
-page's "Payments" list, the search by PaymentIntent id, and the "Refund" action, which calls
-``payments.services.refunds.refund_create``.
+page's "Payments" list, the search by PaymentIntent id, the "Refund" action, which calls
+``payments.services.refunds.refund_create``, and "Sync with Stripe", which calls
+``payments.services.sync.payment_sync`` and says what changed.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from orders.models import Order, OrderStatus
 from payments import selectors
 from payments.models import Payment
 from payments.services.refunds import refund_create
+from payments.services.sync import payment_sync
 from tickets.exceptions import ValidationFailed
 from tickets.formatting import money_format, money_minor_units, when, when_short
 
@@ -173,6 +175,13 @@ def _refund(request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
     return f"Refund of {shown} requested for order {order.order_id}; Stripe confirms it shortly."
 
 
+def _sync(request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
+    result = payment_sync(
+        payment_intent_id=order.payment_intent_id, actor=request.user.get_username()
+    )
+    return f"Synced with Stripe. {result.describe()}"
+
+
 def _payments_rows(order: Order) -> list[dict[str, Any]]:
     return [
         {
@@ -213,6 +222,18 @@ OrderAdmin.contribute(
         form_class=RefundForm,
         available=lambda o: o.status in REFUNDABLE,
         help_text="Full or partial, through Stripe.",
+        audited_by_service=True,
+    ),
+    before="cancel",
+)
+OrderAdmin.contribute(
+    object_action=ObjectAction(
+        "sync_payment",
+        "Sync with Stripe",
+        permission="orders.sync_payment_order",
+        run=_sync,
+        available=lambda o: bool(o.payment_intent_id),
+        help_text="Re-read the payment in Stripe and apply what it says (never backwards).",
         audited_by_service=True,
     ),
     before="cancel",

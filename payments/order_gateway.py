@@ -15,6 +15,7 @@ from pynamodb.transactions import TransactWrite
 from orders.payment_port import PaymentMoving, PaymentRefused, PaymentStarted
 from payments import stripe_client
 from payments.services import records
+from payments.services.sync import payment_sync
 
 logger = logging.getLogger(__name__)
 
@@ -81,3 +82,6 @@ class StripePaymentGateway:
             if intent.status != "canceled":
                 raise PaymentMoving() from None
         records.payment_record_canceled(payment_intent_id=payment_intent_id)
+
+    def payment_sync(self, *, payment_intent_id: str, actor: str) -> bool:
+        return payment_sync(payment_intent_id=payment_intent_id, actor=actor).changed

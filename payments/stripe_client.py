@@ -74,6 +74,7 @@ class Charge:
     currency: str
     payment_intent_id: str | None
     refunds: tuple[RefundResult, ...]
+    disputed: bool = False  # Stripe's ``disputed``: a dispute was opened on this charge
 
 
 _lock = threading.Lock()
@@ -204,6 +205,7 @@ def charge_retrieve(*, charge_id: str) -> Charge:
         currency=charge["currency"],
         payment_intent_id=charge.get("payment_intent"),
         refunds=tuple(_refund(r) for r in (refunds.get("data") or [])),
+        disputed=bool(charge.get("disputed")),
     )
 
 

@@ -11,7 +11,9 @@
    then gets ``200 duplicate``), so a crash of the winner is never hidden behind a 200.
 3. **Dispatch** by event type (``HANDLERS``). Types we do not handle are recorded as
    ``ignored`` and answered 200. Handlers re-read the PaymentIntent or charge from Stripe for
-   decisions that move money or state (an event's object is a snapshot and may be stale).
+   decisions that move money or state (an event's object is a snapshot and may be stale):
+   ``payment_intent.*`` events go through ``payments.services.sync.payment_sync``, the one
+   entry point the scheduled jobs and the staff "Sync with Stripe" action use too.
 4. **Finish**: ``done`` with its outcome. If a handler fails, the claim is released (lease set
    to 0) and the answer is 503, so Stripe's retry applies it again; if the process dies
    instead, the lease (``LEASE_SECONDS``) runs out and the retry re-claims it.
@@ -26,18 +28,18 @@ This module must not log payloads, client secrets or card details: ids, types an
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from orders.models import FulfillmentStatus, OrderStatus
 from orders.services import transitions
 from payments import selectors, stripe_client
 from payments.models import Payment, WebhookEventStatus
 from payments.services import events, records
 from payments.services.events import LEASE_SECONDS
+from payments.services.sync import payment_sync
+from tickets.audit import SYSTEM_STRIPE
 from tickets.exceptions import ApplicationError, Conflict, ServiceUnavailable
 from tickets.logging import order_id_var
 from tickets.metrics import metric_emit
@@ -82,18 +84,6 @@ class WebhookResult:
 # --- Handlers ------------------------------------------------------------------------------
 
 
-def _fulfillment_start(order_id: str) -> None:
-    # Imported lazily: fulfillment is another module's job and may not be deployed yet.
-    try:
-        module = importlib.import_module("orders.services.fulfillment")
-    except ModuleNotFoundError as error:
-        if error.name != "orders.services.fulfillment":
-            raise
-        logger.info("fulfillment is not available yet; not started", extra={"order_id": order_id})
-        return
-    module.fulfillment_start(order_id=order_id)
-
-
 def _payment_for_intent(payment_intent_id: str) -> Payment | None:
     payment = selectors.payment_get(payment_intent_id=payment_intent_id)
     if payment is None:
@@ -109,31 +99,24 @@ def _order_for_intent(payment_intent_id: str) -> str | None:
     return payment.order_id if payment else None
 
 
-def _on_payment_intent_succeeded(event: dict[str, Any]) -> str:
-    intent_id = event["data"]["object"]["id"]
-    payment = _payment_for_intent(intent_id)
-    if payment is None:
+def _synced(event: dict[str, Any], *, announced: str) -> str:
+    """A ``payment_intent.*`` event only says which PaymentIntent to re-read: the sync applies
+    what Stripe says now. ``stale``: the event announced a status Stripe no longer (or never)
+    had, and nothing changed."""
+    result = payment_sync(payment_intent_id=event["data"]["object"]["id"], actor=SYSTEM_STRIPE)
+    if result.outcome in {"not_ours", "not_in_stripe"}:
         return "not_ours"
-    order_id = payment.order_id
-    intent = stripe_client.payment_intent_retrieve(payment_intent_id=intent_id)
-    if intent.status != "succeeded":
+    if not result.changed and result.stripe_status != announced:
         return "stale"
-    # The payment first: a payment for an order canceled meanwhile is still recorded.
-    records.payment_record_success(
-        payment_intent_id=intent_id, charge_id=intent.latest_charge, current=payment
-    )
-    outcome = transitions.order_mark_paid(order_id=order_id)
-    if outcome.changed:
-        metric_emit("PaymentsSucceeded")
-        logger.info("order paid", extra={"order_id": order_id})
-    # Also when the order was already paid: a re-applied event whose first run died between
-    # paying and starting fulfillment must still start it (the vendor call is idempotent).
-    if (
-        outcome.order.status == OrderStatus.PAID
-        and outcome.order.fulfillment_status == FulfillmentStatus.NOT_STARTED
-    ):
-        _fulfillment_start(order_id)
-    return "applied" if outcome.changed else "unchanged"
+    return result.outcome
+
+
+def _on_payment_intent_succeeded(event: dict[str, Any]) -> str:
+    return _synced(event, announced="succeeded")
+
+
+def _on_payment_intent_canceled(event: dict[str, Any]) -> str:
+    return _synced(event, announced="canceled")
 
 
 def _on_payment_intent_payment_failed(event: dict[str, Any]) -> str:
@@ -141,6 +124,9 @@ def _on_payment_intent_payment_failed(event: dict[str, Any]) -> str:
     order_id = _order_for_intent(intent["id"])
     if order_id is None:
         return "not_ours"
+    # What Stripe says now first (a failure delivered after a later success changes nothing);
+    # then the attempt's details, which only this event carries, on the payment's history.
+    result = payment_sync(payment_intent_id=intent["id"], actor=SYSTEM_STRIPE)
     error = intent.get("last_payment_error") or {}
     # Recorded on the payment only: the order stays as it is (a pending order stays payable,
     # a paid one stays paid).
@@ -157,20 +143,7 @@ def _on_payment_intent_payment_failed(event: dict[str, Any]) -> str:
             "payment attempt failed", extra={"order_id": order_id, "failure_code": failure_code}
         )
         metric_emit("PaymentsFailed")
-    return "applied" if recorded else "unchanged"
-
-
-def _on_payment_intent_canceled(event: dict[str, Any]) -> str:
-    intent_id = event["data"]["object"]["id"]
-    order_id = _order_for_intent(intent_id)
-    if order_id is None:
-        return "not_ours"
-    intent = stripe_client.payment_intent_retrieve(payment_intent_id=intent_id)
-    if intent.status != "canceled":
-        return "stale"
-    records.payment_record_canceled(payment_intent_id=intent_id)
-    outcome = transitions.order_mark_canceled(order_id=order_id, reason="payment_intent_canceled")
-    return "applied" if outcome.changed else "unchanged"
+    return "applied" if recorded or result.changed else "unchanged"
 
 
 def _on_charge_refunded(event: dict[str, Any]) -> str:

@@ -38,6 +38,8 @@ _SUPPORT = _VIEWER | {
     "orders.cancel_order",
     "orders.retry_fulfillment_order",
     "orders.export_order",
+    # "Sync with Stripe": applies only what Stripe already decided, forward only.
+    "orders.sync_payment_order",
 }
 _FINANCE = _SUPPORT | {
     "orders.refund_order",

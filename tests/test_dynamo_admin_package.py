@@ -342,7 +342,12 @@ def test_another_django_project_lists_and_edits_its_own_models(tmp_path, local_s
 def test_the_payments_app_adds_its_parts_to_the_order_page_in_their_places():
     from orders.admin import OrderAdmin
 
-    assert [a.name for a in OrderAdmin.object_actions] == ["refund", "cancel", "retry_fulfillment"]
+    assert [a.name for a in OrderAdmin.object_actions] == [
+        "refund",
+        "sync_payment",
+        "cancel",
+        "retry_fulfillment",
+    ]
     assert [r.title for r in OrderAdmin.related_lists] == [
         "Items",
         "Customer",

@@ -51,6 +51,7 @@ def test_scheduled_rules_get_names_zappa_accepts(stage):
     assert {e["function"] for e in events} == {
         "orders.jobs.orders_expire",
         "orders.jobs.fulfillment_sweep",
+        "payments.jobs.payments_reconcile",
     }
     for event in events:
         rule = Zappa.get_scheduled_event_name(Zappa, event, event["function"], f"x-{stage}")
@@ -59,6 +60,7 @@ def test_scheduled_rules_get_names_zappa_accepts(stage):
     rates = {e["function"]: e["expression"] for e in events}
     assert rates["orders.jobs.orders_expire"] == "rate(5 minutes)"
     assert rates["orders.jobs.fulfillment_sweep"] == "rate(1 minute)"
+    assert rates["payments.jobs.payments_reconcile"] == "rate(15 minutes)"
 
 
 def test_excludes_keep_the_packages_django_needs():

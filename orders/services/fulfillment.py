@@ -118,8 +118,9 @@ def _breaker_record(*, success: bool, now: datetime) -> None:
 # --- Starting ----------------------------------------------------------------------------------
 
 
-def fulfillment_start(*, order_id: str) -> None:
-    """Queue a paid order for fulfillment and ask for an attempt without waiting for it."""
+def fulfillment_start(*, order_id: str) -> bool:
+    """Queue a paid order for fulfillment and ask for an attempt without waiting for it. False
+    if it was queued, done, or not paid already (nothing started)."""
     order = order_get(order_id=order_id)
     if order is None:
         raise NotFound("No order with this id.")
@@ -138,8 +139,9 @@ def fulfillment_start(*, order_id: str) -> None:
     except UpdateError as error:
         if not condition_failed(error):
             raise
-        return  # already queued, done, or not paid: nothing to start
+        return False  # already queued, done, or not paid: nothing to start
     _dispatch(order_id)
+    return True
 
 
 def fulfillment_retry(*, order_id: str, staff: str | None = None) -> None:

@@ -77,6 +77,7 @@ class Outcome:
 @dataclass
 class ExpiryReport:
     expired: list[str] = field(default_factory=list)
+    paid: list[str] = field(default_factory=list)  # paid in Stripe, webhook missing: applied
     left_for_payment: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
 
@@ -234,7 +235,9 @@ def orders_expire(*, older_than_minutes: int | None = None, limit: int = 500) ->
 
     Finds them with a Query of ``order-status-index`` (``pending_payment``, oldest first), never
     a Scan. Safe to run concurrently with itself and with a late payment: a payment that landed
-    makes Stripe refuse the cancel and the order is left for the payment's webhook."""
+    makes Stripe refuse the cancel, and the payment is applied then and there through
+    ``payment_gateway().payment_sync`` (``paid``), the same conditional writes as its webhook,
+    so whichever comes first pays the order and the other changes nothing."""
     minutes = (
         older_than_minutes
         if older_than_minutes is not None
@@ -260,7 +263,15 @@ def orders_expire(*, older_than_minutes: int | None = None, limit: int = 500) ->
             ):
                 report.expired.append(order_id)
         except OrderBeingPaid:
-            report.left_for_payment.append(order_id)
+            # Money moved: apply what Stripe says now (a succeeded intent pays the order,
+            # sells its seats and starts fulfillment) rather than wait for a webhook that may
+            # never come. A payment still processing is left for its outcome.
+            if payment_gateway().payment_sync(
+                payment_intent_id=order.payment_intent_id, actor=SYSTEM_SCHEDULER
+            ):
+                report.paid.append(order_id)
+            else:
+                report.left_for_payment.append(order_id)
         except Exception:
             # One bad order must not stop the others; the next run retries it.
             logger.exception("order expiry failed", extra={"order_id": order_id})

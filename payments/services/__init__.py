@@ -4,4 +4,6 @@ reads.
 - ``records``: the payment item's history (attempts, success, cancellation, refunds, disputes)
 - ``refunds``: ``refund_create``, the staff refund the admin calls
 - ``events``: the claim on a Stripe event id (claim, finish, release), so each takes effect once
+- ``sync``: ``payment_sync``, the one entry point for payment updates (webhooks, jobs, staff),
+  and ``payments_reconcile``, the scheduled sweep of unpaid orders
 """

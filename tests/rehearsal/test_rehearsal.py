@@ -483,6 +483,19 @@ class Flows:
             self.order_status(order["order_id"]) == "canceled", "expire_orders did not cancel it"
         )
 
+    def reconcile(self) -> None:
+        """Paid in Stripe, no webhook ever: the reconciliation (scheduled, and by hand) pays it."""
+        order = self.order()
+        intent_pay(self.stack, order["payment"]["payment_intent_id"])
+        rule = f"{FUNCTION}-reconcile-payments-payments.jobs.payments_reconcile"
+        _one(self.runtime, scheduled_event(rule))  # the order is too fresh for the schedule
+        _check(self.order_status(order["order_id"]) == "pending_payment", "reconciled too early")
+        _one(self.runtime, {"manage": "reconcile_payments --older-than-minutes 0"})
+        _check(
+            self.order_status(order["order_id"]) in {"paid", "fulfilled"},
+            "reconcile_payments did not pay the order paid in Stripe",
+        )
+
     def management(self) -> None:
         """The commands docs/deploy.md tells operators to run in Lambda."""
         for command in (
@@ -580,6 +593,7 @@ class Flows:
             "health",
             "catalog",
             "expiry",
+            "reconcile",
             "sweep",
             "management",
             "admin",

@@ -24,6 +24,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         report = orders_expire(older_than_minutes=options["older_than_minutes"])
         self.stdout.write(
-            f"expired {len(report.expired)}, left for a payment in progress "
+            f"expired {len(report.expired)}, paid (payment found in Stripe) {len(report.paid)}, "
+            f"left for a payment in progress "
             f"{len(report.left_for_payment)}, failed {len(report.failed)}"
         )
