@@ -15,6 +15,7 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 from django.urls import path, reverse
+from pynamodb.exceptions import TransactWriteError
 
 from orders import admin_selectors as selectors
 from orders.models import (
@@ -24,6 +25,7 @@ from orders.models import (
     OrderStatus,
     TicketType,
 )
+from orders.services.seats import MAX_SEAT_SHARDS, seats_capacity_change, seats_fill, seats_stock
 from tickets.admin_dynamodb import (
     ChoiceFilter,
     Column,
@@ -44,7 +46,7 @@ from tickets.admin_dynamodb import (
     when_short,
 )
 from tickets.audit import audit_history
-from tickets.dynamodb import utc_now_iso
+from tickets.dynamodb import cancellation_codes, transaction, utc_now_iso
 from tickets.exceptions import Conflict, ValidationFailed
 
 # How far back an unfiltered list (or a date range without a start) reaches.
@@ -409,8 +411,24 @@ class TicketTypeForm(forms.Form):
 class TicketTypeAddForm(TicketTypeForm):
     sku = forms.SlugField(max_length=64)
     currency = forms.CharField(max_length=3, min_length=3, initial="usd")
+    seat_shards = forms.IntegerField(
+        min_value=1,
+        max_value=MAX_SEAT_SHARDS,
+        initial=1,
+        help_text="1 for most types. For an on-sale of thousands of buyers at once, e.g. 32: "
+        "the seats are split over that many items so orders do not queue on one. Cannot be "
+        "changed later.",
+    )
 
-    field_order = ["sku", "name", "description", "unit_amount", "currency", "capacity", "active"]
+    field_order = [
+        "sku", "name", "description", "unit_amount", "currency", "capacity", "seat_shards", "active",
+    ]  # fmt: skip
+
+
+def _seats_left(ticket_type: TicketType) -> Any:
+    if ticket_type.sharded and ticket_type.available is None:
+        return f"in {int(ticket_type.seat_shards)} shards (open to see)"
+    return "unlimited" if ticket_type.available is None else ticket_type.available
 
 
 class TicketTypeAdmin(DynamoModelAdmin):
@@ -423,11 +441,12 @@ class TicketTypeAdmin(DynamoModelAdmin):
         Column("name", "Name"),
         Column(lambda t: money_format(t.unit_amount, t.currency), "Price"),
         Column(lambda t: "unlimited" if t.capacity is None else t.capacity, "Capacity"),
-        Column(lambda t: "unlimited" if t.available is None else t.available, "Seats left"),
+        Column(_seats_left, "Seats left"),
         Column(lambda t: "yes" if t.active else "no", "Active"),
     ]
     details = [
         ("Seats left", lambda t: "unlimited" if t.available is None else t.available),
+        ("Seat shards", lambda t: int(t.seat_shards or 1)),
         ("Currency", lambda t: t.currency),
         ("Updated", lambda t: t.updated_at),
     ]
@@ -457,25 +476,29 @@ class TicketTypeAdmin(DynamoModelAdmin):
             "active": bool(item.active),
         }
 
+    def item_save(
+        self, request: HttpRequest, item: TicketType, version: int, changed: dict[str, Any]
+    ) -> None:
+        """Capacity moves the seats left by the same amount (``seats_capacity_change``): sales
+        change the seats left concurrently, so they are never written from what this page
+        read, and a decrease below what is sold or held is refused by DynamoDB's condition."""
+        if "capacity" not in changed:
+            super().item_save(request, item, version, changed)
+            return
+        changed = dict(changed)
+        capacity = changed.pop("capacity")
+        seats_capacity_change(
+            ticket_type=item,
+            capacity=capacity,
+            version=version,
+            actions=self.item_update_actions(item, changed),
+        )
+        item.refresh(consistent_read=True)
+        seats_fill(ticket_types=[item])
+
     def item_update_actions(self, item: TicketType, changed: dict[str, Any]) -> list[Any]:
-        """Capacity moves the seats left by the same amount, as an ADD: reservations change
-        ``available`` concurrently, so it is never written from what this page read."""
         changed = dict(changed)
         actions = []
-        if "capacity" in changed:
-            old, new = item.capacity, changed.pop("capacity")
-            if new is None:
-                actions += [TicketType.capacity.remove(), TicketType.available.remove()]
-            elif old is None:
-                # Unlimited types do not count seats: the new capacity starts full.
-                actions += [TicketType.capacity.set(new), TicketType.available.set(new)]
-            else:
-                if item.available is not None and item.available + (new - old) < 0:
-                    raise ValidationFailed("More seats are sold than the new capacity allows.")
-                actions += [
-                    TicketType.capacity.set(new),
-                    TicketType.available.add(new - old),
-                ]
         if "active" in changed:
             active = changed.pop("active")
             actions.append(TicketType.active.set(active))
@@ -495,18 +518,21 @@ class TicketTypeAdmin(DynamoModelAdmin):
             unit_amount=data["unit_amount"],
             currency=data["currency"].lower(),
             capacity=data.get("capacity"),
-            available=data.get("capacity"),
+            seat_shards=data.get("seat_shards") or 1,
             active=bool(data.get("active")),
             catalog_key=CATALOG_ACTIVE if data.get("active") else None,
             created_at=now,
             updated_at=now,
         )
         try:
-            ticket_type.save(condition=TicketType.sku.does_not_exist())
-        except Exception as error:
-            if getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException":
+            with transaction() as t:
+                seats_stock(t, ticket_type=ticket_type)  # its seats: on it, or in shards
+                t.save(ticket_type, condition=TicketType.sku.does_not_exist())
+        except TransactWriteError as error:
+            if "ConditionalCheckFailed" in cancellation_codes(error):
                 raise Conflict(f"A ticket type with sku {data['sku']!r} exists already.") from error
             raise
+        seats_fill(ticket_types=[ticket_type])
         return ticket_type
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from orders.emails import email_normalise
 from orders.models import Customer, Order, TicketType
+from orders.selectors import ticket_type_seats_get
 from payments.models import Payment
 
 
@@ -63,7 +64,5 @@ def orders_by_payment_intent(*, payment_intent_id: str) -> list[Order]:
 
 
 def ticket_type_get(*, sku: str) -> TicketType | None:
-    try:
-        return TicketType.get(sku, consistent_read=True)
-    except TicketType.DoesNotExist:
-        return None
+    """With its seats left summed over its shards for a sharded type."""
+    return ticket_type_seats_get(sku=sku)

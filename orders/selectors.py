@@ -11,21 +11,37 @@ from collections.abc import Iterable
 from pynamodb.exceptions import DoesNotExist
 
 from orders.models import CATALOG_ACTIVE, Customer, CustomerEmailClaim, Order, TicketType
+from orders.services.seats import seats_fill
 
 ORDER_ID_PATTERN = re.compile(r"^ord_[A-Za-z0-9_-]{16,64}$")
 
 
 def catalog_list() -> list[TicketType]:
-    """The active ticket types, by sku: one Query of the sparse catalog index."""
-    return list(TicketType.catalog_index.query(CATALOG_ACTIVE))
+    """The active ticket types, by sku: one Query of the sparse catalog index, plus one
+    BatchGet of the shards of the sharded ones (their ``available`` is the sum)."""
+    types = list(TicketType.catalog_index.query(CATALOG_ACTIVE))
+    seats_fill(ticket_types=types, consistent=False)
+    return types
 
 
 def ticket_types_get(*, skus: Iterable[str]) -> dict[str, TicketType]:
-    """The ticket types with these skus (active or not), strongly consistent, in one BatchGet."""
+    """The ticket types with these skus (active or not), strongly consistent, in one BatchGet.
+    A sharded type's ``available`` is not read (None; ``limited`` says it counts seats): the
+    order path leaves it to the shards' conditions. ``ticket_type_seats_get`` reads it."""
     wanted = sorted(set(skus))
     if not wanted:
         return {}
     return {t.sku: t for t in TicketType.batch_get(wanted, consistent_read=True)}
+
+
+def ticket_type_seats_get(*, sku: str) -> TicketType | None:
+    """One ticket type, strongly consistent, with its seats left (summed over its shards)."""
+    try:
+        ticket_type = TicketType.get(sku, consistent_read=True)
+    except TicketType.DoesNotExist:
+        return None
+    seats_fill(ticket_types=[ticket_type])
+    return ticket_type
 
 
 def order_get(*, order_id: str) -> Order | None:
