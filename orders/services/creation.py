@@ -252,6 +252,7 @@ def _order_write(
             if TRANSIENT_CODES.intersection(codes) and attempt + 1 < TRANSACTION_ATTEMPTS:
                 time.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311 - jitter
                 continue
+            logger.warning("order transaction canceled", extra={"cancellation_codes": codes})
             raise ServiceUnavailable() from None
     raise ServiceUnavailable()
 

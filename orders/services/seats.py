@@ -29,9 +29,9 @@ Two layouts, chosen per ticket type when it is created (``TicketType.seat_shards
 
 Unlimited types (``available`` absent, not sharded) are not touched.
 
-A capacity change (``seats_capacity_change``) moves the seats left by exactly the change,
-spread over the shards for a sharded type, in one transaction with the ticket-type item, and
-is refused when more seats are sold or held than the new capacity.
+A capacity change (``seats_capacity_change``) moves the seats left by exactly the change (for
+a sharded type into the emptiest shard or out of the fullest ones), in one transaction with
+the ticket-type item, and is refused when more seats are sold or held than the new capacity.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ MAX_SEAT_SHARDS = 64
 TRANSIENT_CODES = frozenset(
     {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
 )
-CAPACITY_ATTEMPTS = 6
+CAPACITY_ATTEMPTS = 10
 _random = random.SystemRandom()
 
 
@@ -307,9 +307,9 @@ def seats_capacity_change(
     ``CapacityBelowSold`` if fewer seats are left than the decrease; nothing is written then.
 
     Unsharded: ``available ADD change``, with the condition ``available >= -change`` for a
-    decrease (decided by DynamoDB, not from the staff's read). Sharded: an increase is spread
-    evenly over the shards; a decrease is taken from the fullest shards, each with the
-    condition that it has that many left; a sale that empties one meanwhile makes the change
+    decrease (decided by DynamoDB, not from the staff's read). Sharded: an increase goes to the
+    emptiest shard, a decrease comes off the fullest shards, each with the condition that it
+    has that many left (``_capacity_plan``); a sale that empties one meanwhile makes the change
     read the shards again and re-plan. Unlimited becomes limited with every seat left, and
     limited becomes unlimited (seats no longer counted) only for an unsharded type."""
     old = None if ticket_type.capacity is None else int(ticket_type.capacity)
@@ -367,37 +367,33 @@ def seats_capacity_change(
                 "ConditionalCheckFailed" in codes[1:] or TRANSIENT_CODES.intersection(codes)
             ):
                 # A sale took seats from a shard meanwhile, or an item was busy: look again.
-                time.sleep(_random.uniform(0, 0.02 * 2**attempt))
+                time.sleep(_random.uniform(0, min(1.0, 0.02 * 2**attempt)))
                 continue
             raise ServiceUnavailable() from None
     raise ServiceUnavailable()
 
 
 def _capacity_plan(ticket_type: TicketType, change: int) -> list[tuple[int, int]]:
-    """(shard, seats to add) for a capacity change of ``change`` seats on a sharded type."""
+    """(shard, seats to add) for a capacity change of ``change`` seats on a sharded type.
+
+    As few shards as possible, so that the change does not collide with the sales running on
+    all the others (during an on-sale every shard is in some transaction most of the time): an
+    increase goes to the emptiest shard, a decrease comes off the fullest ones. Orders find
+    seats wherever they are (``seats_failure``), so the shards need not stay even."""
     shards = int(ticket_type.seat_shards)
-    if change > 0:
-        start = _random.randrange(shards)
-        spread = _spread(change, shards)
-        return [((start + n) % shards, seats) for n, seats in enumerate(spread) if seats]
     if change == 0:
         return []
     levels = seats_shard_levels(shard_counts={ticket_type.sku: shards})[ticket_type.sku]
+    if change > 0:
+        emptiest = min(levels.values())
+        return [(_random.choice([n for n, left in levels.items() if left == emptiest]), change)]
     if sum(levels.values()) < -change:
         raise CapacityBelowSold()
-    # Take from the fullest shards first, one seat at a time in effect, so that what is left
-    # stays as even as it was: lower the top levels down to a common line.
-    remaining = dict(levels)
-    need = -change
-    while need:
-        top = max(remaining.values())
-        at_top = [n for n, left in remaining.items() if left == top]
-        below = max([left for left in remaining.values() if left < top], default=0)
-        step = min(top - below, -(-need // len(at_top)))
-        for n in at_top:
-            taken = min(step, need)
-            remaining[n] -= taken
-            need -= taken
-            if not need:
-                break
-    return [(n, remaining[n] - levels[n]) for n in sorted(levels) if remaining[n] != levels[n]]
+    plan, need = [], -change
+    for n, left in sorted(levels.items(), key=lambda level: -level[1]):
+        if not need:
+            break
+        taken = min(left, need)
+        plan.append((n, -taken))
+        need -= taken
+    return plan
