@@ -412,6 +412,7 @@ class TicketTypeAddForm(TicketTypeForm):
     sku = forms.SlugField(max_length=64)
     currency = forms.CharField(max_length=3, min_length=3, initial="usd")
     seat_shards = forms.IntegerField(
+        required=False,
         min_value=1,
         max_value=MAX_SEAT_SHARDS,
         initial=1,

@@ -21,12 +21,21 @@ import urllib.request
 from datetime import timedelta
 from typing import Any
 
+from pynamodb.exceptions import TransactWriteError
+
 from devstack.stack import LocalStack
 from orders.models import CATALOG_ACTIVE, Order, OrderItem, OrderStatus, TicketType
-from orders.services.seats import seats_plan, seats_stock, seats_take
+from orders.services.seats import seats_failure, seats_plan, seats_stock, seats_take
 from payments import stripe_client
 from payments.models import Payment
-from tickets.dynamodb import iso_utc, new_id, transaction, utc_now, utc_now_iso
+from tickets.dynamodb import (
+    cancellation_codes,
+    iso_utc,
+    new_id,
+    transaction,
+    utc_now,
+    utc_now_iso,
+)
 
 
 def ticket_type_create(
@@ -142,9 +151,15 @@ def order_create(*, items: list[tuple[str, int]] | None = None, age_minutes: flo
         seats_held=any(item.reserved for item in order_items),
         updated_at=created,
     )
-    with transaction() as writes:
-        seats_take(writes, items=order_items)
-        writes.save(order, condition=Order.order_id.does_not_exist())
+    for _ in range(3):  # a sharded type: move to shards with seats, as order_create does
+        try:
+            with transaction() as writes:
+                writes.save(order, condition=Order.order_id.does_not_exist())
+                seats_take(writes, items=order_items)
+            break
+        except TransactWriteError as error:
+            if not seats_failure(items=order_items, codes=cancellation_codes(error)[1:]).moved:
+                raise
     Payment(
         payment_id=intent.id,
         created_at=created,
