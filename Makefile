@@ -64,10 +64,13 @@ format: env
 test: env system-packages lint
 	$(VENV)/bin/pytest
 
-BENCHMARKS := coldstart orders webhooks fulfillment admin
+BENCHMARKS := coldstart orders webhooks fulfillment admin onsale
+# Arguments per benchmark: the on-sale's 10x goal is reported, not enforced, on a busy machine
+# (its seat count is always enforced).
+BENCH_ARGS_onsale := --goal-advisory
 
 bench: env
-	@for name in $(BENCHMARKS); do echo "== bench/$$name.py"; $(VENV)/bin/python bench/$$name.py || exit 1; done
+	@set -e; $(foreach name,$(BENCHMARKS),echo "== bench/$(name).py"; $(VENV)/bin/python bench/$(name).py $(BENCH_ARGS_$(name));)
 
 # --- Deployment (docs/deploy.md) ------------------------------------------------------------
 STAGE ?= prod

@@ -19,10 +19,11 @@ would under contention, before the emulator sees the request:
   3,000 RCU / 1,000 WCU per partition, the same for on-demand tables), kept as a token bucket
   per partition refilled at that rate and holding at most one second of it. A write costs one
   unit per started KB of the item, two inside a transaction ("Capacity management for
-  transactions"); an UpdateItem or DeleteItem is taken as one KB. Writes of an item that
-  belongs to a global secondary index also spend the index partition's budget (its hash key
-  value), since an index throttled for writes throttles the table's writes ("Provisioned
-  throughput considerations for GSIs"). Over budget, a transaction is canceled with reason
+  transactions"); an UpdateItem or DeleteItem is taken as one KB. A new item (a Put) that
+  belongs to a global secondary index also spends the index partition's budget (its hash key
+  value), one unit per KB, since an index throttled for writes throttles the table's writes
+  ("Provisioned throughput considerations for GSIs"); what an update moves between index
+  partitions is not counted. Over budget, a transaction is canceled with reason
   ``ThrottlingError`` for that item and a single write fails with ``ThrottlingException``,
   with the message DynamoDB gives for an on-demand table ("Throughput exceeds the current
   capacity of your table or index. DynamoDB is automatically scaling your table or index so
@@ -31,8 +32,10 @@ would under contention, before the emulator sees the request:
   hold many key values on one partition, but it splits a hot one out (adaptive capacity), and
   one key value can never exceed its partition's budget.
 - **Latency.** Every DynamoDB request waits ``latency`` seconds before it is forwarded
-  (DynamoDB answers in single-digit milliseconds; a transaction costs two round trips inside
-  the service, prepare and commit).
+  (DynamoDB answers in single-digit milliseconds), a ``TransactWriteItems`` twice that: the
+  transaction coordinator makes two round trips to the items' storage nodes, prepare and
+  commit ("Distributed Transactions at Scale in Amazon DynamoDB", USENIX ATC 2023), and the
+  items are in flight all that time.
 
 ``time_scale`` slows the model's clock: latency is multiplied and budgets divided by it, so a
 machine far slower than DynamoDB (the emulator in Python on a shared CPU) still sees the
@@ -68,8 +71,7 @@ _PREFIX = "com.amazonaws.dynamodb.v20120810#"
 @dataclass(frozen=True)
 class _Write:
     item: str  # table + key: what a transaction locks
-    partitions: tuple[str, ...]  # table/index + hash key value: whose budget it spends
-    units: float
+    partitions: tuple[tuple[str, float], ...]  # (table/index + hash key value, units spent)
 
 
 class ContentionModel:
@@ -88,13 +90,14 @@ class ContentionModel:
         self.in_flight: Counter[str] = Counter()
         self.buckets: dict[str, tuple[float, float]] = {}  # partition -> (tokens, at)
         self.refused: Counter[str] = Counter()
+        self.throttled_partitions: Counter[str] = Counter()  # which budgets ran out
 
     def _take(self, writes: Iterable[_Write], now: float) -> set[str]:
         """Spend the budget of every write's partitions, or nothing: the items refused."""
         need: Counter[str] = Counter()
         for write in writes:
-            for partition in write.partitions:
-                need[partition] += write.units
+            for partition, units in write.partitions:
+                need[partition] += units
         short = set()
         levels = {}
         for partition, units in need.items():
@@ -106,7 +109,8 @@ class ContentionModel:
             levels[partition] = tokens
             if tokens < units:
                 short.add(partition)
-        refused = {w.item for w in writes if short.intersection(w.partitions)}
+                self.throttled_partitions[partition] += 1
+        refused = {w.item for w in writes if short.intersection(p for p, _ in w.partitions)}
         if not refused:
             for partition, units in need.items():
                 self.buckets[partition] = (levels[partition] - units, now)
@@ -145,7 +149,7 @@ class _ContentionHandler(_Handler):
         writes = self.server.writes(operation, payload) if operation else []
         reasons = model.admit(operation, writes) if writes else None
         if model.latency:
-            time.sleep(model.latency)
+            time.sleep(model.latency * (2 if operation == "TransactWriteItems" else 1))
         if reasons is not None:
             return _error(operation, reasons)
         try:
@@ -215,14 +219,16 @@ class ContentionProxy(MeterProxy):
         if key is None:
             key = {name: item[name] for name in key_names if item and name in item}
         hash_value = json.dumps(key.get(key_names[0]) if key_names else key, sort_keys=True)
-        partitions = [f"{table}|{hash_value}"]
-        for name in index_keys:  # the index partitions a new item lands in
+        partitions = [(f"{table}|{hash_value}", units)]
+        # The index partitions a new item lands in: a plain write of the projected item, one
+        # unit per KB, transaction or not.
+        index_units = max(1, -(-_size(item) // 1024)) if item else 0
+        for name in index_keys:
             if item and name in item:
-                partitions.append(f"{table}#{name}|{json.dumps(item[name], sort_keys=True)}")
+                index = f"{table}#{name}|{json.dumps(item[name], sort_keys=True)}"
+                partitions.append((index, index_units))
         return _Write(
-            item=f"{table}|{json.dumps(key, sort_keys=True)}",
-            partitions=tuple(partitions),
-            units=units,
+            item=f"{table}|{json.dumps(key, sort_keys=True)}", partitions=tuple(partitions)
         )
 
     def writes(self, operation: str, payload: dict) -> list[_Write]:
@@ -240,7 +246,7 @@ class ContentionProxy(MeterProxy):
             units = (
                 0.0
                 if kind == "ConditionCheck"
-                else 2 * max(1, -(-_size(item) // 1024) if item else 1)
+                else 2 * (max(1, -(-_size(item) // 1024)) if item else 1)
             )
             writes.append(self._write(spec["TableName"], spec.get("Key"), item, units))
         return writes
