@@ -17,13 +17,16 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # it; Playwright never downloads a browser of its own).
 APT_PACKAGES := chromium
 
-.PHONY: help dev manage test lint format env system-packages bench clean deploy-env collectstatic package
+.PHONY: help dev manage test lint format env system-packages bench clean deploy-env collectstatic package \
+	storefront-deps storefront-build storefront-client
 
 help:
 	@echo "make dev    run the back office locally on its embedded stack (PORT=$(PORT))"
 	@echo "make manage ARGS=\"createstaff ...\"  a management command against the running make dev"
 	@echo "make test   install everything from the lock file and run lint and the tests"
 	@echo "make bench  run the benchmarks in bench/"
+	@echo "make storefront-build   build the reference checkout into storefront/dist (docs/deploy.md)"
+	@echo "make storefront-client  regenerate storefront/openapi.json and the typed client from the API"
 	@echo "make package STAGE=prod        build the Lambda package offline into build/ (docs/deploy.md)"
 	@echo "make collectstatic STAGE=prod  upload static files to the stage's S3 bucket (AWS credentials)"
 
@@ -45,8 +48,13 @@ system-packages:
 	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
 	  $$sudo apt-get update -qq && $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+	@# Node 20+ and npm for storefront/: Debian's packages when absent (nodesource's nodejs
+	@# carries its own npm, so only a machine with neither installs both).
+	@command -v npm >/dev/null || { \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && $$sudo apt-get install -y -qq --no-install-recommends nodejs npm; }
 
-dev: env
+dev: env storefront-build
 	$(VENV)/bin/python -m devstack --port $(PORT)
 
 # A management command against the running `make dev` stack: make manage ARGS="createstaff"
@@ -61,8 +69,27 @@ format: env
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: env system-packages lint
+test: env system-packages storefront-deps lint
 	$(VENV)/bin/pytest
+
+# --- The storefront's reference checkout and typed client (storefront/README.md) ------------
+STOREFRONT_DEPS := storefront/node_modules/.package-lock.json
+
+# Exactly package-lock.json; npm writes node_modules/.package-lock.json, our stamp.
+$(STOREFRONT_DEPS): storefront/package.json storefront/package-lock.json
+	cd storefront && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+storefront-deps: $(STOREFRONT_DEPS)
+
+# The artefact for the storefront bucket: storefront/dist (docs/deploy.md uploads it).
+storefront-build: storefront-deps
+	cd storefront && npm run --silent build
+
+# After changing the API: the OpenAPI document as the client sees it, and its types.
+storefront-client: env storefront-deps
+	DJANGO_SECRET_KEY=schema-only $(VENV)/bin/python manage.py spectacular --format openapi-json --file storefront/openapi.json
+	cd storefront && npm run --silent generate
 
 BENCHMARKS := coldstart orders webhooks fulfillment admin onsale
 # Arguments per benchmark: the on-sale's 10x goal is reported, not enforced, on a busy machine
@@ -88,4 +115,4 @@ package: env deploy-env
 	UV=$(UV) $(VENV)/bin/python -m deploy package --stage $(STAGE) --output build/ticketstoheaven-$(STAGE).zip
 
 clean:
-	rm -rf $(VENV) $(DEPLOY_VENV) $(TOOLS) staticfiles build
+	rm -rf $(VENV) $(DEPLOY_VENV) $(TOOLS) staticfiles build storefront/node_modules storefront/dist

@@ -11,7 +11,9 @@ since a developer's own AWS credentials would otherwise send it to a real stage.
 import os
 import sys
 
-OFFLINE_COMMANDS = {"help", "version", "--help", "-h", "--version"}
+# Commands that touch no AWS resource (``spectacular`` writes the OpenAPI document; it needs
+# DJANGO_SECRET_KEY set so the settings do not read Secrets Manager).
+OFFLINE_COMMANDS = {"help", "version", "--help", "-h", "--version", "spectacular"}
 
 
 def main() -> None:

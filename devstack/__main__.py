@@ -1,7 +1,8 @@
 """``make dev``: the back office on its local stack, with demo data, in one command.
 
 Starts the AWS emulator, localstripe and the stand-in vendor, creates the tables, secrets and
-parameters, seeds demo data, creates a local staff account (role admin, a fresh random
+parameters, seeds demo data, serves the reference checkout (``storefront/dist``, built by
+``make dev``) on ``STOREFRONT_PORT`` (5173) with CORS allowing it, creates a local staff account (role admin, a fresh random
 password each run, printed once: it exists only in this run's in-memory emulator), runs
 Django's development server on ``--port`` (``PORT``), and prints what to open. Ctrl-C stops
 everything; nothing is left running or written outside the project.
@@ -23,9 +24,10 @@ import time
 
 from devstack.attach import manage, stack_state_remove, stack_state_write
 from devstack.stack import ROOT, LocalStack, free_port, port_free
+from devstack.storefront import STOREFRONT, storefront_config, storefront_serve
 from devstack.stripe_webhooks import stripe_webhook_register
 
-DEFAULT_PORTS = {"aws": 4566, "stripe": 8420, "vendor": 8430}
+DEFAULT_PORTS = {"aws": 4566, "stripe": 8420, "vendor": 8430, "storefront": 5173}
 
 
 def _port(preferred: int) -> int:
@@ -51,10 +53,15 @@ def main() -> None:
     )
     # A `kill` stops the stack as cleanly as Ctrl-C does (the finally below runs).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    storefront_port = _port(int(os.environ.get("STOREFRONT_PORT", DEFAULT_PORTS["storefront"])))
+    storefront_origins = [f"http://{h}:{storefront_port}" for h in ("127.0.0.1", "localhost")]
     print("starting the AWS emulator, localstripe and the stand-in vendor...", flush=True)
     stack.start()
+    storefront = None
     try:
         os.environ.update(stack.environment())
+        # The checkout calls the API from its own origin, as from CloudFront in production.
+        os.environ["CORS_ALLOWED_ORIGINS"] = ",".join(storefront_origins)
         # The webhook answers at once and the vendor is called in a thread, as Lambda's async
         # task would; the scheduled jobs run in this process, as EventBridge would run them.
         os.environ["FULFILLMENT_ASYNC"] = "thread"
@@ -76,7 +83,16 @@ def main() -> None:
             secret=stack.secrets.stripe_webhook_secret,
         )
         stack_state_write(stack.environment())
-        _banner(stack, args.port, staff_password)
+        dist = STOREFRONT / "dist"
+        if (dist / "index.html").exists():
+            storefront = storefront_serve(
+                dist=dist,
+                port=storefront_port,
+                config=storefront_config(
+                    api_base=f"http://127.0.0.1:{args.port}", stripe_url=stack.stripe_url
+                ),
+            )
+        _banner(stack, args.port, staff_password, storefront_origins[0] if storefront else None)
         threading.Thread(target=_scheduled_jobs, daemon=True).start()
         subprocess.run(
             # --insecure: serve the admin's static files with DEBUG off, as production behaves
@@ -96,6 +112,8 @@ def main() -> None:
         pass
     finally:
         stack_state_remove()
+        if storefront is not None:
+            storefront.shutdown()
         stack.stop()
 
 
@@ -128,14 +146,21 @@ def _local_staff() -> str:
     return password
 
 
-def _banner(stack: LocalStack, port: int, staff_password: str) -> None:
+def _banner(stack: LocalStack, port: int, staff_password: str, storefront_url: str | None) -> None:
     base = f"http://127.0.0.1:{port}"
+    storefront = (
+        f"{storefront_url}/  (reference checkout; card 4242 4242 4242 4242 pays,\n"
+        "                 4000 0000 0000 0341 is declined; any future date and CVC)"
+        if storefront_url
+        else "not built: `make dev` builds it (npm), or `make storefront-build`"
+    )
     print(
         f"""
 TicketsToHeaven back office, local stack
+  Storefront     {storefront}
   Admin          {base}/admin/  user: {LOCAL_STAFF}  password: {staff_password}
                  (more accounts: make manage ARGS=createstaff, or python -m devstack manage createstaff)
-  API            {base}  (try: curl {base}/health ; curl {base}/catalog)
+  API            {base}  (try: curl {base}/health ; curl {base}/catalog ; OpenAPI: {base}/schema)
   AWS emulator   {stack.aws_url}  (moto: DynamoDB, Secrets Manager, SSM, S3; dashboard {stack.aws_url}/moto-api/)
   Stripe         {stack.stripe_url}  (localstripe; sends signed payment events to {base}/webhooks/stripe)
   Vendor         {stack.vendor_url}  (stand-in; POST /_control to make it slow or fail)

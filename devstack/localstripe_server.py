@@ -1,21 +1,86 @@
-"""Run localstripe without its on-disk store.
+"""Run localstripe without its on-disk store, and with a Payment Element for Stripe.js.
 
 localstripe pickles its whole store to the hard-coded ``/tmp/localstripe.pickle`` on every
 write: two instances (the dev stack and a test run) would share that file, and the cost of each
 write grows with the store. Our stacks are throw-away like the AWS emulator's, so we keep it in
-memory only. This patches the stand-in, never our own code.
+memory only.
+
+localstripe's own Stripe.js stand-in (``/js.stripe.com/v3/``) has only the old Card Element
+and no ``confirmPayment``; the storefront uses the Payment Element, as Stripe recommends. So
+this also serves ``devstack/stripe_js_payment_element.js`` at ``/js.stripe.com/v3/payment-element/``
+(the storefront's ``stripeJsUrl`` locally) and the one call it makes, the browser-side
+confirmation of a PaymentIntent with the publishable key and the client secret, as Stripe.js
+does. This patches and extends the stand-in, never our own code.
 """
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
+from aiohttp import web
 from localstripe import resources, server
+from localstripe.errors import UserError, json_response
+
+STRIPE_JS = Path(__file__).with_name("stripe_js_payment_element.js")
+
+
+def stripe_js(request: web.Request) -> web.Response:
+    return web.Response(
+        text=STRIPE_JS.read_text(),
+        content_type="application/javascript",
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def payment_intent_confirm(request: web.Request) -> web.Response:
+    """``stripe.confirmPayment``: the card typed in the Payment Element pays the intent.
+
+    Like Stripe, only the intent's client secret (and a publishable key) authorise it; a new
+    attempt after a declined one is allowed (localstripe itself would refuse it).
+    """
+    form = await request.post()
+    try:
+        intent = resources.PaymentIntent._api_retrieve(request.match_info["id"])
+        if not str(form.get("key", "")).startswith("pk_") or form.get("client_secret") != getattr(
+            intent, "client_secret", None
+        ):
+            raise UserError(401, "Invalid publishable key or client secret.")
+        if intent.status not in ("requires_payment_method", "requires_confirmation"):
+            raise UserError(400, f"This PaymentIntent is {intent.status}.")
+        card = {
+            "number": str(form.get("card[number]", "")).replace(" ", ""),
+            "exp_month": str(form.get("card[exp_month]", "")),
+            "exp_year": str(form.get("card[exp_year]", "")),
+            "cvc": str(form.get("card[cvc]", "")),
+        }
+        try:
+            method = resources.PaymentMethod._api_create(type="card", card=card)
+        except UserError:
+            raise UserError(
+                402,
+                "Your card details are incomplete or invalid.",
+                {"code": "incorrect_number", "type": "card_error"},
+            ) from None
+        intent.payment_method = method.id
+        intent.latest_charge = None  # a new attempt (Stripe keeps the failed charge's history)
+        intent._confirm(on_failure_now=intent._report_failure)
+        return json_response(intent._export())
+    except UserError as error:
+        if error.code == 402:
+            error.body["error"].setdefault("code", "card_declined")
+            error.body["error"]["type"] = "card_error"
+        return error.to_response()
 
 
 def main() -> None:
     resources.Store.dump_to_disk = lambda self: None  # type: ignore[method-assign]
     resources.Store.try_load_from_disk = lambda self: None  # type: ignore[method-assign]
+    # Under /js.stripe.com/, which localstripe serves without a secret key (as Stripe.js is).
+    server.app.router.add_get("/js.stripe.com/v3/payment-element/", stripe_js)
+    server.app.router.add_post(
+        "/js.stripe.com/v3/payment_intents/{id}/confirm", payment_intent_confirm
+    )
     sys.argv = [sys.argv[0], *sys.argv[1:], "--from-scratch"]
     server.start()
 

@@ -161,7 +161,7 @@ class LocalStack:
         urllib.request.urlopen(request, timeout=10).close()
 
     def provision_config(self, parameters: Mapping[str, str] | None = None) -> None:
-        """Create (or overwrite) the app's two secrets and its SSM parameters, as infra/ does."""
+        """Create (or overwrite) the app's secrets and its SSM parameters, as infra/ does."""
         session = boto3.session.Session(
             aws_access_key_id="local",
             aws_secret_access_key="local",
@@ -177,8 +177,8 @@ class LocalStack:
             "app": {
                 "django_secret_key": self.secrets.django_secret_key,
                 "vendor_api_key": self.secrets.vendor_api_key,
-                "origin_verify_secret": self.secrets.origin_verify_secret,
             },
+            "origin": {"origin_verify_secret": self.secrets.origin_verify_secret},
         }
         for name, value in values.items():
             secret_id = f"{self.project}/{self.stage}/{name}"

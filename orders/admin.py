@@ -1,53 +1,35 @@
-"""The admin for orders, customers and ticket types (see ``tickets.admin_dynamodb``).
+"""The admin for orders, customers and ticket types (on ``dynamo_admin``).
 
-Orders change only through their services (refund, cancel, retry fulfillment): the order page
-is read-only plus those actions. The services are imported lazily by name, so this admin works
-before they are deployed (the action then says "not available yet").
+Orders change only through their services (cancel, retry fulfillment; the payments app adds
+refunds): the order page is read-only plus those actions. Customers and ticket types are
+edited through ``orders.services.customers`` and ``orders.services.ticket_types``; every read
+is one of ``orders.selectors``.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 from django.urls import path, reverse
-from pynamodb.exceptions import TransactWriteError
 
-from orders import admin_selectors as selectors
-from orders.models import (
-    CATALOG_ACTIVE,
-    Customer,
-    Order,
-    OrderStatus,
-    TicketType,
-)
-from orders.services.seats import MAX_SEAT_SHARDS, seats_capacity_change, seats_fill, seats_stock
-from tickets.admin_dynamodb import (
-    ChoiceFilter,
-    Column,
-    DateRangeFilter,
-    DynamoModelAdmin,
-    ListSource,
-    ObjectAction,
-    Partition,
-    RelatedList,
-    SearchField,
-    day_partitions,
-    dynamo_shape,
-    money_format,
-    money_minor_units,
-    service_function,
-    today,
-    when,
-    when_short,
-)
+from dynamo_admin.declarations import Column, ObjectAction, RelatedList, SearchField
+from dynamo_admin.filters import ChoiceFilter, DateRangeFilter, day_bounds
+from dynamo_admin.options import DynamoModelAdmin
+from dynamo_admin.paging import ListSource, Partition, day_partitions
+from dynamo_admin.shapes import dynamo_shape
+from orders import selectors
+from orders.models import Customer, Order, OrderStatus, TicketType
+from orders.services.customers import customer_update
+from orders.services.fulfillment import fulfillment_retry
+from orders.services.seats import MAX_SEAT_SHARDS
+from orders.services.ticket_types import ticket_type_create, ticket_type_update
+from orders.services.transitions import order_cancel
 from tickets.audit import audit_history
-from tickets.dynamodb import cancellation_codes, transaction, utc_now_iso
-from tickets.exceptions import Conflict, ValidationFailed
+from tickets.formatting import money_format, today, when, when_short
 
 # How far back an unfiltered list (or a date range without a start) reaches.
 LIST_HORIZON_DAYS = 400
@@ -64,11 +46,7 @@ def _admin_url(name: str, *args: Any) -> str:
 
 
 def date_bounds(filters: dict[str, Any], key: str) -> tuple[str | None, str | None]:
-    low, high = filters.get(key) or (None, None)
-    return (
-        f"{low.isoformat()}T00:00:00.000000Z" if low else None,
-        f"{high.isoformat()}T23:59:59.999999Z" if high else None,
-    )
+    return day_bounds(filters.get(key) or (None, None))
 
 
 def day_source(index: Any, filters: dict[str, Any], key: str, sort_attribute: Any) -> ListSource:
@@ -89,32 +67,7 @@ def day_source(index: Any, filters: dict[str, Any], key: str, sort_attribute: An
 # --- Orders --------------------------------------------------------------------------------
 
 
-class RefundForm(forms.Form):
-    amount = forms.DecimalField(
-        required=False,
-        min_value=Decimal("0.01"),
-        decimal_places=2,
-        label="Amount",
-        help_text="In the order's currency, e.g. 12.50. Leave empty to refund what is left.",
-    )
-
-
-def _refund(request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
-    refund_create = service_function("payments.services.refunds", "refund_create")
-    amount = data.get("amount")
-    minor = money_minor_units(amount, order.currency) if amount is not None else None
-    left = order.total_amount - (order.refunded_amount or 0)
-    if minor is not None and minor > left:
-        raise ValidationFailed(
-            f"at most {money_format(left, order.currency)} is left to refund on this order"
-        )
-    refund_create(order_id=order.order_id, amount=minor, staff=request.user.get_username())
-    shown = money_format(minor if minor is not None else left, order.currency)
-    return f"Refund of {shown} requested for order {order.order_id}; Stripe confirms it shortly."
-
-
 def _cancel(request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
-    order_cancel = service_function("orders.services.transitions", "order_cancel")
     order_cancel(
         order_id=order.order_id, staff=request.user.get_username(), reason="canceled by staff"
     )
@@ -122,37 +75,12 @@ def _cancel(request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
 
 
 def _retry(request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
-    fulfillment_retry = service_function("orders.services.fulfillment", "fulfillment_retry")
     fulfillment_retry(order_id=order.order_id, staff=request.user.get_username())
     return f"Fulfillment of order {order.order_id} was started again."
 
 
-REFUNDABLE = {
-    OrderStatus.PAID,
-    OrderStatus.FULFILLED,
-    OrderStatus.FULFILLMENT_FAILED,
-    OrderStatus.PARTIALLY_REFUNDED,
-}
-
-
-def _payments_rows(order: Order) -> list[dict[str, Any]]:
-    return [
-        {
-            "_url": _admin_url("payments_payment_change", p.payment_id),
-            "PaymentIntent": p.payment_id,
-            "Status": p.status,
-            "Amount": money_format(p.amount, p.currency),
-            "Refunded": money_format(p.amount_refunded, p.currency),
-            "Charge": p.charge_id,
-            "Disputed": "yes" if p.disputed else "no",
-            "Created": when(p.created_at),
-        }
-        for p in selectors.payments_of_order(order_id=order.order_id)
-    ]
-
-
 def _customer_rows(order: Order) -> list[dict[str, Any]]:
-    customer = selectors.customer_get(customer_id=order.customer_id)
+    customer = selectors.customer_get(customer_id=order.customer_id, consistent=True)
     if customer is None:
         return []
     return [
@@ -174,7 +102,6 @@ def _history_rows(order: Order) -> list[dict[str, Any]]:
 
 
 class OrderAdmin(DynamoModelAdmin):
-    dynamo_model = Order
     list_columns = [
         Column("order_id", "Order", link=True),
         Column(lambda i: when_short(i.created_at), "Created (UTC)"),
@@ -200,12 +127,7 @@ class OrderAdmin(DynamoModelAdmin):
             matches=lambda t: "@" in t,
             lookup=lambda t: selectors.orders_by_email(email=t),
         ),
-        SearchField(
-            "PaymentIntent id",
-            matches=lambda t: t.startswith("pi_"),
-            lookup=lambda t: selectors.orders_by_payment_intent(payment_intent_id=t),
-        ),
-    ]
+    ]  # the payments app adds "PaymentIntent id" (payments/admin.py)
     search_help = "Search by order id (ord_…), customer e-mail, or Stripe PaymentIntent id (pi_…)."
     details = [
         ("Status", lambda o: o.status),
@@ -237,11 +159,7 @@ class OrderAdmin(DynamoModelAdmin):
             ],
         ),
         RelatedList("Customer", ["Name", "E-mail", "Phone", "Customer id"], _customer_rows),
-        RelatedList(
-            "Payments",
-            ["PaymentIntent", "Status", "Amount", "Refunded", "Charge", "Disputed", "Created"],
-            _payments_rows,
-        ),
+        # The payments app adds "Payments" here (payments/admin.py).
         RelatedList(
             "Fulfillment attempts",
             ["At", "Outcome", "Detail"],
@@ -259,16 +177,7 @@ class OrderAdmin(DynamoModelAdmin):
         ),
         RelatedList("Recent history", ["When", "Who", "What"], _history_rows),
     ]
-    object_actions = [
-        ObjectAction(
-            "refund",
-            "Refund",
-            permission="orders.refund_order",
-            run=_refund,
-            form_class=RefundForm,
-            available=lambda o: o.status in REFUNDABLE,
-            help_text="Full or partial, through Stripe.",
-        ),
+    object_actions = [  # the payments app adds "Refund" first (payments/admin.py)
         ObjectAction(
             "cancel",
             "Cancel unpaid order",
@@ -333,7 +242,6 @@ class CustomerForm(forms.Form):
 
 
 class CustomerAdmin(DynamoModelAdmin):
-    dynamo_model = Customer
     form_class = CustomerForm
     list_columns = [
         Column("customer_id", "Customer", link=True),
@@ -351,7 +259,9 @@ class CustomerAdmin(DynamoModelAdmin):
         SearchField(
             "customer id",
             matches=lambda t: t.startswith("cus_"),
-            lookup=lambda t: [c for c in [selectors.customer_get(customer_id=t)] if c],
+            lookup=lambda t: [
+                c for c in [selectors.customer_get(customer_id=t, consistent=True)] if c
+            ],
         ),
     ]
     search_help = "Search by e-mail or customer id (cus_…)."
@@ -381,7 +291,7 @@ class CustomerAdmin(DynamoModelAdmin):
         return day_source(Customer.day_index, filters, "created", Customer.created_at)
 
     def item_get(self, object_id: str) -> Customer | None:
-        return selectors.customer_get(customer_id=object_id)
+        return selectors.customer_get(customer_id=object_id, consistent=True)
 
     def item_key(self, item: Customer) -> str:
         return item.customer_id
@@ -391,6 +301,11 @@ class CustomerAdmin(DynamoModelAdmin):
 
     def item_values(self, item: Customer) -> dict[str, Any]:
         return {"name": item.name, "phone": item.phone or ""}
+
+    def item_save(
+        self, request: HttpRequest, item: Customer, version: int, changed: dict[str, Any]
+    ) -> Customer:
+        return customer_update(customer_id=item.customer_id, version=version, changes=changed)
 
 
 # --- Ticket types --------------------------------------------------------------------------
@@ -433,7 +348,6 @@ def _seats_left(ticket_type: TicketType) -> Any:
 
 
 class TicketTypeAdmin(DynamoModelAdmin):
-    dynamo_model = TicketType
     list_order_label = "by sku"
     form_class = TicketTypeForm
     add_form_class = TicketTypeAddForm
@@ -479,62 +393,20 @@ class TicketTypeAdmin(DynamoModelAdmin):
 
     def item_save(
         self, request: HttpRequest, item: TicketType, version: int, changed: dict[str, Any]
-    ) -> None:
-        """Capacity moves the seats left by the same amount (``seats_capacity_change``): sales
-        change the seats left concurrently, so they are never written from what this page
-        read, and a decrease below what is sold or held is refused by DynamoDB's condition."""
-        if "capacity" not in changed:
-            super().item_save(request, item, version, changed)
-            return
-        changed = dict(changed)
-        capacity = changed.pop("capacity")
-        seats_capacity_change(
-            ticket_type=item,
-            capacity=capacity,
-            version=version,
-            actions=self.item_update_actions(item, changed),
-        )
-        item.refresh(consistent_read=True)
-        seats_fill(ticket_types=[item])
-
-    def item_update_actions(self, item: TicketType, changed: dict[str, Any]) -> list[Any]:
-        changed = dict(changed)
-        actions = []
-        if "active" in changed:
-            active = changed.pop("active")
-            actions.append(TicketType.active.set(active))
-            actions.append(
-                TicketType.catalog_key.set(CATALOG_ACTIVE)
-                if active
-                else TicketType.catalog_key.remove()
-            )
-        return actions + super().item_update_actions(item, changed)
+    ) -> TicketType:
+        return ticket_type_update(sku=item.sku, version=version, changes=changed)
 
     def item_create(self, request: HttpRequest, data: dict[str, Any]) -> TicketType:
-        now = utc_now_iso()
-        ticket_type = TicketType(
+        return ticket_type_create(
             sku=data["sku"],
             name=data["name"],
             description=data.get("description") or "",
             unit_amount=data["unit_amount"],
-            currency=data["currency"].lower(),
+            currency=data["currency"],
             capacity=data.get("capacity"),
             seat_shards=data.get("seat_shards") or 1,
             active=bool(data.get("active")),
-            catalog_key=CATALOG_ACTIVE if data.get("active") else None,
-            created_at=now,
-            updated_at=now,
         )
-        try:
-            with transaction() as t:
-                seats_stock(t, ticket_type=ticket_type)  # its seats: on it, or in shards
-                t.save(ticket_type, condition=TicketType.sku.does_not_exist())
-        except TransactWriteError as error:
-            if "ConditionalCheckFailed" in cancellation_codes(error):
-                raise Conflict(f"A ticket type with sku {data['sku']!r} exists already.") from error
-            raise
-        seats_fill(ticket_types=[ticket_type])
-        return ticket_type
 
 
 admin.site.register(OrderShape, OrderAdmin)

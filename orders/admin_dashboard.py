@@ -19,10 +19,11 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from orders.daily_totals import daily_totals_list, days_between
-from orders.models import DISPUTE_OPEN, Order, OrderStatus
-from tickets.admin_dynamodb import money_format, today, when
+from orders.models import Order, OrderStatus
+from orders.selectors import orders_with_open_dispute, orders_with_status
 from tickets.config import parameters_get
 from tickets.dynamodb import iso_utc, utc_now
+from tickets.formatting import money_format, today, when
 
 DAYS = 30
 PROBLEMS_SHOWN = 10
@@ -89,24 +90,11 @@ def dashboard_view(request: HttpRequest, site: Any) -> HttpResponse:
     orders = [by_day[d].orders if d in by_day else 0 for d in days]
     revenue = [by_day[d].revenue if d in by_day else 0 for d in days]
 
-    failures = list(
-        Order.status_index.query(
-            OrderStatus.FULFILLMENT_FAILED.value,
-            scan_index_forward=False,
-            limit=PROBLEMS_SHOWN,
-        )
-    )
-    disputes = list(
-        Order.dispute_index.query(DISPUTE_OPEN, scan_index_forward=False, limit=PROBLEMS_SHOWN)
-    )
+    failures = orders_with_status(status=OrderStatus.FULFILLMENT_FAILED.value, limit=PROBLEMS_SHOWN)
+    disputes = orders_with_open_dispute(limit=PROBLEMS_SHOWN)
     cutoff = iso_utc(utc_now() - timedelta(minutes=parameters_get().order_expiry_minutes))
-    overdue = list(
-        Order.status_index.query(
-            OrderStatus.PENDING_PAYMENT.value,
-            range_key_condition=Order.created_at < cutoff,
-            scan_index_forward=False,
-            limit=PROBLEMS_SHOWN,
-        )
+    overdue = orders_with_status(
+        status=OrderStatus.PENDING_PAYMENT.value, limit=PROBLEMS_SHOWN, created_before=cutoff
     )
     changelist = reverse("admin:orders_order_changelist")
     context = {
@@ -139,4 +127,4 @@ def dashboard_view(request: HttpRequest, site: Any) -> HttpResponse:
             },
         ],
     }
-    return TemplateResponse(request, "admin/dynamodb/dashboard.html", context)
+    return TemplateResponse(request, "admin/backoffice/dashboard.html", context)

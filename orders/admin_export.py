@@ -19,9 +19,9 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.template.response import TemplateResponse
 
-from orders.models import Order
-from tickets.admin_dynamodb import date_or_none, today
+from orders.selectors import orders_of_day
 from tickets.audit import audit_record
+from tickets.formatting import date_or_none, today
 
 EXPORT_PAGE_SIZE = 500
 EXPORT_MAX_DAYS = 366
@@ -45,8 +45,7 @@ def orders_export_rows(*, first: date, last: date) -> Iterator[list[Any]]:
     day partition and one page of it at a time."""
     day = first
     while day <= last:
-        results = Order.day_index.query(day.isoformat(), page_size=EXPORT_PAGE_SIZE)
-        for order in results:
+        for order in orders_of_day(day=day, page_size=EXPORT_PAGE_SIZE):
             yield [getattr(order, column) for column in COLUMNS]
         day += timedelta(days=1)
 
@@ -76,7 +75,7 @@ def orders_export_view(model_admin: Any) -> Callable[[HttpRequest], HttpResponse
                 "first": (today() - timedelta(days=30)).isoformat(),
                 "last": today().isoformat(),
             }
-            return TemplateResponse(request, "admin/dynamodb/orders_export.html", context)
+            return TemplateResponse(request, "admin/backoffice/orders_export.html", context)
         if last < first or (last - first).days >= EXPORT_MAX_DAYS:
             messages.error(request, f"Choose a range of 1 to {EXPORT_MAX_DAYS} days, oldest first.")
             return HttpResponseRedirect(request.path)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from orders import api_schema as doc
 from orders.selectors import catalog_list, order_get
 from orders.services.creation import OrderLine, order_create
 from tickets.dynamodb import new_id
@@ -22,7 +23,6 @@ from tickets.idempotency import idempotency_claim, idempotency_complete, idempot
 from tickets.metrics import metric_emit
 from tickets.ratelimit import DynamoDBRateThrottle
 from tickets.serializers import (
-    ErrorSerializer,
     StrictCharField,
     StrictEmailField,
     StrictIntegerField,
@@ -30,25 +30,6 @@ from tickets.serializers import (
 
 MAX_LINES = 10
 MAX_QUANTITY = 20
-
-ERRORS = {
-    400: OpenApiResponse(
-        ErrorSerializer, description="Invalid body: `fields` names every bad field."
-    ),
-    404: OpenApiResponse(ErrorSerializer, description="No such order."),
-    409: OpenApiResponse(
-        ErrorSerializer,
-        description="Not enough seats (`sold_out`), or the same Idempotency-Key is still running.",
-    ),
-    422: OpenApiResponse(ErrorSerializer, description="Idempotency-Key reused with another body."),
-    429: OpenApiResponse(
-        ErrorSerializer, description="Too many orders from this client; see Retry-After."
-    ),
-    503: OpenApiResponse(
-        ErrorSerializer,
-        description="Payment provider unavailable; nothing was kept. See Retry-After.",
-    ),
-}
 
 
 class OrderItemSerializer(serializers.Serializer):
@@ -70,7 +51,18 @@ class CatalogListApi(APIView):
             allow_null=True, help_text="Seats left; null when unlimited."
         )
 
-    @extend_schema(operation_id="catalog_list", responses={200: CatalogEntrySerializer(many=True)})
+    @extend_schema(
+        operation_id="catalog_list",
+        summary="What is on sale",
+        description="Active ticket types, prices in minor units and seats left. Cheap: poll it.",
+        parameters=[doc.REQUEST_ID_IN, doc.REQUEST_ID],
+        responses={
+            200: CatalogEntrySerializer(many=True),
+            405: doc.METHOD_NOT_ALLOWED,
+            406: doc.NOT_ACCEPTABLE,
+        },
+        examples=[doc.CATALOG_EXAMPLE],
+    )
     def get(self, request: Request) -> Response:
         return Response(self.CatalogEntrySerializer(catalog_list(), many=True).data)
 
@@ -108,29 +100,33 @@ class OrderCreateApi(APIView):
             payment_intent_id = serializers.CharField()
             client_secret = serializers.CharField(help_text="For Stripe.js to confirm the payment.")
 
-        order_id = serializers.CharField()
-        status = serializers.CharField()
-        currency = serializers.CharField()
-        total_amount = serializers.IntegerField()
+        order_id = serializers.CharField(help_text="Keep it: `GET /orders/{order_id}`.")
+        status = doc.OrderStateField(help_text="Always `pending_payment` here.")
+        currency = serializers.CharField(help_text="ISO 4217, lower case.")
+        total_amount = serializers.IntegerField(help_text="Minor units of `currency`.")
         items = OrderItemSerializer(many=True)
         payment = NewOrderPaymentSerializer()
         created_at = serializers.CharField()
 
     @extend_schema(
         operation_id="order_create",
+        summary="Create an order and its payment",
+        description=(
+            "Prices come from the catalog; the seats are held in the same write as the order. "
+            "Pay with Stripe.js and `payment.client_secret`, then follow `GET /orders/{order_id}`. "
+            "At most 10 lines, one per sku, 1 to 20 tickets each. Rate limited per client "
+            "address (`429`)."
+        ),
         request=OrderCreateInputSerializer,
-        parameters=[
-            OpenApiParameter(
-                "Idempotency-Key",
-                location=OpenApiParameter.HEADER,
-                required=False,
-                description="Same key and body: the first answer again. Kept 24 hours.",
-            )
-        ],
+        parameters=[doc.IDEMPOTENCY_KEY, doc.REQUEST_ID_IN, doc.REQUEST_ID, doc.RETRY_AFTER],
         responses={
             201: OrderCreatedSerializer,
-            **{code: ERRORS[code] for code in (400, 409, 422, 429, 503)},
+            **doc.ORDER_CREATE_ERRORS,
+            405: doc.METHOD_NOT_ALLOWED,
+            406: doc.NOT_ACCEPTABLE,
+            415: doc.UNSUPPORTED_MEDIA_TYPE,
         },
+        examples=[doc.ORDER_CREATE_REQUEST_EXAMPLE, doc.ORDER_CREATED_EXAMPLE],
     )
     def post(self, request: Request) -> Response:
         serializer = self.OrderCreateInputSerializer(data=request.data)
@@ -191,14 +187,14 @@ class OrderDetailApi(APIView):
                 sku = serializers.CharField()
                 code = serializers.CharField(allow_null=True)
 
-            status = serializers.CharField(help_text="not_started, pending, fulfilled or failed.")
+            status = doc.FulfillmentStateField()
             tickets = IssuedTicketSerializer(many=True)
 
         order_id = serializers.CharField()
-        status = serializers.CharField()
-        currency = serializers.CharField()
-        total_amount = serializers.IntegerField()
-        refunded_amount = serializers.IntegerField()
+        status = doc.OrderStateField()
+        currency = serializers.CharField(help_text="ISO 4217, lower case.")
+        total_amount = serializers.IntegerField(help_text="Minor units of `currency`.")
+        refunded_amount = serializers.IntegerField(help_text="Minor units refunded so far.")
         items = OrderItemSerializer(many=True)
         customer = MaskedCustomerSerializer()
         fulfillment = FulfillmentSerializer()
@@ -206,7 +202,20 @@ class OrderDetailApi(APIView):
         updated_at = serializers.CharField()
 
     @extend_schema(
-        operation_id="order_retrieve", responses={200: OrderStatusSerializer, 404: ERRORS[404]}
+        operation_id="order_retrieve",
+        summary="Follow an order",
+        description=(
+            "The order's state (and what to do in it), amounts, masked e-mail, and the tickets "
+            "once issued. Poll every 1-2 s while `pending_payment` or `paid`."
+        ),
+        parameters=[doc.REQUEST_ID_IN, doc.REQUEST_ID],
+        responses={
+            200: OrderStatusSerializer,
+            404: doc.ORDER_NOT_FOUND,
+            405: doc.METHOD_NOT_ALLOWED,
+            406: doc.NOT_ACCEPTABLE,
+        },
+        examples=[doc.ORDER_STATUS_EXAMPLE],
     )
     def get(self, request: Request, order_id: str) -> Response:
         order = order_get(order_id=order_id)

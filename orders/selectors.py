@@ -6,11 +6,20 @@ No function here Scans: each is a key lookup, a BatchGet or a Query of one index
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from datetime import date
 
 from pynamodb.exceptions import DoesNotExist
 
-from orders.models import CATALOG_ACTIVE, Customer, CustomerEmailClaim, Order, TicketType
+from orders.emails import email_normalise
+from orders.models import (
+    CATALOG_ACTIVE,
+    DISPUTE_OPEN,
+    Customer,
+    CustomerEmailClaim,
+    Order,
+    TicketType,
+)
 from orders.services.seats import seats_fill
 
 ORDER_ID_PATTERN = re.compile(r"^ord_[A-Za-z0-9_-]{16,64}$")
@@ -27,21 +36,11 @@ def catalog_list() -> list[TicketType]:
 def ticket_types_get(*, skus: Iterable[str]) -> dict[str, TicketType]:
     """The ticket types with these skus (active or not), strongly consistent, in one BatchGet.
     A sharded type's ``available`` is not read (None; ``limited`` says it counts seats): the
-    order path leaves it to the shards' conditions. ``ticket_type_seats_get`` reads it."""
+    order path leaves it to the shards' conditions. ``ticket_type_get`` reads it."""
     wanted = sorted(set(skus))
     if not wanted:
         return {}
     return {t.sku: t for t in TicketType.batch_get(wanted, consistent_read=True)}
-
-
-def ticket_type_seats_get(*, sku: str) -> TicketType | None:
-    """One ticket type, strongly consistent, with its seats left (summed over its shards)."""
-    try:
-        ticket_type = TicketType.get(sku, consistent_read=True)
-    except TicketType.DoesNotExist:
-        return None
-    seats_fill(ticket_types=[ticket_type])
-    return ticket_type
 
 
 def order_get(*, order_id: str) -> Order | None:
@@ -64,8 +63,68 @@ def customer_id_for_email(*, email: str) -> str | None:
     return claim.customer_id
 
 
-def customer_get(*, customer_id: str) -> Customer | None:
+def customer_get(*, customer_id: str, consistent: bool = False) -> Customer | None:
+    """By key. ``consistent``: a strongly consistent read (the admin, which edits it next)."""
     try:
-        return Customer.get(customer_id)
+        return Customer.get(customer_id, consistent_read=consistent)
     except DoesNotExist:
         return None
+
+
+def ticket_type_get(*, sku: str) -> TicketType | None:
+    """By key, strongly consistent (its seats left change with every order), with the seats
+    left of a sharded type summed over its shards (one more BatchGet)."""
+    try:
+        ticket_type = TicketType.get(sku, consistent_read=True)
+    except DoesNotExist:
+        return None
+    seats_fill(ticket_types=[ticket_type])
+    return ticket_type
+
+
+def customers_by_email(*, email: str, limit: int = 5) -> list[Customer]:
+    """``email-index`` on the normalised e-mail (eventually consistent); none for a malformed
+    address. (To decide who owns an address, ``customer_id_for_email`` reads the claim.)"""
+    try:
+        normalised = email_normalise(email)
+    except ValueError:
+        return []
+    return list(Customer.email_index.query(normalised, limit=limit))
+
+
+def orders_of_customer(*, customer_id: str, limit: int = 50) -> list[Order]:
+    """A customer's orders, newest first (``customer-id-index``)."""
+    return list(Order.customer_index.query(customer_id, scan_index_forward=False, limit=limit))
+
+
+def orders_by_email(*, email: str, limit: int = 50) -> list[Order]:
+    """The orders of the customers with this e-mail (``email-index``, then
+    ``customer-id-index``)."""
+    orders: list[Order] = []
+    for customer in customers_by_email(email=email):
+        orders.extend(orders_of_customer(customer_id=customer.customer_id, limit=limit))
+    return orders
+
+
+def orders_with_status(
+    *, status: str, limit: int, created_before: str | None = None
+) -> list[Order]:
+    """Orders in one status, newest first, optionally created before an ISO time
+    (``order-status-index``)."""
+    condition = Order.created_at < created_before if created_before else None
+    return list(
+        Order.status_index.query(
+            status, range_key_condition=condition, scan_index_forward=False, limit=limit
+        )
+    )
+
+
+def orders_with_open_dispute(*, limit: int) -> list[Order]:
+    """Orders with an open dispute, newest first (the sparse ``order-dispute-index``)."""
+    return list(Order.dispute_index.query(DISPUTE_OPEN, scan_index_forward=False, limit=limit))
+
+
+def orders_of_day(*, day: date, page_size: int) -> Iterator[Order]:
+    """Every order created on one UTC day, oldest first, read ``page_size`` at a time
+    (``order-day-index``): memory stays flat however many there are."""
+    return iter(Order.day_index.query(day.isoformat(), page_size=page_size))

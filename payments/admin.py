@@ -1,31 +1,33 @@
 """The admin for payments: list newest first or by status, search by PaymentIntent or order.
 
-Payments change only through Stripe's webhooks, so their pages are read-only.
+Payments change only through Stripe's webhooks, so their pages are read-only. This app also
+adds its part to the order admin (the arrow runs payments -> orders, never back): the order
+page's "Payments" list, the search by PaymentIntent id, and the "Refund" action, which calls
+``payments.services.refunds.refund_create``.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 from django.urls import reverse
 
-from orders import admin_selectors as selectors
+from dynamo_admin.declarations import Column, ObjectAction, RelatedList, SearchField
+from dynamo_admin.filters import ChoiceFilter
+from dynamo_admin.options import DynamoModelAdmin
+from dynamo_admin.paging import ListSource, Partition
+from dynamo_admin.shapes import dynamo_shape
+from orders.admin import OrderAdmin
+from orders.models import Order, OrderStatus
+from payments import selectors
 from payments.models import Payment
-from tickets.admin_dynamodb import (
-    ChoiceFilter,
-    Column,
-    DynamoModelAdmin,
-    ListSource,
-    Partition,
-    RelatedList,
-    SearchField,
-    dynamo_shape,
-    money_format,
-    when,
-    when_short,
-)
+from payments.services.refunds import refund_create
+from tickets.exceptions import ValidationFailed
+from tickets.formatting import money_format, money_minor_units, when, when_short
 
 # A PaymentIntent's statuses (Stripe's list): the partitions of payment-status-index.
 PAYMENT_STATUSES = [
@@ -38,11 +40,12 @@ PAYMENT_STATUSES = [
     "succeeded",
 ]
 
+PAYMENTS_SHOWN = 20  # an order's payments on its page (it has a handful)
+
 PaymentShape = dynamo_shape(app_label="payments", name="Payment", key="payment_id")
 
 
 class PaymentAdmin(DynamoModelAdmin):
-    dynamo_model = Payment
     list_columns = [
         Column("payment_id", "PaymentIntent", link=True),
         Column(lambda i: when_short(i.created_at), "Created (UTC)"),
@@ -59,12 +62,12 @@ class PaymentAdmin(DynamoModelAdmin):
         SearchField(
             "PaymentIntent id",
             matches=lambda t: t.startswith("pi_"),
-            lookup=lambda t: [p for p in [selectors.payment_get(payment_id=t)] if p],
+            lookup=lambda t: [p for p in [selectors.payment_get(payment_intent_id=t)] if p],
         ),
         SearchField(
             "order id",
             matches=lambda t: t.startswith("ord_"),
-            lookup=lambda t: selectors.payments_of_order(order_id=t),
+            lookup=lambda t: selectors.payments_for_order(order_id=t, limit=PAYMENTS_SHOWN),
         ),
     ]
     search_help = "Search by PaymentIntent id (pi_…) or order id (ord_…)."
@@ -127,10 +130,89 @@ class PaymentAdmin(DynamoModelAdmin):
         )
 
     def item_get(self, object_id: str) -> Payment | None:
-        return selectors.payment_get(payment_id=object_id)
+        return selectors.payment_get(payment_intent_id=object_id)
 
     def item_key(self, item: Payment) -> str:
         return item.payment_id
 
 
 admin.site.register(PaymentShape, PaymentAdmin)
+
+
+# --- The payments part of the order admin ------------------------------------------------------
+
+
+class RefundForm(forms.Form):
+    amount = forms.DecimalField(
+        required=False,
+        min_value=Decimal("0.01"),
+        decimal_places=2,
+        label="Amount",
+        help_text="In the order's currency, e.g. 12.50. Leave empty to refund what is left.",
+    )
+
+
+REFUNDABLE = {
+    OrderStatus.PAID,
+    OrderStatus.FULFILLED,
+    OrderStatus.FULFILLMENT_FAILED,
+    OrderStatus.PARTIALLY_REFUNDED,
+}
+
+
+def _refund(request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
+    amount = data.get("amount")
+    minor = money_minor_units(amount, order.currency) if amount is not None else None
+    left = order.total_amount - (order.refunded_amount or 0)
+    if minor is not None and minor > left:
+        raise ValidationFailed(
+            f"at most {money_format(left, order.currency)} is left to refund on this order"
+        )
+    refund_create(order_id=order.order_id, amount=minor, staff=request.user.get_username())
+    shown = money_format(minor if minor is not None else left, order.currency)
+    return f"Refund of {shown} requested for order {order.order_id}; Stripe confirms it shortly."
+
+
+def _payments_rows(order: Order) -> list[dict[str, Any]]:
+    return [
+        {
+            "_url": reverse("admin:payments_payment_change", args=[p.payment_id]),
+            "PaymentIntent": p.payment_id,
+            "Status": p.status,
+            "Amount": money_format(p.amount, p.currency),
+            "Refunded": money_format(p.amount_refunded, p.currency),
+            "Charge": p.charge_id,
+            "Disputed": "yes" if p.disputed else "no",
+            "Created": when(p.created_at),
+        }
+        for p in selectors.payments_for_order(order_id=order.order_id, limit=PAYMENTS_SHOWN)
+    ]
+
+
+OrderAdmin.contribute(
+    related_list=RelatedList(
+        "Payments",
+        ["PaymentIntent", "Status", "Amount", "Refunded", "Charge", "Disputed", "Created"],
+        _payments_rows,
+    ),
+    before="Fulfillment attempts",
+)
+OrderAdmin.contribute(
+    search_field=SearchField(
+        "PaymentIntent id",
+        matches=lambda t: t.startswith("pi_"),
+        lookup=lambda t: selectors.orders_by_payment_intent(payment_intent_id=t),
+    )
+)
+OrderAdmin.contribute(
+    object_action=ObjectAction(
+        "refund",
+        "Refund",
+        permission="orders.refund_order",
+        run=_refund,
+        form_class=RefundForm,
+        available=lambda o: o.status in REFUNDABLE,
+        help_text="Full or partial, through Stripe.",
+    ),
+    before="cancel",
+)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pynamodb.exceptions import DoesNotExist
 
+from orders.models import Order
+from orders.selectors import order_get
 from payments.models import Payment, WebhookEvent
 
 
@@ -18,9 +20,18 @@ def payment_get(*, payment_intent_id: str) -> Payment | None:
     return next(iter(Payment.query(payment_intent_id, limit=1, consistent_read=True)), None)
 
 
-def payments_for_order(*, order_id: str) -> list[Payment]:
-    """An order's payments, newest first (``order-id-index``; eventually consistent)."""
-    return list(Payment.order_index.query(order_id, scan_index_forward=False))
+def payments_for_order(*, order_id: str, limit: int | None = None) -> list[Payment]:
+    """An order's payments, newest first (``order-id-index``; eventually consistent), at most
+    ``limit`` (None: all; an order has a handful)."""
+    return list(Payment.order_index.query(order_id, scan_index_forward=False, limit=limit))
+
+
+def orders_by_payment_intent(*, payment_intent_id: str) -> list[Order]:
+    """The order a PaymentIntent paid for (the payments table's key, then the order's), as a
+    list for searches: empty when the intent or its order is unknown."""
+    payment = payment_get(payment_intent_id=payment_intent_id)
+    order = order_get(order_id=payment.order_id) if payment else None
+    return [order] if order else []
 
 
 def payments_with_status(*, status: str, limit: int = 50) -> list[Payment]:

@@ -1,7 +1,8 @@
 """The admin for staff accounts (admin role only: ``staff.view_staff`` is in no other role).
 
 Accounts are listed from ``gsi1`` (``STAFFLIST``), edited with a version condition through
-``staff.services.staff_save`` (so disabling an account ends its sessions), and never deleted.
+``staff.services.staff_update`` (which refuses to demote or disable yourself; disabling an
+account ends its sessions), and never deleted.
 """
 
 from __future__ import annotations
@@ -13,19 +14,14 @@ from django.contrib import admin
 from django.contrib.auth.password_validation import validate_password
 from django.http import HttpRequest
 
-from staff import services
+from dynamo_admin.declarations import Column, ObjectAction
+from dynamo_admin.options import DynamoModelAdmin
+from dynamo_admin.paging import ListSource, Partition
+from staff import selectors, services
 from staff.models import STAFF_LIST, Staff, StaffAccount
-from staff.roles import ROLE_CHOICES, Role
+from staff.roles import ROLE_CHOICES
 from staff.signin_guard import signin_failures_clear, signin_failures_of
-from tickets.admin_dynamodb import (
-    Column,
-    DynamoModelAdmin,
-    ListSource,
-    ObjectAction,
-    Partition,
-    when,
-)
-from tickets.exceptions import ValidationFailed
+from tickets.formatting import when
 
 
 class StaffForm(forms.Form):
@@ -59,11 +55,7 @@ class SetPasswordForm(forms.Form):
 
 def _set_password(request: HttpRequest, account: StaffAccount, data: dict[str, Any]) -> str:
     """For a forgotten password: set a new one and end the account's sessions."""
-    staff = services.staff_get(username=account.username)
-    assert staff is not None
-    staff.set_password(data["new_password"])
-    staff.save(update_fields=["password"])
-    services.staff_sessions_revoke(username=account.username)
+    services.staff_password_set(username=account.username, password=data["new_password"])
     return f"Set a new password for {account.username} and ended their sessions."
 
 
@@ -81,7 +73,6 @@ def _revoke(request: HttpRequest, account: StaffAccount, data: dict[str, Any]) -
 
 
 class StaffAdmin(DynamoModelAdmin):
-    dynamo_model = StaffAccount
     list_order_label = "by username"
     form_class = StaffForm
     add_form_class = StaffAddForm
@@ -126,7 +117,7 @@ class StaffAdmin(DynamoModelAdmin):
         )
 
     def item_get(self, object_id: str) -> StaffAccount | None:
-        return services.staff_account_get(username=object_id)
+        return selectors.staff_account_get(username=object_id)
 
     def item_key(self, item: StaffAccount) -> str:
         return item.username
@@ -140,20 +131,12 @@ class StaffAdmin(DynamoModelAdmin):
     def item_save(
         self, request: HttpRequest, item: StaffAccount, version: int, changed: dict[str, Any]
     ) -> None:
-        if item.username == request.user.get_username() and (
-            changed.get("role", Role.ADMIN) != Role.ADMIN or changed.get("is_active") is False
-        ):
-            # Otherwise the last admin can lock everyone out of staff management.
-            raise ValidationFailed(
-                "You cannot take away your own admin role or disable your own account; "
-                "ask another admin."
-            )
-        staff = services.staff_get(username=item.username)
-        assert staff is not None
-        for name, value in changed.items():
-            setattr(staff, name, value)
-        staff.version = version
-        services.staff_save(staff=staff)
+        services.staff_update(
+            username=item.username,
+            version=version,
+            changes=changed,
+            acting_username=request.user.get_username(),
+        )
 
     def item_create(self, request: HttpRequest, data: dict[str, Any]) -> StaffAccount:
         services.staff_create(
@@ -163,7 +146,7 @@ class StaffAdmin(DynamoModelAdmin):
             password=data["password"],
             is_active=bool(data.get("is_active")),
         )
-        account = services.staff_account_get(username=data["username"])
+        account = selectors.staff_account_get(username=data["username"])
         assert account is not None
         return account
 

@@ -1,4 +1,5 @@
-"""Staff accounts: create, read, save, and revoke sessions.
+"""Staff accounts: create, save, update from the admin, and revoke sessions (reads are in
+``staff.selectors``).
 
 Every write is conditional: creation claims the username (``attribute_not_exists``) and a full
 save carries the version read. Failed sign-ins are counted apart from the account
@@ -8,53 +9,20 @@ save carries the version read. Failed sign-ins are counted apart from the accoun
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from collections.abc import Mapping
+from typing import Any
 
 from django.contrib.auth.hashers import make_password
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import PutError
 
 from staff.models import SessionRecord, Staff, StaffAccount, staff_pk
 from staff.roles import Role
+from staff.selectors import staff_account_get, staff_get, to_staff
 from staff.signin_guard import signin_failures_clear
 from tickets.dynamodb import condition_failed, iso_utc, utc_now_iso
-from tickets.exceptions import Conflict, ValidationFailed
+from tickets.exceptions import Conflict, NotFound, ValidationFailed
 
 logger = logging.getLogger(__name__)
-
-
-def _to_staff(account: StaffAccount) -> Staff:
-    staff = Staff(
-        username=account.username,
-        email=account.email,
-        role=account.role,
-        is_active=account.is_active,
-        password=account.password,
-        version=account.version or 0,
-    )
-    staff.last_login = datetime.fromisoformat(account.last_login) if account.last_login else None
-    return staff
-
-
-def staff_account_get(*, username: str) -> StaffAccount | None:
-    try:
-        return StaffAccount.get(staff_pk(username), "ACCOUNT", consistent_read=True)
-    except DoesNotExist:
-        return None
-
-
-def staff_get(*, username: str) -> Staff | None:
-    """The staff member ``username`` as Django's auth sees it, or ``None``."""
-    account = staff_account_get(username=username)
-    return _to_staff(account) if account else None
-
-
-def staff_list(*, after: str | None = None, limit: int = 50) -> list[Staff]:
-    """Staff accounts by username, from ``gsi1`` (one Query, never a Scan)."""
-    condition = StaffAccount.gsi1sk > after if after else None
-    return [
-        _to_staff(a)
-        for a in StaffAccount.gsi1.query("STAFFLIST", range_key_condition=condition, limit=limit)
-    ]
 
 
 def staff_create(
@@ -86,7 +54,7 @@ def staff_create(
             raise Conflict(f"A staff account named {username!r} exists already.") from error
         raise
     logger.info("staff account created", extra={"staff": username, "role": role})
-    return _to_staff(account)
+    return to_staff(account)
 
 
 def staff_save(*, staff: Staff, update_fields: list[str] | None = None) -> None:
@@ -133,6 +101,49 @@ def staff_save(*, staff: Staff, update_fields: list[str] | None = None) -> None:
     staff.version = current.version
     if was_active and not staff.is_active:
         staff_sessions_revoke(username=staff.username)
+
+
+STAFF_EDITABLE = {"email", "role", "is_active"}
+
+
+def staff_update(
+    *, username: str, version: int, changes: Mapping[str, Any], acting_username: str
+) -> Staff:
+    """An admin's edit of an account (``email``, ``role``, ``is_active``), only if it is still
+    at ``version`` (the one the editor read): ``Conflict`` otherwise. Nobody may take away their
+    own admin role or disable their own account (else the last admin could lock everyone out
+    of staff management). Disabling an account ends its sessions."""
+    unknown = set(changes) - STAFF_EDITABLE
+    if unknown:
+        raise ValidationFailed(f"These account fields cannot be changed: {sorted(unknown)}.")
+    if username == acting_username and (
+        changes.get("role", Role.ADMIN) != Role.ADMIN or changes.get("is_active") is False
+    ):
+        raise ValidationFailed(
+            "You cannot take away your own admin role or disable your own account; "
+            "ask another admin."
+        )
+    if "role" in changes and changes["role"] not in {r.value for r in Role}:
+        raise ValidationFailed(f"Unknown role {changes['role']!r}.")
+    staff = staff_get(username=username)
+    if staff is None:
+        raise Conflict(f"The staff account {username!r} does not exist.")
+    for name, value in changes.items():
+        setattr(staff, name, value)
+    staff.version = version
+    staff_save(staff=staff)
+    return staff
+
+
+def staff_password_set(*, username: str, password: str) -> int:
+    """Set a new password (a forgotten one) and end the account's sessions; returns how many
+    ended. ``password`` is validated by the caller's form (Django's validators)."""
+    staff = staff_get(username=username)
+    if staff is None:
+        raise NotFound(f"There is no staff account {username!r}.")
+    staff.set_password(password)
+    staff_save(staff=staff, update_fields=["password"])
+    return staff_sessions_revoke(username=username)
 
 
 # --- Sessions --------------------------------------------------------------------------------

@@ -182,9 +182,9 @@ def payment_get(payment_intent_id: str) -> Payment:
 
 def seats_available(sku: str = "ga") -> int | None:
     """Seats left, summed over the shards of a sharded type."""
-    from orders.selectors import ticket_type_seats_get
+    from orders.selectors import ticket_type_get
 
-    return ticket_type_seats_get(sku=sku).available
+    return ticket_type_get(sku=sku).available
 
 
 # --- localstripe, as the buyer's browser and as Stripe's event source ----------------------

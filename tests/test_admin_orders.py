@@ -10,9 +10,9 @@ import pytest
 from django.core.management import call_command
 from django.test import override_settings
 
+from dynamo_admin.cursor import cursor_encode
 from orders.models import Customer, Order, OrderItem, TicketType
 from payments.models import Payment
-from tickets.admin_dynamodb import cursor_encode
 from tickets.dynamodb import iso_utc, new_id
 from tickets.dynamodb_requests import dynamodb_requests
 
@@ -46,7 +46,7 @@ def link(response, rel: str) -> str | None:
     return match.group(1).replace("&amp;", "&") if match else None
 
 
-@override_settings(ADMIN_PAGE_SIZE=3)
+@override_settings(DYNAMO_ADMIN_PAGE_SIZE=3)
 def test_the_order_list_pages_newest_first_across_days_with_next_and_prev(staff_client):
     orders = [make_order(hours_ago=h) for h in (1, 5, 30, 50, 75, 100, 170)]
     expected = [o.order_id for o in orders]  # already newest first
@@ -308,7 +308,7 @@ def test_a_viewer_may_not_export(staff_client):
     assert staff_client("viewer").get("/admin/orders/order/export/").status_code == 403
 
 
-@override_settings(ADMIN_PAGE_SIZE=2)
+@override_settings(DYNAMO_ADMIN_PAGE_SIZE=2)
 def test_ticket_types_list_a_to_z_and_page_both_ways(staff_client):
     call_command("seed_demo")  # early-2027, ga-2027, stream-2027, vip-2027
     browser = staff_client("viewer")

@@ -427,6 +427,38 @@ def test_buyers_behind_one_cloudfront_edge_each_get_their_own_rate_limit(aws):
     assert [a.status_code for a in direct] == [201, 429]  # the same bucket as the forged call
 
 
+def test_a_stage_without_an_origin_secret_believes_no_viewer_address(aws):
+    from tickets.config import config_cache_clear
+
+    boto3.client("secretsmanager", endpoint_url=aws.aws_url).delete_secret(
+        SecretId="ticketstoheaven/local/origin", ForceDeleteWithoutRecovery=True
+    )
+    config_cache_clear()
+    boto3.client("ssm", endpoint_url=aws.aws_url).put_parameter(
+        Name="/ticketstoheaven/local/orders_rate_limit_per_minute",
+        Value="1",
+        Type="String",
+        Overwrite=True,
+    )
+    ticket_type_create("ga", available=None)
+
+    answers = [
+        post_order(
+            Client(
+                REMOTE_ADDR="130.176.0.10",
+                headers={
+                    "CloudFront-Viewer-Address": f"198.51.100.{n}:443",
+                    "X-Origin-Verify": aws.secrets.origin_verify_secret,
+                },
+            ),
+            order_body(),
+        )
+        for n in (1, 2)
+    ]
+
+    assert [a.status_code for a in answers] == [201, 429]
+
+
 @override_settings(CORS_ALLOWED_ORIGINS=["https://shop.example.com"])
 def test_cors_allows_only_the_storefront_origin(client):
     allowed = client.options(

@@ -79,9 +79,12 @@ def test_the_package_is_within_the_size_budget(lambda_package):
 
 
 def test_it_holds_our_apps_zappas_handler_and_the_runtime_dependencies(top_level, names):
-    for name in ("tickets", "orders", "payments", "zappa", "werkzeug", "django", "stripe",
-                 "pynamodb", "rest_framework", "storages", "aws_lambda_powertools"):  # fmt: skip
+    for name in ("tickets", "orders", "payments", "staff", "dynamo_admin", "zappa", "werkzeug",
+                 "django", "stripe", "pynamodb", "rest_framework", "storages",
+                 "aws_lambda_powertools"):  # fmt: skip
         assert name in top_level, name
+    # The admin package's templates travel with it (APP_DIRS finds them in Lambda too).
+    assert "dynamo_admin/templates/dynamo_admin/change_list.html" in names
     # Lambda's handler (zappa_settings.json keeps the default handler.lambda_handler).
     assert {"handler.py", "zappa_settings.py", "django_zappa_app.py"} <= names
     # Django's own staticfiles app survives the excludes (an `exclude` of "staticfiles" would not).

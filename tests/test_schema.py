@@ -22,24 +22,82 @@ def test_the_schema_is_a_valid_openapi_3_document(client):
     assert schema["openapi"].startswith("3.")
 
 
-def test_the_schema_lists_exactly_the_storefront_paths(client):
+def test_the_schema_lists_every_path_of_the_api(client):
     paths = _schema(client)["paths"]
 
-    assert set(paths) == {"/catalog", "/orders", "/orders/{order_id}"}
+    assert set(paths) == {"/catalog", "/orders", "/orders/{order_id}", "/webhooks/stripe"}
     assert set(paths["/orders"]) == {"post"}
+    assert paths["/webhooks/stripe"]["post"]["tags"] == ["stripe"]
 
 
-def test_every_documented_error_uses_the_one_error_body(client):
+def _resolve(schema: dict, node: dict) -> dict:
+    while "$ref" in node:
+        node = schema["components"]["schemas"][node["$ref"].rsplit("/", 1)[1]]
+    return node
+
+
+def _error_codes(schema: dict, response: dict) -> set[str]:
+    body = _resolve(schema, response["content"]["application/json"]["schema"])
+    detail = _resolve(schema, body["properties"]["error"])
+    assert set(detail["required"]) == {"code", "message"}
+    code = detail["properties"]["code"]
+    return set(_resolve(schema, code.get("allOf", [code])[0])["enum"])
+
+
+def test_every_error_answer_lists_the_codes_a_client_must_handle(client):
+    schema = _schema(client)
+    order_create = schema["paths"]["/orders"]["post"]["responses"]
+
+    assert set(order_create) == {"201", "400", "405", "406", "409", "415", "422", "429", "503"}
+    assert {"validation_error", "invalid_idempotency_key", "malformed_json"} <= _error_codes(
+        schema, order_create["400"]
+    )
+    assert _error_codes(schema, order_create["409"]) == {
+        "sold_out",
+        "idempotency_in_progress",
+        "conflict",
+    }
+    assert _error_codes(schema, order_create["422"]) == {"idempotency_key_reused"}
+    assert _error_codes(schema, order_create["429"]) == {"rate_limited"}
+    assert _error_codes(schema, order_create["503"]) == {
+        "payment_provider_unavailable",
+        "service_unavailable",
+    }
+    retrieve = schema["paths"]["/orders/{order_id}"]["get"]["responses"]
+    assert _error_codes(schema, retrieve["404"]) == {"not_found"}
+    webhook = schema["paths"]["/webhooks/stripe"]["post"]["responses"]
+    assert _error_codes(schema, webhook["400"]) == {"invalid_signature", "invalid_event"}
+
+
+def test_the_headers_are_documented_with_their_limits(client):
     schema = _schema(client)
     order_create = schema["paths"]["/orders"]["post"]
 
-    assert set(order_create["responses"]) == {"201", "400", "409", "422", "429", "503"}
-    for code in ("400", "409", "422", "429", "503"):
-        ref = order_create["responses"][code]["content"]["application/json"]["schema"]["$ref"]
-        assert ref == "#/components/schemas/Error"
-    assert any(
-        p["name"] == "Idempotency-Key" and p["in"] == "header" for p in order_create["parameters"]
-    )
+    key = next(p for p in order_create["parameters"] if p["name"] == "Idempotency-Key")
+    assert key["in"] == "header" and not key.get("required", False)
+    assert key["schema"] == {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 255,
+        "pattern": "^[!-~]+$",
+    }
+    for code in ("429", "503"):
+        assert "Retry-After" in order_create["responses"][code]["headers"]
+    for path in schema["paths"].values():
+        for operation in path.values():
+            for code, response in operation["responses"].items():
+                assert "X-Request-Id" in response.get("headers", {}), (path, code)
+
+
+def test_every_order_state_says_what_a_client_does_in_it(client):
+    from orders.models import OrderStatus
+
+    schema = _schema(client)
+    status = schema["components"]["schemas"]["OrderStatus"]["properties"]["status"]
+
+    assert set(_resolve(schema, status["allOf"][0])["enum"]) == {s.value for s in OrderStatus}
+    for state in OrderStatus:
+        assert f"- `{state.value}`: " in status["description"]
 
 
 def test_a_real_answer_has_exactly_the_documented_fields(client):
@@ -54,7 +112,7 @@ def test_a_real_answer_has_exactly_the_documented_fields(client):
 
     assert set(created) == set(components["OrderCreated"]["properties"])
     assert set(status) == set(components["OrderStatus"]["properties"])
-    assert set(error) == set(components["Error"]["properties"])
-    assert set(error["error"]) == set(components["ErrorDetail"]["properties"])
+    assert set(error) == set(components["OrderCreateBadRequestError"]["properties"])
+    assert set(error["error"]) == set(components["OrderCreateBadRequestErrorDetail"]["properties"])
     request_schema = components["OrderCreateInputRequest"]
     assert set(request_schema["required"]) == {"customer", "items"}

@@ -21,7 +21,7 @@ from django.test import Client
 
 from bench.dynamo_contention import ContentionModel, ContentionProxy
 from orders.models import Order, OrderStatus, SeatShard, TicketType
-from orders.selectors import catalog_list, ticket_type_seats_get
+from orders.selectors import catalog_list, ticket_type_get
 from orders.services.seats import CapacityBelowSold, seats_capacity_change, seats_shard_levels
 from orders.services.transitions import order_cancel
 from tests.factories import order_body, ticket_type_create
@@ -98,7 +98,7 @@ def test_a_sharded_type_spreads_its_seats_and_the_catalog_shows_their_sum(aws):
     assert TicketType.get("hot").available is None  # not on the type's item
     response = Client().get("/catalog")
     assert {t["sku"]: t["available"] for t in response.json()} == {"hot": 1003, "ga": 12}
-    assert ticket_type_seats_get(sku="hot").available == 1003
+    assert ticket_type_get(sku="hot").available == 1003
 
 
 def test_an_order_takes_its_seats_from_one_shard_and_a_cancel_gives_them_back_there(aws):
@@ -314,7 +314,7 @@ def test_a_decrease_below_what_is_left_is_refused_by_dynamodb(aws, shards):
         seats_capacity_change(ticket_type=ticket_type, capacity=7, version=ticket_type.version)
     seats_capacity_change(ticket_type=ticket_type, capacity=8, version=ticket_type.version)
 
-    assert ticket_type_seats_get(sku="hot").available == 0
+    assert ticket_type_get(sku="hot").available == 0
     assert_exact(8)
 
 
@@ -361,3 +361,36 @@ def test_the_catalog_reads_every_shard_of_every_sharded_type_in_one_batch(aws, c
     assert entries == {"hot": 100, "warm": 50}
     _, _, by_operation = contention.meter.snapshot()
     assert by_operation == {"Query": 1, "BatchGetItem": 1}
+
+
+# --- Staff, through the admin -------------------------------------------------------------------
+
+
+def test_finance_adds_a_sharded_type_and_edits_its_capacity_in_the_admin(staff_client):
+    finance = staff_client("finance")
+    form = {
+        "sku": "final-2027",
+        "name": "Final",
+        "description": "The on-sale",
+        "unit_amount": 9900,
+        "currency": "usd",
+        "capacity": 1000,
+        "seat_shards": 8,
+        "active": "on",
+    }
+
+    assert finance.post("/admin/orders/tickettype/add/", form).status_code == 302
+    assert levels("final-2027") == [125] * 8
+    assert buy(1, quantity=4, sku="final-2027").status_code == 201
+    page = finance.get("/admin/orders/tickettype/final-2027/change/")
+    version = TicketType.get("final-2027", consistent_read=True).version
+    edit = {k: v for k, v in form.items() if k not in {"sku", "currency", "seat_shards"}}
+    response = finance.post(
+        "/admin/orders/tickettype/final-2027/change/",
+        {**edit, "capacity": 990, "_version": version},
+    )
+
+    assert "996" in page.content.decode()  # seats left, summed over the shards
+    assert response.status_code == 302
+    assert_exact(990, "final-2027")
+    assert ticket_type_get(sku="final-2027").available == 986

@@ -6,4 +6,4 @@ from django.contrib.admin.apps import AdminConfig
 class BackOfficeAdminConfig(AdminConfig):
     """``django.contrib.admin`` with our site (audit-log recent actions, staff sign-in form)."""
 
-    default_site = "tickets.admin_dynamodb.BackOfficeAdminSite"
+    default_site = "tickets.admin_site.BackOfficeAdminSite"

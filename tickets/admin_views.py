@@ -27,7 +27,7 @@ def site_urls(site: admin.AdminSite) -> list[Any]:
             messages.success(request, f"Signed out of {ended} session(s).")
             return response
         context = {**site.each_context(request), "title": "Sign out everywhere", "subtitle": None}
-        return TemplateResponse(request, "admin/dynamodb/sign_out_everywhere.html", context)
+        return TemplateResponse(request, "admin/backoffice/sign_out_everywhere.html", context)
 
     def dashboard(request: HttpRequest) -> HttpResponse:
         from orders.admin_dashboard import dashboard_view

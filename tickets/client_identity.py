@@ -7,7 +7,8 @@ origin the viewer's address in ``CloudFront-Viewer-Address`` (``198.51.100.7:465
 IPv6 address followed by ``:port``), which the origin request policy forwards; a caller that
 reaches API Gateway directly could write that header too, so it is believed only when the
 request also carries the secret origin header ``X-Origin-Verify`` that only our distributions
-add (its value is ``origin_verify_secret`` in the ``app`` secret, compared in constant time).
+add (its value is in the ``origin`` secret, which Terraform writes together with the
+distribution's origin header; compared in constant time).
 ``X-Forwarded-For`` is never trusted. Without a configured origin secret, the header is never
 believed: the address is ``sourceIp``.
 
@@ -42,9 +43,9 @@ def _came_through_our_distribution(request: HttpRequest) -> bool:
     presented = request.META.get(_ORIGIN_VERIFY_META)
     if not presented:
         return False
-    from tickets.config import secrets_get
+    from tickets.config import origin_verify_secret_get
 
-    expected = secrets_get().origin_verify_secret
+    expected = origin_verify_secret_get()
     return bool(expected) and hmac.compare_digest(presented.encode(), expected.encode())
 
 

@@ -2,9 +2,11 @@
 
 What lives where:
 - secret ``{project}/{stage}/stripe``: JSON ``{"api_key", "webhook_secret"}``;
-- secret ``{project}/{stage}/app``: JSON ``{"django_secret_key", "vendor_api_key"}`` and,
-  optionally, ``"origin_verify_secret"`` (the header our CloudFront distributions add, which
-  ``tickets.client_identity`` checks; without it no CloudFront viewer address is believed);
+- secret ``{project}/{stage}/app``: JSON ``{"django_secret_key", "vendor_api_key"}``;
+- secret ``{project}/{stage}/origin``: JSON ``{"origin_verify_secret"}``, the header value our
+  CloudFront distributions add (Terraform writes both from one variable), which
+  ``tickets.client_identity`` checks; read only when a request carries that header, and
+  without it no CloudFront viewer address is believed;
 - parameters under ``/{project}/{stage}/`` (one GetParametersByPath call): ``vendor_endpoint``,
   ``order_expiry_minutes``, ``fulfillment_max_attempts``, ``vendor_connect_timeout``,
   ``vendor_read_timeout``, ``orders_rate_limit_per_minute`` and ``feature_flags`` (JSON object).
@@ -56,7 +58,6 @@ class Secrets:
     stripe_webhook_secret: str
     django_secret_key: str
     vendor_api_key: str
-    origin_verify_secret: str | None = None
 
     def __repr__(self) -> str:  # never print values, even in a debugger or a traceback
         return "Secrets(<redacted>)"
@@ -128,16 +129,27 @@ def secrets_get() -> Secrets:
         stripe_webhook_secret=_required(stripe, "webhook_secret", secret_id("stripe")),
         django_secret_key=_required(app, "django_secret_key", secret_id("app")),
         vendor_api_key=_required(app, "vendor_api_key", secret_id("app")),
-        origin_verify_secret=app.get("origin_verify_secret") or None,
     )
     redact_register(
         result.stripe_api_key,
         result.stripe_webhook_secret,
         result.django_secret_key,
         result.vendor_api_key,
-        result.origin_verify_secret or "",
     )
     return result
+
+
+def origin_verify_secret_get() -> str | None:
+    """The value our CloudFront distributions send in ``X-Origin-Verify``, or ``None`` when
+    the stage has none (then no request counts as coming through them)."""
+    try:
+        value = _secret_json("origin").get("origin_verify_secret")
+    except ConfigurationError:
+        return None
+    if not isinstance(value, str) or len(value) < 16:
+        return None
+    redact_register(value)
+    return value
 
 
 def parameters_get() -> Parameters:

@@ -64,6 +64,7 @@ APPEND_SLASH = False  # the API's paths have no trailing slash; never redirect a
 INSTALLED_APPS = [
     # contrib apps the admin needs; their models are never queried (see tickets.db_backend)
     "tickets.admin_apps.BackOfficeAdminConfig",  # django.contrib.admin with our AdminSite
+    "dynamo_admin",  # the admin over PynamoDB models (its views and templates)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.messages",
@@ -130,8 +131,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]  # fmt: skip
 LOGIN_URL = "admin:login"
-# The admin's list pages: rows per page (each page is one or a few Queries of this size).
-ADMIN_PAGE_SIZE = int(os.environ.get("ADMIN_PAGE_SIZE", "50"))
+# The admin over DynamoDB (dynamo_admin/README.md): rows per list page (each page is one or a
+# few Queries of this size), where it records changes, and which of our errors it shows.
+DYNAMO_ADMIN_PAGE_SIZE = int(os.environ.get("ADMIN_PAGE_SIZE", "50"))
+DYNAMO_ADMIN_AUDIT_SINK = "tickets.admin_site.BackOfficeAuditSink"
+DYNAMO_ADMIN_CONFLICT_ERRORS = ["tickets.exceptions.Conflict"]
+DYNAMO_ADMIN_USER_ERRORS = ["tickets.exceptions.ApplicationError"]
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -206,13 +211,19 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "TicketsToHeaven storefront API",
-    "DESCRIPTION": (
-        "Catalog, orders and order status for the storefront. Every error answers "
-        '`{"error": {"code", "message", "fields"?}}`.'
-    ),
+    # The long description, headers, error codes and examples: orders/api_schema.py.
+    "DESCRIPTION": "See orders.api_schema.API_DESCRIPTION (set by the hook below).",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStateEnum": "orders.api_schema.ORDER_STATE_CHOICES",
+        "FulfillmentStateEnum": "orders.api_schema.FULFILLMENT_STATE_CHOICES",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "orders.api_schema.schema_postprocess",
+    ],
 }
 
 # --- CORS: only the storefront's origins, only the API ------------------------------------------

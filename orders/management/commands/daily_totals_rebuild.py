@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from orders.daily_totals import daily_totals_set, days_between
 from orders.models import Order, OrderStatus
-from tickets.admin_dynamodb import today
+from tickets.formatting import today
 
 EARNING = {
     OrderStatus.PAID,

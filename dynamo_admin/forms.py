@@ -1,0 +1,28 @@
+"""Form helpers for the change, add and action pages (plain ``django.forms.Form`` classes)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.http import HttpRequest
+
+VERSION_FIELD = "_version"  # the hidden input carrying the version the page was read at
+
+
+def version_posted(request: HttpRequest) -> int | None:
+    """The version the page was read at, as posted (None: missing or not a number)."""
+    try:
+        return int(request.POST.get(VERSION_FIELD, ""))
+    except ValueError:
+        return None
+
+
+def form_disable(form: forms.Form) -> forms.Form:
+    """Show a form read-only (a role that may view but not change)."""
+    for field in form.fields.values():
+        field.disabled = True
+    return form
+
+
+def form_errors_line(form: forms.Form) -> str:
+    """A bound form's errors on one line, for a message: ``amount: Enter a number.``"""
+    return "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())

@@ -1,0 +1,460 @@
+"""The storefront API's OpenAPI contract beyond the serializers: headers, error answers with
+their ``code`` values, examples, and what a client does in each order state.
+
+``GET /schema`` is the whole contract the storefront team (and ``storefront/src/api``, the
+typed client generated from it) relies on, so everything a client must handle is stated here
+once and used by ``orders.apis`` and ``payments.apis``. This module describes; it must not
+decide anything (the codes come from the exception classes that raise them).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema_field,
+)
+from rest_framework import serializers
+
+from orders.models import FulfillmentStatus, OrderStatus
+from tickets.idempotency import MAX_KEY_LENGTH, RECORD_TTL
+
+# --- Headers ---------------------------------------------------------------------------------
+
+REQUEST_ID = OpenApiParameter(
+    "X-Request-Id",
+    location=OpenApiParameter.HEADER,
+    response=True,
+    type=str,
+    description=(
+        "The id of this request, on every answer (success or error) and on every log line "
+        "it wrote. Quote it when you report a problem."
+    ),
+)
+
+REQUEST_ID_IN = OpenApiParameter(
+    "X-Request-Id",
+    location=OpenApiParameter.HEADER,
+    required=False,
+    type=str,
+    description=(
+        "Optional: your own id for this request, to match your logs with ours. Used and "
+        "echoed if it is 1 to 128 of `A-Z a-z 0-9 = ; : . _ -`; otherwise ignored and we make "
+        "one (never an error)."
+    ),
+)
+
+RETRY_AFTER = OpenApiParameter(
+    "Retry-After",
+    location=OpenApiParameter.HEADER,
+    response=[429, 503],
+    type=int,
+    description="Seconds to wait before sending the same request again.",
+)
+
+RETRY_AFTER_WEBHOOK = OpenApiParameter(
+    "Retry-After",
+    location=OpenApiParameter.HEADER,
+    response=[409, 503],
+    type=int,
+    description="Seconds after which a retry can succeed (Stripe keeps its own schedule).",
+)
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    location=OpenApiParameter.HEADER,
+    required=False,
+    type={
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_KEY_LENGTH,
+        # Visible ASCII: U+0021 to U+007E, no spaces.
+        "pattern": "^[!-~]+$",
+    },
+    description=(
+        f"Optional, strongly recommended: 1 to {MAX_KEY_LENGTH} visible ASCII characters "
+        "(no spaces), e.g. a UUID made when the buyer presses Buy and kept until the order "
+        f"exists. Kept {int(RECORD_TTL.total_seconds() // 3600)} hours. The same key with the "
+        "same body answers the first answer again (same order, same `client_secret`), so a "
+        "retry after a timeout or a lost connection never makes a second order. The same key "
+        "with another body: `422 idempotency_key_reused`. While the first request with the key "
+        "still runs: `409 idempotency_in_progress` (retry in a second). A malformed key: "
+        "`400 invalid_idempotency_key`."
+    ),
+    examples=[OpenApiExample("uuid", value="3f0c8a4e-5d3b-4a53-9a51-8f7e7c1b2d10")],
+)
+
+STRIPE_SIGNATURE = OpenApiParameter(
+    "Stripe-Signature",
+    location=OpenApiParameter.HEADER,
+    required=True,
+    type=str,
+    description="Stripe's signature over the raw body (`t=...,v1=...`), checked before parsing.",
+)
+
+# --- Error answers ---------------------------------------------------------------------------
+
+_error_classes: dict[str, type[serializers.Serializer]] = {}
+
+
+def error_serializer(name: str, codes: dict[str, str]) -> type[serializers.Serializer]:
+    """``{"error": {"code", "message", "fields"?}}`` with ``code`` limited to ``codes``: one
+    component per kind of answer, so a generated client sees the codes it must handle."""
+    if name in _error_classes:
+        return _error_classes[name]
+
+    @extend_schema_field(
+        {
+            "type": "string",
+            "enum": sorted(codes),
+            "description": "Machine-readable; switch on it. "
+            + "; ".join(f"`{code}`: {meaning.rstrip('.')}" for code, meaning in codes.items())
+            + ".",
+        }
+    )
+    class CodeField(serializers.CharField):
+        pass
+
+    detail = type(
+        f"{name}DetailSerializer",
+        (serializers.Serializer,),
+        {
+            "code": CodeField(),
+            "message": serializers.CharField(help_text="For people; may change, do not parse."),
+            "fields": serializers.DictField(
+                child=serializers.ListField(child=serializers.CharField()),
+                required=False,
+                help_text=(
+                    "Validation errors (and `sold_out`) only: a dotted path in the request body "
+                    '-> messages, e.g. `"items.0.quantity"`. Show each next to its input.'
+                ),
+            ),
+            "__module__": __name__,
+        },
+    )
+    _error_classes[name] = type(
+        f"{name}Serializer",
+        (serializers.Serializer,),
+        {"error": detail(), "__module__": __name__, "__doc__": "The one error body."},
+    )
+    return _error_classes[name]
+
+
+def error_response(
+    name: str, codes: dict[str, str], description: str, example_code: str | None = None
+) -> OpenApiResponse:
+    code = example_code or next(iter(codes))
+    example: dict[str, Any] = {"code": code, "message": codes[code]}
+    if code == "validation_error":
+        example["fields"] = {"items.0.quantity": ["Ensure this value is less than or equal to 20."]}
+    if code == "sold_out":
+        example["fields"] = {"items.0.quantity": ["Not enough seats left."]}
+    return OpenApiResponse(
+        error_serializer(name, codes),
+        description=description,
+        examples=[OpenApiExample(code, value={"error": example}, response_only=True)],
+    )
+
+
+MALFORMED = {
+    "malformed_json": "The body is not valid JSON.",
+    "body_too_large": "The request body is too large.",
+    "bad_request": "The request cannot be processed (e.g. a forbidden Host).",
+}
+NOT_ACCEPTABLE = error_response(
+    "NotAcceptableError",
+    {"not_acceptable": "This endpoint answers JSON only."},
+    "`Accept` excludes `application/json`.",
+)
+UNSUPPORTED_MEDIA_TYPE = error_response(
+    "UnsupportedMediaTypeError",
+    {"unsupported_media_type": "Send the body as application/json."},
+    "The body is not `application/json`.",
+)
+METHOD_NOT_ALLOWED = error_response(
+    "MethodNotAllowedError",
+    {"method_not_allowed": "This method is not allowed here."},
+    "Another method than the documented ones; `Allow` lists them.",
+)
+ORDER_NOT_FOUND = error_response(
+    "NotFoundError",
+    {"not_found": "No order with this id."},
+    "No order with this id (or it is not an order id). Check the id you kept from `POST /orders`.",
+)
+ORDER_CREATE_ERRORS = {
+    400: error_response(
+        "OrderCreateBadRequestError",
+        {
+            "validation_error": "The body is not valid; `fields` names every bad field.",
+            "invalid_idempotency_key": (
+                f"Idempotency-Key is not 1 to {MAX_KEY_LENGTH} visible ASCII characters."
+            ),
+            **MALFORMED,
+        },
+        "The request is not valid; nothing was created. Fix it before sending it again: for "
+        "`validation_error`, `fields` names each bad field by its path in the body.",
+    ),
+    409: error_response(
+        "OrderCreateConflictError",
+        {
+            "sold_out": "Not enough seats are left for this order; `fields` names the lines.",
+            "idempotency_in_progress": (
+                "A request with this Idempotency-Key is still running; retry shortly."
+            ),
+            "conflict": "The order collided with another write; send it again.",
+        },
+        "`sold_out`: nothing was created; show the buyer which lines (`fields`) and reload "
+        "`GET /catalog` for what is left. `idempotency_in_progress`: the first request with "
+        "this key is still running; send the same request again after a second.",
+        example_code="sold_out",
+    ),
+    422: error_response(
+        "OrderCreateKeyReusedError",
+        {
+            "idempotency_key_reused": (
+                "This Idempotency-Key was used with a different request body."
+            )
+        },
+        "The Idempotency-Key was used before with another body: a new order needs a new key.",
+    ),
+    429: error_response(
+        "RateLimitedError",
+        {"rate_limited": "Too many requests; slow down."},
+        "Too many orders from this client address this minute (the SSM parameter "
+        "`orders_rate_limit_per_minute`, default 30). Nothing was created; wait `Retry-After` "
+        "seconds.",
+    ),
+    503: error_response(
+        "OrderCreateUnavailableError",
+        {
+            "payment_provider_unavailable": (
+                "The payment provider is unavailable; try again shortly."
+            ),
+            "service_unavailable": ("A service we depend on is unavailable; try again shortly."),
+        },
+        "Stripe (or the database) did not answer in time. Nothing was kept: no order, no seats "
+        "held, no charge. Send the same request (same Idempotency-Key) after `Retry-After` "
+        "seconds.",
+    ),
+}
+
+WEBHOOK_ERRORS = {
+    400: error_response(
+        "WebhookBadRequestError",
+        {
+            "invalid_signature": (
+                "The Stripe-Signature header is missing, malformed, wrong or too old."
+            ),
+            "invalid_event": "The event has no data.object with an id.",
+        },
+        "Not a genuine, fresh Stripe event for this endpoint: nothing happened.",
+    ),
+    409: error_response(
+        "WebhookInProgressError",
+        {"event_in_progress": "This event is being processed by another delivery."},
+        "Another delivery of the same event holds it right now; Stripe retries.",
+    ),
+    503: error_response(
+        "WebhookUnavailableError",
+        {"webhook_processing_failed": "The event could not be processed now."},
+        "Applying the event failed; the claim is released and Stripe's retry applies it.",
+    ),
+}
+
+# --- Order states ----------------------------------------------------------------------------
+
+ORDER_STATES: dict[str, str] = {
+    OrderStatus.PENDING_PAYMENT: (
+        "Waiting for payment; seats are held. Confirm the PaymentIntent with Stripe.js and "
+        "`payment.client_secret`, then poll this order. A declined card leaves the order here: "
+        "let the buyer try another card with the same `client_secret`. Unpaid orders are "
+        "canceled after `order_expiry_minutes` (30 by default)."
+    ),
+    OrderStatus.PAID: (
+        "Payment received; tickets are being issued (`fulfillment.status` is `pending`). "
+        "Keep polling (every 1-2 s) until `fulfilled`."
+    ),
+    OrderStatus.FULFILLED: "Done: show `fulfillment.tickets`. Stop polling.",
+    OrderStatus.FULFILLMENT_FAILED: (
+        "Paid, but the vendor could not issue the tickets after every retry. Staff are alerted "
+        "and will reissue or refund; tell the buyer so, with the order id. Stop polling."
+    ),
+    OrderStatus.CANCELED: (
+        "Not paid in time (or the payment was canceled); the seats are released. Offer to "
+        "start a new order. Stop polling."
+    ),
+    OrderStatus.REFUNDED: "Paid, then refunded in full; the tickets are void. Stop polling.",
+    OrderStatus.PARTIALLY_REFUNDED: (
+        "Paid, then refunded in part (`refunded_amount`). Show the tickets. Stop polling."
+    ),
+}
+
+FULFILLMENT_STATES: dict[str, str] = {
+    FulfillmentStatus.NOT_STARTED: "Not paid yet.",
+    FulfillmentStatus.PENDING: "Paid; the vendor is issuing the tickets (retried on failure).",
+    FulfillmentStatus.FULFILLED: "Tickets issued: `tickets` lists them.",
+    FulfillmentStatus.FAILED: "Gave up after every retry; staff follow up.",
+}
+
+
+ORDER_STATE_CHOICES = [str(s) for s in ORDER_STATES]
+FULFILLMENT_STATE_CHOICES = [str(s) for s in FULFILLMENT_STATES]
+
+
+def _states_field(states: dict[str, str], intro: str) -> type[serializers.CharField]:
+    @extend_schema_field(
+        {
+            "type": "string",
+            "enum": [str(s) for s in states],
+            "description": intro
+            + "\n\n"
+            + "\n".join(f"- `{state}`: {meaning}" for state, meaning in states.items()),
+        }
+    )
+    class StateField(serializers.CharField):
+        pass
+
+    return StateField
+
+
+OrderStateField = _states_field(
+    ORDER_STATES,
+    "The order's state, and what a client does in it. A client must treat an unknown "
+    "value like `pending_payment` plus a note to contact support (new states may be added).",
+)
+FulfillmentStateField = _states_field(FULFILLMENT_STATES, "Ticket issuing.")
+
+WEBHOOK_OUTCOMES = {
+    "applied": "the event changed something",
+    "unchanged": "already in that state",
+    "stale": "Stripe's current object disagrees with the event",
+    "not_ours": "a PaymentIntent that is not one of our orders",
+    "duplicate": "this event id was processed before",
+    "ignored": "a type we do not handle",
+}
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "enum": list(WEBHOOK_OUTCOMES),
+        "description": "; ".join(f"`{k}`: {v}" for k, v in WEBHOOK_OUTCOMES.items()),
+    }
+)
+class WebhookOutcomeField(serializers.CharField):
+    pass
+
+
+WEBHOOK_BODY = {"application/json": OpenApiTypes.OBJECT}
+
+# --- Examples --------------------------------------------------------------------------------
+
+ORDER_CREATE_REQUEST_EXAMPLE = OpenApiExample(
+    "two tickets",
+    value={
+        "customer": {
+            "email": "ada@example.com",
+            "name": "Ada Lovelace",
+            "phone": "+44 20 7946 0000",
+        },
+        "items": [{"sku": "ga-2027", "quantity": 2}],
+    },
+    request_only=True,
+)
+_ITEMS = [
+    {
+        "sku": "ga-2027",
+        "name": "General admission",
+        "quantity": 2,
+        "unit_amount": 8900,
+        "amount": 17800,
+    },
+]
+ORDER_CREATED_EXAMPLE = OpenApiExample(
+    "created",
+    value={
+        "order_id": "ord_01JD8X4J6N9V2Q7R5T3W1Y0Z8A",
+        "status": "pending_payment",
+        "currency": "eur",
+        "total_amount": 17800,
+        "items": _ITEMS,
+        "payment": {
+            "payment_intent_id": "pi_3QabcDEF123",
+            "client_secret": "pi_3QabcDEF123_secret_XYZ",
+        },
+        "created_at": "2026-11-25T15:04:05.123456+00:00",
+    },
+    response_only=True,
+    status_codes=["201"],
+)
+ORDER_STATUS_EXAMPLE = OpenApiExample(
+    "fulfilled",
+    value={
+        "order_id": "ord_01JD8X4J6N9V2Q7R5T3W1Y0Z8A",
+        "status": "fulfilled",
+        "currency": "eur",
+        "total_amount": 17800,
+        "refunded_amount": 0,
+        "items": _ITEMS,
+        "customer": {"email": "a***@example.com"},
+        "fulfillment": {
+            "status": "fulfilled",
+            "tickets": [
+                {"ticket_id": "tkt_1", "sku": "ga-2027", "code": "GA-7F3K-19QZ"},
+                {"ticket_id": "tkt_2", "sku": "ga-2027", "code": "GA-8J2M-44XB"},
+            ],
+        },
+        "created_at": "2026-11-25T15:04:05.123456+00:00",
+        "updated_at": "2026-11-25T15:04:09.654321+00:00",
+    },
+    response_only=True,
+    status_codes=["200"],
+)
+# A list answer: drf-spectacular wraps the example in the list itself.
+CATALOG_EXAMPLE = OpenApiExample(
+    "catalog",
+    value={
+        "sku": "ga-2027",
+        "name": "General admission",
+        "description": "Standing, all days.",
+        "unit_amount": 8900,
+        "currency": "eur",
+        "available": 412,
+    },
+    response_only=True,
+    status_codes=["200"],
+)
+
+API_DESCRIPTION = """\
+Catalog, orders and order status for the storefront, and the endpoint Stripe delivers its
+events to. A typed TypeScript client generated from this document lives in `storefront/src/api`.
+
+**A purchase, from the storefront's side**
+
+1. `GET /catalog`: what is on sale, prices in minor units, seats left.
+2. `POST /orders` with an `Idempotency-Key` (one per press of "Buy"; send the same key again
+   when retrying after a timeout or a 5xx): `201` with `payment.client_secret`.
+3. Confirm the payment with Stripe.js (Payment Element) and that `client_secret`.
+4. Poll `GET /orders/{order_id}` every 1-2 s: `pending_payment` -> `paid` -> `fulfilled`, then
+   show `fulfillment.tickets`. Each state says what to do in it (`OrderStatus.status`).
+
+**Errors.** Every error answers `{"error": {"code": "...", "message": "...", "fields"?: {...}}}`.
+Switch on `code` (each answer below lists its codes); show `message` to people; `fields`
+(validation errors and `sold_out`) maps a dotted path in the body (`items.0.quantity`) to
+messages. `429` and `503` carry `Retry-After` (seconds). No request gets a `500` by design; if
+one does, it has the same shape with `code` `internal_error`.
+
+**Headers.** Every answer carries `X-Request-Id`; send your own (1 to 128 of
+`A-Z a-z 0-9 = ; : . _ -`) to find it in our logs. CORS allows only the storefront's origins and exposes
+`Retry-After` and `X-Request-Id`.
+"""
+
+
+def schema_postprocess(result: dict[str, Any], generator: Any, **kwargs: Any) -> dict[str, Any]:
+    """drf-spectacular hook: the long description (kept here, not in settings)."""
+    result["info"]["description"] = API_DESCRIPTION
+    return result

@@ -1,0 +1,43 @@
+"""Changes staff make to a customer's record (name and phone; the e-mail is the account's
+identity and is claimed at order creation, so it is not edited here)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from pynamodb.exceptions import UpdateError
+
+from orders.models import Customer
+from tickets.dynamodb import condition_failed, utc_now_iso
+from tickets.exceptions import Conflict, ValidationFailed
+
+logger = logging.getLogger(__name__)
+
+CUSTOMER_EDITABLE = {"name", "phone"}
+
+
+def customer_update(*, customer_id: str, version: int, changes: Mapping[str, Any]) -> Customer:
+    """Write ``changes`` (``name``, ``phone``; an empty phone removes it) to the customer, only
+    if it is still at ``version`` (the one the editor read): ``Conflict`` otherwise, and when
+    there is no such customer. One conditional UpdateItem of the changed attributes."""
+    unknown = set(changes) - CUSTOMER_EDITABLE
+    if unknown:
+        raise ValidationFailed(f"These customer fields cannot be changed: {sorted(unknown)}.")
+    if "name" in changes and not str(changes["name"] or "").strip():
+        raise ValidationFailed("A customer's name cannot be empty.")
+    actions = [
+        getattr(Customer, name).remove() if value in (None, "") else getattr(Customer, name).set(value)
+        for name, value in changes.items()
+    ]  # fmt: skip
+    actions.append(Customer.updated_at.set(utc_now_iso()))
+    customer = Customer(customer_id=customer_id, version=version)  # the condition: that version
+    try:
+        customer.update(actions=actions)
+    except UpdateError as error:
+        if condition_failed(error):
+            raise Conflict("Someone else changed this customer first.") from error
+        raise
+    logger.info("customer updated", extra={"customer_id": customer_id, "fields": sorted(changes)})
+    return customer

@@ -1,0 +1,79 @@
+"""The back office's admin site: ``dynamo_admin``'s site with this project's header, sign-in
+form and site pages, and the project's audit log (``tickets.audit``) as its audit sink."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dynamo_admin.audit import AuditEntry
+from dynamo_admin.sites import DynamoAdminSite
+from tickets.audit import AuditRecord, audit_history, audit_recent_by, audit_record
+
+
+def _entry(record: AuditRecord) -> AuditEntry:
+    return AuditEntry(
+        at=record.at,
+        user=record.staff,
+        action=record.action,
+        object_type=record.object_type,
+        object_id=record.object_id,
+        object_repr=record.object_repr,
+        summary=record.summary,
+        before=record.before,
+        after=record.after,
+    )
+
+
+class BackOfficeAuditSink:
+    """``dynamo_admin``'s audit sink over ``tickets.audit`` (``DYNAMO_ADMIN_AUDIT_SINK``)."""
+
+    def record(
+        self,
+        *,
+        user: str,
+        object_type: str,
+        object_id: str,
+        object_repr: str,
+        action: str,
+        summary: str,
+        before: dict[str, Any],
+        after: dict[str, Any],
+    ) -> None:
+        audit_record(
+            staff=user,
+            object_type=object_type,
+            object_id=object_id,
+            object_repr=object_repr,
+            action=action,
+            summary=summary,
+            before=before,
+            after=after,
+        )
+
+    def history(self, *, object_type: str, object_id: str, limit: int) -> list[AuditEntry]:
+        return [
+            _entry(r)
+            for r in audit_history(object_type=object_type, object_id=object_id, limit=limit)
+        ]
+
+    def recent(self, *, user: str, limit: int) -> list[AuditEntry]:
+        return [_entry(r) for r in audit_recent_by(staff=user, limit=limit)]
+
+
+class BackOfficeAdminSite(DynamoAdminSite):
+    """Permissions come from staff roles (``staff.roles``), so ``auth.Group`` stays out."""
+
+    site_header = "TicketsToHeaven back office"
+    site_title = "TicketsToHeaven admin"
+    index_title = "Back office"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from staff.forms import StaffAuthenticationForm
+
+        self.login_form = StaffAuthenticationForm
+
+    def get_urls(self) -> list[Any]:
+        from tickets import admin_views
+
+        return [*admin_views.site_urls(self), *super().get_urls()]
