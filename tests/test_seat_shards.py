@@ -9,6 +9,7 @@ moto alone never refuses a request for being busy."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -115,6 +116,21 @@ def test_an_order_takes_its_seats_from_one_shard_and_a_cancel_gives_them_back_th
     assert sum(levels()) == 37
     order_cancel(order_id=order.order_id, reason="test")
     assert levels() == [10, 10, 10, 10]
+
+
+def test_stripe_unreachable_gives_the_seats_back_to_their_shard(aws, monkeypatch):
+    ticket_type_create("hot", available=40, seat_shards=4)
+    levels_set([10, 1, 10, 10])
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    monkeypatch.setenv("STRIPE_API_BASE", f"http://127.0.0.1:{closed}")
+
+    responses = [buy(n, quantity=2) for n in range(3)]
+
+    assert [r.status_code for r in responses] == [503] * 3
+    assert levels() == [10, 1, 10, 10]
+    assert seats_in_orders() == 0
 
 
 # --- Draining unevenly and the last seats -------------------------------------------------------
