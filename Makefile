@@ -18,7 +18,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 APT_PACKAGES := chromium
 
 .PHONY: help dev manage test lint format env system-packages bench clean deploy-env collectstatic package \
-	storefront-deps storefront-build storefront-client
+	storefront-deps storefront-build storefront-client rehearsal
 
 help:
 	@echo "make dev    run the back office locally on its embedded stack (PORT=$(PORT))"
@@ -27,6 +27,7 @@ help:
 	@echo "make bench  run the benchmarks in bench/"
 	@echo "make storefront-build   build the reference checkout into storefront/dist (docs/deploy.md)"
 	@echo "make storefront-client  regenerate storefront/openapi.json and the typed client from the API"
+	@echo "make rehearsal  only the deploy rehearsal (tests/rehearsal/, also part of make test)"
 	@echo "make package STAGE=prod        build the Lambda package offline into build/ (docs/deploy.md)"
 	@echo "make collectstatic STAGE=prod  upload static files to the stage's S3 bucket (AWS credentials)"
 
@@ -54,7 +55,11 @@ system-packages:
 	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
 	  $$sudo apt-get update -qq && $$sudo apt-get install -y -qq --no-install-recommends nodejs npm; }
 
-dev: env storefront-build
+# The reference checkout is built when Node/npm are there (make test installs them); without
+# them the back office runs alone and the banner says the storefront was not built.
+dev: env
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory storefront-build; \
+	else echo "npm not found: the reference checkout is not built (install Node 20+ for it)"; fi
 	$(VENV)/bin/python -m devstack --port $(PORT)
 
 # A management command against the running `make dev` stack: make manage ARGS="createstaff"
@@ -90,6 +95,11 @@ storefront-build: storefront-deps
 storefront-client: env storefront-deps
 	DJANGO_SECRET_KEY=schema-only $(VENV)/bin/python manage.py spectacular --format openapi-json --file storefront/openapi.json
 	cd storefront && npm run --silent generate
+
+# terraform apply + zappa deploy against the emulator, the app under the Lambda role with IAM
+# enforced (docs/deploy.md, "The rehearsal"); skipped with the reason without terraform.
+rehearsal: env deploy-env
+	$(VENV)/bin/pytest tests/rehearsal -q -rs
 
 BENCHMARKS := coldstart orders webhooks fulfillment admin onsale
 # Arguments per benchmark: the on-sale's 10x goal is reported, not enforced, on a busy machine

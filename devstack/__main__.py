@@ -152,7 +152,7 @@ def _banner(stack: LocalStack, port: int, staff_password: str, storefront_url: s
         f"{storefront_url}/  (reference checkout; card 4242 4242 4242 4242 pays,\n"
         "                 4000 0000 0000 0341 is declined; any future date and CVC)"
         if storefront_url
-        else "not built: `make dev` builds it (npm), or `make storefront-build`"
+        else "not built: needs Node 20+ and npm (`make storefront-build`, or make dev with npm)"
     )
     print(
         f"""

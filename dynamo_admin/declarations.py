@@ -40,7 +40,8 @@ class ObjectAction:
 
     ``run(request, item, cleaned_data)`` calls the project's service and returns the success
     message. The admin checks ``permission``, refuses when the item changed since the page was
-    read, records the audit entry, and turns the configured error types (``errors``) into
+    read, records the audit entry (unless ``audited_by_service``: the service records it
+    itself, so it is recorded once), and turns the configured error types (``errors``) into
     error messages.
     """
 
@@ -51,6 +52,7 @@ class ObjectAction:
     form_class: type[forms.Form] | None = None
     available: Callable[[Any], bool] = lambda item: True
     help_text: str = ""
+    audited_by_service: bool = False
 
 
 @dataclass

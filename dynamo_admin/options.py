@@ -628,16 +628,17 @@ class DynamoModelAdmin(admin.ModelAdmin):
                 request, f"{action.label} failed for “{name}”: {errors.error_message(error)}"
             )
             return False
-        after_item = self.item_get(self.item_key(item))
-        self.audit(
-            request,
-            item,
-            name=name,
-            action=action.name,
-            summary=message,
-            before=before,
-            after=self.audit_snapshot(after_item) if after_item is not None else {},
-        )
+        if not action.audited_by_service:  # else the service recorded it, once
+            after_item = self.item_get(self.item_key(item))
+            self.audit(
+                request,
+                item,
+                name=name,
+                action=action.name,
+                summary=message,
+                before=before,
+                after=self.audit_snapshot(after_item) if after_item is not None else {},
+            )
         messages.success(request, message)
         return True
 

@@ -52,6 +52,14 @@ resource "aws_s3_bucket_logging" "static" {
   bucket        = aws_s3_bucket.static.id
   target_bucket = aws_s3_bucket.logs.id
   target_prefix = "s3/static/"
+
+  # PutBucketLogging checks that the target bucket accepts log delivery: its ownership, ACL
+  # and policy must exist first, or the first apply fails (a second one would succeed).
+  depends_on = [
+    aws_s3_bucket_ownership_controls.logs,
+    aws_s3_bucket_acl.logs,
+    aws_s3_bucket_policy.logs,
+  ]
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "static" {
@@ -89,8 +97,8 @@ data "aws_cloudfront_origin_request_policy" "all_viewer_except_host" {
 }
 
 resource "aws_cloudfront_distribution" "admin" {
-  #checkov:skip=CKV_AWS_68:No WAF yet: the app rate-limits and locks accounts itself; a web ACL costs ~$5/month + $1/rule + $0.60 per million requests. docs/infra.md lists it as the first addition if abuse shows up.
-  #checkov:skip=CKV2_AWS_47:No WAF (see CKV_AWS_68), so no Log4j managed rule set.
+  #checkov:skip=CKV_AWS_68:The web ACL (waf.tf) is attached unless var.waf_enabled is false, which checkov cannot evaluate.
+  #checkov:skip=CKV2_AWS_47:The web ACL (waf.tf) carries AWSManagedRulesKnownBadInputsRuleSet (Log4j), attached unless var.waf_enabled is false.
   #checkov:skip=CKV_AWS_310:The API has one regional endpoint; there is no second origin to fail over to.
   #checkov:skip=CKV_AWS_374:Staff and Stripe webhooks come from anywhere: no geo restriction.
   #checkov:skip=CKV_AWS_174:TLS 1.2+ (TLSv1.2_2021) is set whenever a certificate is configured; the *.cloudfront.net default certificate does not allow choosing.
@@ -99,6 +107,7 @@ resource "aws_cloudfront_distribution" "admin" {
   enabled         = true
   is_ipv6_enabled = true
   comment         = "${local.name} admin and API"
+  web_acl_id      = local.web_acl_arn
   price_class     = "PriceClass_100"
   aliases         = var.admin_domain == "" ? [] : [var.admin_domain]
   http_version    = "http2and3"
@@ -107,6 +116,14 @@ resource "aws_cloudfront_distribution" "admin" {
     origin_id   = "api-gateway"
     domain_name = var.api_origin_domain
     origin_path = "/${var.environment}"
+
+    # Proves to the app that a request came through this distribution, so it may believe
+    # CloudFront-Viewer-Address (forwarded by the AllViewerExceptHostHeader policy, which
+    # includes CloudFront's viewer headers) as the client's address (tickets/client_identity.py).
+    custom_header {
+      name  = "X-Origin-Verify"
+      value = var.origin_verify_secret
+    }
 
     custom_origin_config {
       http_port              = 80

@@ -215,6 +215,7 @@ locals {
     "Disputes",
     "WebhookSignatureFailures",
     "PaymentsOnCanceledOrders",
+    "StaffSigninFailures",
   ]
 
   app_alarms = {
@@ -237,6 +238,11 @@ locals {
       description = "A payment succeeded for an order already canceled (it expired first): refund it from the admin."
       threshold   = 1
       period      = 300
+    }
+    StaffSigninFailures = {
+      description = "Many refused staff sign-ins: someone is guessing passwords at /admin/ (the guessing addresses are slowed down; check the WAF's blocked requests and whether a staff member is locked out of a new device)."
+      threshold   = var.staff_signin_failures_threshold
+      period      = 900
     }
     PaymentsFailed = {
       description = "Unusually many failed payments: card testing, or a Stripe-side problem."

@@ -47,6 +47,14 @@ resource "aws_s3_bucket_logging" "deployments" {
   bucket        = aws_s3_bucket.deployments.id
   target_bucket = aws_s3_bucket.logs.id
   target_prefix = "s3/deployments/"
+
+  # PutBucketLogging checks that the target bucket accepts log delivery: its ownership, ACL
+  # and policy must exist first, or the first apply fails (a second one would succeed).
+  depends_on = [
+    aws_s3_bucket_ownership_controls.logs,
+    aws_s3_bucket_acl.logs,
+    aws_s3_bucket_policy.logs,
+  ]
 }
 
 # Zappa overwrites the same keys at each update; the replaced versions are kept a while for

@@ -86,6 +86,7 @@ data "aws_iam_policy_document" "lambda" {
     resources = [
       aws_secretsmanager_secret.stripe.arn,
       aws_secretsmanager_secret.app.arn,
+      aws_secretsmanager_secret.origin.arn,
     ]
   }
 
@@ -100,20 +101,17 @@ data "aws_iam_policy_document" "lambda" {
     ]
   }
 
-  statement {
-    sid = "ReadOwnPackage"
-    # slim_handler: the project archive Zappa uploads as {stage}_{project}_current_project.tar.gz.
-    actions   = ["s3:GetObject"]
-    resources = ["${aws_s3_bucket.deployments.arn}/${var.environment}_${var.project}_current_project.tar.gz"]
-  }
+  # No S3 statement: slim_handler is off (the code is in the function's package, not fetched
+  # from the deployment bucket at cold start) and the static manifest ships in the package
+  # (tickets/storage.py), so the Lambda never reads S3. collectstatic and Zappa's uploads run
+  # with an operator's credentials.
 
   statement {
-    sid = "ReadStaticManifest"
-    # S3ManifestStaticStorage reads staticfiles.json on the first {% static %} of a container
-    # (none needed if the manifest ships in the package). collectstatic runs with an
-    # operator's credentials, so the Lambda never writes static files.
-    actions   = ["s3:GetObject"]
-    resources = ["${aws_s3_bucket.static.arn}/static/staticfiles.json"]
+    sid = "DeadLetterFailedAsyncTasks"
+    # Lambda sends a failed asynchronous invocation to the function's dead-letter queue
+    # (async.tf) with the function's role.
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.async_failures.arn]
   }
 
   statement {

@@ -110,6 +110,11 @@ output "admin_url" {
   value       = "https://${var.admin_domain != "" ? var.admin_domain : aws_cloudfront_distribution.admin.domain_name}"
 }
 
+output "async_failure_queue_arn" {
+  description = "zappa_settings.json dead_letter_arn: failed asynchronous tasks land here."
+  value       = aws_sqs_queue.async_failures.arn
+}
+
 output "alarm_topic_arn" {
   description = "SNS topic every alarm notifies."
   value       = aws_sns_topic.alarms.arn

@@ -13,6 +13,22 @@ resource "aws_secretsmanager_secret" "stripe" {
   recovery_window_in_days = var.secret_recovery_window_days
 }
 
+# The origin header's value (variables.tf: origin_verify_secret). Unlike the two above, Terraform
+# writes this value: the same value must go into the distribution's origin header, so it is in
+# the state either way.
+resource "aws_secretsmanager_secret" "origin" {
+  #checkov:skip=CKV_AWS_149:AWS-managed key (see the stripe secret).
+  #checkov:skip=CKV2_AWS_57:Rotated by changing origin_verify_secret and applying: the header and the secret change together (docs/infra.md, "Rotating secrets").
+  name                    = "${local.secret_prefix}/origin"
+  description             = "The X-Origin-Verify value CloudFront sends to the API: JSON {origin_verify_secret}."
+  recovery_window_in_days = var.secret_recovery_window_days
+}
+
+resource "aws_secretsmanager_secret_version" "origin" {
+  secret_id     = aws_secretsmanager_secret.origin.id
+  secret_string = jsonencode({ origin_verify_secret = var.origin_verify_secret })
+}
+
 resource "aws_secretsmanager_secret" "app" {
   #checkov:skip=CKV_AWS_149:AWS-managed key (see the stripe secret).
   #checkov:skip=CKV2_AWS_57:Rotated by hand (docs/infra.md, "Rotating secrets"): the vendor issues its API keys, and a new Django key must be rolled out with the sessions it signs in mind.

@@ -47,6 +47,14 @@ resource "aws_s3_bucket_logging" "storefront" {
   bucket        = aws_s3_bucket.storefront.id
   target_bucket = aws_s3_bucket.logs.id
   target_prefix = "s3/storefront/"
+
+  # PutBucketLogging checks that the target bucket accepts log delivery: its ownership, ACL
+  # and policy must exist first, or the first apply fails (a second one would succeed).
+  depends_on = [
+    aws_s3_bucket_ownership_controls.logs,
+    aws_s3_bucket_acl.logs,
+    aws_s3_bucket_policy.logs,
+  ]
 }
 
 # Versioning keeps every deploy; old versions (rollback material) go after 30 days.
@@ -150,13 +158,14 @@ resource "aws_cloudfront_response_headers_policy" "security" {
 }
 
 resource "aws_cloudfront_distribution" "storefront" {
-  #checkov:skip=CKV_AWS_68:No WAF: the storefront is static files; the web ACL's fixed cost (~$5/month + $1/rule) buys nothing here. Revisit if the API moves behind this distribution.
-  #checkov:skip=CKV2_AWS_47:No WAF (see CKV_AWS_68), so no Log4j managed rule set.
+  #checkov:skip=CKV_AWS_68:The web ACL (waf.tf) is attached unless var.waf_enabled is false, which checkov cannot evaluate.
+  #checkov:skip=CKV2_AWS_47:The web ACL (waf.tf) carries AWSManagedRulesKnownBadInputsRuleSet (Log4j), attached unless var.waf_enabled is false.
   #checkov:skip=CKV_AWS_310:One S3 origin in one region; a failover origin would need replication (CKV_AWS_144).
   #checkov:skip=CKV_AWS_374:Tickets are sold worldwide: no geo restriction.
   #checkov:skip=CKV_AWS_174:TLS 1.2+ (TLSv1.2_2021) is set whenever a certificate is configured; the *.cloudfront.net default certificate does not allow choosing.
   #checkov:skip=CKV2_AWS_42:A custom certificate is used when var.domain is set; without a domain CloudFront's own certificate is the only one possible.
   enabled             = true
+  web_acl_id          = local.web_acl_arn
   is_ipv6_enabled     = true
   comment             = "${local.name} storefront"
   default_root_object = "index.html"

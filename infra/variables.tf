@@ -197,6 +197,40 @@ variable "payments_failed_threshold" {
   default     = 20
 }
 
+variable "staff_signin_failures_threshold" {
+  description = "Refused staff sign-ins in 15 minutes that raise the alarm (a person mistyping makes a handful)."
+  type        = number
+  default     = 20
+}
+
+variable "origin_verify_secret" {
+  description = "The value the admin/API distribution sends to API Gateway in X-Origin-Verify, proving a request came through it (only then does the app believe CloudFront-Viewer-Address, the buyer's address). At least 32 letters, digits, '-' or '_': openssl rand -hex 32. Terraform writes it to the origin header and the origin secret, so it is in the state (keep the state private)."
+  type        = string
+  sensitive   = true
+
+  validation {
+    condition     = length(var.origin_verify_secret) >= 32 && can(regex("^[A-Za-z0-9_-]+$", var.origin_verify_secret)) && !can(regex("replace-me", var.origin_verify_secret))
+    error_message = "origin_verify_secret: at least 32 characters of [A-Za-z0-9_-], not the example's placeholder (openssl rand -hex 32)."
+  }
+}
+
+variable "waf_enabled" {
+  description = "AWS WAF in front of both distributions (managed rule groups and a per-address rate limit). About $10/month plus $0.60 per million requests (docs/infra.md); false leaves the distributions without a web ACL."
+  type        = bool
+  default     = true
+}
+
+variable "waf_rate_limit_per_5_minutes" {
+  description = "Requests one client address may make to a distribution in any 5 minutes before WAF blocks it (WAF's minimum is 10)."
+  type        = number
+  default     = 2000
+
+  validation {
+    condition     = var.waf_rate_limit_per_5_minutes >= 10
+    error_message = "WAF's rate-based rules need a limit of at least 10."
+  }
+}
+
 variable "webhook_signature_failures_threshold" {
   description = "Webhook signature failures in 5 minutes that raise the alarm (one stray probe is noise; a rotated signing secret is not)."
   type        = number

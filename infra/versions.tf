@@ -10,15 +10,24 @@ terraform {
     }
   }
 
-  # State lives in S3 with a lock, configured at init so no account id or bucket name is in code:
-  #   terraform init -backend-config=backend.hcl
-  # (bucket, key, region, use_lockfile = true or dynamodb_table). `terraform init -backend=false`
-  # is enough for fmt/validate.
-  backend "s3" {}
+  # No backend block: state is local (infra/terraform.tfstate, git-ignored) until the operator
+  # chooses S3. To keep state in S3 with a lock (docs/deploy.md, "Terraform state"): create the
+  # bucket once, `cp backend.tf.example backend.tf` and `cp backend.hcl.example backend.hcl`,
+  # fill in backend.hcl, then `terraform init -backend-config=backend.hcl -migrate-state`.
 }
 
 provider "aws" {
   region = var.region
+
+  default_tags {
+    tags = local.tags
+  }
+}
+
+# CloudFront's web ACLs (waf.tf) must be created in us-east-1, whatever the stage's region.
+provider "aws" {
+  alias  = "us_east_1"
+  region = "us-east-1"
 
   default_tags {
     tags = local.tags

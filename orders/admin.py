@@ -184,6 +184,7 @@ class OrderAdmin(DynamoModelAdmin):
             permission="orders.cancel_order",
             run=_cancel,
             available=lambda o: o.status == OrderStatus.PENDING_PAYMENT,
+            audited_by_service=True,
         ),
         ObjectAction(
             "retry_fulfillment",
@@ -191,6 +192,7 @@ class OrderAdmin(DynamoModelAdmin):
             permission="orders.retry_fulfillment_order",
             run=_retry,
             available=lambda o: o.status == OrderStatus.FULFILLMENT_FAILED,
+            audited_by_service=True,
         ),
     ]
     list_object_tools = [("admin:orders_order_export", "Export CSV")]

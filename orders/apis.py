@@ -9,17 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from orders import api_schema as doc
 from orders.selectors import catalog_list, order_get
-from orders.services.creation import OrderLine, order_create
-from tickets.dynamodb import new_id
+from orders.services.creation import CreatedOrder, OrderLine, order_create_idempotent
 from tickets.exceptions import ApplicationError, NotFound
-from tickets.idempotency import idempotency_claim, idempotency_complete, idempotency_release
 from tickets.metrics import metric_emit
 from tickets.ratelimit import DynamoDBRateThrottle
 from tickets.serializers import (
@@ -132,29 +130,20 @@ class OrderCreateApi(APIView):
         serializer = self.OrderCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        key = request.headers.get("Idempotency-Key")
-        claim = None
-        if key is not None:
-            claim = idempotency_claim(
-                scope="orders", key=key, payload=request.data, subject_id=new_id("ord")
-            )
-            if claim.replay is not None:
-                return Response(claim.replay[1], status=claim.replay[0])
-        try:
-            created = order_create(
-                email=data["customer"]["email"],
-                name=data["customer"]["name"],
-                phone=data["customer"].get("phone") or None,
-                lines=[OrderLine(sku=i["sku"], quantity=i["quantity"]) for i in data["items"]],
-                order_id=claim.subject_id if claim else None,
-                resume=bool(claim and claim.taken_over),
-            )
-        except Exception:
-            if claim is not None:
-                idempotency_release(claim=claim)
-            raise
+        answer = order_create_idempotent(
+            idempotency_key=request.headers.get("Idempotency-Key"),
+            payload=request.data,
+            email=data["customer"]["email"],
+            name=data["customer"]["name"],
+            phone=data["customer"].get("phone") or None,
+            lines=[OrderLine(sku=i["sku"], quantity=i["quantity"]) for i in data["items"]],
+            render=self._body,
+        )
+        return Response(answer.body, status=answer.status)
+
+    def _body(self, created: CreatedOrder) -> dict[str, Any]:
         order = created.order
-        body = self.OrderCreatedSerializer(
+        return self.OrderCreatedSerializer(
             {
                 **order.attribute_values,
                 "items": [item.attribute_values for item in order.items],
@@ -164,10 +153,6 @@ class OrderCreateApi(APIView):
                 },
             }
         ).data
-        if claim is not None:
-            idempotency_complete(claim=claim, status=status.HTTP_201_CREATED, body=body)
-        metric_emit("OrdersCreated")
-        return Response(body, status=status.HTTP_201_CREATED)
 
     def handle_exception(self, exc: Exception) -> Response:
         reason = getattr(exc, "code", None) or getattr(exc, "default_code", None) or "error"

@@ -26,25 +26,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from pynamodb.models import Model
-
-from tickets.backoffice import BackOfficeMeta
+from orders.models import DAILY_TOTALS_PARTITION as PARTITION
+from orders.models import DailyTotal
 from tickets.dynamodb import utc_now_iso
-
-PARTITION = "DAILYTOTALS"
-
-
-class DailyTotal(Model):
-    class Meta(BackOfficeMeta):
-        pass
-
-    pk = UnicodeAttribute(hash_key=True, default=PARTITION)
-    sk = UnicodeAttribute(range_key=True)  # {day}#{currency}
-    kind = UnicodeAttribute(default="daily_total")
-    orders = NumberAttribute(default=0)
-    revenue = NumberAttribute(default=0)
-    updated_at = UnicodeAttribute(null=True)
 
 
 @dataclass(frozen=True)

@@ -360,3 +360,52 @@ class SeatShard(Model):
     @staticmethod
     def key_for(sku: str, shard: int) -> str:
         return f"SEATS#{sku}#{shard}"
+
+
+class VendorBreaker(Model):
+    """``CIRCUIT#vendor``: consecutive retryable failures and, when open, until when."""
+
+    class Meta(BackOfficeMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute(default="circuit")
+    failures = NumberAttribute(default=0)
+    open_until = NumberAttribute(default=0)
+
+
+class LegacyOrderAuditEntry(Model):
+    """An audit entry as order services wrote them before the one audit log
+    (``AUDIT#order#{order id}`` / ``{time}#{random}``, no object type, invisible to the admin's
+    History). Read only by ``audit_entries_migrate``, which moves them into
+    ``tickets.models.AuditEntry``; nothing writes this shape any more."""
+
+    class Meta(BackOfficeMeta):
+        pass
+
+    PREFIX = "AUDIT#order#"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute(null=True)
+    staff = UnicodeAttribute()
+    action = UnicodeAttribute()
+    before = UnicodeAttribute(null=True)  # JSON
+    after = UnicodeAttribute(null=True)  # JSON
+    at = UnicodeAttribute()
+
+
+DAILY_TOTALS_PARTITION = "DAILYTOTALS"
+
+
+class DailyTotal(Model):
+    class Meta(BackOfficeMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True, default=DAILY_TOTALS_PARTITION)
+    sk = UnicodeAttribute(range_key=True)  # {day}#{currency}
+    kind = UnicodeAttribute(default="daily_total")
+    orders = NumberAttribute(default=0)
+    revenue = NumberAttribute(default=0)
+    updated_at = UnicodeAttribute(null=True)

@@ -213,6 +213,7 @@ OrderAdmin.contribute(
         form_class=RefundForm,
         available=lambda o: o.status in REFUNDABLE,
         help_text="Full or partial, through Stripe.",
+        audited_by_service=True,
     ),
     before="cancel",
 )

@@ -3,3 +3,10 @@ from django.apps import AppConfig
 
 class PaymentsConfig(AppConfig):
     name = "payments"
+
+    def ready(self) -> None:
+        # Orders reach payments only through this one small interface (orders.payment_port).
+        from orders.payment_port import payment_gateway_set
+        from payments.order_gateway import StripePaymentGateway
+
+        payment_gateway_set(StripePaymentGateway())

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tickets.config import secrets_get
-from tickets.exceptions import ServiceUnavailable
+
+# Defined in tickets.exceptions (order services answer with it too); used from here as well.
+from tickets.exceptions import PaymentProviderUnavailable
 
 if TYPE_CHECKING:
     import stripe
@@ -28,11 +30,6 @@ STRIPE_API_VERSION = "2026-10-28.endive"
 DEFAULT_TIMEOUT_SECONDS = 8
 # The library retries connection errors and 409/429/5xx with the same idempotency key.
 NETWORK_RETRIES = 1
-
-
-class PaymentProviderUnavailable(ServiceUnavailable):
-    code = "payment_provider_unavailable"
-    message = "The payment provider is unavailable; try again shortly."
 
 
 class PaymentProviderError(Exception):

@@ -28,21 +28,16 @@ from __future__ import annotations
 
 import importlib
 import logging
-import secrets
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
-
-from pynamodb.exceptions import PutError, UpdateError
 
 from orders.models import FulfillmentStatus, OrderStatus
 from orders.services import transitions
 from payments import selectors, stripe_client
-from payments.models import Payment, WebhookEvent, WebhookEventStatus
-from payments.services import records
-from tickets.dynamodb import condition_failed, utc_now, utc_now_iso
+from payments.models import Payment, WebhookEventStatus
+from payments.services import events, records
+from payments.services.events import LEASE_SECONDS
 from tickets.exceptions import ApplicationError, Conflict, ServiceUnavailable
 from tickets.logging import order_id_var
 from tickets.metrics import metric_emit
@@ -50,10 +45,6 @@ from tickets.metrics import metric_emit
 logger = logging.getLogger(__name__)
 
 SIGNATURE_TOLERANCE_SECONDS = 300
-# Longer than a Lambda invocation can run (30 s): a live worker never loses its claim.
-LEASE_SECONDS = 60
-# Event ids are kept well past Stripe's three days of retries.
-RETENTION = timedelta(days=30)
 
 
 class WebhookSignatureInvalid(ApplicationError):
@@ -86,91 +77,6 @@ class WebhookResult:
     event_id: str
     event_type: str
     outcome: str  # applied, unchanged, duplicate, ignored, not_ours, stale
-
-
-# --- Claims --------------------------------------------------------------------------------
-
-
-def _record(event_id: str) -> WebhookEvent:
-    return WebhookEvent(pk=WebhookEvent.key_for(event_id), sk="RECORD")
-
-
-def _claim(event_id: str, event_type: str) -> str | None:
-    """Take the event for this delivery; the claim token, or None if someone else holds it or
-    it is done."""
-    token = secrets.token_hex(8)
-    now = int(time.time())
-    try:
-        _record(event_id).update(
-            actions=[
-                WebhookEvent.kind.set("webhook_event"),
-                WebhookEvent.event_type.set(event_type),
-                WebhookEvent.status.set(WebhookEventStatus.IN_PROGRESS),
-                WebhookEvent.claim_token.set(token),
-                WebhookEvent.lease_until.set(now + LEASE_SECONDS),
-                WebhookEvent.deliveries.add(1),
-                WebhookEvent.received_at.set(utc_now_iso()),
-                WebhookEvent.expires_at.set(utc_now() + RETENTION),
-            ],
-            condition=WebhookEvent.pk.does_not_exist()
-            | (
-                (WebhookEvent.status == WebhookEventStatus.IN_PROGRESS)
-                & (WebhookEvent.lease_until < now)
-            ),
-        )
-    except UpdateError as error:
-        if condition_failed(error):
-            return None
-        raise
-    return token
-
-
-def _finish(event_id: str, token: str, outcome: str) -> None:
-    try:
-        _record(event_id).update(
-            actions=[
-                WebhookEvent.status.set(WebhookEventStatus.DONE),
-                WebhookEvent.outcome.set(outcome),
-                WebhookEvent.done_at.set(utc_now_iso()),
-                WebhookEvent.lease_until.remove(),
-            ],
-            condition=WebhookEvent.claim_token == token,
-        )
-    except UpdateError as error:
-        # Our lease ran out and another delivery re-claimed the event: it finishes it.
-        if not condition_failed(error):
-            raise
-
-
-def _release(event_id: str, token: str) -> None:
-    """Let Stripe's next retry re-claim the event at once instead of waiting for the lease."""
-    try:
-        _record(event_id).update(
-            actions=[WebhookEvent.lease_until.set(0)],
-            condition=(WebhookEvent.claim_token == token)
-            & (WebhookEvent.status == WebhookEventStatus.IN_PROGRESS),
-        )
-    except Exception:
-        logger.warning("could not release a webhook claim; its lease will expire", exc_info=True)
-
-
-def _record_ignored(event_id: str, event_type: str) -> bool:
-    try:
-        WebhookEvent(
-            pk=WebhookEvent.key_for(event_id),
-            event_type=event_type,
-            status=WebhookEventStatus.IGNORED,
-            deliveries=1,
-            outcome="ignored",
-            received_at=utc_now_iso(),
-            done_at=utc_now_iso(),
-            expires_at=utc_now() + RETENTION,
-        ).save(condition=WebhookEvent.pk.does_not_exist())
-        return True
-    except PutError as error:
-        if condition_failed(error):
-            return False
-        raise
 
 
 # --- Handlers ------------------------------------------------------------------------------
@@ -212,12 +118,11 @@ def _on_payment_intent_succeeded(event: dict[str, Any]) -> str:
     intent = stripe_client.payment_intent_retrieve(payment_intent_id=intent_id)
     if intent.status != "succeeded":
         return "stale"
-    outcome = transitions.order_mark_paid(
-        order_id=order_id,
-        payment_intent_id=intent_id,
-        charge_id=intent.latest_charge,
-        payment=payment,
+    # The payment first: a payment for an order canceled meanwhile is still recorded.
+    records.payment_record_success(
+        payment_intent_id=intent_id, charge_id=intent.latest_charge, current=payment
     )
+    outcome = transitions.order_mark_paid(order_id=order_id)
     if outcome.changed:
         metric_emit("PaymentsSucceeded")
         logger.info("order paid", extra={"order_id": order_id})
@@ -237,14 +142,20 @@ def _on_payment_intent_payment_failed(event: dict[str, Any]) -> str:
     if order_id is None:
         return "not_ours"
     error = intent.get("last_payment_error") or {}
-    recorded = transitions.order_record_payment_failure(
-        order_id=order_id,
+    # Recorded on the payment only: the order stays as it is (a pending order stays payable,
+    # a paid one stays paid).
+    failure_code = error.get("decline_code") or error.get("code")
+    recorded = records.payment_record_attempt(
         payment_intent_id=intent["id"],
         event_id=event["id"],
-        failure_code=error.get("decline_code") or error.get("code"),
+        status="requires_payment_method",
+        failure_code=failure_code,
         failure_message=error.get("message"),
     )
     if recorded:
+        logger.info(
+            "payment attempt failed", extra={"order_id": order_id, "failure_code": failure_code}
+        )
         metric_emit("PaymentsFailed")
     return "applied" if recorded else "unchanged"
 
@@ -338,11 +249,12 @@ def webhook_process(*, payload: bytes, signature_header: str | None) -> WebhookR
         logger.warning("webhook event malformed", extra=log)
         raise WebhookEventMalformed()
     if handler is None:
-        outcome = "ignored" if _record_ignored(event_id, event_type) else "duplicate"
+        ignored = events.webhook_event_record_ignored(event_id=event_id, event_type=event_type)
+        outcome = "ignored" if ignored else "duplicate"
         logger.info("webhook event not handled", extra={**log, "outcome": outcome})
         return WebhookResult(event_id, event_type, outcome)
 
-    token = _claim(event_id, event_type)
+    token = events.webhook_event_claim(event_id=event_id, event_type=event_type)
     if token is None:
         record = selectors.webhook_event_get(event_id=event_id)
         if record is not None and record.status != WebhookEventStatus.IN_PROGRESS:
@@ -354,9 +266,9 @@ def webhook_process(*, payload: bytes, signature_header: str | None) -> WebhookR
     try:
         outcome = handler(event)
     except Exception as error:
-        _release(event_id, token)
+        events.webhook_event_release(event_id=event_id, token=token)
         logger.exception("webhook event failed; Stripe will retry it", extra=log)
         raise WebhookProcessingFailed() from error
-    _finish(event_id, token, outcome)
+    events.webhook_event_finish(event_id=event_id, token=token, outcome=outcome)
     logger.info("webhook event processed", extra={**log, "outcome": outcome})
     return WebhookResult(event_id, event_type, outcome)

@@ -9,7 +9,8 @@ django-axes' per-address counting, device cookies):
   holds no addresses or typed names); each is forgotten ``STAFF_SIGNIN_WINDOW_SECONDS`` after
   its last failure.
 - **Growing delays, not a lock.** Past ``STAFF_SIGNIN_FREE_ATTEMPTS`` failures from one
-  address, that address must wait 1 s, then 2, 4, ... up to ``STAFF_SIGNIN_MAX_DELAY_SECONDS``
+  address, that address must wait 1 s (``STAFF_SIGNIN_BASE_DELAY_SECONDS``), then 2, 4, ... up
+  to ``STAFF_SIGNIN_MAX_DELAY_SECONDS``
   after each failure before its next try is even looked at. The address that guesses pays; a
   staff member at another address does not notice.
 - **A username under a distributed attack** (past ``STAFF_SIGNIN_ACCOUNT_FREE_ATTEMPTS``
@@ -84,10 +85,12 @@ def _name_key(username: str) -> str:
 
 def delay_seconds(*, failures: int, free: int) -> float:
     """How long to wait after the last failure: nothing for the first ``free`` failures, then
-    1 s, doubling with each further failure, capped at ``STAFF_SIGNIN_MAX_DELAY_SECONDS``."""
+    ``STAFF_SIGNIN_BASE_DELAY_SECONDS`` (1 s), doubling with each further failure, capped at
+    ``STAFF_SIGNIN_MAX_DELAY_SECONDS``."""
     if failures < free:
         return 0.0
-    return float(min(settings.STAFF_SIGNIN_MAX_DELAY_SECONDS, 2 ** min(failures - free, 30)))
+    base = settings.STAFF_SIGNIN_BASE_DELAY_SECONDS
+    return float(min(settings.STAFF_SIGNIN_MAX_DELAY_SECONDS, base * 2 ** min(failures - free, 30)))
 
 
 @dataclass(frozen=True)

@@ -326,3 +326,102 @@ def test_infra_check_script_passes() -> None:
     # Skips are printed by the script and shown here, so a skipped validate is never silent.
     print(output)
     assert result.returncode == 0, output
+
+
+# --- First apply, first init (issue 11) ----------------------------------------------------------
+
+
+def test_init_needs_no_backend_configuration() -> None:
+    """`terraform -chdir=infra init` works as documented: no backend block waiting for a
+    -backend-config (local state until the operator opts into S3 with backend.tf.example)."""
+    for path in TF_FILES:
+        if path.name == "backend.tf":
+            continue  # the operator's own S3 backend, copied from backend.tf.example
+        for block in _parse(path).get("terraform", []):
+            assert "backend" not in block, f"{path.name}: a backend block needs -backend-config"
+    example = (INFRA / "backend.tf.example").read_text()
+    assert 'backend "s3" {}' in example
+    settings_example = (INFRA / "backend.hcl.example").read_text()
+    for key in ("bucket", "key", "region", "use_lockfile"):
+        assert f"\n{key} " in settings_example, key
+
+
+def test_bucket_logging_waits_for_the_log_buckets_acl_and_policy() -> None:
+    """PutBucketLogging fails until the target bucket accepts log delivery: the first apply
+    failed on all three before these depends_on."""
+    logging_blocks = _blocks("resource", "aws_s3_bucket_logging")
+    assert set(logging_blocks) == {"deployments", "static", "storefront"}
+    for name, body in logging_blocks.items():
+        depends = set(body.get("depends_on", []))
+        assert {
+            "${aws_s3_bucket_ownership_controls.logs}",
+            "${aws_s3_bucket_acl.logs}",
+            "${aws_s3_bucket_policy.logs}",
+        } <= depends, (name, depends)
+
+
+def test_failed_async_invocations_go_to_a_dead_letter_queue_the_role_can_write() -> None:
+    assert "async_failures" in _blocks("resource", "aws_sqs_queue")
+    statements = {s["sid"]: s for s in _statements()}
+    assert _as_list(statements["DeadLetterFailedAsyncTasks"]["actions"]) == ["sqs:SendMessage"]
+    assert _as_list(statements["DeadLetterFailedAsyncTasks"]["resources"]) == [
+        "${aws_sqs_queue.async_failures.arn}"
+    ]
+    assert "async_failures" in _blocks("resource", "aws_cloudwatch_metric_alarm")
+
+
+# --- Security at the edge (WAF, the origin header) and the alarms on what the app emits ------
+
+
+def test_both_distributions_sit_behind_the_web_acl_with_log4j_rules_and_a_rate_limit() -> None:
+    acl = _blocks("resource", "aws_wafv2_web_acl")["edge"]
+    assert acl["provider"] == "${aws.us_east_1}" and acl["scope"] == "CLOUDFRONT"
+    assert acl["count"] == "${var.waf_enabled ? 1 : 0}"
+    rate = [r for r in acl["rule"] if r["name"] == "rate-per-address"]
+    assert _one(_one(rate[0]["statement"])["rate_based_statement"])["aggregate_key_type"] == "IP"
+    groups = _locals()["waf_managed_rule_groups"]
+    assert "AWSManagedRulesKnownBadInputsRuleSet" in groups  # Log4j (checkov CKV_AWS_192)
+    # Stripe's signed events can exceed the common rule set's 8 KB body limit: only counted.
+    assert groups["AWSManagedRulesCommonRuleSet"]["count_only"] == ["SizeRestrictions_BODY"]
+    for name in ("admin", "storefront"):
+        distribution = _blocks("resource", "aws_cloudfront_distribution")[name]
+        assert distribution["web_acl_id"] == "${local.web_acl_arn}", name
+
+
+def test_the_api_origin_carries_the_header_whose_value_the_app_reads() -> None:
+    admin = _blocks("resource", "aws_cloudfront_distribution")["admin"]
+    (api,) = [o for o in admin["origin"] if o["origin_id"] == "api-gateway"]
+    header = _one(api["custom_header"])
+    assert header == {"name": "X-Origin-Verify", "value": "${var.origin_verify_secret}"}
+    version = _blocks("resource", "aws_secretsmanager_secret_version")["origin"]
+    assert "origin_verify_secret = var.origin_verify_secret" in version["secret_string"].replace(
+        "  ", " "
+    )
+    secret = _blocks("resource", "aws_secretsmanager_secret")["origin"]
+    assert secret["name"] == "${local.secret_prefix}/origin"  # tickets.config reads this name
+    readable = [s for s in _statements() if s.get("sid") == "ReadOwnSecrets"]
+    assert "${aws_secretsmanager_secret.origin.arn}" in _as_list(readable[0]["resources"])
+
+
+def _metrics_the_app_emits() -> set[str]:
+    import ast
+
+    names = set()
+    apps = ("tickets", "orders", "payments", "staff")
+    for path in (p for app in apps for p in (INFRA.parent / app).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "id", getattr(node.func, "attr", None)) == "metric_emit"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+            ):
+                names.add(node.args[0].value)
+    return names
+
+
+def test_every_metric_the_app_emits_is_on_the_dashboard_list() -> None:
+    emitted = _metrics_the_app_emits()
+    assert "StaffSigninFailures" in emitted  # the walk finds them
+    assert emitted <= set(_locals()["app_metrics"]), emitted - set(_locals()["app_metrics"])
+    assert "StaffSigninFailures" in _locals()["app_alarms"]

@@ -15,8 +15,8 @@ from orders.models import (
     TicketType,
 )
 from payments.models import Payment, PaymentAttempt, Refund
-from tickets.backoffice import BackOfficeRecord
 from tickets.dynamodb import new_id, utc_now_iso
+from tickets.models import BackOfficeRecord
 
 NOW = "2026-11-25T12:00:00.000000Z"
 

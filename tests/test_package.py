@@ -154,3 +154,13 @@ def test_every_module_has_unchecked_hash_bytecode_for_this_python(package, names
 def test_no_stale_timestamp_bytecode_is_shipped(package, names):
     for name in (n for n in names if n.endswith(".pyc")):
         assert "__pycache__/" in name and name.endswith(".cpython-313.pyc"), name
+
+
+def test_zappas_own_settings_never_put_a_traceback_in_an_answer(package):
+    # Zappa's handler answers an exception that escapes the WSGI app with a 500 whose body
+    # carries the traceback when its DEBUG is on, and DEBUG defaults to on (zappa/cli.py).
+    settings = package.read("zappa_settings.py").decode()
+
+    assert "DEBUG=False" in settings.replace(" ", "")
+    assert "DEBUG=True" not in settings.replace(" ", "")
+    assert "LOG_LEVEL='INFO'" in settings.replace(" ", "").replace('"', "'")

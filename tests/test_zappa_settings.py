@@ -66,3 +66,31 @@ def test_excludes_keep_the_packages_django_needs():
     # `exclude` matches names at every level: these would break Django or its admin.
     for name in ("staticfiles", "templates", "locale", "migrations", "admin"):
         assert name not in exclude
+
+
+def _terraform_tag_keys() -> set[str]:
+    import hcl2
+
+    document = hcl2.load((ROOT / "infra" / "locals.tf").open())
+    tags = next(block["tags"] for block in document["locals"] if "tags" in block)
+    return set(tags)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_zappa_tags_use_terraforms_keys(stage):
+    """One set of tag keys for cost allocation: what Zappa creates (function, API) and what
+    Terraform creates are grouped by the same Project/Environment."""
+    tags = stage_config(stage)["tags"]
+
+    assert set(tags) == _terraform_tag_keys()
+    assert tags["Project"] == stage_config(stage)["project_name"]
+    assert tags["Environment"] == stage
+    assert tags["ManagedBy"] == "zappa"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_failed_async_tasks_go_to_the_stages_dead_letter_queue(stage):
+    config = stage_config(stage)
+    queue = f"{config['project_name']}-{stage}-async-failures"  # infra/async.tf
+
+    assert re.fullmatch(rf"arn:aws:sqs:us-east-2:\d{{12}}:{queue}", config["dead_letter_arn"])

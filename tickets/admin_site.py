@@ -1,5 +1,7 @@
-"""The back office's admin site: ``dynamo_admin``'s site with this project's header, sign-in
-form and site pages, and the project's audit log (``tickets.audit``) as its audit sink."""
+"""The back office's admin site: ``dynamo_admin``'s site with this project's header and site
+pages, and the project's audit log (``tickets.audit``) as its audit sink. The apps plug in
+their parts (the staff sign-in form, the dashboard, "sign out everywhere") from their
+``AppConfig.ready``: the project package imports no app."""
 
 from __future__ import annotations
 
@@ -66,12 +68,6 @@ class BackOfficeAdminSite(DynamoAdminSite):
     site_header = "TicketsToHeaven back office"
     site_title = "TicketsToHeaven admin"
     index_title = "Back office"
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        from staff.forms import StaffAuthenticationForm
-
-        self.login_form = StaffAuthenticationForm
 
     def get_urls(self) -> list[Any]:
         from tickets import admin_views

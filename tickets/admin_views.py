@@ -1,44 +1,28 @@
-"""Site-level admin pages that belong to no single model: the dashboard and "sign out
-everywhere"."""
+"""Site-level admin pages that belong to no single model (the dashboard, "sign out
+everywhere"), plugged in by the apps that own them.
+
+The project package imports no app: each app registers its pages from its ``AppConfig.ready``
+with ``site_urls_register(factory)``, where ``factory(site)`` returns URL patterns (named in the
+``admin`` namespace, wrapped in ``site.admin_view``). The site adds them before its own.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from django.contrib import admin, messages
-from django.contrib.auth import logout
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
-from django.views.decorators.http import require_http_methods
+from django.contrib import admin
 
-from staff.services import staff_sessions_revoke
+SiteUrls = Callable[[admin.AdminSite], list[Any]]
+
+_factories: list[SiteUrls] = []
+
+
+def site_urls_register(factory: SiteUrls) -> None:
+    """Add an app's site-level pages (call it from the app's ``ready()``; once per app)."""
+    if factory not in _factories:
+        _factories.append(factory)
 
 
 def site_urls(site: admin.AdminSite) -> list[Any]:
-    @require_http_methods(["GET", "POST"])
-    def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
-        """End every session of the signed-in staff member, this one included."""
-        if request.method == "POST":
-            username = request.user.get_username()
-            ended = staff_sessions_revoke(username=username)
-            logout(request)
-            response = HttpResponseRedirect(reverse("admin:login", current_app=site.name))
-            messages.success(request, f"Signed out of {ended} session(s).")
-            return response
-        context = {**site.each_context(request), "title": "Sign out everywhere", "subtitle": None}
-        return TemplateResponse(request, "admin/backoffice/sign_out_everywhere.html", context)
-
-    def dashboard(request: HttpRequest) -> HttpResponse:
-        from orders.admin_dashboard import dashboard_view
-
-        return dashboard_view(request, site)
-
-    return [
-        path("dashboard/", site.admin_view(dashboard), name="dashboard"),
-        path(
-            "sign-out-everywhere/",
-            site.admin_view(sign_out_everywhere),
-            name="sign_out_everywhere",
-        ),
-    ]
+    return [pattern for factory in _factories for pattern in factory(site)]

@@ -20,42 +20,14 @@ sessions, to revoke them all). ``expires_at`` is the TTL attribute: DynamoDB del
 items within a day or two, so readers must also check it themselves.
 
 Feature modules read and write their items through their own PynamoDB models on this same
-table (declaring the attributes they use); only ``BackOfficeRecord`` describes the table for
-creation, so it carries every key and index attribute.
+table (declaring the attributes they use); only ``tickets.models.BackOfficeRecord`` describes
+the table for creation, so it carries every key and index attribute.
 """
 
 from __future__ import annotations
 
-from pynamodb.attributes import TTLAttribute, UnicodeAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
-
-from tickets.dynamodb import BaseMeta, register, table_name
-
-
-class Gsi1Index(GlobalSecondaryIndex["BackOfficeRecord"]):
-    class Meta:
-        index_name = "gsi1"
-        projection = AllProjection()
-
-    gsi1pk = UnicodeAttribute(hash_key=True)
-    gsi1sk = UnicodeAttribute(range_key=True)
+from tickets.dynamodb import BaseMeta, table_name
 
 
 class BackOfficeMeta(BaseMeta):
     table_name = table_name("backoffice")
-
-
-@register
-class BackOfficeRecord(Model):
-    class Meta(BackOfficeMeta):
-        pass
-
-    pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True)
-    kind = UnicodeAttribute(null=True)
-    gsi1pk = UnicodeAttribute(null=True)
-    gsi1sk = UnicodeAttribute(null=True)
-    expires_at = TTLAttribute(null=True)
-
-    gsi1 = Gsi1Index()

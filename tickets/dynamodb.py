@@ -73,11 +73,11 @@ def register(model: type[Model]) -> type[Model]:
 
 
 def registered_models() -> list[type[Model]]:
-    # Importing the apps' models modules registers them.
-    import orders.models  # noqa: F401
-    import payments.models  # noqa: F401
-    import tickets.backoffice  # noqa: F401
+    """Every table's model. Django imports each installed app's ``models`` module at set-up,
+    which registers its tables: this module names no app."""
+    from django.apps import apps
 
+    apps.check_models_ready()
     return list(_registry)
 
 
@@ -203,6 +203,43 @@ def _ensure_table_settings(client: Any, model: type[Model], name: str) -> None:
         client.update_continuous_backups(
             TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
         )
+
+
+def tables_check(models: list[type[Model]] | None = None) -> list[str]:
+    """What differs between the tables in AWS and the models, read with ``DescribeTable``
+    only (the one table-level action the Lambda role has): a missing table, other keys, a
+    missing or different index, billing mode, encryption. Empty: every table matches.
+    TTL and point-in-time recovery need actions the role does not have; Terraform sets them
+    and the deploy rehearsal checks them (tests/rehearsal/)."""
+    client = aws.client("dynamodb")
+    problems: list[str] = []
+    for model in models or registered_models():
+        spec = table_spec(model)
+        name = spec["TableName"]
+        try:
+            table = client.describe_table(TableName=name)["Table"]
+        except client.exceptions.ResourceNotFoundException:
+            problems.append(f"{name}: missing")
+            continue
+        if table["KeySchema"] != spec["KeySchema"]:
+            problems.append(f"{name}: keys {table['KeySchema']} != {spec['KeySchema']}")
+        existing = {
+            i["IndexName"]: (i["KeySchema"], i["Projection"]["ProjectionType"])
+            for i in table.get("GlobalSecondaryIndexes", [])
+        }
+        for index in spec.get("GlobalSecondaryIndexes", []):
+            found = existing.get(index["IndexName"])
+            wanted = (index["KeySchema"], index["Projection"]["ProjectionType"])
+            if found is None:
+                problems.append(f"{name}: index {index['IndexName']} missing")
+            elif found != wanted:
+                problems.append(f"{name}: index {index['IndexName']} is {found}, not {wanted}")
+        billing = table.get("BillingModeSummary", {}).get("BillingMode")
+        if billing != "PAY_PER_REQUEST":
+            problems.append(f"{name}: billing mode {billing}, not PAY_PER_REQUEST")
+        if table.get("SSEDescription", {}).get("Status") != "ENABLED":
+            problems.append(f"{name}: server-side encryption not enabled")
+    return problems
 
 
 # --- Transactions ---------------------------------------------------------------------------

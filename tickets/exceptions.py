@@ -72,6 +72,15 @@ class ServiceUnavailable(ApplicationError):
         self.headers.setdefault("Retry-After", str(retry_after))
 
 
+class PaymentProviderUnavailable(ServiceUnavailable):
+    """The payment provider cannot be reached. Here rather than in ``payments.stripe_client``
+    (which re-exports it) because order services answer with it too, and orders never import
+    payments."""
+
+    code = "payment_provider_unavailable"
+    message = "The payment provider is unavailable; try again shortly."
+
+
 def error_body(
     code: str, message: str, fields: dict[str, list[str]] | None = None
 ) -> dict[str, Any]:

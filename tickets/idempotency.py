@@ -26,12 +26,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
-from pynamodb.models import Model
 
-from tickets.backoffice import BackOfficeMeta
 from tickets.exceptions import ApplicationError, Conflict
+from tickets.models import IdempotencyRecord
 
 RECORD_TTL = timedelta(hours=24)
 # Longer than the Lambda's timeout: a record still IN_PROGRESS after this is abandoned.
@@ -53,22 +51,6 @@ class IdempotencyInProgress(Conflict):
 class InvalidIdempotencyKey(ApplicationError):
     code = "invalid_idempotency_key"
     message = f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} visible ASCII characters."
-
-
-class IdempotencyRecord(Model):
-    class Meta(BackOfficeMeta):
-        pass
-
-    pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True)
-    kind = UnicodeAttribute(default="idempotency")
-    status = UnicodeAttribute()
-    payload_hash = UnicodeAttribute()
-    lease_until = NumberAttribute()
-    subject_id = UnicodeAttribute()  # e.g. the order id this request creates
-    response_status = NumberAttribute(null=True)
-    response_body = UnicodeAttribute(null=True)
-    expires_at = TTLAttribute()
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 One JSON line on stdout per data point; in Lambda, CloudWatch Logs turns it into a metric in the
 ``TicketsToHeaven`` namespace with no API call and no added latency. The alarms in ``infra/``
 watch these names: OrdersCreated, OrdersRejected, PaymentsSucceeded, PaymentsFailed,
-FulfillmentFailures, Disputes, WebhookSignatureFailures.
+FulfillmentFailures, Disputes, WebhookSignatureFailures, PaymentsOnCanceledOrders,
+StaffSigninFailures.
 
 Written by hand rather than with Powertools' Metrics (about 140 ms of import) because it is a
 single JSON line. Dimensions must be low-cardinality (a reason, never an order id).

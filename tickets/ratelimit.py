@@ -18,28 +18,16 @@ import logging
 import time
 from datetime import UTC, datetime, timedelta
 
-from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
-from pynamodb.models import Model
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from tickets.backoffice import BackOfficeMeta
 from tickets.client_identity import client_address
 from tickets.config import parameters_get
+from tickets.models import RateCounter
 
 logger = logging.getLogger(__name__)
 WINDOW_SECONDS = 60
-
-
-class RateCounter(Model):
-    class Meta(BackOfficeMeta):
-        pass
-
-    pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True)
-    hits = NumberAttribute(default=0)
-    expires_at = TTLAttribute()
 
 
 def rate_hit(*, scope: str, client: str, now: float | None = None) -> tuple[int, float]:

@@ -123,6 +123,7 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 # the maximum; counters are forgotten a window after their last failure.
 STAFF_SIGNIN_FREE_ATTEMPTS = int(os.environ.get("STAFF_SIGNIN_FREE_ATTEMPTS", "5"))
 STAFF_SIGNIN_ACCOUNT_FREE_ATTEMPTS = int(os.environ.get("STAFF_SIGNIN_ACCOUNT_FREE_ATTEMPTS", "20"))
+STAFF_SIGNIN_BASE_DELAY_SECONDS = float(os.environ.get("STAFF_SIGNIN_BASE_DELAY_SECONDS", "1"))
 STAFF_SIGNIN_MAX_DELAY_SECONDS = int(os.environ.get("STAFF_SIGNIN_MAX_DELAY_SECONDS", "900"))
 STAFF_SIGNIN_WINDOW_SECONDS = int(os.environ.get("STAFF_SIGNIN_WINDOW_SECONDS", "3600"))
 AUTH_PASSWORD_VALIDATORS = [

@@ -9,8 +9,10 @@ The steps, and what each guarantees:
    claims its normalised email. Either all of it happens or none of it: no seat is taken without
    an order, two buyers never get the last seat, and two first orders with one email make one
    customer (the loser of the email claim retries with the winner's customer).
-3. The PaymentIntent is created with the idempotency key ``order:{order_id}``.
-4. A second transaction records the PaymentIntent on the order and writes the payment item.
+3. The payment is opened through ``orders.payment_port`` (the payments app creates the Stripe
+   PaymentIntent with the idempotency key ``order:{order_id}``).
+4. A second transaction records the PaymentIntent on the order, and the payments app adds its
+   payment item to that same transaction (this module never writes a ``Payment`` itself).
 
 If Stripe fails or times out (3), or the last write fails (4), the order is *abandoned*: one
 transaction deletes it and gives its seats back, and the caller answers 503 with Retry-After.
@@ -26,12 +28,15 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 
 from orders.emails import email_mask, email_normalise
 from orders.models import Customer, CustomerEmailClaim, Order, OrderItem, OrderStatus
+from orders.payment_port import PaymentRefused, PaymentStarted, payment_gateway
 from orders.selectors import customer_id_for_email, order_get, ticket_types_get
 from orders.services.seats import (
     TRANSIENT_CODES,
@@ -40,17 +45,16 @@ from orders.services.seats import (
     seats_plan,
     seats_take,
 )
-from payments.models import Payment, PaymentAttempt
-from payments.stripe_client import (
-    PaymentProviderError,
-    PaymentProviderUnavailable,
-    payment_intent_cancel,
-    payment_intent_create,
-    payment_intent_retrieve,
-)
 from tickets.dynamodb import cancellation_codes, new_id, transaction, utc_now_iso
-from tickets.exceptions import Conflict, ServiceUnavailable, ValidationFailed
+from tickets.exceptions import (
+    Conflict,
+    PaymentProviderUnavailable,
+    ServiceUnavailable,
+    ValidationFailed,
+)
+from tickets.idempotency import idempotency_claim, idempotency_complete, idempotency_release
 from tickets.logging import order_id_var
+from tickets.metrics import metric_emit
 
 logger = logging.getLogger(__name__)
 
@@ -103,14 +107,12 @@ def order_create(
     order = _order_write(
         order_id=order_id, email=email, name=name, phone=phone, items=items, currency=currency
     )
+    gateway = payment_gateway()
     try:
-        intent = payment_intent_create(
-            order_id=order.order_id,
-            amount=order.total_amount,
-            currency=order.currency,
-            idempotency_key=f"order:{order.order_id}",
+        started = gateway.payment_start(
+            order_id=order.order_id, amount=int(order.total_amount), currency=order.currency
         )
-    except (PaymentProviderUnavailable, PaymentProviderError) as error:
+    except (PaymentProviderUnavailable, PaymentRefused) as error:
         logger.warning(
             "payment intent not created; abandoning the order",
             extra={"error": type(error).__name__},
@@ -118,17 +120,69 @@ def order_create(
         _order_abandon(order)
         raise PaymentProviderUnavailable() from None
     try:
-        _payment_record(order, intent.id, intent.status)
+        _payment_record(order, started)
     except PynamoDBException:
         logger.exception("payment not recorded; canceling the payment intent and the order")
-        _payment_intent_cancel_quietly(intent.id, order.order_id)
+        gateway.payment_abandon(
+            order_id=order.order_id, payment_intent_id=started.payment_intent_id
+        )
         _order_abandon(order)
         raise ServiceUnavailable() from None
     _daily_totals_count(order)
     logger.info(
         "order created", extra={"total_amount": order.total_amount, "currency": order.currency}
     )
-    return CreatedOrder(order=order, client_secret=intent.client_secret or "")
+    return CreatedOrder(order=order, client_secret=started.client_secret)
+
+
+@dataclass(frozen=True)
+class OrderCreateAnswer:
+    """The HTTP answer to an order creation: the first one, or the stored one replayed."""
+
+    status: int
+    body: dict[str, Any]
+    replayed: bool = False
+
+
+def order_create_idempotent(
+    *,
+    idempotency_key: str | None,
+    payload: Any,
+    email: str,
+    name: str,
+    phone: str | None,
+    lines: list[OrderLine],
+    render: Callable[[CreatedOrder], dict[str, Any]],
+) -> OrderCreateAnswer:
+    """``order_create`` behind an ``Idempotency-Key`` (``tickets.idempotency``): the same key
+    and body get the first answer again; a run that died is resumed (same order id), never
+    repeated. ``render`` turns the created order into the answer's body (the API's
+    serialiser), which is what is stored for replays. Without a key, one plain creation."""
+    claim = None
+    if idempotency_key is not None:
+        claim = idempotency_claim(
+            scope="orders", key=idempotency_key, payload=payload, subject_id=new_id("ord")
+        )
+        if claim.replay is not None:
+            return OrderCreateAnswer(claim.replay[0], claim.replay[1], replayed=True)
+    try:
+        created = order_create(
+            email=email,
+            name=name,
+            phone=phone,
+            lines=lines,
+            order_id=claim.subject_id if claim else None,
+            resume=bool(claim and claim.taken_over),
+        )
+    except Exception:
+        if claim is not None:
+            idempotency_release(claim=claim)
+        raise
+    body = render(created)
+    if claim is not None:
+        idempotency_complete(claim=claim, status=201, body=body)
+    metric_emit("OrdersCreated")
+    return OrderCreateAnswer(201, body)
 
 
 def _daily_totals_count(order: Order) -> None:
@@ -257,29 +311,27 @@ def _order_write(
     raise ServiceUnavailable()
 
 
-def _payment_record(order: Order, payment_intent_id: str, status: str) -> None:
+def _payment_record(order: Order, started: PaymentStarted) -> None:
     now = utc_now_iso()
-    order.payment_intent_id = payment_intent_id
+    order.payment_intent_id = started.payment_intent_id
     order.updated_at = now
     with transaction() as t:
         t.update(
             order,
-            actions=[Order.payment_intent_id.set(payment_intent_id), Order.updated_at.set(now)],
+            actions=[
+                Order.payment_intent_id.set(started.payment_intent_id),
+                Order.updated_at.set(now),
+            ],
             condition=(Order.status == OrderStatus.PENDING_PAYMENT.value)
             & Order.payment_intent_id.does_not_exist(),
         )
-        t.save(
-            Payment(
-                payment_id=payment_intent_id,
-                created_at=now,
-                order_id=order.order_id,
-                status=status,
-                amount=order.total_amount,
-                currency=order.currency,
-                attempts=[PaymentAttempt(at=now, status=status)],
-                updated_at=now,
-            ),
-            condition=Payment.payment_id.does_not_exist(),
+        payment_gateway().payment_record_new(
+            t,
+            order_id=order.order_id,
+            started=started,
+            amount=int(order.total_amount),
+            currency=order.currency,
+            at=now,
         )
 
 
@@ -299,28 +351,16 @@ def _order_abandon(order: Order) -> None:
         logger.exception("could not abandon the order; the expiry job will cancel it")
 
 
-def _payment_intent_cancel_quietly(payment_intent_id: str, order_id: str) -> None:
-    try:
-        payment_intent_cancel(
-            payment_intent_id=payment_intent_id, idempotency_key=f"abandon:{order_id}"
-        )
-    except (PaymentProviderUnavailable, PaymentProviderError):
-        # Nobody has its client secret, so nobody can pay it; Stripe will leave it unpaid.
-        logger.warning("could not cancel the payment intent of an abandoned order")
-
-
 def _resume(order: Order) -> CreatedOrder:
     """The same request again after its first run died: finish what is missing."""
+    gateway = payment_gateway()
     if order.payment_intent_id:
-        intent = payment_intent_retrieve(payment_intent_id=order.payment_intent_id)
-        return CreatedOrder(order=order, client_secret=intent.client_secret or "")
+        secret = gateway.payment_client_secret(payment_intent_id=order.payment_intent_id)
+        return CreatedOrder(order=order, client_secret=secret)
     if order.status != OrderStatus.PENDING_PAYMENT.value:
         raise Conflict("This order can no longer be paid.")
-    intent = payment_intent_create(
-        order_id=order.order_id,
-        amount=order.total_amount,
-        currency=order.currency,
-        idempotency_key=f"order:{order.order_id}",
+    started = gateway.payment_start(
+        order_id=order.order_id, amount=int(order.total_amount), currency=order.currency
     )
-    _payment_record(order, intent.id, intent.status)
-    return CreatedOrder(order=order, client_secret=intent.client_secret or "")
+    _payment_record(order, started)
+    return CreatedOrder(order=order, client_secret=started.client_secret)

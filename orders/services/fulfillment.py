@@ -34,9 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, UpdateError
-from pynamodb.models import Model
 
 from orders.models import (
     FULFILLMENT_DUE,
@@ -45,10 +43,12 @@ from orders.models import (
     Order,
     OrderStatus,
     Ticket,
+    VendorBreaker,
 )
 from orders.selectors import customer_get, order_get
+from orders.services.changes import order_change
 from orders.vendor_client import Fulfilled, Permanent, Retryable, VendorOutcome, fulfillment_request
-from tickets.backoffice import BackOfficeMeta
+from tickets.audit import SYSTEM_BACKOFFICE, SYSTEM_FULFILLMENT
 from tickets.config import parameters_get
 from tickets.dynamodb import condition_failed, iso_utc
 from tickets.exceptions import Conflict, NotFound
@@ -71,19 +71,6 @@ def _now(now: datetime | None) -> datetime:
 
 
 # --- Circuit breaker ----------------------------------------------------------------------------
-
-
-class VendorBreaker(Model):
-    """``CIRCUIT#vendor``: consecutive retryable failures and, when open, until when."""
-
-    class Meta(BackOfficeMeta):
-        pass
-
-    pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True)
-    kind = UnicodeAttribute(default="circuit")
-    failures = NumberAttribute(default=0)
-    open_until = NumberAttribute(default=0)
 
 
 _BREAKER_KEY = ("CIRCUIT#vendor", "STATE")
@@ -161,23 +148,34 @@ def fulfillment_retry(*, order_id: str, staff: str | None = None) -> None:
     if order is None:
         raise NotFound("No order with this id.")
     now = datetime.now(UTC)
-    try:
-        order.update(
-            actions=[
-                Order.status.set(OrderStatus.PAID.value),
-                Order.fulfillment_status.set(FulfillmentStatus.PENDING.value),
-                Order.fulfillment_queue.set(FULFILLMENT_DUE),
-                Order.fulfillment_next_at.set(iso_utc(now)),
-                Order.fulfillment_attempt_count.set(0),
-                Order.fulfillment_failure_reason.remove(),
-                Order.updated_at.set(iso_utc(now)),
-            ],
-            condition=Order.status == OrderStatus.FULFILLMENT_FAILED.value,
-        )
-    except UpdateError as error:
-        if condition_failed(error):
-            raise Conflict("Only an order whose fulfillment failed can be retried.") from None
-        raise
+    changed = order_change(
+        order,
+        actions=[
+            Order.status.set(OrderStatus.PAID.value),
+            Order.fulfillment_status.set(FulfillmentStatus.PENDING.value),
+            Order.fulfillment_queue.set(FULFILLMENT_DUE),
+            Order.fulfillment_next_at.set(iso_utc(now)),
+            Order.fulfillment_attempt_count.set(0),
+            Order.fulfillment_failure_reason.remove(),
+        ],
+        # The version too: a retry decided on a stale page is refused.
+        condition=(Order.status == OrderStatus.FULFILLMENT_FAILED.value)
+        & (Order.version == order.version),
+        actor=staff or SYSTEM_BACKOFFICE,
+        action="retry_fulfillment",
+        summary="Fulfillment started again",
+        before={
+            "status": order.status,
+            "fulfillment_status": order.fulfillment_status,
+            "fulfillment_failure_reason": order.fulfillment_failure_reason,
+        },
+        after={
+            "status": OrderStatus.PAID.value,
+            "fulfillment_status": FulfillmentStatus.PENDING.value,
+        },
+    )
+    if not changed:
+        raise Conflict("Only an order whose fulfillment failed can be retried.")
     logger.info("fulfillment retried by staff", extra={"staff": staff})
     _dispatch(order_id)
 
@@ -246,6 +244,8 @@ def _fulfillment_attempt(
             ],
             OrderStatus.REFUNDED,
             now,
+            summary="Not fulfilled: the order was refunded before its tickets were issued",
+            after={"fulfillment_status": FulfillmentStatus.FAILED.value},
         )
         return AttemptResult(order_id, "skipped")
     breaker = _breaker_state()
@@ -308,33 +308,49 @@ def _attempt(now: datetime, outcome: str, detail: str) -> FulfillmentAttempt:
     return FulfillmentAttempt(at=iso_utc(now), outcome=outcome, detail=detail[:200])
 
 
-def _finish(order: Order, actions: list, paid_becomes: OrderStatus, now: datetime) -> bool:
+def _finish(
+    order: Order,
+    actions: list,
+    paid_becomes: OrderStatus,
+    now: datetime,
+    *,
+    summary: str,
+    after: dict[str, object],
+) -> bool:
     """Take the order out of the queue with ``actions``: a ``paid`` order also moves to
-    ``paid_becomes``; one refunded meanwhile keeps its refund status. False if another worker
-    already finished it (the vendor gave both the same fulfillment)."""
+    ``paid_becomes``; one refunded meanwhile keeps its refund status. The attempt's audit entry
+    is written with it. False if another worker already finished it (the vendor gave both the
+    same fulfillment)."""
     actions = [
         *actions,
         Order.fulfillment_attempt_count.add(1),
         Order.fulfillment_queue.remove(),
         Order.fulfillment_next_at.remove(),
         Order.fulfillment_lease_until.remove(),
-        Order.updated_at.set(iso_utc(now)),
     ]
     still_due = Order.fulfillment_queue == FULFILLMENT_DUE
+    before = {"status": order.status, "fulfillment_status": order.fulfillment_status}
     attempts = [
         (
             [*actions, Order.status.set(paid_becomes.value)],
             still_due & (Order.status == OrderStatus.PAID.value),
+            {**after, "status": paid_becomes.value},
         ),
-        (actions, still_due),
+        (actions, still_due, after),
     ]
-    for update_actions, condition in attempts:
-        try:
-            order.update(actions=update_actions, condition=condition, add_version_condition=False)
+    for update_actions, condition, recorded in attempts:
+        if order_change(
+            order,
+            actions=update_actions,
+            condition=condition,
+            actor=SYSTEM_FULFILLMENT,
+            action="fulfillment_attempt",
+            summary=summary,
+            before=before,
+            after=recorded,
+            audit_after=True,
+        ):
             return True
-        except UpdateError as error:
-            if not condition_failed(error):
-                raise
     return False
 
 
@@ -346,7 +362,14 @@ def _record_fulfilled(order: Order, outcome: Fulfilled, now: datetime) -> None:
         Order.tickets.set(tickets),
         _attempts_append(_attempt(now, "success", outcome.summary)),
     ]
-    if _finish(order, actions, OrderStatus.FULFILLED, now):
+    if _finish(
+        order,
+        actions,
+        OrderStatus.FULFILLED,
+        now,
+        summary=f"Tickets issued ({len(tickets)})",
+        after={"fulfillment_status": FulfillmentStatus.FULFILLED.value},
+    ):
         logger.info(
             "order fulfilled",
             extra={"fulfillment_id": outcome.fulfillment_id, "tickets": len(tickets)},
@@ -359,7 +382,14 @@ def _record_failed(order: Order, reason: str, now: datetime, *, attempt_outcome:
         Order.fulfillment_failure_reason.set(reason[:300]),
         _attempts_append(_attempt(now, attempt_outcome, reason)),
     ]
-    if _finish(order, actions, OrderStatus.FULFILLMENT_FAILED, now):
+    if _finish(
+        order,
+        actions,
+        OrderStatus.FULFILLMENT_FAILED,
+        now,
+        summary=f"Fulfillment failed: {reason[:200]}",
+        after={"fulfillment_status": FulfillmentStatus.FAILED.value},
+    ):
         metric_emit("FulfillmentFailures")
         logger.error("fulfillment failed", extra={"reason": reason[:300]})
 
@@ -374,21 +404,22 @@ def backoff_delay(attempts: int, retry_after: float | None = None) -> timedelta:
 
 def _record_retry(order: Order, outcome: Retryable, attempts: int, now: datetime) -> None:
     next_at = now + backoff_delay(attempts, outcome.retry_after)
-    try:
-        order.update(
-            actions=[
-                _attempts_append(_attempt(now, "retryable", outcome.summary)),
-                Order.fulfillment_attempt_count.set(attempts),
-                Order.fulfillment_next_at.set(iso_utc(next_at)),
-                Order.fulfillment_lease_until.remove(),
-                Order.updated_at.set(iso_utc(now)),
-            ],
-            condition=Order.fulfillment_queue == FULFILLMENT_DUE,
-            add_version_condition=False,
-        )
-    except UpdateError as error:
-        if not condition_failed(error):
-            raise
+    order_change(
+        order,
+        actions=[
+            _attempts_append(_attempt(now, "retryable", outcome.summary)),
+            Order.fulfillment_attempt_count.set(attempts),
+            Order.fulfillment_next_at.set(iso_utc(next_at)),
+            Order.fulfillment_lease_until.remove(),
+        ],
+        condition=Order.fulfillment_queue == FULFILLMENT_DUE,
+        actor=SYSTEM_FULFILLMENT,
+        action="fulfillment_attempt",
+        summary=f"Attempt {attempts} failed, retried later: {outcome.summary[:200]}",
+        before={"fulfillment_attempt_count": int(order.fulfillment_attempt_count or 0)},
+        after={"fulfillment_attempt_count": attempts, "fulfillment_next_at": iso_utc(next_at)},
+        audit_after=True,
+    )
     logger.info(
         "fulfillment will be retried", extra={"attempts": attempts, "next_at": iso_utc(next_at)}
     )

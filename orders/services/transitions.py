@@ -12,30 +12,34 @@ Order of operations with Stripe, on purpose: a cancellation (by staff or by expi
 PaymentIntent in Stripe *before* writing. Once Stripe has canceled it, no payment can land; if a
 payment landed first, Stripe refuses the cancel and the order is left for the payment to win.
 
-This module does not talk HTTP and does not emit webhook metrics; the webhook handlers do.
+Every change that happens also leaves its audit entry (``tickets.audit``) in the same write:
+who (the staff member, or Stripe, the scheduler), what, before and after, and why. A repeated
+event whose condition fails records nothing, so an order's story has each change once.
+
+This module does not talk HTTP and does not emit webhook metrics; the webhook handlers do. It
+never imports the payments app: the payment records are the webhook handlers' job, and the one
+thing a cancellation needs of payments (cancel the PaymentIntent first) goes through
+``orders.payment_port``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
-from pynamodb.attributes import UnicodeAttribute
-from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateError
-from pynamodb.models import Model
+from pynamodb.exceptions import PynamoDBException
+from pynamodb.transactions import TransactWrite
 
 from orders.models import DISPUTE_OPEN, Order, OrderStatus
+from orders.payment_port import PaymentMoving, payment_gateway
 from orders.selectors import order_get
+from orders.services.changes import order_change
 from orders.services.seats import seats_give_back
-from payments import stripe_client
-from payments.models import Payment
-from payments.services import records
-from tickets.backoffice import BackOfficeMeta
+from tickets.audit import SYSTEM_BACKOFFICE, SYSTEM_SCHEDULER, SYSTEM_STRIPE
 from tickets.config import parameters_get
-from tickets.dynamodb import iso_utc, transaction, utc_now, utc_now_iso
+from tickets.dynamodb import iso_utc, utc_now, utc_now_iso
 from tickets.exceptions import Conflict, NotFound
 from tickets.metrics import metric_emit
 
@@ -50,8 +54,6 @@ REFUNDABLE = frozenset(
         OrderStatus.PARTIALLY_REFUNDED,
     }
 )
-# PaymentIntent statuses in which money is moving or moved: a cancel must not win over them.
-_PAYING = frozenset({"succeeded", "processing", "requires_capture"})
 
 
 class OrderNotCancelable(Conflict):
@@ -79,35 +81,7 @@ class ExpiryReport:
     failed: list[str] = field(default_factory=list)
 
 
-class OrderAuditEntry(Model):
-    """``AUDIT#order#{order id}`` / ``{time}#{n}`` in the back-office table: one staff change."""
-
-    class Meta(BackOfficeMeta):
-        pass
-
-    pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True)
-    kind = UnicodeAttribute(default="audit")
-    staff = UnicodeAttribute()
-    action = UnicodeAttribute()
-    before = UnicodeAttribute()  # JSON
-    after = UnicodeAttribute()  # JSON
-    at = UnicodeAttribute()
-
-
 # --- Helpers -------------------------------------------------------------------------------
-
-
-def _conditional(error: Exception) -> bool:
-    code = getattr(error, "cause_response_code", None)
-    if code == "ConditionalCheckFailedException":
-        return True
-    if isinstance(error, TransactWriteError) and code == "TransactionCanceledException":
-        return any(
-            reason is not None and reason.code == "ConditionalCheckFailed"
-            for reason in error.cancellation_reasons
-        )
-    return False
 
 
 def _order_get(order_id: str) -> Order:
@@ -117,43 +91,51 @@ def _order_get(order_id: str) -> Order:
     return order
 
 
-def _update(order: Order, actions: list, condition) -> bool:
-    """One conditional UpdateItem; False when the condition failed. On success ``order`` holds
-    the item as written."""
-    try:
-        order.update(
-            actions=[*actions, Order.updated_at.set(utc_now_iso())],
-            condition=condition,
-            add_version_condition=False,
-        )
-        return True
-    except UpdateError as error:
-        if _conditional(error):
-            return False
-        raise
+def _update(
+    order: Order,
+    changes: dict[str, Any],
+    condition,
+    *,
+    actor: str,
+    action: str,
+    summary: str,
+    reason: str = "",
+) -> bool:
+    """One conditional change of ``order`` (attribute name -> new value) and its audit entry,
+    in one transaction; False when the condition failed (nothing written). On success
+    ``order`` holds the values written."""
+    changed = order_change(
+        order,
+        actions=[getattr(Order, name).set(value) for name, value in changes.items()],
+        condition=condition,
+        actor=actor,
+        action=action,
+        summary=summary,
+        reason=reason,
+        before={name: getattr(order, name) for name in changes},
+        after=changes,
+    )
+    if changed:
+        for name, value in changes.items():
+            setattr(order, name, value)
+    return changed
 
 
 # --- Payment -------------------------------------------------------------------------------
 
 
-def order_mark_paid(
-    *,
-    order_id: str,
-    payment_intent_id: str,
-    charge_id: str | None,
-    payment: Payment | None = None,
-) -> Outcome:
+def order_mark_paid(*, order_id: str, actor: str = SYSTEM_STRIPE) -> Outcome:
     """``pending_payment`` -> ``paid``: the seats held become sold. Idempotent; a payment for an
-    order already canceled is recorded on the payment (staff must refund it) but never revives
-    the order. ``payment``: the payment item if the caller has just read it."""
-    records.payment_record_success(
-        payment_intent_id=payment_intent_id, charge_id=charge_id, current=payment
-    )
+    order already canceled never revives the order (the caller, a webhook handler, has recorded
+    it on the payment item first: staff must refund it)."""
     order = _order_get(order_id)
     changed = _update(
         order,
-        [Order.status.set(OrderStatus.PAID.value), Order.seats_held.set(False)],
+        {"status": OrderStatus.PAID.value, "seats_held": False},
         Order.status == OrderStatus.PENDING_PAYMENT.value,
+        actor=actor,
+        action="paid",
+        summary="Payment succeeded",
     )
     if changed:
         _daily_totals_add(revenue=int(order.total_amount), currency=order.currency)
@@ -161,107 +143,61 @@ def order_mark_paid(
         order = _order_get(order_id)
         if order.status == OrderStatus.CANCELED:
             # Money taken for an order that no longer holds seats: an alarm watches this
-            # metric, and staff refund it from the admin (the payment is recorded above).
+            # metric, and staff refund it from the admin (the payment is recorded).
             metric_emit("PaymentsOnCanceledOrders")
             logger.error(
                 "payment succeeded for a canceled order: refund it",
-                extra={"order_id": order_id, "payment_intent_id": payment_intent_id},
+                extra={"order_id": order_id, "payment_intent_id": order.payment_intent_id},
             )
     return Outcome(changed, order)
-
-
-def order_record_payment_failure(
-    *,
-    order_id: str,
-    payment_intent_id: str,
-    event_id: str,
-    failure_code: str | None,
-    failure_message: str | None,
-) -> bool:
-    """Record a failed attempt on the payment; the order stays as it is (a pending order stays
-    payable, a paid one stays paid). True if this attempt was not recorded before."""
-    recorded = records.payment_record_attempt(
-        payment_intent_id=payment_intent_id,
-        event_id=event_id,
-        status="requires_payment_method",
-        failure_code=failure_code,
-        failure_message=failure_message,
-    )
-    if recorded:
-        logger.info(
-            "payment attempt failed",
-            extra={"order_id": order_id, "failure_code": failure_code},
-        )
-    return recorded
 
 
 # --- Cancellation and expiry ---------------------------------------------------------------
 
 
 def _cancel_write(
-    order: Order, *, reason: str, staff: str | None, cutoff: str | None = None
+    order: Order, *, reason: str, actor: str, action: str, cutoff: str | None = None
 ) -> bool:
     """The cancellation itself: status, seats back, and the audit entry, in one transaction."""
     condition = Order.status == OrderStatus.PENDING_PAYMENT.value
     if cutoff is not None:  # expiry: only if the order is really that old
         condition &= Order.created_at < cutoff
-    now = utc_now_iso()
-    try:
-        with transaction() as writes:
-            writes.update(
-                order,
-                actions=[
-                    Order.status.set(OrderStatus.CANCELED.value),
-                    Order.seats_held.set(False),
-                    Order.updated_at.set(now),
-                ],
-                condition=condition,
-                add_version_condition=False,
-            )
-            if order.seats_held:
-                seats_give_back(writes, items=order.items)
-            if staff:
-                writes.save(
-                    OrderAuditEntry(
-                        pk=f"AUDIT#order#{order.order_id}",
-                        sk=f"{now}#{secrets.token_hex(4)}",
-                        staff=staff,
-                        action="cancel",
-                        before=json.dumps({"status": order.status}),
-                        after=json.dumps({"status": OrderStatus.CANCELED.value, "reason": reason}),
-                        at=now,
-                    )
-                )
-    except TransactWriteError as error:
-        if _conditional(error):
-            return False
-        raise
+    held = bool(order.seats_held)
+
+    def seats_back(writes: TransactWrite) -> None:
+        if held:
+            seats_give_back(writes, items=order.items)
+
+    if not order_change(
+        order,
+        actions=[Order.status.set(OrderStatus.CANCELED.value), Order.seats_held.set(False)],
+        condition=condition,
+        actor=actor,
+        action=action,
+        summary="Order expired unpaid" if action == "expire" else "Order canceled",
+        reason=reason,
+        before={"status": order.status, "seats_held": held},
+        after={"status": OrderStatus.CANCELED.value, "seats_held": False},
+        extra=seats_back,
+    ):
+        return False
     logger.info(
-        "order canceled", extra={"order_id": order.order_id, "reason": reason, "staff": staff}
+        "order canceled", extra={"order_id": order.order_id, "reason": reason, "actor": actor}
     )
     return True
 
 
 def _payment_intent_cancel(order: Order) -> None:
-    """Cancel the order's PaymentIntent in Stripe, or raise ``OrderBeingPaid`` if money moves."""
+    """Cancel the order's payment first (through the payments app), or raise
+    ``OrderBeingPaid`` if money moves."""
     if not order.payment_intent_id:
         return
     try:
-        stripe_client.payment_intent_cancel(
-            payment_intent_id=order.payment_intent_id,
-            idempotency_key=f"cancel:{order.order_id}",
+        payment_gateway().payment_cancel(
+            order_id=order.order_id, payment_intent_id=order.payment_intent_id
         )
-    except stripe_client.PaymentProviderNotFound:
-        # Not in this Stripe account (demo data, or an account switch): nothing can be paid
-        # on it, so the order may go.
-        logger.warning("PaymentIntent unknown to Stripe", extra={"order_id": order.order_id})
-    except stripe_client.PaymentProviderError:
-        # Stripe refuses to cancel an intent that succeeded, is processing, or is canceled
-        # already: which one decides.
-        intent = stripe_client.payment_intent_retrieve(payment_intent_id=order.payment_intent_id)
-        if intent.status != "canceled":
-            raise OrderBeingPaid() from None
-    records.payment_record_canceled(payment_intent_id=order.payment_intent_id)
+    except PaymentMoving:
+        raise OrderBeingPaid() from None
 
 
 def order_cancel(*, order_id: str, staff: str | None = None, reason: str) -> Outcome:
@@ -274,7 +210,7 @@ def order_cancel(*, order_id: str, staff: str | None = None, reason: str) -> Out
     if order.status != OrderStatus.PENDING_PAYMENT:
         raise OrderNotCancelable()
     _payment_intent_cancel(order)
-    if _cancel_write(order, reason=reason, staff=staff):
+    if _cancel_write(order, reason=reason, actor=staff or SYSTEM_BACKOFFICE, action="cancel"):
         return Outcome(True, _order_get(order_id))
     order = _order_get(order_id)
     if order.status not in {OrderStatus.CANCELED, OrderStatus.PENDING_PAYMENT}:
@@ -282,13 +218,13 @@ def order_cancel(*, order_id: str, staff: str | None = None, reason: str) -> Out
     return Outcome(False, order)
 
 
-def order_mark_canceled(*, order_id: str, reason: str) -> Outcome:
+def order_mark_canceled(*, order_id: str, reason: str, actor: str = SYSTEM_STRIPE) -> Outcome:
     """The PaymentIntent was canceled in Stripe (its webhook): cancel the order if it still
     awaits payment. Makes no Stripe call."""
     order = _order_get(order_id)
     if order.status != OrderStatus.PENDING_PAYMENT:
         return Outcome(False, order)
-    changed = _cancel_write(order, reason=reason, staff=None)
+    changed = _cancel_write(order, reason=reason, actor=actor, action="cancel")
     return Outcome(changed, order if not changed else _order_get(order_id))
 
 
@@ -319,7 +255,9 @@ def orders_expire(*, older_than_minutes: int | None = None, limit: int = 500) ->
             if order.status != OrderStatus.PENDING_PAYMENT or order.created_at >= cutoff:
                 continue
             _payment_intent_cancel(order)
-            if _cancel_write(order, reason="expired", staff=None, cutoff=cutoff):
+            if _cancel_write(
+                order, reason="expired", actor=SYSTEM_SCHEDULER, action="expire", cutoff=cutoff
+            ):
                 report.expired.append(order_id)
         except OrderBeingPaid:
             report.left_for_payment.append(order_id)
@@ -344,7 +282,9 @@ def _daily_totals_add(*, revenue: int, currency: str) -> None:
 # --- Refunds and disputes ------------------------------------------------------------------
 
 
-def order_record_refund(*, order_id: str, refunded_total: int) -> Outcome:
+def order_record_refund(
+    *, order_id: str, refunded_total: int, actor: str = SYSTEM_STRIPE
+) -> Outcome:
     """Record that ``refunded_total`` (cumulative, minor units) has been refunded: the order
     becomes ``refunded`` or ``partially_refunded``. The total only grows: a late or repeated
     event with a smaller or equal total changes nothing."""
@@ -354,22 +294,28 @@ def order_record_refund(*, order_id: str, refunded_total: int) -> Outcome:
     before = int(order.refunded_amount or 0)
     changed = _update(
         order,
-        [Order.status.set(status.value), Order.refunded_amount.set(total)],
+        {"status": status.value, "refunded_amount": total},
         Order.status.is_in(*(s.value for s in REFUNDABLE))
         & (Order.refunded_amount.does_not_exist() | (Order.refunded_amount < total)),
+        actor=actor,
+        action="refunded",
+        summary=f"Refunded {total} of {int(order.total_amount)} (minor units)",
     )
     if changed:
         _daily_totals_add(revenue=-(total - before), currency=order.currency)
     return Outcome(changed, order if changed else _order_get(order_id))
 
 
-def order_flag_dispute(*, order_id: str) -> Outcome:
+def order_flag_dispute(*, order_id: str, actor: str = SYSTEM_STRIPE) -> Outcome:
     """A dispute was opened: flag the order (a flag, not a state). Idempotent."""
     order = _order_get(order_id)
     changed = _update(
         order,
         # dispute_flag puts the order in the dashboard's sparse order-dispute-index.
-        [Order.disputed.set(True), Order.dispute_flag.set(DISPUTE_OPEN)],
+        {"disputed": True, "dispute_flag": DISPUTE_OPEN},
         Order.disputed.does_not_exist() | (Order.disputed == False),  # noqa: E712
+        actor=actor,
+        action="dispute",
+        summary="Charge disputed: answer it in Stripe",
     )
     return Outcome(changed, order)

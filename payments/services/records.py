@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 
 from pynamodb.exceptions import PutError
+from pynamodb.transactions import TransactWrite
 
 from payments import selectors
 from payments.models import Payment, PaymentAttempt, Refund
@@ -57,6 +58,33 @@ def payment_change(
             if not condition_failed(error):
                 raise
     raise PaymentChangeConflict(payment_intent_id)
+
+
+def payment_record_new(
+    writes: TransactWrite,
+    *,
+    payment_intent_id: str,
+    order_id: str,
+    status: str,
+    amount: int,
+    currency: str,
+    at: str,
+) -> None:
+    """The payment item of a new order, added to ``writes``: the transaction that records the
+    PaymentIntent on the order (through ``orders.payment_port``), so both exist or neither."""
+    writes.save(
+        Payment(
+            payment_id=payment_intent_id,
+            created_at=at,
+            order_id=order_id,
+            status=status,
+            amount=amount,
+            currency=currency,
+            attempts=[PaymentAttempt(at=at, status=status)],
+            updated_at=at,
+        ),
+        condition=Payment.payment_id.does_not_exist(),
+    )
 
 
 def payment_record_success(

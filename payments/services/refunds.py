@@ -16,9 +16,7 @@ nothing more. Refunds made in Stripe's dashboard arrive through that webhook onl
 
 from __future__ import annotations
 
-import json
 import logging
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -28,6 +26,7 @@ from orders.services import transitions
 from payments import selectors, stripe_client
 from payments.models import Payment, Refund
 from payments.services.records import payment_change
+from tickets.audit import audit_record
 from tickets.dynamodb import iso_utc, utc_now, utc_now_iso
 from tickets.exceptions import ApplicationError, Conflict, NotFound
 
@@ -179,22 +178,22 @@ def refund_create(*, order_id: str, amount: int | None, staff: str) -> RefundOut
         result = _send(order=order, refund=refund)
 
     before = int(order.refunded_amount or 0)
+    audit_record(
+        staff=staff,
+        object_type="orders.order",
+        object_id=order_id,
+        object_repr=order_id,
+        action="refund",
+        summary=f"Refund of {result.amount} (minor units) requested: {result.status}",
+        before={"status": order.status, "refunded_amount": before},
+        after={"refund_id": result.id, "amount": result.amount, "refund_status": result.status},
+    )
     if result.status == "succeeded":
         transitions.order_record_refund(
-            order_id=order_id, refunded_total=_order_total_refunded(order.payment_intent_id)
+            order_id=order_id,
+            refunded_total=_order_total_refunded(order.payment_intent_id),
+            actor=staff,
         )
-    now = utc_now_iso()
-    transitions.OrderAuditEntry(
-        pk=f"AUDIT#order#{order_id}",
-        sk=f"{now}#{secrets.token_hex(4)}",
-        staff=staff,
-        action="refund",
-        before=json.dumps({"status": order.status, "refunded_amount": before}),
-        after=json.dumps(
-            {"refund_id": result.id, "amount": result.amount, "refund_status": result.status}
-        ),
-        at=now,
-    ).save()
     logger.info(
         "refund created",
         extra={"order_id": order_id, "amount": result.amount, "refund_status": result.status},

@@ -15,6 +15,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
+
+# Assertions wait up to 15 s (Playwright's default is 5): on a loaded 2-core machine a page that
+# reloads the catalog or follows an order can take longer than 5 s, and a timeout is not a bug.
+expect.set_options(timeout=15_000)
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -74,15 +74,16 @@ def test_a_viewer_is_refused_a_refund(demo, make_staff, new_page):
 def test_finance_refunds_part_of_a_paid_order_through_stripe(aws, demo, make_staff, new_page):
     from orders.services.transitions import order_mark_paid
     from payments.models import Payment
+    from payments.services.records import payment_record_success
     from payments.stripe_client import payment_intent_retrieve
     from tests.factories import intent_pay, order_create
 
     order = order_create(items=[("ga-2027", 2)])  # a real PaymentIntent in localstripe
     intent_pay(aws, order.payment_intent_id)
     charge = payment_intent_retrieve(payment_intent_id=order.payment_intent_id).latest_charge
-    order_mark_paid(
-        order_id=order.order_id, payment_intent_id=order.payment_intent_id, charge_id=charge
-    )
+    # What the payment_intent.succeeded webhook does: the payment, then the order.
+    payment_record_success(payment_intent_id=order.payment_intent_id, charge_id=charge)
+    order_mark_paid(order_id=order.order_id)
     make_staff("finance", "fin")
     page = new_page()
     sign_in(page, "fin")

@@ -2,6 +2,9 @@
 
 Ids come from a fixed random seed, so running it twice overwrites the same items rather than
 adding more. Demo data only: never run it against production (it refuses when STAGE is prod).
+
+It lives in the payments app because it writes orders *and* their payments, and payments is
+the app that may import orders (never the reverse: see docs/architecture.md).
 """
 
 from __future__ import annotations

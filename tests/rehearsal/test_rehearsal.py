@@ -1,0 +1,764 @@
+"""The deploy rehearsal: what an operator does, from `terraform apply` to `zappa deploy prod`,
+against an emulator on loopback, and then the app's real work under the Lambda role with IAM
+enforced. docs/deploy.md says which of its steps this covers; stage.py lists every substitution
+made for the emulator's limitations.
+
+Order (module-scoped fixtures, each step once):
+1. the emulator (moto + stand-ins) with IAM enforced from its fourth request on; an operator
+   user with an inline ``*`` policy and an access key, made in the first three;
+2. `terraform init` from the provider mirror (skipped, loudly, when there is none) and
+   `terraform apply` of infra/ as it is, with terraform.tfvars copied from the example;
+3. the secrets' values put as docs/deploy.md says; `python -m deploy settings` fills
+   zappa_settings.json from `terraform output -json`; collectstatic; `zappa package prod`;
+   `zappa deploy prod`;
+4. credentials from sts:AssumeRole of the role apply created, and the package Zappa built run
+   in the Lambda runtime model with the environment Zappa gave the function.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+import uuid
+from http.cookies import SimpleCookie
+from typing import Any
+from urllib.parse import urlencode
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from deploy import build
+from devstack.lambda_runtime import (
+    LambdaRuntime,
+    api_event,
+    package_unpack,
+    response_json,
+    rest_event,
+    runtime_standin,
+    scheduled_event,
+    stripe_signature,
+)
+from devstack.stack import LocalStack
+from tests.factories import event_build, intent_pay
+from tests.rehearsal import stage
+from tickets.dynamodb import registered_models, table_spec
+
+REGION = "us-east-2"
+PROJECT, STAGE = "ticketstoheaven", "prod"
+FUNCTION = f"{PROJECT}-{STAGE}"
+TABLE_PREFIX = f"{PROJECT}-{STAGE}-"
+
+TERRAFORM, MIRROR, WHY_NOT = stage.terraform_find()
+if MIRROR is None:
+    # Loud: the reason is printed in the test summary (-rs) and here.
+    print(f"\nREHEARSAL SKIPPED: {WHY_NOT}", file=sys.stderr)
+    pytestmark = pytest.mark.skip(reason=f"rehearsal: {WHY_NOT}")
+
+
+def _client(service: str, endpoint: str, credentials: dict[str, str]) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=credentials.get("AWS_SESSION_TOKEN"),
+        config=Config(retries={"max_attempts": 1}),
+    )
+
+
+# --- 1. The emulator, with IAM enforced ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    emulator = stage.emulator_start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture(scope="module")
+def operator(emulator: stage.Emulator) -> dict[str, str]:
+    """An operator's credentials: a user with an inline ``*`` policy (moto loads no managed
+    policies). IAM is enforced only for the app's work (``flows``): with enforcement on, moto
+    refuses Terraform's CloudFront calls (403 UnknownError) and checks signatures over bodies
+    the emulator rewrites (stage.py, substitution 3), so apply and deploy run before."""
+    iam = _client("iam", emulator.url, {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"})
+    iam.create_user(UserName="operator")
+    iam.put_user_policy(
+        UserName="operator",
+        PolicyName="deploy",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+            }
+        ),
+    )
+    key = iam.create_access_key(UserName="operator")["AccessKey"]
+    credentials = {
+        "AWS_ACCESS_KEY_ID": key["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"],
+    }
+    return credentials
+
+
+# --- 2. terraform init + apply ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def applied(emulator, operator, tmp_path_factory) -> dict[str, Any]:
+    terraform = stage.terraform_prepare(
+        TERRAFORM, MIRROR, tmp_path_factory.mktemp("rehearsal") / "infra", emulator.url, operator
+    )
+    terraform.run("init", "-input=false", timeout=120)
+    started = time.monotonic()
+    terraform.run("apply", "-auto-approve", "-input=false", "-parallelism=20", timeout=300)
+    print(f"terraform apply: {time.monotonic() - started:.0f} s")
+    return terraform.outputs()
+
+
+def test_one_apply_creates_the_tables_exactly_as_the_models_declare(applied, emulator, operator):
+    dynamodb = _client("dynamodb", emulator.url, operator)
+    names = {model.Meta.table_name.split("-", 2)[-1] for model in registered_models()}
+
+    assert set(dynamodb.list_tables()["TableNames"]) == {f"{TABLE_PREFIX}{n}" for n in names}
+    for model in registered_models():
+        spec = table_spec(model)
+        name = TABLE_PREFIX + spec["TableName"].split("-", 2)[-1]
+        table = dynamodb.describe_table(TableName=name)["Table"]
+        assert table["KeySchema"] == spec["KeySchema"], name
+        assert (
+            sorted(table["AttributeDefinitions"], key=lambda d: d["AttributeName"])
+            == spec["AttributeDefinitions"]
+        ), name
+        created = {
+            i["IndexName"]: (i["KeySchema"], i["Projection"])
+            for i in table.get("GlobalSecondaryIndexes", [])
+        }
+        wanted = {
+            i["IndexName"]: (i["KeySchema"], i["Projection"])
+            for i in spec.get("GlobalSecondaryIndexes", [])
+        }
+        assert created == wanted, name
+        assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+        assert table["SSEDescription"]["Status"] == "ENABLED"
+        assert table["DeletionProtectionEnabled"] is True
+        ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+        ttl_attribute = next(
+            (
+                a.attr_name
+                for a in model.get_attributes().values()
+                if type(a).__name__ == "TTLAttribute"
+            ),
+            None,
+        )
+        if ttl_attribute:
+            assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", ttl_attribute)
+        else:
+            assert ttl["TimeToLiveStatus"] == "DISABLED", name
+        backups = dynamodb.describe_continuous_backups(TableName=name)[
+            "ContinuousBackupsDescription"
+        ]
+        assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+
+
+# --- 3. Secrets, zappa_settings.json from the outputs, package, deploy -----------------------
+
+
+@pytest.fixture(scope="module")
+def deployed(
+    applied, emulator, operator, local_stack: LocalStack, tmp_path_factory
+) -> dict[str, Any]:
+    root = tmp_path_factory.mktemp("rehearsal-project")
+    # The secrets' values, as docs/deploy.md step 4 puts them (here: the local stand-ins').
+    sm = _client("secretsmanager", emulator.url, operator)
+    secrets = local_stack.secrets
+    sm.put_secret_value(
+        SecretId=applied["stripe_secret_arn"],
+        SecretString=json.dumps(
+            {"api_key": secrets.stripe_api_key, "webhook_secret": secrets.stripe_webhook_secret}
+        ),
+    )
+    sm.put_secret_value(
+        SecretId=applied["app_secret_arn"],
+        SecretString=json.dumps(
+            {
+                "django_secret_key": secrets.django_secret_key,
+                "vendor_api_key": secrets.vendor_api_key,
+            }
+        ),
+    )
+    # Substitution 4: the stand-in vendor is plain HTTP on loopback.
+    _client("ssm", emulator.url, operator).put_parameter(
+        Name=f"{applied['parameter_path']}vendor_endpoint",
+        Value=local_stack.vendor_url,
+        Type="String",
+        Overwrite=True,
+    )
+    project = build.project_copy(root / "project")
+    outputs_file = root / "outputs.json"
+    outputs_file.write_text(json.dumps({k: {"value": v} for k, v in applied.items()}))
+    aws_env = {
+        "AWS_ENDPOINT_URL": emulator.url,
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        **operator,
+    }
+    subprocess.run(
+        [sys.executable, "-m", "deploy", "settings", "--stage", STAGE, "--project-dir", str(project),
+         "--terraform-output", str(outputs_file)],
+        cwd=build.ROOT, check=True, capture_output=True,
+    )  # fmt: skip
+    build.collectstatic(STAGE, project, extra_env=aws_env)
+    build.deploy_venv_ensure()
+    zappa_env = {**build.zappa_environment(), **aws_env}
+    package = root / "package.zip"
+    subprocess.run(
+        [str(build.DEPLOY_VENV / "bin/zappa"), "package", STAGE, "--output", str(package)],
+        cwd=project, env=zappa_env, check=True, capture_output=True,
+    )  # fmt: skip
+    started = time.monotonic()
+    result = subprocess.run(
+        [str(build.DEPLOY_VENV / "bin/zappa"), "deploy", STAGE],
+        cwd=project, env=zappa_env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    print(f"zappa deploy: {time.monotonic() - started:.0f} s\n{result.stdout[-3000:]}")
+    return {
+        "project": project,
+        "package": package,
+        "settings": build.stage_config(STAGE, project),
+        "output": result.stdout + result.stderr,
+        "returncode": result.returncode,
+    }
+
+
+def test_settings_are_filled_from_terraform_output(deployed, applied):
+    settings = deployed["settings"]
+
+    assert settings["role_arn"] == applied["lambda_role_arn"]
+    assert settings["s3_bucket"] == applied["deployment_bucket"]
+    assert settings["dead_letter_arn"] == applied["async_failure_queue_arn"]
+    env = settings["aws_environment_variables"]
+    assert env["DJANGO_STATIC_BUCKET"] == applied["static_bucket"]
+    assert env["DJANGO_CSRF_TRUSTED_ORIGINS"] == applied["admin_url"]
+    assert env["DJANGO_STATIC_CUSTOM_DOMAIN"] == applied["admin_domain"]
+
+
+def test_zappa_deploy_creates_the_function_its_schedules_and_its_api(
+    deployed, applied, emulator, operator
+):
+    # Zappa's last step GETs https://{api-id}.execute-api.{region}.amazonaws.com/prod/health,
+    # the real AWS host (no endpoint setting reaches it): from loopback that name does not
+    # resolve. Every step before it must have worked; /health is checked through the handler
+    # in the flows below instead.
+    if deployed["returncode"] != 0:
+        output = deployed["output"]
+        assert "in touch_endpoint" in output, output[-6000:]
+        assert f".execute-api.{REGION}.amazonaws.com" in output and "NameResolutionError" in output
+    settings = deployed["settings"]
+    function = _client("lambda", emulator.url, operator).get_function_configuration(
+        FunctionName=FUNCTION
+    )
+
+    assert function["Runtime"] == "python3.13"
+    assert function["MemorySize"] == applied["lambda_memory_mb"] == settings["memory_size"]
+    assert function["Timeout"] == applied["lambda_timeout_seconds"] == settings["timeout_seconds"]
+    assert function["Role"] == applied["lambda_role_arn"]
+    assert function["Handler"] == "handler.lambda_handler"
+    # moto does not keep DeadLetterConfig: the CreateFunction request Zappa sent is read instead.
+    (create,) = [
+        r for r in emulator.requests()
+        if r["service"] == "lambda" and r["method"] == "POST" and r["path"].endswith("/functions")
+    ]  # fmt: skip
+    assert create["fields"]["DeadLetterConfig"] == {"TargetArn": applied["async_failure_queue_arn"]}
+    assert function["TracingConfig"]["Mode"] == "Active"
+    assert function["Environment"]["Variables"] == settings["aws_environment_variables"]
+    tags = _client("lambda", emulator.url, operator).list_tags(Resource=function["FunctionArn"])[
+        "Tags"
+    ]
+    assert {k: tags.get(k) for k in ("Project", "Environment")} == {
+        "Project": PROJECT,
+        "Environment": STAGE,
+    }
+    # The schedules: one EventBridge rule per job, targeting the function.
+    events = _client("events", emulator.url, operator)
+    rules = {r["Name"]: r for r in events.list_rules()["Rules"]}
+    for job in settings["events"]:
+        (rule,) = [r for name, r in rules.items() if name.endswith(job["function"])]
+        assert rule["ScheduleExpression"] == job["expression"]
+        targets = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
+        assert [t["Arn"] for t in targets] == [function["FunctionArn"]]
+    # The API: a regional REST API named after the function, deployed to the stage.
+    apigateway = _client("apigateway", emulator.url, operator)
+    (api,) = [a for a in apigateway.get_rest_apis()["items"] if a["name"] == FUNCTION]
+    # (REGIONAL is not checked: moto's CloudFormation drops the API's EndpointConfiguration.)
+    assert STAGE in {s["stageName"] for s in apigateway.get_stages(restApiId=api["id"])["item"]}
+
+
+# --- 4. The app's work under the Lambda role, IAM enforced -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def role_policy(deployed, applied, emulator, operator) -> dict[str, Any]:
+    iam = _client("iam", emulator.url, operator)
+    role = applied["lambda_role_name"]
+    (name,) = iam.list_role_policies(RoleName=role)["PolicyNames"]
+    document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+    policy = json.loads(document) if isinstance(document, str) else document
+    return {"role": role, "name": name, "policy": policy}
+
+
+def _enforce(emulator, operator, role_policy, drop: tuple[str, ...] = ()) -> None:
+    """Put the role's policy, widened to resource * (moto matches no other), minus ``drop``."""
+    _client("iam", emulator.url, operator).put_role_policy(
+        RoleName=role_policy["role"],
+        PolicyName=role_policy["name"],
+        PolicyDocument=json.dumps(stage.widened(role_policy["policy"], drop)),
+    )
+
+
+@pytest.fixture(scope="module")
+def role_credentials(role_policy, applied, emulator, operator) -> dict[str, str]:
+    sts = _client("sts", emulator.url, operator)
+    credentials = sts.assume_role(RoleArn=applied["lambda_role_arn"], RoleSessionName="rehearsal")[
+        "Credentials"
+    ]
+    return {
+        "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
+        "AWS_SESSION_TOKEN": credentials["SessionToken"],
+    }
+
+
+@pytest.fixture(scope="module")
+def runtime(
+    deployed, role_credentials, emulator, operator, local_stack, tmp_path_factory
+) -> LambdaRuntime:
+    """The package Zappa built, in the Lambda runtime model, with the environment Zappa gave
+    the function plus what Lambda adds (its name, the role's credentials)."""
+    root = tmp_path_factory.mktemp("rehearsal-lambda")
+    function = _client("lambda", emulator.url, operator).get_function_configuration(
+        FunctionName=FUNCTION
+    )
+    environment = {
+        **function["Environment"]["Variables"],
+        **role_credentials,
+        "AWS_LAMBDA_FUNCTION_NAME": FUNCTION,  # Zappa's async tasks go through Lambda
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ENDPOINT_URL": emulator.url,
+        "STRIPE_API_BASE": local_stack.stripe_url,
+    }
+    return LambdaRuntime(
+        task_dir=package_unpack(deployed["package"], root / "task"),
+        runtime_dir=runtime_standin(root / "runtime"),
+        environment=environment,
+    )
+
+
+class FlowFailed(AssertionError):
+    pass
+
+
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise FlowFailed(message)
+
+
+def _one(runtime: LambdaRuntime, event: dict[str, Any]) -> dict[str, Any]:
+    result = runtime.invoke(event)
+    _check(
+        result.errors == [None], f"the invocation raised: {result.errors} {result.output[-2000:]}"
+    )
+    return result.answers[0]
+
+
+def _role_calls(emulator, role_credentials) -> list[dict[str, Any]]:
+    return [r for r in emulator.requests() if r["key"] == role_credentials["AWS_ACCESS_KEY_ID"]]
+
+
+class Flows:
+    """The app's real work, each a function that raises FlowFailed when a user would notice."""
+
+    def __init__(self, runtime, emulator, operator, role_credentials, applied, local_stack):
+        self.runtime, self.emulator, self.operator = runtime, emulator, operator
+        self.role, self.applied, self.stack = role_credentials, applied, local_stack
+        self.dynamodb = _client("dynamodb", emulator.url, operator)
+
+    def ticket_type(self) -> str:
+        sku = f"ga-{uuid.uuid4().hex[:6]}"
+        now = "2026-11-25T00:00:00.000000Z"
+        self.dynamodb.put_item(
+            TableName=f"{TABLE_PREFIX}ticket-types",
+            Item={
+                "sku": {"S": sku}, "name": {"S": "GA"}, "description": {"S": ""},
+                "unit_amount": {"N": "4900"}, "currency": {"S": "usd"}, "capacity": {"N": "10"},
+                "available": {"N": "10"}, "active": {"BOOL": True}, "catalog_key": {"S": "active"},
+                "listing": {"S": "all"}, "version": {"N": "1"}, "created_at": {"S": now}, "updated_at": {"S": now},
+            },
+        )  # fmt: skip
+        return sku
+
+    def order(self) -> dict[str, Any]:
+        sku = self.ticket_type()
+        body = {
+            "customer": {"email": "buyer@example.com", "name": "B"},
+            "items": [{"sku": sku, "quantity": 2}],
+        }
+        answer = _one(
+            self.runtime,
+            api_event("POST", "/orders", body, headers={"Idempotency-Key": uuid.uuid4().hex}),
+        )
+        _check(
+            answer["statusCode"] == 201,
+            f"POST /orders answered {answer['statusCode']}: {answer.get('body', '')[:300]}",
+        )
+        return response_json(answer)
+
+    def order_status(self, order_id: str) -> str:
+        answer = _one(self.runtime, api_event("GET", f"/orders/{order_id}"))
+        _check(answer["statusCode"] == 200, f"GET /orders answered {answer['statusCode']}")
+        return response_json(answer)["status"]
+
+    def health(self) -> None:
+        answer = _one(self.runtime, rest_event("GET", "/health"))
+        _check(answer["statusCode"] == 200, f"/health answered {answer['statusCode']}")
+
+    def catalog(self) -> None:
+        self.ticket_type()
+        answer = _one(self.runtime, api_event("GET", "/catalog"))
+        _check(
+            answer["statusCode"] == 200 and response_json(answer),
+            f"GET /catalog: {answer['statusCode']}",
+        )
+
+    def paid_order(self) -> str:
+        """Create, pay (localstripe), a signed webhook; the fulfillment task is sent to Lambda."""
+        order = self.order()
+        intent = intent_pay(self.stack, order["payment"]["payment_intent_id"])
+        payload = json.dumps(event_build("payment_intent.succeeded", intent))
+        self.emulator.requests_clear()
+        signature = stripe_signature(payload, self.stack.secrets.stripe_webhook_secret)
+        answer = _one(self.runtime, rest_event("POST", "/webhooks/stripe", body=payload,
+                      headers={"Content-Type": "application/json", "Stripe-Signature": signature}))  # fmt: skip
+        _check(
+            answer["statusCode"] == 200,
+            f"the webhook answered {answer['statusCode']}: {answer.get('body')}",
+        )
+        _check(
+            self.order_status(order["order_id"]) == "paid",
+            "the order is not paid after the webhook",
+        )
+        invokes = [
+            r for r in _role_calls(self.emulator, self.role)
+            if r["service"] == "lambda" and r["path"].endswith(f"/functions/{FUNCTION}/invocations")
+        ]  # fmt: skip
+        _check(
+            [r.get("status") for r in invokes] == [202],
+            f"the fulfillment task was not accepted by Lambda: {[r.get('status') for r in invokes]}",
+        )
+        return order["order_id"]
+
+    def sweep(self) -> None:
+        """The async invocation ran nothing (as if Lambda dropped it): the sweep fulfills."""
+        order_id = self.paid_order()
+        rule = f"{FUNCTION}-fulfillment-sweep-orders.jobs.fulfillment_sweep"
+        _one(self.runtime, scheduled_event(rule))
+        _check(
+            self.order_status(order_id) == "fulfilled", "the sweep did not fulfill the paid order"
+        )
+
+    def expiry(self) -> None:
+        order = self.order()
+        _one(self.runtime, scheduled_event(f"{FUNCTION}-expire-orders-orders.jobs.orders_expire"))
+        _check(self.order_status(order["order_id"]) == "pending_payment", "expired too early")
+        _one(self.runtime, {"manage": "expire_orders --older-than-minutes 0"})
+        _check(
+            self.order_status(order["order_id"]) == "canceled", "expire_orders did not cancel it"
+        )
+
+    def management(self) -> None:
+        """The commands docs/deploy.md tells operators to run in Lambda."""
+        for command in (
+            "create_tables --check",
+            "create_tables",
+            "daily_totals_rebuild --days 2",
+            "sweep_fulfillment",
+        ):
+            result = self.runtime.invoke({"manage": command})
+            _check(result.errors == [None], f"manage {command}: {result.errors}")
+            _check("AccessDenied" not in result.output and " 403" not in result.output,
+                   f"manage {command}: {result.output[-1500:]}")  # fmt: skip
+
+    def admin(self) -> None:
+        """Sign in, the index, the order list and the dashboard."""
+        login = _one(
+            self.runtime, rest_event("GET", "/admin/login/", headers={"Accept": "text/html"})
+        )
+        _check(login["statusCode"] == 200, f"login page: {login['statusCode']}")
+        cookies = SimpleCookie()
+        for value in login.get("multiValueHeaders", {}).get("Set-Cookie", []) or [
+            login["headers"].get("Set-Cookie", "")
+        ]:
+            cookies.load(value)
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login["body"]).group(1)
+        form = urlencode(
+            {
+                "username": "rehearsal-admin",
+                "password": ADMIN_PASSWORD,
+                "csrfmiddlewaretoken": token,
+                "next": "/admin/",
+            }
+        )
+        cookie = "; ".join(f"{k}={v.value}" for k, v in cookies.items())
+        signed_in = _one(self.runtime, rest_event("POST", "/admin/login/", body=form, headers={
+            "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie,
+            "Referer": self.applied["admin_url"] + "/admin/login/", "Origin": self.applied["admin_url"],
+            "Accept": "text/html"}))  # fmt: skip
+        _check(
+            signed_in["statusCode"] == 302,
+            f"sign-in answered {signed_in['statusCode']}: {signed_in.get('body', '')[:500]}",
+        )
+        for value in signed_in.get("multiValueHeaders", {}).get("Set-Cookie", []) or [
+            signed_in["headers"].get("Set-Cookie", "")
+        ]:
+            cookies.load(value)
+        cookie = "; ".join(f"{k}={v.value}" for k, v in cookies.items())
+        for path in ("/admin/", "/admin/orders/order/", "/admin/dashboard/"):
+            page = _one(
+                self.runtime,
+                rest_event("GET", path, headers={"Accept": "text/html", "Cookie": cookie}),
+            )
+            _check(page["statusCode"] == 200, f"{path} answered {page['statusCode']}")
+
+    # What Lambda itself does with the role, which moto cannot run: ship the function's logs,
+    # send traces (xray_tracing), put a failed async event in the dead-letter queue.
+    def platform_logs(self) -> None:
+        logs = _client("logs", self.emulator.url, self.role)
+        stream = f"2026/11/25/[$LATEST]{uuid.uuid4().hex}"
+        try:
+            logs.create_log_stream(logGroupName=f"/aws/lambda/{FUNCTION}", logStreamName=stream)
+            logs.put_log_events(logGroupName=f"/aws/lambda/{FUNCTION}", logStreamName=stream,
+                                logEvents=[{"timestamp": int(time.time() * 1000), "message": "START"}])  # fmt: skip
+        except ClientError as error:
+            raise FlowFailed(f"logs: {error}") from None
+
+    def platform_xray(self) -> None:
+        xray = _client("xray", self.emulator.url, self.role)
+        segment = {"name": FUNCTION, "id": uuid.uuid4().hex[:16], "trace_id": f"1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]}",
+                   "start_time": time.time(), "end_time": time.time()}  # fmt: skip
+        try:
+            xray.put_trace_segments(TraceSegmentDocuments=[json.dumps(segment)])
+        except ClientError as error:
+            raise FlowFailed(f"xray: {error}") from None
+
+    def platform_dead_letter(self) -> None:
+        sqs = _client("sqs", self.emulator.url, self.role)
+        queue = self.applied["async_failure_queue_arn"].rsplit(":", 1)[-1]
+        url = f"{self.emulator.url}/123456789012/{queue}"
+        try:
+            sqs.send_message(
+                QueueUrl=url,
+                MessageBody=json.dumps(
+                    {"task_path": "orders.services.fulfillment.fulfillment_attempt_task"}
+                ),
+            )
+        except ClientError as error:
+            raise FlowFailed(f"sqs: {error}") from None
+
+    def all(self) -> list[str]:
+        return [
+            "platform_logs",
+            "platform_xray",
+            "platform_dead_letter",
+            "health",
+            "catalog",
+            "expiry",
+            "sweep",
+            "management",
+            "admin",
+        ]
+
+
+ADMIN_PASSWORD = "rehearsal " + uuid.uuid4().hex
+
+
+@pytest.fixture(scope="module")
+def flows(
+    runtime, emulator, operator, role_credentials, role_policy, applied, local_stack, deployed
+) -> Flows:
+    # The first staff account, as docs/deploy.md says: createstaff from the operator's machine.
+    env = {
+        **{k: v for k, v in local_stack.environment().items() if not k.startswith("AWS_")},
+        "AWS_ENDPOINT_URL": emulator.url, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
+        **operator, "STAGE": STAGE, "PROJECT_NAME": PROJECT,
+    }  # fmt: skip
+    subprocess.run(
+        [sys.executable, "manage.py", "createstaff", "--username", "rehearsal-admin", "--email",
+         "admin@example.com", "--role", "admin", "--password-stdin"],
+        input=ADMIN_PASSWORD, text=True, cwd=build.ROOT, env={**__import__("os").environ, **env},
+        check=True, capture_output=True,
+    )  # fmt: skip
+    _enforce(emulator, operator, role_policy)
+    # IAM enforced from here on, for every request (operator and role alike).
+    emulator.post("/moto-api/reset-auth", b"0")
+    with pytest.raises(ClientError):  # an unknown key is refused
+        _client(
+            "sts", emulator.url, {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"}
+        ).get_caller_identity()
+    return Flows(runtime, emulator, operator, role_credentials, applied, local_stack)
+
+
+# Each flow's requests signed by the role, from the test below (for the two after it).
+_RECORDED: dict[str, list[dict[str, Any]]] = {}
+
+
+def test_the_apps_work_meets_no_access_denied_under_the_lambda_role(
+    flows, emulator, role_credentials
+):
+    emulator.requests_clear()
+    failures = {}
+    calls: list[dict[str, Any]] = []
+    for name in flows.all():
+        try:
+            getattr(flows, name)()
+        except FlowFailed as error:
+            failures[name] = str(error)
+        _RECORDED[name] = _role_calls(emulator, role_credentials)
+        calls += _RECORDED[name]
+        emulator.requests_clear()
+
+    refused = [c for c in calls if c.get("status") == 403]
+    assert (failures, refused) == ({}, [])
+
+
+def _call_resources(call: dict[str, Any], applied: dict[str, Any]) -> list[tuple[str, str]]:
+    """(IAM action, resource ARN) pairs one recorded request is authorised on."""
+    account = applied["lambda_role_arn"].split(":")[4]
+    base = f"{REGION}:{account}"
+    fields, action = call["fields"], call["action"]
+    service = call["service"]
+    if service == "dynamodb":
+        table = f"arn:aws:dynamodb:{base}:table/"
+        if action == "TransactWriteItems":
+            names = {
+                "ConditionCheck": "ConditionCheckItem",
+                "Put": "PutItem",
+                "Update": "UpdateItem",
+                "Delete": "DeleteItem",
+            }
+            return [
+                (f"dynamodb:{names[op]}", table + spec["TableName"])
+                for item in fields["TransactItems"]
+                for op, spec in item.items()
+            ]
+        if action == "TransactGetItems":
+            return [
+                ("dynamodb:GetItem", table + spec["TableName"])
+                for item in fields["TransactItems"]
+                for spec in item.values()
+            ]
+        if "Tables" in fields:
+            return [(f"dynamodb:{action}", table + name) for name in fields["Tables"]]
+        resource = table + fields["TableName"]
+        if fields.get("IndexName"):
+            resource += f"/index/{fields['IndexName']}"
+        return [(f"dynamodb:{action}", resource)]
+    if service == "secretsmanager":
+        arns = {applied["stripe_secret_arn"].rsplit("-", 1)[0].rsplit(":", 1)[-1]: applied["stripe_secret_arn"],
+                applied["app_secret_arn"].rsplit("-", 1)[0].rsplit(":", 1)[-1]: applied["app_secret_arn"]}  # fmt: skip
+        secret = fields["SecretId"]
+        return [(f"secretsmanager:{action}", arns.get(secret, secret))]
+    if service == "ssm":
+        return [(f"ssm:{action}", f"arn:aws:ssm:{base}:parameter{fields['Path']}")]
+    if service == "lambda":
+        name = re.search(r"/functions/([^/]+)/invocations", call["path"]).group(1)
+        return [("lambda:InvokeFunction", f"arn:aws:lambda:{base}:function:{name}")]
+    if service == "sqs":
+        return [(f"sqs:{action}", f"arn:aws:sqs:{base}:{fields['QueueUrl'].rsplit('/', 1)[-1]}")]
+    if service == "logs":
+        return [
+            (
+                f"logs:{action}",
+                f"arn:aws:logs:{base}:log-group:{fields['logGroupName']}:log-stream:{fields['logStreamName']}",
+            )
+        ]
+    if service == "xray":
+        return [("xray:PutTraceSegments", "*")]
+    return [(f"{service}:{action}", "?")]
+
+
+def test_every_call_the_app_made_is_within_the_roles_real_resources(flows, role_policy, applied):
+    """moto checked the actions; here each (action, resource) pair recorded is evaluated
+    against the real policy (resources as apply created them)."""
+    calls = [call for recorded in _RECORDED.values() for call in recorded]
+    if not calls:
+        pytest.skip("needs the flows of the test above")
+    pairs = {pair for call in calls for pair in _call_resources(call, applied)}
+    denied = sorted(pair for pair in pairs if not stage.policy_allows(role_policy["policy"], *pair))
+
+    assert denied == []
+    # The table's resources really are narrow: another stage's table is not allowed.
+    assert not stage.policy_allows(
+        role_policy["policy"],
+        "dynamodb:GetItem",
+        f"arn:aws:dynamodb:{REGION}:123456789012:table/{PROJECT}-dev-orders",
+    )
+
+
+# Which flow shows each statement is needed (the test tries it first, then the others).
+FIRST_FLOW = {
+    "WriteOwnLogs": "platform_logs",
+    "XRayTracing": "platform_xray",
+    "DeadLetterFailedAsyncTasks": "platform_dead_letter",
+    "InvokeSelfForAsyncTasks": "paid_order",
+    "ReadWriteTableItems": "expiry",
+    "QueryIndexes": "catalog",
+    "ReadOwnSecrets": "expiry",
+    "ReadOwnParameters": "paid_order",
+}
+
+
+def test_removing_any_one_statement_makes_a_flow_fail(
+    flows, emulator, operator, role_policy, applied
+):
+    """Each statement is needed, shown two ways: the real policy without it denies a call some
+    flow made (resources as in AWS), and/or, with it removed in moto (actions enforced), its
+    flow fails. Where both statements grant the same action (Query on tables and on indexes)
+    only the first can tell them apart."""
+    if not _RECORDED:
+        pytest.skip("needs the flows of the test above")
+    policy = role_policy["policy"]
+    statements = [s["Sid"] for s in policy["Statement"]]
+    assert set(statements) == set(FIRST_FLOW), "a statement without a flow that needs it"
+    shown: dict[str, list[str]] = {}
+    try:
+        for sid in statements:
+            without = {**policy, "Statement": [s for s in policy["Statement"] if s["Sid"] != sid]}
+            for flow, calls in _RECORDED.items():
+                denied = [
+                    pair for call in calls for pair in _call_resources(call, applied)
+                    if not stage.policy_allows(without, *pair)
+                ]  # fmt: skip
+                if denied:
+                    shown.setdefault(sid, []).append(f"{flow} makes {denied[0]}, denied without it")
+                    break
+            _enforce(emulator, operator, role_policy, drop=(sid,))
+            try:
+                getattr(flows, FIRST_FLOW[sid])()
+            except FlowFailed as error:
+                shown.setdefault(sid, []).append(
+                    f"enforced: {FIRST_FLOW[sid]} fails ({str(error)[:120]})"
+                )
+    finally:
+        _enforce(emulator, operator, role_policy)
+    for sid, evidence in shown.items():
+        print(f"without {sid}: {'; '.join(evidence)}")
+
+    assert sorted(set(statements) - set(shown)) == []
