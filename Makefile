@@ -101,10 +101,13 @@ storefront-client: env storefront-deps
 rehearsal: env deploy-env
 	$(VENV)/bin/pytest tests/rehearsal -q -rs
 
-BENCHMARKS := coldstart orders webhooks fulfillment admin
+BENCHMARKS := coldstart orders webhooks fulfillment admin onsale
+# Arguments per benchmark: the on-sale's 10x goal is reported, not enforced, on a busy machine
+# (its seat count is always enforced).
+BENCH_ARGS_onsale := --goal-advisory
 
 bench: env
-	@for name in $(BENCHMARKS); do echo "== bench/$$name.py"; $(VENV)/bin/python bench/$$name.py || exit 1; done
+	@set -e; $(foreach name,$(BENCHMARKS),echo "== bench/$(name).py"; $(VENV)/bin/python bench/$(name).py $(BENCH_ARGS_$(name));)
 
 # --- Deployment (docs/deploy.md) ------------------------------------------------------------
 STAGE ?= prod

@@ -64,9 +64,16 @@ class _Handler(BaseHTTPRequestHandler):
             k: v for k, v in self.headers.items() if k.lower() not in {"host", "content-length"}
         }
         # The signature covers the body; the emulator does not check it.
-        status, response_headers, response_body = self.server.forward(
-            "POST", self.path, body, headers
+        status, response_headers, response_body = self.handle_request(
+            operation, payload, body, headers
         )
+        self.respond(operation, payload, status, response_headers, response_body)
+
+    def handle_request(self, operation: str | None, payload: dict, body: bytes, headers: dict):
+        """Forward to the emulator (a subclass may answer instead, or delay)."""
+        return self.server.forward("POST", self.path, body, headers)
+
+    def respond(self, operation, payload, status, response_headers, response_body) -> None:
         if operation:
             units = 0.0
             if operation in CAPACITY_OPERATIONS and status == 200:
@@ -94,9 +101,10 @@ class _Handler(BaseHTTPRequestHandler):
 
 class MeterProxy(ThreadingHTTPServer):
     daemon_threads = True
+    handler_class: type[BaseHTTPRequestHandler] = _Handler
 
     def __init__(self, upstream: str) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(("127.0.0.1", 0), self.handler_class)
         self.upstream = urlsplit(upstream)
         self.meter = Meter()
         self._local = threading.local()

@@ -25,6 +25,7 @@ from orders import selectors
 from orders.models import Customer, Order, OrderStatus, TicketType
 from orders.services.customers import customer_update
 from orders.services.fulfillment import fulfillment_retry
+from orders.services.seats import MAX_SEAT_SHARDS
 from orders.services.ticket_types import ticket_type_create, ticket_type_update
 from orders.services.transitions import OrderBeingPaid, order_cancel
 from tickets.audit import audit_history
@@ -335,8 +336,25 @@ class TicketTypeForm(forms.Form):
 class TicketTypeAddForm(TicketTypeForm):
     sku = forms.SlugField(max_length=64)
     currency = forms.CharField(max_length=3, min_length=3, initial="usd")
+    seat_shards = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_SEAT_SHARDS,
+        initial=1,
+        help_text="1 for most types. For an on-sale of thousands of buyers at once, e.g. 32: "
+        "the seats are split over that many items so orders do not queue on one. Cannot be "
+        "changed later.",
+    )
 
-    field_order = ["sku", "name", "description", "unit_amount", "currency", "capacity", "active"]
+    field_order = [
+        "sku", "name", "description", "unit_amount", "currency", "capacity", "seat_shards", "active",
+    ]  # fmt: skip
+
+
+def _seats_left(ticket_type: TicketType) -> Any:
+    if ticket_type.sharded and ticket_type.available is None:
+        return f"in {int(ticket_type.seat_shards)} shards (open to see)"
+    return "unlimited" if ticket_type.available is None else ticket_type.available
 
 
 class TicketTypeAdmin(DynamoModelAdmin):
@@ -348,11 +366,12 @@ class TicketTypeAdmin(DynamoModelAdmin):
         Column("name", "Name"),
         Column(lambda t: money_format(t.unit_amount, t.currency), "Price"),
         Column(lambda t: "unlimited" if t.capacity is None else t.capacity, "Capacity"),
-        Column(lambda t: "unlimited" if t.available is None else t.available, "Seats left"),
+        Column(_seats_left, "Seats left"),
         Column(lambda t: "yes" if t.active else "no", "Active"),
     ]
     details = [
         ("Seats left", lambda t: "unlimited" if t.available is None else t.available),
+        ("Seat shards", lambda t: int(t.seat_shards or 1)),
         ("Currency", lambda t: t.currency),
         ("Updated", lambda t: t.updated_at),
     ]
@@ -395,6 +414,7 @@ class TicketTypeAdmin(DynamoModelAdmin):
             unit_amount=data["unit_amount"],
             currency=data["currency"],
             capacity=data.get("capacity"),
+            seat_shards=data.get("seat_shards") or 1,
             active=bool(data.get("active")),
         )
 

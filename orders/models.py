@@ -47,6 +47,13 @@ class FulfillmentStatus(StrEnum):
 # --- Orders ------------------------------------------------------------------------------------
 
 
+class SeatShardTake(MapAttribute):
+    """``quantity`` seats taken from shard number ``shard`` of the item's ticket type."""
+
+    shard = NumberAttribute()
+    quantity = NumberAttribute()
+
+
 class OrderItem(MapAttribute):
     sku = UnicodeAttribute()
     name = UnicodeAttribute()
@@ -56,6 +63,11 @@ class OrderItem(MapAttribute):
     # True when the seats came out of a limited ticket type's ``available`` (and so must go
     # back to it if the order is canceled); False for unlimited types.
     reserved = BooleanAttribute(default=False)
+    # Sharded ticket types only (``TicketType.seat_shards`` > 1): the shards the seats came
+    # from, so that a cancellation gives them back to the same shards.
+    shards = ListAttribute(of=SeatShardTake, null=True)
+    # The ticket type's shard count when ordered (the fallback needs it to look elsewhere).
+    seat_shards = NumberAttribute(null=True)
 
 
 class Ticket(MapAttribute):
@@ -289,7 +301,12 @@ class TicketTypeListIndex(GlobalSecondaryIndex["TicketType"]):
 @register
 class TicketType(Model):
     """A kind of ticket for sale. ``available`` is the seats left (``None``: unlimited); a
-    reservation decrements it with a condition that it stays >= 0."""
+    reservation decrements it with a condition that it stays >= 0.
+
+    A hot type (an on-sale) has ``seat_shards`` > 1: its seats are not on this item but split
+    over that many ``SeatShard`` items, so that orders do not queue on one item
+    (``orders.services.seats``). Then ``available`` is not stored here; the selectors fill it in
+    with the sum over the shards."""
 
     class Meta(BaseMeta):
         table_name = table_name("ticket-types")
@@ -307,9 +324,42 @@ class TicketType(Model):
     updated_at = UnicodeAttribute()
     version = VersionAttribute()
     listing = UnicodeAttribute(default=TICKET_TYPE_LISTING)  # the key of ticket-type-list-index
+    # How many ``SeatShard`` items hold the seats; absent or 1: ``available`` on this item.
+    # Chosen when the type is created, not changed afterwards.
+    seat_shards = NumberAttribute(null=True)
 
     catalog_index = CatalogIndex()
     list_index = TicketTypeListIndex()
+
+    @property
+    def sharded(self) -> bool:
+        return (self.seat_shards or 1) > 1
+
+    @property
+    def limited(self) -> bool:
+        """False for an unlimited type (no seats counted)."""
+        return self.available is not None or self.sharded
+
+
+class SeatShard(Model):
+    """``SEATS#{sku}#{n}`` / ``SHARD`` in the back-office table: ``available`` seats of shard
+    ``n`` of a sharded ticket type. Each shard has its own partition key, so each is its own
+    item and its own partition's write budget; a type's shards are read with one BatchGet
+    (their keys follow from ``seat_shards``), never a Scan or a Query of one hot partition."""
+
+    class Meta(BackOfficeMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="SHARD")
+    kind = UnicodeAttribute(default="seat_shard")
+    sku = UnicodeAttribute()
+    shard = NumberAttribute()
+    available = NumberAttribute()
+
+    @staticmethod
+    def key_for(sku: str, shard: int) -> str:
+        return f"SEATS#{sku}#{shard}"
 
 
 class VendorBreaker(Model):

@@ -20,17 +20,23 @@ from orders.models import (
     Order,
     TicketType,
 )
+from orders.services.seats import seats_fill
 
 ORDER_ID_PATTERN = re.compile(r"^ord_[A-Za-z0-9_-]{16,64}$")
 
 
 def catalog_list() -> list[TicketType]:
-    """The active ticket types, by sku: one Query of the sparse catalog index."""
-    return list(TicketType.catalog_index.query(CATALOG_ACTIVE))
+    """The active ticket types, by sku: one Query of the sparse catalog index, plus one
+    BatchGet of the shards of the sharded ones (their ``available`` is the sum)."""
+    types = list(TicketType.catalog_index.query(CATALOG_ACTIVE))
+    seats_fill(ticket_types=types, consistent=False)
+    return types
 
 
 def ticket_types_get(*, skus: Iterable[str]) -> dict[str, TicketType]:
-    """The ticket types with these skus (active or not), strongly consistent, in one BatchGet."""
+    """The ticket types with these skus (active or not), strongly consistent, in one BatchGet.
+    A sharded type's ``available`` is not read (None; ``limited`` says it counts seats): the
+    order path leaves it to the shards' conditions. ``ticket_type_get`` reads it."""
     wanted = sorted(set(skus))
     if not wanted:
         return {}
@@ -66,11 +72,14 @@ def customer_get(*, customer_id: str, consistent: bool = False) -> Customer | No
 
 
 def ticket_type_get(*, sku: str) -> TicketType | None:
-    """By key, strongly consistent (its seats left change with every order)."""
+    """By key, strongly consistent (its seats left change with every order), with the seats
+    left of a sharded type summed over its shards (one more BatchGet)."""
     try:
-        return TicketType.get(sku, consistent_read=True)
+        ticket_type = TicketType.get(sku, consistent_read=True)
     except DoesNotExist:
         return None
+    seats_fill(ticket_types=[ticket_type])
+    return ticket_type
 
 
 def customers_by_email(*, email: str, limit: int = 5) -> list[Customer]:

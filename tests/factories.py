@@ -21,12 +21,21 @@ import urllib.request
 from datetime import timedelta
 from typing import Any
 
+from pynamodb.exceptions import TransactWriteError
+
 from devstack.stack import LocalStack
 from orders.models import CATALOG_ACTIVE, Order, OrderItem, OrderStatus, TicketType
-from orders.services.seats import seats_take
+from orders.services.seats import seats_failure, seats_plan, seats_stock, seats_take
 from payments import stripe_client
 from payments.models import Payment
-from tickets.dynamodb import iso_utc, new_id, transaction, utc_now, utc_now_iso
+from tickets.dynamodb import (
+    cancellation_codes,
+    iso_utc,
+    new_id,
+    transaction,
+    utc_now,
+    utc_now_iso,
+)
 
 
 def ticket_type_create(
@@ -37,7 +46,10 @@ def ticket_type_create(
     active: bool = True,
     currency: str = "usd",
     name: str | None = None,
+    seat_shards: int = 1,
 ) -> TicketType:
+    """A ticket type with ``available`` seats (None: unlimited), on its own item or split
+    over ``seat_shards`` shards as the admin creates it."""
     now = utc_now_iso()
     ticket_type = TicketType(
         sku=sku,
@@ -51,8 +63,11 @@ def ticket_type_create(
         catalog_key=CATALOG_ACTIVE if active else None,
         created_at=now,
         updated_at=now,
+        seat_shards=seat_shards,
     )
-    ticket_type.save()
+    with transaction() as writes:
+        seats_stock(writes, ticket_type=ticket_type)
+        writes.save(ticket_type)
     return ticket_type
 
 
@@ -114,10 +129,10 @@ def order_create(*, items: list[tuple[str, int]] | None = None, age_minutes: flo
             quantity=quantity,
             unit_amount=types[sku].unit_amount,
             amount=types[sku].unit_amount * quantity,
-            reserved=types[sku].available is not None,
         )
         for sku, quantity in lines
     ]
+    seats_plan(items=order_items, ticket_types=types)
     total = sum(item.amount for item in order_items)
     order_id = new_id("ord")
     created = iso_utc(utc_now() - timedelta(minutes=age_minutes))
@@ -136,9 +151,15 @@ def order_create(*, items: list[tuple[str, int]] | None = None, age_minutes: flo
         seats_held=any(item.reserved for item in order_items),
         updated_at=created,
     )
-    with transaction() as writes:
-        seats_take(writes, items=order_items)
-        writes.save(order, condition=Order.order_id.does_not_exist())
+    for _ in range(3):  # a sharded type: move to shards with seats, as order_create does
+        try:
+            with transaction() as writes:
+                writes.save(order, condition=Order.order_id.does_not_exist())
+                seats_take(writes, items=order_items)
+            break
+        except TransactWriteError as error:
+            if not seats_failure(items=order_items, codes=cancellation_codes(error)[1:]).moved:
+                raise
     Payment(
         payment_id=intent.id,
         created_at=created,
@@ -160,7 +181,10 @@ def payment_get(payment_intent_id: str) -> Payment:
 
 
 def seats_available(sku: str = "ga") -> int | None:
-    return TicketType.get(sku, consistent_read=True).available
+    """Seats left, summed over the shards of a sharded type."""
+    from orders.selectors import ticket_type_get
+
+    return ticket_type_get(sku=sku).available
 
 
 # --- localstripe, as the buyer's browser and as Stripe's event source ----------------------

@@ -32,9 +32,10 @@ from tests.factories import (
 from tickets.audit import audit_entries_of
 
 
-@pytest.fixture(autouse=True)
-def ticket_type(aws):
-    return ticket_type_create(sku="ga", available=10)
+@pytest.fixture(autouse=True, params=[1, 4], ids=["one-item", "4-shards"])
+def ticket_type(aws, request):
+    """Every transition runs against both seat layouts (``orders.services.seats``)."""
+    return ticket_type_create(sku="ga", available=10, seat_shards=request.param)
 
 
 def test_the_scheduled_job_expires_old_unpaid_orders_and_releases_their_seats(aws):

@@ -13,6 +13,7 @@ idempotency record). Items are told apart by their key prefixes::
     SESSION#{session key}       RECORD             a server-side session (TTL)
     AUDIT#{object type}#{id}    {time}#{n}         one staff change
     RATE#{client}#{window}      COUNTER            a rate-limit window (TTL)
+    SEATS#{sku}#{n}             SHARD              seats left in shard n of a hot ticket type
 
 ``gsi1`` (``gsi1pk``/``gsi1sk``) serves the secondary access patterns (e.g. a staff member's
 sessions, to revoke them all). ``expires_at`` is the TTL attribute: DynamoDB deletes expired

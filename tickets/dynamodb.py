@@ -256,6 +256,20 @@ def _connection() -> Connection:
     )
 
 
+def connections_reset() -> None:
+    """Point every model, transaction and boto3 client at ``AWS_ENDPOINT_URL`` as it is now
+    (after it changed, e.g. to put a proxy in front of the emulator), dropping cached ones."""
+    BaseMeta.host = aws.endpoint_url()
+    aws.clients_reset()
+    _connection.cache_clear()
+    models = [Model]
+    while models:
+        model = models.pop()
+        models += model.__subclasses__()
+        if model is not Model:
+            model._connection = None
+
+
 def transaction() -> TransactWrite:
     """A PynamoDB ``TransactWrite`` on the models' connection: ``with transaction() as t: ...``."""
     return TransactWrite(connection=_connection())

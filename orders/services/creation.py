@@ -38,7 +38,13 @@ from orders.emails import email_mask, email_normalise
 from orders.models import Customer, CustomerEmailClaim, Order, OrderItem, OrderStatus
 from orders.payment_port import PaymentRefused, PaymentStarted, payment_gateway
 from orders.selectors import customer_id_for_email, order_get, ticket_types_get
-from orders.services.seats import seats_give_back, seats_take
+from orders.services.seats import (
+    TRANSIENT_CODES,
+    seats_failure,
+    seats_give_back,
+    seats_plan,
+    seats_take,
+)
 from tickets.dynamodb import cancellation_codes, new_id, transaction, utc_now_iso
 from tickets.exceptions import (
     Conflict,
@@ -53,7 +59,8 @@ from tickets.metrics import metric_emit
 logger = logging.getLogger(__name__)
 
 # DynamoDB cancels a transaction that collides with another on the same item (a hot ticket
-# type on sale): retried with jittered backoff, this bounds the wait.
+# type on sale) or finds an item's partition over its write budget: retried (on another shard
+# of a sharded type, else with jittered backoff), this bounds the wait.
 TRANSACTION_ATTEMPTS = 6
 
 
@@ -201,6 +208,7 @@ def _priced_items(lines: list[OrderLine]) -> tuple[list[OrderItem], str]:
     currencies = {types[line.sku].currency for line in lines}
     if len(currencies) > 1:
         raise ValidationFailed(fields={"items": ["All items of an order must be in one currency."]})
+    # (A sharded type's ``available`` is not read here: its shards answer in the transaction.)
     short = {
         f"items.{index}.quantity": ["Not enough seats left."]
         for index, line in enumerate(lines)
@@ -215,10 +223,10 @@ def _priced_items(lines: list[OrderLine]) -> tuple[list[OrderItem], str]:
             quantity=line.quantity,
             unit_amount=int(types[line.sku].unit_amount),
             amount=int(types[line.sku].unit_amount) * line.quantity,
-            reserved=types[line.sku].available is not None,
         )
         for line in lines
     ]
+    seats_plan(items=items, ticket_types=types)
     return items, currencies.pop()
 
 
@@ -281,12 +289,9 @@ def _order_write(
                 for i, code in enumerate(codes[: len(puts)])
                 if code == "ConditionalCheckFailed"
             }
-            seat_codes = codes[len(puts) :]
-            reserved = [(index, item) for index, item in enumerate(items) if item.reserved]
+            seats = seats_failure(items=items, codes=codes[len(puts) :])
             sold_out = {
-                f"items.{index}.quantity": ["Not enough seats left."]
-                for (index, _), code in zip(reserved, seat_codes, strict=False)
-                if code == "ConditionalCheckFailed"
+                f"items.{index}.quantity": ["Not enough seats left."] for index in seats.sold_out
             }
             if sold_out:
                 raise SoldOut(fields=sold_out) from None
@@ -296,9 +301,12 @@ def _order_write(
                 continue
             if "order" in failed_puts:
                 raise Conflict("This order already exists.") from None
-            if "TransactionConflict" in codes and attempt + 1 < TRANSACTION_ATTEMPTS:
+            if seats.moved and not seats.busy and attempt + 1 < TRANSACTION_ATTEMPTS:
+                continue  # another shard of a sharded ticket type: no need to wait
+            if TRANSIENT_CODES.intersection(codes) and attempt + 1 < TRANSACTION_ATTEMPTS:
                 time.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311 - jitter
                 continue
+            logger.warning("order transaction canceled", extra={"cancellation_codes": codes})
             raise ServiceUnavailable() from None
     raise ServiceUnavailable()
 

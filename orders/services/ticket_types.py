@@ -1,9 +1,11 @@
 """Ticket types as staff add and edit them, with the capacity rule.
 
-Seats left (``available``) change concurrently: every order reserves seats with an atomic
-decrement (``available >= q``). So a capacity change is never written from what a page read:
-it moves ``available`` by the same amount with an ``ADD``, and a cut is refused when more seats
-are sold than the new capacity allows (checked on the read, and again as the write's condition).
+Seats left change concurrently: every order reserves seats with an atomic decrement
+(``available >= q``, on the type's item or on one of its seat shards). So a capacity change is
+never written from what a page read: ``orders.services.seats.seats_capacity_change`` moves the
+seats left by the same amount (spread over the shards of a sharded type) in one transaction
+with the type's item, and a cut is refused when more seats are sold than the new capacity
+allows (checked on the read, and again as the write's conditions).
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import TransactWriteError
 
 from orders.models import CATALOG_ACTIVE, TicketType
 from orders.selectors import ticket_type_get
-from tickets.dynamodb import condition_failed, utc_now_iso
+from orders.services.seats import seats_capacity_change, seats_fill, seats_stock
+from tickets.dynamodb import cancellation_codes, transaction, utc_now_iso
 from tickets.exceptions import Conflict, ValidationFailed
 
 logger = logging.getLogger(__name__)
@@ -34,8 +37,11 @@ def ticket_type_create(
     currency: str,
     capacity: int | None,
     active: bool,
+    seat_shards: int = 1,
 ) -> TicketType:
-    """A new ticket type with every seat free; ``Conflict`` if the sku exists already."""
+    """A new ticket type with every seat free; ``Conflict`` if the sku exists already.
+    ``seat_shards`` > 1 splits the seats over that many shards (an on-sale type; see
+    ``orders.services.seats``)."""
     if unit_amount < 0 or (capacity is not None and capacity < 0):
         raise ValidationFailed("Prices and capacities cannot be negative.")
     if len(currency) != 3:
@@ -48,33 +54,23 @@ def ticket_type_create(
         unit_amount=unit_amount,
         currency=currency.lower(),
         capacity=capacity,
-        available=capacity,
+        seat_shards=seat_shards,
         active=active,
         catalog_key=CATALOG_ACTIVE if active else None,
         created_at=now,
         updated_at=now,
     )
     try:
-        ticket_type.save(condition=TicketType.sku.does_not_exist())
-    except PutError as error:
-        if condition_failed(error):
+        with transaction() as writes:
+            seats_stock(writes, ticket_type=ticket_type)  # on the item, or in new shards
+            writes.save(ticket_type, condition=TicketType.sku.does_not_exist())
+    except TransactWriteError as error:
+        if "ConditionalCheckFailed" in cancellation_codes(error):
             raise Conflict(f"A ticket type with sku {sku!r} exists already.") from error
         raise
-    logger.info("ticket type created", extra={"sku": sku})
+    seats_fill(ticket_types=[ticket_type])
+    logger.info("ticket type created", extra={"sku": sku, "seat_shards": seat_shards})
     return ticket_type
-
-
-def _capacity_actions(current: TicketType, new: int | None) -> tuple[list[Any], int]:
-    """The actions for a new capacity, and the seats the write needs still free (0: none)."""
-    old = current.capacity
-    if new is None:  # unlimited: seats are no longer counted
-        return [TicketType.capacity.remove(), TicketType.available.remove()], 0
-    if old is None:  # counted from now on: the new capacity starts full
-        return [TicketType.capacity.set(new), TicketType.available.set(new)], 0
-    if current.available is not None and current.available + (new - old) < 0:
-        raise ValidationFailed(OVERSOLD)
-    actions = [TicketType.capacity.set(new), TicketType.available.add(new - old)]
-    return actions, max(old - new, 0)
 
 
 def ticket_type_update(*, sku: str, version: int, changes: Mapping[str, Any]) -> TicketType:
@@ -88,11 +84,8 @@ def ticket_type_update(*, sku: str, version: int, changes: Mapping[str, Any]) ->
     if current is None or current.version != version:
         raise Conflict("Someone else changed this ticket type first.")
     changes = dict(changes)
+    capacity = changes.pop("capacity") if "capacity" in changes else current.capacity
     actions: list[Any] = []
-    needed = 0
-    if "capacity" in changes:
-        capacity_actions, needed = _capacity_actions(current, changes.pop("capacity"))
-        actions += capacity_actions
     if "active" in changes:
         active = bool(changes.pop("active"))
         actions.append(TicketType.active.set(active))
@@ -105,15 +98,20 @@ def ticket_type_update(*, sku: str, version: int, changes: Mapping[str, Any]) ->
         attribute = getattr(TicketType, name)
         actions.append(attribute.remove() if value in (None, "") else attribute.set(value))
     actions.append(TicketType.updated_at.set(utc_now_iso()))
-    condition = TicketType.available >= needed if needed else None
+    if (
+        capacity is not None
+        and current.capacity is not None
+        and current.available is not None
+        and current.available + (capacity - current.capacity) < 0
+    ):
+        raise ValidationFailed(OVERSOLD)  # the early answer; the write's conditions decide
     try:
-        current.update(actions=actions, condition=condition)
-    except UpdateError as error:
-        if not condition_failed(error):
-            raise
-        latest = ticket_type_get(sku=sku)
-        if latest is not None and latest.version == version:
-            raise ValidationFailed(OVERSOLD) from error  # seats were sold meanwhile
-        raise Conflict("Someone else changed this ticket type first.") from error
-    logger.info("ticket type updated", extra={"sku": sku, "fields": sorted(changes)})
-    return current
+        # One transaction: these actions, the capacity, the seats moved by the same amount.
+        seats_capacity_change(
+            ticket_type=current, capacity=capacity, version=version, actions=actions
+        )
+    except Conflict:
+        raise Conflict("Someone else changed this ticket type first.") from None
+    fields = sorted({*changes, *(["capacity"] if capacity != current.capacity else [])})
+    logger.info("ticket type updated", extra={"sku": sku, "fields": fields})
+    return ticket_type_get(sku=sku)
