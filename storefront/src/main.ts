@@ -103,6 +103,14 @@ function chosenItems(): OrderCreateInput["items"] {
     .filter((item) => item.quantity > 0);
 }
 
+function restoreQuantities(items: OrderCreateInput["items"]): void {
+  for (const item of items) {
+    const input = document.querySelector<HTMLInputElement>(`#catalog-rows input[data-sku="${CSS.escape(item.sku)}"]`);
+    if (input && !input.disabled) input.value = String(item.quantity);
+  }
+  updateTotal();
+}
+
 function updateTotal(): void {
   const items = chosenItems();
   const first = catalog[0];
@@ -199,8 +207,11 @@ async function createOrder(api: StorefrontClient, body: OrderCreateInput): Promi
         return null;
       case "sold_out":
         showAlert("Sorry, there are not enough tickets left for your order. The numbers left are updated below; please change your quantities.");
-        showFieldErrors(error.error.fields ?? {}, body.items);
+        // Re-render with the numbers left first, then put the buyer's choice and the marks back
+        // (rendering replaces the rows, and with them any mark made before).
         await loadCatalog(api);
+        restoreQuantities(body.items);
+        showFieldErrors(error.error.fields ?? {}, body.items);
         pending = null;
         return null;
       case "rate_limited": {
