@@ -43,6 +43,7 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -466,6 +467,7 @@ class DynamoModelAdmin(admin.ModelAdmin):
             "has_absolute_url": False,
             "has_file_field": False,
             "original": None if add else self.original(item),
+            "history_url": None if add else self.url("history", self.item_key(item)),
             "version": getattr(item, "version", None) if item is not None else None,
             "version_field": VERSION_FIELD,
             "details": [] if item is None else [(label, value(item)) for label, value in self.details],
@@ -654,10 +656,15 @@ class DynamoModelAdmin(admin.ModelAdmin):
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
         item = self.item_get(object_id)
+        if item is None and unquote(object_id) != object_id:
+            item = self.item_get(unquote(object_id))  # a link quoted the Django way (``_5F``)
         if item is None:
+            messages.warning(
+                request, f"{self.opts.verbose_name.capitalize()} “{object_id}” does not exist."
+            )
             return HttpResponseRedirect(self.url("changelist"))
         entries = self.audit_sink.history(
-            object_type=self.opts.label_lower, object_id=object_id, limit=100
+            object_type=self.opts.label_lower, object_id=self.item_key(item), limit=100
         )
         context = {
             **self.base_context(request, f"Change history: {self.item_repr(item)}"),
