@@ -1,0 +1,57 @@
+"""Defects staff found in the admin (issue 14), each as a staff member meets it in a real
+browser against the real stack."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core.management import call_command
+from playwright.sync_api import expect
+
+from orders.models import Customer, Order
+from tests.browser.test_admin_browser import sign_in
+
+
+@pytest.fixture
+def demo(aws):
+    call_command("seed_demo")
+
+
+def _order(status: str) -> Order:
+    return next(iter(Order.status_index.query(status, limit=1)))
+
+
+def test_history_opens_for_orders_customers_and_payments(demo, make_staff, new_page):
+    make_staff("support", "sam")
+    page = new_page()
+    sign_in(page, "sam")
+    order = _order("pending_payment")
+
+    # A staff action recorded with its reason: History shows who, what and why.
+    page.goto(f"/admin/orders/order/{order.order_id}/change/")
+    page.click("#action-cancel input[type=submit]")
+    expect(page.locator(".messagelist .success")).to_contain_text("was canceled")
+    page.click(".object-tools a.historylink")
+    expect(page).to_have_url(re.compile(rf"/admin/orders/order/{order.order_id}/history/$"))
+    expect(page.locator("h1")).to_contain_text("Change history")
+    expect(page.locator("#change-history")).to_contain_text("sam")
+    expect(page.locator("#change-history")).to_contain_text("canceled by staff")
+
+    customer = next(iter(Customer.email_index.query("alan@example.com")))
+    page.goto(f"/admin/orders/customer/{customer.customer_id}/change/")
+    page.fill("#id_name", "Alan M. Turing")
+    page.click("input[name=_continue]")
+    expect(page.locator(".messagelist .success")).to_contain_text("was changed successfully")
+    page.click(".object-tools a.historylink")
+    expect(page.locator("h1")).to_contain_text("Change history")
+    expect(page.locator("#change-history")).to_contain_text("Alan M. Turing")
+    expect(page).to_have_url(
+        re.compile(rf"/admin/orders/customer/{customer.customer_id}/history/$")
+    )
+
+    payment_id = _order("paid").payment_intent_id
+    page.goto(f"/admin/payments/payment/{payment_id}/change/")
+    page.click(".object-tools a.historylink")
+    expect(page.locator("h1")).to_contain_text("Change history")
+    expect(page).to_have_url(re.compile(rf"/admin/payments/payment/{payment_id}/history/$"))
