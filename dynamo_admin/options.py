@@ -519,8 +519,11 @@ class DynamoModelAdmin(admin.ModelAdmin):
             return None
         try:
             saved = self.item_save(request, item, version, changed)
-        except self.conflict_errors():
-            self._conflict_message(request, name)
+        except self.conflict_errors() as error:
+            if self._version_moved(item, version):
+                self._conflict_message(request, name)
+            else:
+                messages.error(request, f"Not saved: {errors.error_message(error)}")
             return None
         except self.user_errors() as error:
             messages.error(request, errors.error_message(error))
@@ -544,6 +547,16 @@ class DynamoModelAdmin(admin.ModelAdmin):
         if "_continue" in request.POST:
             return HttpResponseRedirect(request.get_full_path())
         return HttpResponseRedirect(self.url("changelist"))
+
+    def _version_moved(self, item: Any, version: Any) -> bool:
+        """Whether a conflict error was a real version conflict: the item (read again, by key)
+        is no longer at the version the page read. Otherwise the write was refused for another
+        reason (a state that does not allow it, a payment provider's refusal), and staff read
+        that reason instead of "changed by someone else"."""
+        if version is None:
+            return False
+        current = self.item_get(self.item_key(item))
+        return current is None or getattr(current, "version", None) != version
 
     def _conflict_message(self, request: HttpRequest, name: str) -> None:
         messages.error(
@@ -622,8 +635,13 @@ class DynamoModelAdmin(admin.ModelAdmin):
         before = self.audit_snapshot(item)
         try:
             message = action.run(request, item, data)
-        except self.conflict_errors():
-            self._conflict_message(request, name)
+        except self.conflict_errors() as error:
+            if self._version_moved(item, getattr(item, "version", None)):
+                self._conflict_message(request, name)
+                return False
+            messages.error(
+                request, f"{action.label} failed for “{name}”: {errors.error_message(error)}"
+            )
             return False
         except self.user_errors() as error:
             messages.error(

@@ -55,3 +55,30 @@ def test_history_opens_for_orders_customers_and_payments(demo, make_staff, new_p
     page.click(".object-tools a.historylink")
     expect(page.locator("h1")).to_contain_text("Change history")
     expect(page).to_have_url(re.compile(rf"/admin/payments/payment/{payment_id}/history/$"))
+
+
+def test_a_failed_action_says_what_happened_not_someone_else(aws, demo, make_staff, new_page):
+    from tests.factories import intent_pay, order_create
+
+    make_staff("admin", "ada")
+    page = new_page()
+    sign_in(page, "ada")
+
+    # The customer paid in Stripe; the webhook has not arrived: the order cannot be canceled.
+    being_paid = order_create(items=[("ga-2027", 1)])
+    intent_pay(aws, being_paid.payment_intent_id)
+    page.goto(f"/admin/orders/order/{being_paid.order_id}/change/")
+    page.click("#action-cancel input[type=submit]")
+    error = page.locator(".messagelist .error")
+    expect(error).to_contain_text("payment has gone through or is in progress")
+    expect(error).not_to_contain_text("someone else")
+    assert Order.get(being_paid.order_id, being_paid.created_at).status == "pending_payment"
+
+    # A paid order whose payment is not on record as succeeded: the refund is refused.
+    order = _order("paid")
+    page.goto(f"/admin/orders/order/{order.order_id}/change/")
+    page.fill("#action-refund input[name=amount]", "1.00")
+    page.click("#action-refund input[type=submit]")
+    error = page.locator(".messagelist .error")
+    expect(error).to_contain_text("Refund failed")
+    expect(error).not_to_contain_text("someone else")
