@@ -274,6 +274,11 @@ class DynamoModelAdmin(admin.ModelAdmin):
     def active_filters(self, request: HttpRequest) -> dict[str, Any]:
         return {f.param: f.chosen(request) for f in self.list_filters}
 
+    def filter_errors(self, request: HttpRequest) -> list[str]:
+        """What is wrong with the filters in the query string: each is shown as an error and
+        the list shows nothing (neither a 500 nor, silently, the unfiltered list)."""
+        return [e for f in self.list_filters if (e := f.error(request))]
+
     def query_string(self, request: HttpRequest, **changes: Any) -> str:
         """The list's query string without the page token, with ``changes`` (None: drop)."""
         params = {k: v for k, v in request.GET.items() if k != CURSOR_VAR}
@@ -325,6 +330,11 @@ class DynamoModelAdmin(admin.ModelAdmin):
             rows, searched = self.search(request, term)
             notice = "" if searched else f"Nothing here searches for “{term}”. {self.search_help}"
             return Page(rows=rows), searched, notice
+        bad = self.filter_errors(request)
+        if bad:
+            for error in bad:
+                messages.error(request, error)
+            return None, [], "Nothing is shown until the filter is corrected."
         source = self.list_source(request, self.active_filters(request))
         if source is None:
             return None, [], self.list_empty_message

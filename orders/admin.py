@@ -32,6 +32,8 @@ from tickets.formatting import money_format, today, when, when_short
 
 # How far back an unfiltered list (or a date range without a start) reaches.
 LIST_HORIZON_DAYS = 400
+# How far back a chosen date may reach (ten years): an earlier one gets a message.
+LIST_REACH_DAYS = 3660
 
 OrderShape = dynamo_shape(app_label="orders", name="Order", key="order_id")
 CustomerShape = dynamo_shape(app_label="orders", name="Customer", key="customer_id")
@@ -113,7 +115,7 @@ class OrderAdmin(DynamoModelAdmin):
         ChoiceFilter(
             "status", "status", [(s.value, s.value.replace("_", " ")) for s in OrderStatus]
         ),
-        DateRangeFilter("created", "date created"),
+        DateRangeFilter("created", "date created", reach_days=LIST_REACH_DAYS),
     ]
     search_fields = [
         SearchField(
@@ -250,7 +252,7 @@ class CustomerAdmin(DynamoModelAdmin):
         Column("email", "E-mail"),
         Column(lambda i: when_short(i.created_at), "Created (UTC)"),
     ]
-    list_filters = [DateRangeFilter("created", "date created")]
+    list_filters = [DateRangeFilter("created", "date created", reach_days=LIST_REACH_DAYS)]
     search_fields = [
         SearchField(
             "e-mail",

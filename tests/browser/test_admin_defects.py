@@ -82,3 +82,26 @@ def test_a_failed_action_says_what_happened_not_someone_else(aws, demo, make_sta
     error = page.locator(".messagelist .error")
     expect(error).to_contain_text("Refund failed")
     expect(error).not_to_contain_text("someone else")
+
+
+@pytest.mark.parametrize("model", ["order", "customer"])
+def test_bad_filter_input_gets_a_message_never_a_500(demo, make_staff, new_page, model):
+    make_staff("support", "sam")
+    page = new_page()
+    sign_in(page, "sam")
+
+    response = page.goto(f"/admin/orders/{model}/?created__gte=0001-01-01")
+    assert response.status == 200
+    expect(page.locator(".messagelist .error")).to_contain_text("0001-01-01 is too far back")
+
+    response = page.goto(f"/admin/orders/{model}/?created__gte=2026-13-45")
+    assert response.status == 200
+    expect(page.locator(".messagelist .error")).to_contain_text("2026-13-45")
+
+    response = page.goto(f"/admin/orders/{model}/?created__gte=2026-03-10&created__lte=2026-03-01")
+    expect(page.locator(".messagelist .error")).to_contain_text("is after the end")
+
+    if model == "order":
+        page.goto("/admin/orders/order/?status=bogus")
+        expect(page.locator(".messagelist .error")).to_contain_text("bogus")
+        expect(page.locator("#result_list tbody tr")).to_have_count(0)
