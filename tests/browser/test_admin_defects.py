@@ -105,3 +105,20 @@ def test_bad_filter_input_gets_a_message_never_a_500(demo, make_staff, new_page,
         page.goto("/admin/orders/order/?status=bogus")
         expect(page.locator(".messagelist .error")).to_contain_text("bogus")
         expect(page.locator("#result_list tbody tr")).to_have_count(0)
+
+
+def test_next_is_offered_only_while_orders_can_exist(demo, make_staff, new_page):
+    """The seven demo orders are hours old: one page holds them all, with no Next to a run of
+    empty pages reaching back to the list's horizon."""
+    make_staff("support", "sam")
+    page = new_page()
+    sign_in(page, "sam")
+
+    page.goto("/admin/orders/order/")
+    expect(page.locator("#result_list tbody tr")).to_have_count(7)
+    expect(page.locator(".paginator a.next")).to_have_count(0)
+    expect(page.locator(".paginator")).not_to_contain_text("stopped at its limit")
+
+    page.goto("/admin/orders/order/?created__gte=2020-01-01")
+    expect(page.locator("#result_list tbody tr")).to_have_count(7)
+    expect(page.locator(".paginator a.next")).to_have_count(0)
