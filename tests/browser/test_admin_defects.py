@@ -122,3 +122,16 @@ def test_next_is_offered_only_while_orders_can_exist(demo, make_staff, new_page)
     page.goto("/admin/orders/order/?created__gte=2020-01-01")
     expect(page.locator("#result_list tbody tr")).to_have_count(7)
     expect(page.locator(".paginator a.next")).to_have_count(0)
+
+
+def test_an_unknown_admin_url_answers_the_admin_404_page(aws, make_staff, new_page):
+    make_staff("support", "sam")
+    page = new_page()
+    sign_in(page, "sam")
+    response = page.goto("/admin/no/such/page/")
+    assert response.status == 404
+    assert response.headers["content-type"].startswith("text/html")
+    expect(page.locator("#site-name")).to_contain_text("TicketsToHeaven back office")
+    expect(page.locator("h1")).to_contain_text("Page not found")
+    page.click(".breadcrumbs a")
+    expect(page.locator("h1")).to_contain_text("Back office")
