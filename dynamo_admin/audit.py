@@ -38,6 +38,7 @@ class AuditEntry:
     summary: str = ""
     before: dict[str, Any] = field(default_factory=dict)
     after: dict[str, Any] = field(default_factory=dict)
+    reason: str = ""  # why, when the change was made for a reason (a refund's, a cancel's)
 
     @property
     def action_time(self) -> datetime:

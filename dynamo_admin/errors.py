@@ -1,7 +1,9 @@
 """Error types: the package's own, plus the project's, named in settings.
 
 A write (a project's service) that finds the item changed since the editor read it raises a
-*conflict*: the page says "changed by someone else" and shows the current values. A write that
+*conflict*: the page says "changed by someone else" and shows the current values, when the
+item's version did move (the admin reads it again); otherwise the conflict's own message is
+shown, since the write was refused for another reason. A write that
 refuses for a reason staff should read raises a *user error*: its message is shown. Projects
 name their own exception classes in ``DYNAMO_ADMIN_CONFLICT_ERRORS`` and
 ``DYNAMO_ADMIN_USER_ERRORS`` (or override ``DynamoModelAdmin.conflict_errors`` /

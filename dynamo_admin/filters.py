@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.http import HttpRequest
@@ -28,6 +28,14 @@ class ChoiceFilter:
     def chosen(self, request: HttpRequest) -> str | None:
         value = request.GET.get(self.param)
         return value if value in {c for c, _ in self.choices} else None
+
+    def error(self, request: HttpRequest) -> str | None:
+        """What is wrong with the filter's value in the query string (None: nothing)."""
+        value = request.GET.get(self.param)
+        if value is None or value == "" or self.chosen(request) is not None:
+            return None
+        labels = ", ".join(label for _, label in self.choices)
+        return f"“{value}” is not a {self.title} this list knows (one of: {labels})."
 
     def spec(self, request: HttpRequest, query_string: QueryString) -> dict[str, Any]:
         chosen = self.chosen(request)
@@ -51,10 +59,16 @@ class ChoiceFilter:
 
 def date_parse(value: str | None) -> date | None:
     """``YYYY-MM-DD`` or None (empty or malformed)."""
+    if not value or len(value) != len("YYYY-MM-DD"):
+        return None
     try:
-        return date.fromisoformat(value) if value else None
+        return date.fromisoformat(value)
     except ValueError:
         return None
+
+
+def utc_today() -> date:
+    return datetime.now(UTC).date()
 
 
 @dataclass
@@ -64,6 +78,8 @@ class DateRangeFilter:
 
     param: str
     title: str
+    # How many days back from today (UTC) a date may reach; None: any date from year 1000.
+    reach_days: int | None = None
 
     def chosen(self, request: HttpRequest) -> tuple[date | None, date | None]:
         return (
@@ -71,15 +87,42 @@ class DateRangeFilter:
             date_parse(request.GET.get(f"{self.param}__lte")),
         )
 
-    def spec(self, request: HttpRequest, query_string: QueryString) -> dict[str, Any]:
+    def earliest(self) -> date:
+        if self.reach_days is None:
+            return date(1000, 1, 1)
+        return utc_today() - timedelta(days=self.reach_days)
+
+    def error(self, request: HttpRequest) -> str | None:
+        """What is wrong with the dates in the query string (None: nothing): not a date, before
+        the earliest date the list reaches, or a start after the end."""
         low, high = self.chosen(request)
+        for value, parsed in (
+            (request.GET.get(f"{self.param}__gte"), low),
+            (request.GET.get(f"{self.param}__lte"), high),
+        ):
+            if value and parsed is None:
+                return f"{self.title}: “{value}” is not a date; write it as YYYY-MM-DD."
+            if parsed is not None and parsed < self.earliest():
+                return (
+                    f"{self.title}: {parsed.isoformat()} is too far back; this list reaches "
+                    f"back to {self.earliest().isoformat()}."
+                )
+        if low is not None and high is not None and low > high:
+            return (
+                f"{self.title}: the start {low.isoformat()} is after the end "
+                f"{high.isoformat()}, so nothing can match; swap them."
+            )
+        return None
+
+    def spec(self, request: HttpRequest, query_string: QueryString) -> dict[str, Any]:
         own = {f"{self.param}__gte", f"{self.param}__lte"}
         return {
             "kind": "dates",
             "title": self.title,
             "param": self.param,
-            "low": low.isoformat() if low else "",
-            "high": high.isoformat() if high else "",
+            # What was typed, valid or not, so a mistake can be corrected where it was made.
+            "low": request.GET.get(f"{self.param}__gte", ""),
+            "high": request.GET.get(f"{self.param}__lte", ""),
             "hidden": [(k, v) for k, v in request.GET.items() if k not in {CURSOR_VAR, *own}],
             "clear": query_string(request, **dict.fromkeys(own)),
         }

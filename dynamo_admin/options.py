@@ -43,6 +43,7 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -273,6 +274,11 @@ class DynamoModelAdmin(admin.ModelAdmin):
     def active_filters(self, request: HttpRequest) -> dict[str, Any]:
         return {f.param: f.chosen(request) for f in self.list_filters}
 
+    def filter_errors(self, request: HttpRequest) -> list[str]:
+        """What is wrong with the filters in the query string: each is shown as an error and
+        the list shows nothing (neither a 500 nor, silently, the unfiltered list)."""
+        return [e for f in self.list_filters if (e := f.error(request))]
+
     def query_string(self, request: HttpRequest, **changes: Any) -> str:
         """The list's query string without the page token, with ``changes`` (None: drop)."""
         params = {k: v for k, v in request.GET.items() if k != CURSOR_VAR}
@@ -324,6 +330,11 @@ class DynamoModelAdmin(admin.ModelAdmin):
             rows, searched = self.search(request, term)
             notice = "" if searched else f"Nothing here searches for “{term}”. {self.search_help}"
             return Page(rows=rows), searched, notice
+        bad = self.filter_errors(request)
+        if bad:
+            for error in bad:
+                messages.error(request, error)
+            return None, [], "Nothing is shown until the filter is corrected."
         source = self.list_source(request, self.active_filters(request))
         if source is None:
             return None, [], self.list_empty_message
@@ -466,6 +477,7 @@ class DynamoModelAdmin(admin.ModelAdmin):
             "has_absolute_url": False,
             "has_file_field": False,
             "original": None if add else self.original(item),
+            "history_url": None if add else self.url("history", self.item_key(item)),
             "version": getattr(item, "version", None) if item is not None else None,
             "version_field": VERSION_FIELD,
             "details": [] if item is None else [(label, value(item)) for label, value in self.details],
@@ -517,8 +529,11 @@ class DynamoModelAdmin(admin.ModelAdmin):
             return None
         try:
             saved = self.item_save(request, item, version, changed)
-        except self.conflict_errors():
-            self._conflict_message(request, name)
+        except self.conflict_errors() as error:
+            if self._version_moved(item, version):
+                self._conflict_message(request, name)
+            else:
+                messages.error(request, f"Not saved: {errors.error_message(error)}")
             return None
         except self.user_errors() as error:
             messages.error(request, errors.error_message(error))
@@ -542,6 +557,16 @@ class DynamoModelAdmin(admin.ModelAdmin):
         if "_continue" in request.POST:
             return HttpResponseRedirect(request.get_full_path())
         return HttpResponseRedirect(self.url("changelist"))
+
+    def _version_moved(self, item: Any, version: Any) -> bool:
+        """Whether a conflict error was a real version conflict: the item (read again, by key)
+        is no longer at the version the page read. Otherwise the write was refused for another
+        reason (a state that does not allow it, a payment provider's refusal), and staff read
+        that reason instead of "changed by someone else"."""
+        if version is None:
+            return False
+        current = self.item_get(self.item_key(item))
+        return current is None or getattr(current, "version", None) != version
 
     def _conflict_message(self, request: HttpRequest, name: str) -> None:
         messages.error(
@@ -620,8 +645,13 @@ class DynamoModelAdmin(admin.ModelAdmin):
         before = self.audit_snapshot(item)
         try:
             message = action.run(request, item, data)
-        except self.conflict_errors():
-            self._conflict_message(request, name)
+        except self.conflict_errors() as error:
+            if self._version_moved(item, getattr(item, "version", None)):
+                self._conflict_message(request, name)
+                return False
+            messages.error(
+                request, f"{action.label} failed for “{name}”: {errors.error_message(error)}"
+            )
             return False
         except self.user_errors() as error:
             messages.error(
@@ -654,10 +684,15 @@ class DynamoModelAdmin(admin.ModelAdmin):
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
         item = self.item_get(object_id)
+        if item is None and unquote(object_id) != object_id:
+            item = self.item_get(unquote(object_id))  # a link quoted the Django way (``_5F``)
         if item is None:
+            messages.warning(
+                request, f"{self.opts.verbose_name.capitalize()} “{object_id}” does not exist."
+            )
             return HttpResponseRedirect(self.url("changelist"))
         entries = self.audit_sink.history(
-            object_type=self.opts.label_lower, object_id=object_id, limit=100
+            object_type=self.opts.label_lower, object_id=self.item_key(item), limit=100
         )
         context = {
             **self.base_context(request, f"Change history: {self.item_repr(item)}"),

@@ -336,11 +336,9 @@ def day_partitions(index: Any, *, first: date, last: date) -> list[Partition]:
     """One partition per day (hash value ``YYYY-MM-DD``), newest first, for an index whose
     partition key is the day an item was created and whose range key is its ISO time."""
     days = []
-    day = last
-    while day >= first:
-        text = day.isoformat()
+    for back in range((last - first).days + 1):  # never steps past ``first`` (nor date.min)
+        text = (last - timedelta(days=back)).isoformat()
         days.append(
             Partition(index, text, low=f"{text}T00:00:00.000000Z", high=f"{text}T23:59:59.999999Z")
         )
-        day -= timedelta(days=1)
     return days

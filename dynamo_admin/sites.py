@@ -3,7 +3,9 @@
 - "Recent actions" on the index come from the audit sink, not ``LogEntry`` (an ORM table);
 - models whose admin would need the ORM (``auth.Group``, ``auth.User``, which
   ``django.contrib.auth`` registers by itself) are refused; name more in ``refused``;
-- ``audit_sink=`` in the constructor overrides ``DYNAMO_ADMIN_AUDIT_SINK``.
+- ``audit_sink=`` in the constructor overrides ``DYNAMO_ADMIN_AUDIT_SINK``;
+- an unknown admin URL answers the admin's own "Page not found" page (HTML, status 404),
+  whatever the project's ``handler404`` answers elsewhere (an API's JSON, say).
 
 Header, titles, the login form and extra site pages are the project's: subclass it (or set
 the attributes Django's ``AdminSite`` has for them) and point ``AdminConfig.default_site`` at
@@ -16,7 +18,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.views.decorators.common import no_append_slash
 
 from dynamo_admin import conf
 from dynamo_admin.audit import AuditSink, NullAuditSink, RecentActions
@@ -47,3 +51,14 @@ class DynamoAdminSite(admin.AdminSite):
 
     def get_log_entries(self, request: HttpRequest) -> RecentActions:
         return RecentActions(self.audit_sink)
+
+    not_found_template = "dynamo_admin/404.html"
+
+    @no_append_slash
+    def catch_all_view(self, request: HttpRequest, url: str) -> HttpResponse:
+        try:
+            return super().catch_all_view(request, url)
+        except Http404:
+            request.current_app = self.name
+            context = {**self.each_context(request), "title": "Page not found"}
+            return TemplateResponse(request, self.not_found_template, context, status=404)

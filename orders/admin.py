@@ -8,7 +8,8 @@ is one of ``orders.selectors``.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Any
 
 from django import forms
@@ -34,6 +35,8 @@ from tickets.formatting import money_format, today, when, when_short
 
 # How far back an unfiltered list (or a date range without a start) reaches.
 LIST_HORIZON_DAYS = 400
+# How far back a chosen date may reach (ten years): an earlier one gets a message.
+LIST_REACH_DAYS = 3660
 
 OrderShape = dynamo_shape(app_label="orders", name="Order", key="order_id")
 CustomerShape = dynamo_shape(app_label="orders", name="Customer", key="customer_id")
@@ -50,11 +53,24 @@ def date_bounds(filters: dict[str, Any], key: str) -> tuple[str | None, str | No
     return day_bounds(filters.get(key) or (None, None))
 
 
-def day_source(index: Any, filters: dict[str, Any], key: str, sort_attribute: Any) -> ListSource:
-    """Newest first across a day-bucketed index, limited to the chosen date range."""
+def day_source(
+    index: Any,
+    filters: dict[str, Any],
+    key: str,
+    sort_attribute: Any,
+    oldest_day: Callable[[], date | None] | None = None,
+) -> ListSource:
+    """Newest first across a day-bucketed index, limited to the chosen date range and, when
+    ``oldest_day`` tells the day of the oldest item (None: there is none), to the days that
+    can hold rows: the walk stops there and Next is not offered past it."""
     low, high = filters.get(key) or (None, None)
     last = min(high or today(), today())
     first = low or (last - timedelta(days=LIST_HORIZON_DAYS))
+    if oldest_day is not None:
+        oldest = oldest_day()
+        if oldest is None:
+            return ListSource(partitions=[], sort_attribute=sort_attribute, bucketed=True)
+        first = max(first, oldest)
     low_text, high_text = date_bounds(filters, key)
     return ListSource(
         partitions=day_partitions(index, first=first, last=last),
@@ -66,6 +82,18 @@ def day_source(index: Any, filters: dict[str, Any], key: str, sort_attribute: An
 
 
 # --- Orders --------------------------------------------------------------------------------
+
+
+def _oldest_order_day() -> date | None:
+    """The day the oldest order was created: every order is in one status partition of
+    order-status-index, so the first item of each, oldest first, is one Query of one item per
+    status (a fixed cost per page, whatever the table holds)."""
+    oldest = [
+        order.created_at
+        for status in OrderStatus
+        for order in Order.status_index.query(status.value, scan_index_forward=True, limit=1)
+    ]
+    return date.fromisoformat(min(oldest)[:10]) if oldest else None
 
 
 def _cancel(request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
@@ -122,7 +150,7 @@ class OrderAdmin(DynamoModelAdmin):
         ChoiceFilter(
             "status", "status", [(s.value, s.value.replace("_", " ")) for s in OrderStatus]
         ),
-        DateRangeFilter("created", "date created"),
+        DateRangeFilter("created", "date created", reach_days=LIST_REACH_DAYS),
     ]
     search_fields = [
         SearchField(
@@ -215,7 +243,9 @@ class OrderAdmin(DynamoModelAdmin):
                 low=low,
                 high=high,
             )
-        return day_source(Order.day_index, filters, "created", Order.created_at)
+        return day_source(
+            Order.day_index, filters, "created", Order.created_at, oldest_day=_oldest_order_day
+        )
 
     def item_get(self, object_id: str) -> Order | None:
         return selectors.order_get(order_id=object_id)
@@ -259,7 +289,7 @@ class CustomerAdmin(DynamoModelAdmin):
         Column("email", "E-mail"),
         Column(lambda i: when_short(i.created_at), "Created (UTC)"),
     ]
-    list_filters = [DateRangeFilter("created", "date created")]
+    list_filters = [DateRangeFilter("created", "date created", reach_days=LIST_REACH_DAYS)]
     search_fields = [
         SearchField(
             "e-mail",

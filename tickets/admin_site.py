@@ -23,6 +23,7 @@ def _entry(record: AuditRecord) -> AuditEntry:
         summary=record.summary,
         before=record.before,
         after=record.after,
+        reason=record.reason,
     )
 
 
