@@ -84,18 +84,6 @@ def day_source(
 # --- Orders --------------------------------------------------------------------------------
 
 
-def _oldest_order_day() -> date | None:
-    """The day the oldest order was created: every order is in one status partition of
-    order-status-index, so the first item of each, oldest first, is one Query of one item per
-    status (a fixed cost per page, whatever the table holds)."""
-    oldest = [
-        order.created_at
-        for status in OrderStatus
-        for order in Order.status_index.query(status.value, scan_index_forward=True, limit=1)
-    ]
-    return date.fromisoformat(min(oldest)[:10]) if oldest else None
-
-
 def _cancel(request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
     try:
         order_cancel(
@@ -244,7 +232,11 @@ class OrderAdmin(DynamoModelAdmin):
                 high=high,
             )
         return day_source(
-            Order.day_index, filters, "created", Order.created_at, oldest_day=_oldest_order_day
+            Order.day_index,
+            filters,
+            "created",
+            Order.created_at,
+            oldest_day=selectors.orders_oldest_day,
         )
 
     def item_get(self, object_id: str) -> Order | None:

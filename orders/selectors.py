@@ -18,6 +18,7 @@ from orders.models import (
     Customer,
     CustomerEmailClaim,
     Order,
+    OrderStatus,
     TicketType,
 )
 from orders.services.seats import seats_fill
@@ -128,3 +129,16 @@ def orders_of_day(*, day: date, page_size: int) -> Iterator[Order]:
     """Every order created on one UTC day, oldest first, read ``page_size`` at a time
     (``order-day-index``): memory stays flat however many there are."""
     return iter(Order.day_index.query(day.isoformat(), page_size=page_size))
+
+
+def orders_oldest_day() -> date | None:
+    """The day the oldest order was created, or ``None`` with no orders: every order is in one
+    status partition of ``order-status-index``, so this is one single-item Query per status,
+    oldest first (a fixed cost, whatever the table holds). The admin's order list stops its
+    day-by-day walk there."""
+    oldest = [
+        order.created_at
+        for status in OrderStatus
+        for order in Order.status_index.query(status.value, scan_index_forward=True, limit=1)
+    ]
+    return date.fromisoformat(min(oldest)[:10]) if oldest else None

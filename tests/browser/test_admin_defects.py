@@ -70,7 +70,7 @@ def test_a_failed_action_says_what_happened_not_someone_else(aws, demo, make_sta
     page.goto(f"/admin/orders/order/{being_paid.order_id}/change/")
     page.click("#action-cancel input[type=submit]")
     error = page.locator(".messagelist .error")
-    expect(error).to_contain_text("payment has gone through or is in progress")
+    expect(error).to_contain_text("payment went through (or is in progress)")
     expect(error).not_to_contain_text("someone else")
     assert Order.get(being_paid.order_id, being_paid.created_at).status == "pending_payment"
 
