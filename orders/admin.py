@@ -31,7 +31,7 @@ from orders.services.ticket_types import ticket_type_create, ticket_type_update
 from orders.services.transitions import OrderBeingPaid, order_cancel
 from tickets.audit import audit_history
 from tickets.exceptions import ValidationFailed
-from tickets.formatting import money_format, today, when, when_short
+from tickets.formatting import label, money_format, today, when, when_short
 
 # How far back an unfiltered list (or a date range without a start) reaches.
 LIST_HORIZON_DAYS = 400
@@ -129,15 +129,13 @@ class OrderAdmin(DynamoModelAdmin):
     list_columns = [
         Column("order_id", "Order", link=True),
         Column(lambda i: when_short(i.created_at), "Created (UTC)"),
-        Column("status", "Status"),
+        Column(lambda o: label(o.status), "Status"),
         Column(lambda o: money_format(o.total_amount, o.currency), "Total"),
         Column("customer_email_masked", "Customer"),
         Column(lambda o: "disputed" if o.disputed else "", "Dispute"),
     ]
     list_filters = [
-        ChoiceFilter(
-            "status", "status", [(s.value, s.value.replace("_", " ")) for s in OrderStatus]
-        ),
+        ChoiceFilter("status", "status", [(s.value, label(s.value)) for s in OrderStatus]),
         DateRangeFilter("created", "date created", reach_days=LIST_REACH_DAYS),
     ]
     search_fields = [
@@ -154,7 +152,7 @@ class OrderAdmin(DynamoModelAdmin):
     ]  # the payments app adds "PaymentIntent id" (payments/admin.py)
     search_help = "Search by order id (ord_…), customer e-mail, or Stripe PaymentIntent id (pi_…)."
     details = [
-        ("Status", lambda o: o.status),
+        ("Status", lambda o: label(o.status)),
         ("Created", lambda o: when(o.created_at)),
         ("Updated", lambda o: when(o.updated_at)),
         ("Total", lambda o: money_format(o.total_amount, o.currency)),
@@ -162,10 +160,9 @@ class OrderAdmin(DynamoModelAdmin):
         ("Customer", lambda o: o.customer_email_masked),
         ("PaymentIntent", lambda o: o.payment_intent_id),
         ("Disputed", lambda o: "yes" if o.disputed else "no"),
-        ("Fulfillment", lambda o: o.fulfillment_status),
+        ("Fulfillment", lambda o: label(o.fulfillment_status)),
         ("Fulfillment id", lambda o: o.fulfillment_id),
         ("Fulfillment failure", lambda o: o.fulfillment_failure_reason),
-        ("Version", lambda o: o.version),
     ]
     related_lists = [
         RelatedList(
@@ -250,7 +247,6 @@ class OrderAdmin(DynamoModelAdmin):
             "status": item.status,
             "refunded_amount": item.refunded_amount,
             "fulfillment_status": item.fulfillment_status,
-            "version": item.version,
         }
 
     def extra_urls(self) -> list[Any]:
@@ -311,7 +307,7 @@ class CustomerAdmin(DynamoModelAdmin):
                     "_url": _admin_url("orders_order_change", o.order_id),
                     "Order": o.order_id,
                     "Created": when(o.created_at),
-                    "Status": o.status,
+                    "Status": label(o.status),
                     "Total": money_format(o.total_amount, o.currency),
                 }
                 for o in selectors.orders_of_customer(customer_id=c.customer_id)

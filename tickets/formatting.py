@@ -10,6 +10,11 @@ _ZERO_DECIMAL = {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", 
                  "vnd", "vuv", "xaf", "xof", "xpf"}  # fmt: skip
 
 
+def label(code: str | None) -> str:
+    """A state code as staff read it: ``pending_payment`` -> ``Pending payment``."""
+    return code.replace("_", " ").capitalize() if code else "-"
+
+
 def money_format(amount: int | None, currency: str) -> str:
     """``4900, "usd"`` -> ``"USD 49.00"`` (minor units, as Stripe counts them)."""
     if amount is None:

@@ -41,7 +41,7 @@ def test_sign_in_filter_search_and_open_an_order(demo, make_staff, new_page, art
 
     page.click("#changelist-filter >> text=fulfillment failed")
     expect(page.locator("#result_list tbody tr")).to_have_count(1)
-    expect(page.locator("#result_list")).to_contain_text("fulfillment_failed")
+    expect(page.locator("#result_list")).to_contain_text("Fulfillment failed")
 
     page.fill("#searchbar", "grace@example.com")
     page.press("#searchbar", "Enter")
@@ -157,4 +157,4 @@ def test_the_dashboard_draws_the_chart_and_links_problems(demo, make_staff, new_
     page.screenshot(path=str(artifacts / "dashboard.png"), full_page=True)
     page.locator("#problems-1 a").first.click()
 
-    expect(page.locator("body")).to_contain_text("fulfillment_failed")
+    expect(page.locator("body")).to_contain_text("Fulfillment failed")

@@ -135,3 +135,26 @@ def test_an_unknown_admin_url_answers_the_admin_404_page(aws, make_staff, new_pa
     expect(page.locator("h1")).to_contain_text("Page not found")
     page.click(".breadcrumbs a")
     expect(page.locator("h1")).to_contain_text("Back office")
+
+
+def test_staff_read_states_in_words_and_no_internal_version(demo, make_staff, new_page):
+    make_staff("support", "sam")
+    page = new_page()
+    sign_in(page, "sam")
+    order = _order("pending_payment")
+
+    page.goto("/admin/orders/order/")
+    expect(page.locator("#result_list")).to_contain_text("Pending payment")
+    expect(page.locator("#result_list")).not_to_contain_text("pending_payment")
+    page.goto(f"/admin/orders/order/{order.order_id}/change/")
+    details = page.locator("#content-main")
+    expect(details).to_contain_text("Pending payment")
+    expect(details).to_contain_text("Not started")
+    expect(details).not_to_contain_text("pending_payment")
+    expect(details).not_to_contain_text("Version")
+
+    page.click("#action-cancel input[type=submit]")
+    expect(page.locator(".messagelist .success")).to_contain_text("was canceled")
+    page.click(".object-tools a.historylink")
+    expect(page.locator("#change-history")).to_contain_text("sam")
+    expect(page.locator("#change-history")).not_to_contain_text("version")
