@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -204,7 +205,8 @@ def test_many_concurrent_buyers_get_exactly_the_seats_there_are(aws, contention)
 
 def test_the_contention_model_refuses_overlapping_transactions_as_dynamodb_does(aws, contention):
     ticket_type_create("hot", available=100, seat_shards=2)
-    contention.model.latency = 0.3  # hold each transaction long enough to overlap
+    # Hold each transaction long enough (3 s) to overlap even on a busy machine.
+    contention.model.latency = 1.5
     dynamodb = boto3.client(
         "dynamodb",
         endpoint_url=contention.url,
@@ -233,7 +235,7 @@ def test_the_contention_model_refuses_overlapping_transactions_as_dynamodb_does(
     first = threading.Thread(target=attempt, args=([update],))
     first.start()
     while not contention.model.in_flight:
-        pass
+        time.sleep(0.01)
     attempt([other, update])  # shard 1 is free, shard 0 is in the first transaction
     first.join()
 
