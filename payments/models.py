@@ -197,6 +197,12 @@ class WebhookEvent(Model):
     def stripe_event_id(self) -> str:
         return self.event_id or self.pk.removeprefix("EVENT#")
 
+    @property
+    def version(self) -> str:
+        """The state a page showed (the admin's action form carries it back): a "Replay"
+        clicked on a page read while the event was failed is refused if it moved on since."""
+        return f"{self.status}/{int(self.deliveries or 0)}/{int(self.failures or 0)}"
+
 
 # --- Integration health markers (back-office table) ----------------------------------------
 
