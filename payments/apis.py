@@ -35,10 +35,11 @@ class StripeWebhookApi(APIView):
     """Stripe's signed event deliveries. Not a browser form: CSRF does not apply (DRF views are
     CSRF-exempt without session authentication), the signature is the authentication.
 
-    Answers ``200 {"received": true, "outcome": ...}`` for an applied, duplicate or ignored
-    event; ``400 invalid_signature``; ``409 event_in_progress`` while another delivery of the
-    same event holds it; ``503`` when it failed and Stripe should retry. Errors have the one
-    documented shape."""
+    Answers ``200 {"received": true, "outcome": ...}`` for an applied, unchanged, stale,
+    duplicate, ignored or not-ours event; ``400 invalid_signature``; ``400 body_too_large``
+    over ``WEBHOOK_MAX_BODY_BYTES`` (1 MiB); ``409 event_in_progress`` while another delivery
+    of the same event holds it; ``503`` when it failed and Stripe should retry. Errors have the
+    one documented shape."""
 
     # No parser: the signature covers the exact bytes, so nothing may read the body first.
     parser_classes = ()
