@@ -216,6 +216,10 @@ locals {
     "WebhookSignatureFailures",
     "PaymentsOnCanceledOrders",
     "StaffSigninFailures",
+    "PaymentsWithoutWebhook",
+    "StripeUnavailable",
+    "VendorCircuitOpened",
+    "WebhookEventsFailed",
   ]
 
   app_alarms = {
@@ -247,6 +251,28 @@ locals {
     PaymentsFailed = {
       description = "Unusually many failed payments: card testing, or a Stripe-side problem."
       threshold   = var.payments_failed_threshold
+      period      = 900
+    }
+    # Integration health: each is also a banner on the admin index and dashboard while it
+    # lasts (tickets/health.py), so staff see it without the e-mail.
+    PaymentsWithoutWebhook = {
+      description = "Stripe's webhooks are silent while orders are being paid: the reconciliation job found a payment succeeded in Stripe that no event announced. Check the webhook endpoint in Stripe's dashboard (URL, enabled, failed deliveries, signing secret)."
+      threshold   = 1
+      period      = 900
+    }
+    StripeUnavailable = {
+      description = "Calls to Stripe fail (connection, timeout, 5xx, rate limit, or a rejected API key): checkouts, refunds and syncs fail meanwhile. Check status.stripe.com and the stripe secret."
+      threshold   = 3
+      period      = 300
+    }
+    VendorCircuitOpened = {
+      description = "The ticket vendor failed several times in a row and its circuit opened: fulfillment waits for it (paid orders stay queued and are sent when it answers)."
+      threshold   = 1
+      period      = 300
+    }
+    WebhookEventsFailed = {
+      description = "A Stripe event failed in its handler (answered 503; Stripe retries it). If it keeps failing, see the admin's Stripe events (outcome: failed) and replay it once fixed."
+      threshold   = 1
       period      = 900
     }
   }

@@ -253,8 +253,9 @@ resource "aws_dynamodb_table" "payments" {
 }
 
 # tickets.backoffice.BackOfficeRecord: staff, sessions, audit, idempotency records, webhook
-# events, uniqueness claims, rate-limit counters. expires_at is the TTL attribute (sessions,
-# idempotency records and rate-limit windows expire).
+# events (the Stripe event inbox), uniqueness claims, rate-limit counters, integration-health
+# markers. expires_at is the TTL attribute (sessions, idempotency records, rate-limit windows
+# and Stripe events, after 30 days, expire).
 resource "aws_dynamodb_table" "backoffice" {
   #checkov:skip=CKV_AWS_119:AWS-managed KMS key on purpose (see the orders table).
   name                        = "${local.prefix}backoffice"
@@ -283,10 +284,29 @@ resource "aws_dynamodb_table" "backoffice" {
     type = "S"
   }
 
+  attribute {
+    name = "gsi2pk"
+    type = "S"
+  }
+
+  attribute {
+    name = "gsi2sk"
+    type = "S"
+  }
+
   global_secondary_index {
     name            = "gsi1"
     hash_key        = "gsi1pk"
     range_key       = "gsi1sk"
+    projection_type = "ALL"
+  }
+
+  # Sparse: a second access pattern on the same item (the Stripe event inbox by event type
+  # and outcome, while gsi1 holds it by outcome).
+  global_secondary_index {
+    name            = "gsi2"
+    hash_key        = "gsi2pk"
+    range_key       = "gsi2sk"
     projection_type = "ALL"
   }
 

@@ -24,6 +24,7 @@ from orders.selectors import orders_with_open_dispute, orders_with_status
 from tickets.config import parameters_get
 from tickets.dynamodb import iso_utc, utc_now
 from tickets.formatting import money_format, today, when
+from tickets.health import health_banners
 
 DAYS = 30
 PROBLEMS_SHOWN = 10
@@ -101,6 +102,7 @@ def dashboard_view(request: HttpRequest, site: Any) -> HttpResponse:
         **site.each_context(request),
         "title": "Dashboard",
         "subtitle": None,
+        "health_banners": health_banners(),
         "currency": currency.upper(),
         "other_currencies": [c.upper() for c in currencies if c != currency],
         "orders_chart": _chart(days, orders, [f"{n} orders" for n in orders]),

@@ -10,3 +10,8 @@ class OrdersConfig(AppConfig):
         from tickets.admin_views import site_urls_register
 
         site_urls_register(site_urls)
+
+        from orders.services.fulfillment import breaker_banners
+        from tickets.health import health_source_register
+
+        health_source_register(breaker_banners)

@@ -1,4 +1,6 @@
-"""The admin for payments: list newest first or by status, search by PaymentIntent or order.
+"""The admin for payments: list newest first or by status, search by PaymentIntent or order;
+and the Stripe event inbox: every verified event newest first, by outcome and type, the order
+it touched, and "Replay" for a failed one (``payments.services.events.webhook_event_replay``).
 
 Payments change only through Stripe's webhooks, so their pages are read-only. This app also
 adds its part to the order admin (the arrow runs payments -> orders, never back): the order
@@ -16,6 +18,7 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.html import format_html
 
 from dynamo_admin.declarations import Column, ObjectAction, RelatedList, SearchField
 from dynamo_admin.filters import ChoiceFilter
@@ -25,7 +28,15 @@ from dynamo_admin.shapes import dynamo_shape
 from orders.admin import OrderAdmin
 from orders.models import Order, OrderStatus
 from payments import selectors
-from payments.models import Payment
+from payments.models import (
+    EventOutcome,
+    Payment,
+    WebhookEvent,
+    WebhookEventStatus,
+    inbox_partition,
+    inbox_type_partition,
+)
+from payments.services.events import webhook_event_replay
 from payments.services.refunds import refund_create
 from payments.services.sync import payment_sync
 from tickets.exceptions import ValidationFailed
@@ -139,6 +150,151 @@ class PaymentAdmin(DynamoModelAdmin):
 
 
 admin.site.register(PaymentShape, PaymentAdmin)
+
+
+# --- The Stripe event inbox --------------------------------------------------------------------
+
+StripeEventShape = dynamo_shape(
+    app_label="payments",
+    name="StripeEvent",
+    key="event_id",
+    verbose_name="Stripe event",
+    verbose_name_plural="Stripe events",
+)
+
+OUTCOME_WORDS = {
+    EventOutcome.APPLIED: "applied",
+    EventOutcome.UNCHANGED: "unchanged (already so)",
+    EventOutcome.STALE: "stale (Stripe says otherwise now)",
+    EventOutcome.IGNORED: "ignored (a type we do not handle)",
+    EventOutcome.NOT_OURS: "not ours (unknown to Stripe or to us)",
+    EventOutcome.FAILED: "failed",
+    EventOutcome.PROCESSING: "processing",
+}
+# The type filter: the types we handle and the ones Stripe most often sends besides (any other
+# type is in "ignored"). Each choice reads its type's partitions of gsi2.
+EVENT_TYPES = [
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "payment_intent.canceled",
+    "charge.refunded",
+    "charge.dispute.created",
+    "payment_intent.created",
+    "charge.succeeded",
+    "charge.updated",
+    "charge.refund.updated",
+    "charge.dispute.closed",
+]
+
+
+def _order_link(event: WebhookEvent) -> Any:
+    if not event.order_id:
+        return "-"
+    url = reverse("admin:orders_order_change", args=[event.order_id])
+    return format_html('<a href="{}">{}</a>', url, event.order_id)
+
+
+def _replay(request: HttpRequest, event: WebhookEvent, data: dict[str, Any]) -> str:
+    result = webhook_event_replay(event_id=event.stripe_event_id, staff=request.user.get_username())
+    return f"Replayed {event.event_type}: {result.outcome.replace('_', ' ')}. {result.description}"
+
+
+class StripeEventAdmin(DynamoModelAdmin):
+    """Read-only but for "Replay". Newest first by first delivery; an outcome is one
+    ``gsi1`` partition, a type its seven ``gsi2`` partitions merged, both one partition."""
+
+    list_columns = [
+        Column(lambda e: when_short(e.received_at), "Received (UTC)"),
+        Column(lambda e: e.stripe_event_id, "Event", link=True),
+        Column("event_type", "Type"),
+        Column(lambda e: OUTCOME_WORDS.get(e.outcome or "", e.outcome), "Outcome"),
+        Column(_order_link, "Order"),
+        Column(lambda e: int(e.deliveries or 0) + int(e.duplicates or 0), "Deliveries"),
+        Column("error", "Error"),
+    ]
+    list_filters = [
+        ChoiceFilter("outcome", "outcome", [(o, OUTCOME_WORDS[o]) for o in EventOutcome.STORED]),
+        ChoiceFilter("type", "type", [(t, t) for t in EVENT_TYPES]),
+    ]
+    search_fields = [
+        SearchField(
+            "event id",
+            matches=lambda t: t.startswith("evt_"),
+            lookup=lambda t: [e for e in [selectors.webhook_event_get(event_id=t)] if e],
+        )
+    ]
+    search_help = "Search by Stripe event id (evt_…)."
+    list_order_label = "newest first"
+    details = [
+        ("Type", lambda e: e.event_type),
+        ("Outcome", lambda e: OUTCOME_WORDS.get(e.outcome or "", e.outcome)),
+        ("Error", lambda e: e.error or "-"),
+        ("Object", lambda e: e.object_id or "-"),
+        ("PaymentIntent", lambda e: e.payment_intent_id or "-"),
+        ("Received", lambda e: when(e.received_at)),
+        ("Finished", lambda e: when(e.done_at)),
+        ("Deliveries", lambda e: int(e.deliveries or 0) + int(e.duplicates or 0)),
+        ("Failures", lambda e: int(e.failures or 0)),
+        ("Replayed by", lambda e: e.replayed_by or "-"),
+        ("Kept until", lambda e: e.expires_at.strftime("%Y-%m-%d") if e.expires_at else "-"),
+    ]
+    related_lists = [
+        RelatedList(
+            "Order",
+            ["Order"],
+            lambda e: (
+                [
+                    {
+                        "_url": reverse("admin:orders_order_change", args=[e.order_id]),
+                        "Order": e.order_id,
+                    }
+                ]
+                if e.order_id
+                else []
+            ),
+        ),
+    ]
+    object_actions = [
+        ObjectAction(
+            "replay",
+            "Replay",
+            permission="payments.replay_stripeevent",
+            run=_replay,
+            available=lambda e: e.status == WebhookEventStatus.FAILED,
+            help_text="Re-read the payment in Stripe and apply what it says now (once).",
+            audited_by_service=True,
+        )
+    ]
+
+    def list_source(self, request: HttpRequest, filters: dict[str, Any]) -> ListSource:
+        outcomes = [filters["outcome"]] if filters.get("outcome") else list(EventOutcome.STORED)
+        if filters.get("type"):
+            return ListSource(
+                partitions=[
+                    Partition(WebhookEvent.by_type, inbox_type_partition(filters["type"], o))
+                    for o in outcomes
+                ],
+                sort_attribute=WebhookEvent.gsi2sk,
+            )
+        return ListSource(
+            partitions=[Partition(WebhookEvent.by_outcome, inbox_partition(o)) for o in outcomes],
+            sort_attribute=WebhookEvent.gsi1sk,
+        )
+
+    def item_get(self, object_id: str) -> WebhookEvent | None:
+        return selectors.webhook_event_get(event_id=object_id)
+
+    def item_key(self, item: WebhookEvent) -> str:
+        return item.stripe_event_id
+
+    def item_sort_value(self, item: WebhookEvent) -> str:
+        return item.gsi1sk or ""
+
+    def item_repr(self, item: WebhookEvent) -> str:
+        return f"{item.event_type} {item.stripe_event_id}"
+
+
+admin.site.register(StripeEventShape, StripeEventAdmin)
 
 
 # --- The payments part of the order admin ------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -9,17 +11,35 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from orders import api_schema as doc
-from payments.webhooks import webhook_process
+from payments.webhooks import WEBHOOK_MAX_BODY_BYTES, webhook_process
+
+
+def _raw_body(request: HttpRequest) -> bytes:
+    """The exact bytes, up to ``WEBHOOK_MAX_BODY_BYTES`` (not the site-wide
+    ``DATA_UPLOAD_MAX_MEMORY_SIZE`` that ``request.body`` enforces: a Stripe event can be far
+    bigger than any storefront body). Refused before reading when the length says too big, and
+    never more than one byte past the limit read when it lies."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > WEBHOOK_MAX_BODY_BYTES:
+        raise RequestDataTooBig()
+    body = request.read(WEBHOOK_MAX_BODY_BYTES + 1)
+    if len(body) > WEBHOOK_MAX_BODY_BYTES:
+        raise RequestDataTooBig()
+    return body
 
 
 class StripeWebhookApi(APIView):
     """Stripe's signed event deliveries. Not a browser form: CSRF does not apply (DRF views are
     CSRF-exempt without session authentication), the signature is the authentication.
 
-    Answers ``200 {"received": true, "outcome": ...}`` for an applied, duplicate or ignored
-    event; ``400 invalid_signature``; ``409 event_in_progress`` while another delivery of the
-    same event holds it; ``503`` when it failed and Stripe should retry. Errors have the one
-    documented shape."""
+    Answers ``200 {"received": true, "outcome": ...}`` for an applied, unchanged, stale,
+    duplicate, ignored or not-ours event; ``400 invalid_signature``; ``400 body_too_large``
+    over ``WEBHOOK_MAX_BODY_BYTES`` (1 MiB); ``409 event_in_progress`` while another delivery
+    of the same event holds it; ``503`` when it failed and Stripe should retry. Errors have the
+    one documented shape."""
 
     # No parser: the signature covers the exact bytes, so nothing may read the body first.
     parser_classes = ()
@@ -53,7 +73,7 @@ class StripeWebhookApi(APIView):
     )
     def post(self, request: Request) -> Response:
         result = webhook_process(
-            payload=request._request.body,
+            payload=_raw_body(request._request),
             signature_header=request.META.get("HTTP_STRIPE_SIGNATURE"),
         )
         return Response({"received": True, "outcome": result.outcome})

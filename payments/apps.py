@@ -10,3 +10,9 @@ class PaymentsConfig(AppConfig):
         from payments.order_gateway import StripePaymentGateway
 
         payment_gateway_set(StripePaymentGateway())
+
+        # Stripe's health banners on the admin index and dashboard.
+        from payments.selectors import integration_banners
+        from tickets.health import health_source_register
+
+        health_source_register(integration_banners)

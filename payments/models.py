@@ -1,5 +1,5 @@
-"""The payments table: one item per Stripe PaymentIntent; and ``WebhookEvent``, the claim on a
-Stripe event id kept in the back-office table.
+"""The payments table: one item per Stripe PaymentIntent; and ``WebhookEvent``, the Stripe
+event inbox (each event's claim and outcome) kept in the back-office table.
 
 Keys and index names are fixed by the spec. ``payment_id`` is the PaymentIntent id, so a
 webhook finds its payment with one key lookup; ``order-id-index`` lists an order's payments
@@ -86,21 +86,77 @@ class Payment(Model):
     status_index = PaymentStatusIndex()
 
 
-# --- Claimed webhook events (back-office table) -------------------------------------------------
+# --- The Stripe event inbox (back-office table) ---------------------------------------------------
 
 
 class WebhookEventStatus:
     IN_PROGRESS = "in_progress"  # claimed; its effects may be partly applied
     DONE = "done"
     IGNORED = "ignored"  # a type we do not handle, recorded so it can be audited
+    FAILED = "failed"  # the handler raised: Stripe's retry or a staff replay may claim it again
+
+
+class EventOutcome:
+    """What an event did, as the inbox shows and filters it. A repeated delivery of an event
+    is not a row of its own: the event's row counts it (``duplicates``) and the delivery is
+    answered ``duplicate``."""
+
+    APPLIED = "applied"  # it changed an order or payment
+    UNCHANGED = "unchanged"  # ours, and already as Stripe says
+    STALE = "stale"  # it announced a status Stripe no longer has; nothing changed
+    IGNORED = "ignored"  # a type we do not handle
+    NOT_OURS = "not_ours"  # an object Stripe does not know, or not one of our orders
+    FAILED = "failed"  # the handler raised; ``error`` says why
+    PROCESSING = "processing"  # claimed by a delivery right now
+    DUPLICATE = "duplicate"  # the answer to a repeated delivery, never stored as an outcome
+
+    STORED = (APPLIED, UNCHANGED, STALE, IGNORED, NOT_OURS, FAILED, PROCESSING)
+
+
+INBOX = "STRIPEEVENT"
+
+
+def inbox_partition(outcome: str) -> str:
+    """``gsi1``: one partition per outcome, so "every failed event, newest first" is one Query
+    and the whole inbox is a merge of the seven (``payments.selectors``)."""
+    return f"{INBOX}#{outcome}"
+
+
+def inbox_type_partition(event_type: str, outcome: str) -> str:
+    """``gsi2``: one partition per (type, outcome): a type's events are a merge of seven
+    Queries, a type and an outcome one Query."""
+    return f"{INBOX}#{event_type}#{outcome}"
+
+
+class _EventGsi1(GlobalSecondaryIndex["WebhookEvent"]):
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class _EventGsi2(GlobalSecondaryIndex["WebhookEvent"]):
+    class Meta:
+        index_name = "gsi2"
+        projection = AllProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True)
+    gsi2sk = UnicodeAttribute(range_key=True)
 
 
 class WebhookEvent(Model):
-    """``EVENT#{stripe event id}`` / ``RECORD`` in the back-office table.
+    """One Stripe event in the inbox: ``EVENT#{stripe event id}`` / ``RECORD`` in the
+    back-office table, written by ``payments.services.events``.
 
-    Claimed with a conditional write before any effect: absent, or ``in_progress`` with an
-    expired ``lease_until`` (its worker died halfway, so a redelivery may apply it again). Kept
-    for 30 days (``expires_at``), well past Stripe's three days of retries."""
+    It is also the claim that makes an event take effect once: taken with a conditional write
+    before any effect (absent; or ``in_progress`` with an expired ``lease_until``, its worker
+    died halfway; or ``failed``, for Stripe's retry or a staff replay). It keeps ids and the
+    outcome, never the payload (which may hold personal data and be up to 1 MiB): a replay
+    re-reads the object from Stripe. ``gsi1``/``gsi2`` place it in the inbox by outcome and by
+    type (sort: ``{received_at}#{event id}``). Kept for 30 days (``expires_at``, the table's
+    TTL), well past Stripe's three days of retries."""
 
     class Meta(BackOfficeMeta):
         pass
@@ -108,16 +164,72 @@ class WebhookEvent(Model):
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True, default="RECORD")
     kind = UnicodeAttribute(default="webhook_event")
+    event_id = UnicodeAttribute(null=True)
     event_type = UnicodeAttribute()
     status = UnicodeAttribute()
     claim_token = UnicodeAttribute(null=True)
     lease_until = NumberAttribute(null=True)  # unix seconds
     deliveries = NumberAttribute(default=0)  # claims taken, including re-claims after a lease
+    duplicates = NumberAttribute(null=True)  # deliveries answered "duplicate"
+    failures = NumberAttribute(null=True)  # times its handler raised
     outcome = UnicodeAttribute(null=True)
+    error = UnicodeAttribute(null=True)  # the last failure: exception type and message
+    object_id = UnicodeAttribute(null=True)  # data.object.id: pi_, ch_, dp_, re_...
+    payment_intent_id = UnicodeAttribute(null=True)  # when the event names one
+    order_id = UnicodeAttribute(null=True)  # the order it touched, once known
+    replayed_by = UnicodeAttribute(null=True)  # the staff member who replayed it
     received_at = UnicodeAttribute(null=True)
     done_at = UnicodeAttribute(null=True)
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    gsi2pk = UnicodeAttribute(null=True)
+    gsi2sk = UnicodeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
+
+    by_outcome = _EventGsi1()
+    by_type = _EventGsi2()
 
     @staticmethod
     def key_for(event_id: str) -> str:
         return f"EVENT#{event_id}"
+
+    @property
+    def stripe_event_id(self) -> str:
+        return self.event_id or self.pk.removeprefix("EVENT#")
+
+    @property
+    def version(self) -> str:
+        """The state a page showed (the admin's action form carries it back): a "Replay"
+        clicked on a page read while the event was failed is refused if it moved on since."""
+        return f"{self.status}/{int(self.deliveries or 0)}/{int(self.failures or 0)}"
+
+
+# --- Integration health markers (back-office table) ----------------------------------------
+
+
+HEALTH_PARTITION = "HEALTH"
+
+
+class IntegrationMarker(Model):
+    """``HEALTH`` / ``{integration}``: what the admin's health banners read, one Query for all
+    of them (``payments.selectors.integration_banners``). Counters and times, updated with one
+    write where the condition happens (``payments.services.health``); never a Scan.
+
+    ``webhook``: ``last_event_at`` (the last verified event), ``signature_failures`` and
+    ``missed_payments`` since then (a payment the scheduler found succeeded in Stripe with no
+    event); ``stripe``: ``failures`` since the last call seen to succeed again and
+    ``last_failure_at``."""
+
+    class Meta(BackOfficeMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True, default=HEALTH_PARTITION)
+    sk = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute(default="health")
+    last_event_at = UnicodeAttribute(null=True)
+    signature_failures = NumberAttribute(null=True)
+    last_signature_failure_at = UnicodeAttribute(null=True)
+    missed_payments = NumberAttribute(null=True)
+    last_missed_at = UnicodeAttribute(null=True)
+    failures = NumberAttribute(null=True)
+    last_failure_at = UnicodeAttribute(null=True)

@@ -6,11 +6,21 @@ No function here Scans: each is a Query of one partition (the payments table's r
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from pynamodb.exceptions import DoesNotExist
 
 from orders.models import Order
 from orders.selectors import order_get
-from payments.models import Payment, WebhookEvent
+from payments.models import HEALTH_PARTITION, IntegrationMarker, Payment, WebhookEvent
+from tickets.dynamodb import utc_now
+from tickets.formatting import when
+from tickets.health import Banner
+
+# A signature failure older than Stripe's three days of retries with no event since is history.
+SIGNATURE_FAILURES_SHOWN_FOR = timedelta(days=3)
+# Stripe counts as reachable again this long after its last failure, whatever else we know.
+STRIPE_QUIET_MINUTES = 10
 
 
 def payment_get(*, payment_intent_id: str) -> Payment | None:
@@ -44,3 +54,57 @@ def webhook_event_get(*, event_id: str) -> WebhookEvent | None:
         return WebhookEvent.get(WebhookEvent.key_for(event_id), "RECORD", consistent_read=True)
     except DoesNotExist:
         return None
+
+
+def _age(at: str | None) -> timedelta | None:
+    return utc_now() - datetime.fromisoformat(at) if at else None
+
+
+def integration_banners() -> list[Banner]:
+    """Stripe's conditions that last right now (one Query of the ``HEALTH`` markers; see
+    ``payments.services.health`` for when each one starts and ends)."""
+    markers = {m.sk: m for m in IntegrationMarker.query(HEALTH_PARTITION, consistent_read=True)}
+    banners: list[Banner] = []
+    webhook, stripe = markers.get("webhook"), markers.get("stripe")
+    last_event = (
+        f"last verified event {when(webhook.last_event_at)}"
+        if webhook and (webhook.last_event_at)
+        else "no verified event yet"
+    )
+    if webhook and int(webhook.signature_failures or 0) > 0:
+        age = _age(webhook.last_signature_failure_at)
+        if age is not None and age < SIGNATURE_FAILURES_SHOWN_FOR:
+            banners.append(
+                Banner(
+                    "webhook-signature-failures",
+                    "Stripe webhooks fail their signature check",
+                    f"{int(webhook.signature_failures)} refused since the last good event, the "
+                    f"latest {when(webhook.last_signature_failure_at)} ({last_event}). If the "
+                    "signing secret was rotated in Stripe, update the stripe secret; until "
+                    "then no event is applied (the reconciliation job still pays orders).",
+                )
+            )
+    if webhook and int(webhook.missed_payments or 0) > 0:
+        banners.append(
+            Banner(
+                "webhook-silent",
+                "Stripe webhooks are silent while orders are being paid",
+                f"{int(webhook.missed_payments)} payment(s) succeeded in Stripe with no event "
+                f"since the last one ({last_event}); the reconciliation job applied them, the "
+                f"latest {when(webhook.last_missed_at)}. Check the webhook endpoint in Stripe's "
+                "dashboard (URL, enabled, failed deliveries).",
+            )
+        )
+    if stripe and int(stripe.failures or 0) > 0:
+        age = _age(stripe.last_failure_at)
+        if age is not None and age < timedelta(minutes=STRIPE_QUIET_MINUTES):
+            banners.append(
+                Banner(
+                    "stripe-unreachable",
+                    "Stripe cannot be reached",
+                    f"{int(stripe.failures)} call(s) failed (connection, timeout or Stripe "
+                    f"error), the latest {when(stripe.last_failure_at)}. Checkouts, refunds "
+                    "and syncs fail until it answers; see status.stripe.com.",
+                )
+            )
+    return banners

@@ -120,12 +120,22 @@ def _translate(error: Exception) -> Exception:
 
 
 def _call(operation: Any, *args: Any, **kwargs: Any) -> Any:
+    """One request to Stripe; its errors turned into ours. Whether Stripe answers is noted for
+    the admin's health banner (``payments.services.health``: a write only on failure, and on
+    the first success after one)."""
     import stripe
 
+    from payments.services import health
+
     try:
-        return operation(*args, **kwargs)
+        answer = operation(*args, **kwargs)
     except stripe.StripeError as error:
-        raise _translate(error) from None
+        translated = _translate(error)
+        if isinstance(translated, PaymentProviderUnavailable):
+            health.stripe_call_failed()
+        raise translated from None
+    health.stripe_call_succeeded()
+    return answer
 
 
 def _plain(obj: Any) -> dict[str, Any]:

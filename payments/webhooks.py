@@ -14,9 +14,16 @@
    decisions that move money or state (an event's object is a snapshot and may be stale):
    ``payment_intent.*`` events go through ``payments.services.sync.payment_sync``, the one
    entry point the scheduled jobs and the staff "Sync with Stripe" action use too.
-4. **Finish**: ``done`` with its outcome. If a handler fails, the claim is released (lease set
-   to 0) and the answer is 503, so Stripe's retry applies it again; if the process dies
-   instead, the lease (``LEASE_SECONDS``) runs out and the retry re-claims it.
+4. **Finish**: ``done`` with its outcome, the order it touched, and an audit entry on that
+   order. If a handler fails, the event is stored ``failed`` with the error and the answer is
+   503, so Stripe's retry (or a staff "Replay" in the admin's Stripe events) applies it again;
+   if the process dies instead, the lease (``LEASE_SECONDS``) runs out and the retry re-claims
+   it. An object Stripe does not know (404) is ``not_ours`` and answered 200: no retry could
+   ever apply it.
+
+Every verified event is kept in the inbox (``payments.services.events``) with its outcome:
+applied, unchanged, stale, ignored, not_ours, failed; a repeated delivery is counted on its
+row and answered ``duplicate``. Bodies up to ``WEBHOOK_MAX_BODY_BYTES`` are accepted.
 
 Because a re-claimed event may have been half applied, every effect is idempotent on its own
 (conditional writes in ``orders.services.transitions`` and ``payments.services.records``), and
@@ -36,7 +43,7 @@ from typing import Any
 from orders.services import transitions
 from payments import selectors, stripe_client
 from payments.models import Payment, WebhookEventStatus
-from payments.services import events, records
+from payments.services import events, health, records
 from payments.services.events import LEASE_SECONDS
 from payments.services.sync import payment_sync
 from tickets.audit import SYSTEM_STRIPE
@@ -47,6 +54,16 @@ from tickets.metrics import metric_emit
 logger = logging.getLogger(__name__)
 
 SIGNATURE_TOLERANCE_SECONDS = 300
+
+# The largest event body accepted: 1 MiB. Stripe publishes no maximum event size, and an event
+# carries a whole object (plus ``previous_attributes`` on ``*.updated``): metadata alone may be
+# 50 keys of 40 characters with 500-character values (about 27 KB) on each of the object and
+# its previous attributes, and objects embed lists (refunds, line items) and nested objects.
+# Events of 100 KB and more are real, so the site-wide 64 KB limit for storefront bodies made
+# such an event fail on every retry until Stripe gave up. 1 MiB is ten times the biggest events
+# reported, still bounded (one request cannot make the Lambda hold more than 1 MiB), and far
+# under API Gateway's 10 MB request limit and Lambda's 6 MB synchronous payload.
+WEBHOOK_MAX_BODY_BYTES = 1024 * 1024
 
 
 class WebhookSignatureInvalid(ApplicationError):
@@ -196,10 +213,24 @@ HANDLERS: dict[str, Callable[[dict[str, Any]], str]] = {
 # --- Entry point ---------------------------------------------------------------------------
 
 
+def _ids(event: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The event's object id and the PaymentIntent it names, if any (for the inbox row)."""
+    data = event.get("data")
+    obj = data.get("object") if isinstance(data, dict) else None
+    if not isinstance(obj, dict):
+        return None, None
+    object_id = obj.get("id") if isinstance(obj.get("id"), str) else None
+    intent = obj.get("payment_intent")
+    if object_id and object_id.startswith("pi_"):
+        intent = object_id
+    return object_id, intent if isinstance(intent, str) else None
+
+
 def webhook_process(*, payload: bytes, signature_header: str | None) -> WebhookResult:
     """Verify, claim, apply and finish one delivery of a Stripe event."""
     if not signature_header:
         metric_emit("WebhookSignatureFailures")
+        health.webhook_signature_failed()
         logger.warning("webhook rejected: no Stripe-Signature header")
         raise WebhookSignatureInvalid()
     try:
@@ -210,38 +241,67 @@ def webhook_process(*, payload: bytes, signature_header: str | None) -> WebhookR
         )
     except ValueError as error:
         metric_emit("WebhookSignatureFailures")
+        health.webhook_signature_failed()
         logger.warning("webhook rejected", extra={"reason": str(error)})
         raise WebhookSignatureInvalid() from None
+    health.webhook_event_received()
 
     event_id, event_type = event["id"], str(event["type"])
     log = {"event_id": event_id, "event_type": event_type}
     handler = HANDLERS.get(event_type)
-    obj = (event.get("data") or {}).get("object") if isinstance(event.get("data"), dict) else None
-    if handler is not None and not (isinstance(obj, dict) and isinstance(obj.get("id"), str)):
+    object_id, intent_id = _ids(event)
+    if handler is not None and object_id is None:
         # Signed but unusable (Stripe never sends this): refuse rather than fail on every retry.
         logger.warning("webhook event malformed", extra=log)
         raise WebhookEventMalformed()
     if handler is None:
-        ignored = events.webhook_event_record_ignored(event_id=event_id, event_type=event_type)
+        ignored = events.webhook_event_record_ignored(
+            event_id=event_id, event_type=event_type, object_id=object_id
+        )
+        if not ignored:
+            events.webhook_event_count_duplicate(event_id=event_id)
         outcome = "ignored" if ignored else "duplicate"
         logger.info("webhook event not handled", extra={**log, "outcome": outcome})
         return WebhookResult(event_id, event_type, outcome)
 
-    token = events.webhook_event_claim(event_id=event_id, event_type=event_type)
+    token = events.webhook_event_claim(
+        event_id=event_id, event_type=event_type, object_id=object_id, payment_intent_id=intent_id
+    )
     if token is None:
         record = selectors.webhook_event_get(event_id=event_id)
         if record is not None and record.status != WebhookEventStatus.IN_PROGRESS:
+            events.webhook_event_count_duplicate(event_id=event_id)
             logger.info("webhook event already processed", extra={**log, "outcome": "duplicate"})
             return WebhookResult(event_id, event_type, "duplicate")
         logger.info("webhook event in progress elsewhere", extra=log)
         raise WebhookEventInProgress()
 
+    # The handlers find the order through the payment and set it as the log context: the
+    # inbox row and the order's audit entry take it from there.
+    order_id_var.set(None)
     try:
         outcome = handler(event)
+    except stripe_client.PaymentProviderNotFound:
+        # Stripe does not know the object (another account's, a test event, deleted): no retry
+        # can ever apply it, so answer 2xx instead of a 503 Stripe would retry for three days.
+        outcome = "not_ours"
     except Exception as error:
-        events.webhook_event_release(event_id=event_id, token=token)
+        events.webhook_event_fail(
+            event_id=event_id,
+            event_type=event_type,
+            token=token,
+            error=error,
+            order_id=order_id_var.get(),
+        )
+        metric_emit("WebhookEventsFailed")
         logger.exception("webhook event failed; Stripe will retry it", extra=log)
         raise WebhookProcessingFailed() from error
-    events.webhook_event_finish(event_id=event_id, token=token, outcome=outcome)
+    events.webhook_event_finish(
+        event_id=event_id,
+        event_type=event_type,
+        token=token,
+        outcome=outcome,
+        order_id=order_id_var.get() if outcome != "not_ours" else None,
+    )
     logger.info("webhook event processed", extra={**log, "outcome": outcome})
     return WebhookResult(event_id, event_type, outcome)

@@ -31,6 +31,7 @@ _VIEWER = {
     "orders.view_customer",
     "orders.view_tickettype",
     "payments.view_payment",
+    "payments.view_stripeevent",
     "orders.view_dashboard",
 }
 _SUPPORT = _VIEWER | {
@@ -40,6 +41,8 @@ _SUPPORT = _VIEWER | {
     "orders.export_order",
     # "Sync with Stripe": applies only what Stripe already decided, forward only.
     "orders.sync_payment_order",
+    # "Replay" of a failed Stripe event: the same sync, from the event inbox.
+    "payments.replay_stripeevent",
 }
 _FINANCE = _SUPPORT | {
     "orders.refund_order",

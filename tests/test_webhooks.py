@@ -294,7 +294,8 @@ def test_a_handler_failure_answers_503_and_leaves_the_event_retryable(aws, clien
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "webhook_processing_failed"
     record = WebhookEvent.get(WebhookEvent.key_for(event["id"]), "RECORD")
-    assert record.status == WebhookEventStatus.IN_PROGRESS and record.lease_until == 0
+    assert record.status == WebhookEventStatus.FAILED and record.lease_until == 0
+    assert record.error == "NotFound: No such order."
     payment = payment_get(order.payment_intent_id)
     payment.order_id = order.order_id
     payment.save()
@@ -503,7 +504,7 @@ def test_a_signed_event_of_a_handled_type_without_an_object_is_refused(aws, clie
 
 
 def test_a_body_over_the_size_limit_is_refused_without_a_500(aws, client):
-    event = event_build("customer.created", {"id": "cus_1", "padding": "x" * 70_000})
+    event = event_build("customer.created", {"id": "cus_1", "padding": "x" * 1_100_000})
 
     response = webhook_post(client, aws, event)
 

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpRequest
+
 from dynamo_admin.audit import AuditEntry
 from dynamo_admin.sites import DynamoAdminSite
 from tickets.audit import AuditRecord, audit_history, audit_recent_by, audit_record
+from tickets.health import health_banners
 
 
 def _entry(record: AuditRecord) -> AuditEntry:
@@ -74,3 +77,9 @@ class BackOfficeAdminSite(DynamoAdminSite):
         from tickets import admin_views
 
         return [*admin_views.site_urls(self), *super().get_urls()]
+
+    def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        """The stock index with the integration-health banners first (``tickets.health``)."""
+        return super().index(
+            request, extra_context={"health_banners": health_banners(), **(extra_context or {})}
+        )

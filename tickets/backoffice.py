@@ -8,7 +8,8 @@ idempotency record). Items are told apart by their key prefixes::
     pk                          sk                 what
     EMAIL#{normalised email}    CLAIM              the customer that owns the email
     IDEMPOTENCY#{scope}#{key}   RECORD             a replayable API answer (TTL)
-    EVENT#{stripe event id}     RECORD             a claimed webhook event
+    EVENT#{stripe event id}     RECORD             a Stripe event in the inbox (TTL 30 days)
+    HEALTH                      {condition}        an integration-health marker
     STAFF#{username}            ACCOUNT            a staff account
     SESSION#{session key}       RECORD             a server-side session (TTL)
     AUDIT#{object type}#{id}    {time}#{n}         one staff change
@@ -16,7 +17,8 @@ idempotency record). Items are told apart by their key prefixes::
     SEATS#{sku}#{n}             SHARD              seats left in shard n of a hot ticket type
 
 ``gsi1`` (``gsi1pk``/``gsi1sk``) serves the secondary access patterns (e.g. a staff member's
-sessions, to revoke them all). ``expires_at`` is the TTL attribute: DynamoDB deletes expired
+sessions, to revoke them all; the Stripe event inbox by outcome). ``gsi2`` (``gsi2pk``/
+``gsi2sk``) serves a second one on the same item (the inbox by event type and outcome). ``expires_at`` is the TTL attribute: DynamoDB deletes expired
 items within a day or two, so readers must also check it themselves.
 
 Feature modules read and write their items through their own PynamoDB models on this same

@@ -4,7 +4,8 @@ One JSON line on stdout per data point; in Lambda, CloudWatch Logs turns it into
 ``TicketsToHeaven`` namespace with no API call and no added latency. The alarms in ``infra/``
 watch these names: OrdersCreated, OrdersRejected, PaymentsSucceeded, PaymentsFailed,
 FulfillmentFailures, Disputes, WebhookSignatureFailures, PaymentsOnCanceledOrders,
-StaffSigninFailures.
+StaffSigninFailures, PaymentsWithoutWebhook, StripeUnavailable, VendorCircuitOpened,
+WebhookEventsFailed.
 
 Written by hand rather than with Powertools' Metrics (about 140 ms of import) because it is a
 single JSON line. Dimensions must be low-cardinality (a reason, never an order id).

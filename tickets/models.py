@@ -25,6 +25,15 @@ class Gsi1Index(GlobalSecondaryIndex["BackOfficeRecord"]):
     gsi1sk = UnicodeAttribute(range_key=True)
 
 
+class Gsi2Index(GlobalSecondaryIndex["BackOfficeRecord"]):
+    class Meta:
+        index_name = "gsi2"
+        projection = AllProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True)
+    gsi2sk = UnicodeAttribute(range_key=True)
+
+
 @register
 class BackOfficeRecord(Model):
     class Meta(BackOfficeMeta):
@@ -35,9 +44,12 @@ class BackOfficeRecord(Model):
     kind = UnicodeAttribute(null=True)
     gsi1pk = UnicodeAttribute(null=True)
     gsi1sk = UnicodeAttribute(null=True)
+    gsi2pk = UnicodeAttribute(null=True)
+    gsi2sk = UnicodeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
 
     gsi1 = Gsi1Index()
+    gsi2 = Gsi2Index()
 
 
 class IdempotencyRecord(Model):

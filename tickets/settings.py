@@ -178,7 +178,8 @@ else:
         f"DJANGO_STATIC_STORAGE must be 'local' or 's3', not {STATIC_STORAGE!r}"
     )
 
-# Bodies are small JSON documents; anything bigger is refused with a 400 before parsing.
+# Bodies are small JSON documents; anything bigger is refused with a 400 before parsing. The
+# Stripe webhook reads its raw body itself, up to its own 1 MiB (payments.webhooks).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 

@@ -52,6 +52,7 @@ from tickets.audit import SYSTEM_BACKOFFICE, SYSTEM_FULFILLMENT
 from tickets.config import parameters_get
 from tickets.dynamodb import condition_failed, iso_utc
 from tickets.exceptions import Conflict, NotFound
+from tickets.health import Banner
 from tickets.logging import log_scope, request_id_var
 from tickets.metrics import metric_emit
 
@@ -102,6 +103,27 @@ def breaker_half_open(*, now: datetime | None = None) -> bool:
     )
 
 
+def breaker_banners() -> list[Banner]:
+    """The admin's health banner while the vendor's circuit is open, or half open (cooled
+    down, waiting for a probe to succeed): it ends with the first success (one GetItem)."""
+    state = _breaker_state()
+    if state is None or state.failures < BREAKER_THRESHOLD:
+        return []
+    until = datetime.fromtimestamp(state.open_until, UTC)
+    if until > _now(None):
+        detail = (
+            f"{int(state.failures)} failures in a row: no fulfillment is attempted until "
+            f"{until:%Y-%m-%d %H:%M:%S} UTC, then one probe. Paid orders wait in the queue "
+            "and are sent when the vendor answers again."
+        )
+    else:
+        detail = (
+            f"{int(state.failures)} failures in a row; the next attempt is a probe, and the "
+            "circuit closes when one succeeds. Paid orders wait in the queue."
+        )
+    return [Banner("vendor-circuit-open", "The ticket vendor's circuit is open", detail)]
+
+
 def _breaker_record(*, success: bool, now: datetime) -> None:
     breaker = VendorBreaker(*_BREAKER_KEY)
     if success:
@@ -113,6 +135,7 @@ def _breaker_record(*, success: bool, now: datetime) -> None:
             actions=[VendorBreaker.open_until.set(int((now + BREAKER_COOLDOWN).timestamp()))]
         )
         logger.warning("vendor circuit opened", extra={"failures": int(breaker.failures)})
+        metric_emit("VendorCircuitOpened")
 
 
 # --- Starting ----------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ from orders.services import transitions
 from orders.services.fulfillment import fulfillment_start
 from payments import selectors, stripe_client
 from payments.models import Payment
-from payments.services import records
+from payments.services import health, records
 from tickets.audit import SYSTEM_SCHEDULER
 from tickets.dynamodb import iso_utc, utc_now
 from tickets.formatting import money_format
@@ -165,6 +165,8 @@ def _apply_succeeded(
         metric_emit("PaymentsSucceeded")
         logger.info("order paid", extra={"order_id": order_id, "actor": actor})
         result.changes.append("marked paid, its seats sold")
+        if actor == SYSTEM_SCHEDULER:  # a job found what no webhook event announced
+            health.payment_found_without_webhook()
     # Also when the order was paid already: a sync whose first run died between paying and
     # starting fulfillment must still start it (the start is conditional, the vendor call
     # idempotent).
