@@ -28,7 +28,11 @@ class StaffForm(forms.Form):
     email = forms.EmailField(required=False)
     role = forms.ChoiceField(choices=ROLE_CHOICES)
     is_active = forms.BooleanField(
-        required=False, label="Active", help_text="Unticking it ends every session at once."
+        required=False,
+        initial=False,
+        label="Active",
+        help_text="Only an active account can sign in; unticking it ends every session at "
+        "once. A new account starts inactive: tick it once its owner should sign in.",
     )
 
 
@@ -84,9 +88,9 @@ class StaffAdmin(DynamoModelAdmin):
         Column(lambda a: when(a.last_login), "Last sign-in"),
     ]
     details = [
-        ("Last sign-in", lambda a: a.last_login),
+        ("Last sign-in", lambda a: when(a.last_login)),
         ("Failed sign-ins (last hour)", lambda a: signin_failures_of(username=a.username)),
-        ("Created", lambda a: a.created_at),
+        ("Created", lambda a: when(a.created_at)),
     ]
     object_actions = [
         ObjectAction(

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+
 from dynamo_admin.audit import AuditEntry
 from dynamo_admin.sites import DynamoAdminSite
 from tickets.audit import AuditRecord, audit_history, audit_recent_by, audit_record
@@ -69,6 +71,12 @@ class BackOfficeAdminSite(DynamoAdminSite):
     site_header = "TicketsToHeaven back office"
     site_title = "TicketsToHeaven admin"
     index_title = "Back office"
+
+    @property  # type: ignore[override]
+    def site_url(self) -> str | None:
+        """ "View site" goes to the storefront (``STOREFRONT_URL``), or is not shown: the
+        back office has no public page of its own at ``/``."""
+        return settings.STOREFRONT_URL or None
 
     def get_urls(self) -> list[Any]:
         from tickets import admin_views
