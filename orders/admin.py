@@ -154,10 +154,9 @@ class OrderAdmin(DynamoModelAdmin):
     list_columns = [
         Column("order_id", "Order", link=True),
         Column(lambda i: when(i.created_at), "Created"),
-        Column(lambda o: label(o.status), "Status"),
+        Column(lambda o: label(o.status) + (", disputed" if o.disputed else ""), "Status"),
         Column(lambda o: money_format(o.total_amount, o.currency), "Total"),
         Column("customer_email_masked", "Customer"),
-        Column(lambda o: "disputed" if o.disputed else "", "Dispute"),
     ]
     list_filters = [
         ChoiceFilter("status", "status", [(s.value, label(s.value)) for s in OrderStatus]),
