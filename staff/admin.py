@@ -66,8 +66,8 @@ def _set_password(request: HttpRequest, account: StaffAccount, data: dict[str, A
 def _unlock(request: HttpRequest, account: StaffAccount, data: dict[str, Any]) -> str:
     signin_failures_clear(username=account.username)
     return (
-        f"Forgot the failed sign-ins typed for {account.username}: "
-        "no delay holds their sign-in any more."
+        f"Forgot the failed sign-ins typed for {account.username} (and from the address they "
+        "last came from): no delay holds their sign-in any more."
     )
 
 
@@ -101,7 +101,8 @@ class StaffAdmin(DynamoModelAdmin):
             "Unlock",
             permission="staff.change_staff",
             run=_unlock,
-            help_text="Forgets the failed sign-ins typed for this username.",
+            help_text="Forgets the failed sign-ins typed for this username and from the "
+            "address they came from, so a delay no longer holds its sign-in.",
         ),
         ObjectAction(
             "set_password",
