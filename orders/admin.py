@@ -343,7 +343,13 @@ class CustomerAdmin(DynamoModelAdmin):
     ]
 
     def list_source(self, request: HttpRequest, filters: dict[str, Any]) -> ListSource:
-        return day_source(Customer.day_index, filters, "created", Customer.created_at)
+        return day_source(
+            Customer.day_index,
+            filters,
+            "created",
+            Customer.created_at,
+            oldest_day=selectors.customers_oldest_day,
+        )
 
     def item_get(self, object_id: str) -> Customer | None:
         return selectors.customer_get(customer_id=object_id, consistent=True)
