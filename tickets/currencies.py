@@ -71,5 +71,7 @@ def amount_minor(value: Decimal, currency: str) -> int:
     decimals than the currency allows (``49.001`` USD, ``10.5`` JPY)."""
     decimals = currency_decimals(currency)
     if value != value.quantize(Decimal(1).scaleb(-decimals)):
+        if decimals == 0:
+            raise ValueError(f"{currency.upper()} amounts are whole numbers (at most 0 decimals)")
         raise ValueError(f"{currency.upper()} amounts have at most {decimals} decimals")
     return int(value.scaleb(currency_exponent(currency)).to_integral_value())

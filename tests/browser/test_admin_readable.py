@@ -172,3 +172,26 @@ def test_view_site_goes_to_the_storefront_or_is_not_shown(aws, make_staff, new_p
         page.goto("/admin/")
         link = page.locator("#user-tools a", has_text="View site")
         expect(link).to_have_attribute("href", "https://shop.example.com/")
+
+
+def test_the_csv_export_has_money_in_major_units(demo, make_staff, new_page):
+    import csv
+    import io
+
+    make_staff("support", "sam")
+    page = new_page()
+    sign_in(page, "sam")
+    page.goto("/admin/orders/order/")
+    page.click("text=Export CSV")
+    with page.expect_download() as download_info:
+        page.click("#export-form input[type=submit]")
+    rows = list(csv.DictReader(io.StringIO(open(download_info.value.path()).read())))
+
+    by_status = {row["status"]: row for row in rows}
+    # Demo orders: 2 x General admission (USD 49.00) pending; 1 x VIP (USD 149.00) paid.
+    assert (by_status["pending_payment"]["total"], by_status["pending_payment"]["currency"]) == (
+        "98.00",
+        "usd",
+    )
+    assert by_status["paid"]["total"] == "149.00"
+    assert by_status["partially_refunded"]["refunded"] == "49.00"
