@@ -26,7 +26,7 @@ from orders.admin import OrderAdmin
 from orders.models import Order, OrderStatus
 from payments import selectors
 from payments.models import Payment
-from payments.services.refunds import REFUND_REASONS, refund_create
+from payments.services.refunds import REFUND_REASONS, refund_create, refund_reason_text
 from payments.services.sync import payment_sync
 from tickets.exceptions import ValidationFailed
 from tickets.formatting import money_format, money_minor_units, when
@@ -108,14 +108,15 @@ class PaymentAdmin(DynamoModelAdmin):
         ),
         RelatedList(
             "Refunds",
-            ["Refund", "Amount", "Status", "Created", "Reason"],
+            ["Refund", "Amount", "Status", "Created", "Requested by", "Reason"],
             lambda p: [
                 {
                     "Refund": r.refund_id,
                     "Amount": money_format(r.amount, p.currency),
                     "Status": r.status,
                     "Created": when(r.created_at),
-                    "Reason": r.reason,
+                    "Requested by": r.requested_by,
+                    "Reason": refund_reason_text(reason=r.reason, note=r.note or ""),
                 }
                 for r in p.refunds or []
             ],

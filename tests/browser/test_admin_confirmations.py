@@ -82,6 +82,13 @@ def test_an_empty_amount_asks_to_confirm_a_full_refund_with_a_reason(
     assert in_stripe["reason"] == "requested_by_customer"
     assert in_stripe["metadata"] == {"order_id": paid_order.order_id, "requested_by": "fin"}
 
+    # The reason is on the payment's page, beside the refund.
+    page.goto(f"/admin/payments/payment/{paid_order.payment_intent_id}/change/")
+    refunds = page.locator(".related-list", has=page.locator("h2", has_text="Refunds"))
+    expect(refunds).to_contain_text("Requested by the customer: Cannot travel, asked by e-mail")
+    expect(refunds).to_contain_text("fin")
+    page.go_back()
+
     # The reason is in the order's history, with who gave it.
     page.click(".object-tools a.historylink")
     history = page.locator("#change-history")
