@@ -48,6 +48,12 @@ def when(value: str | datetime | None) -> str:
     return value.astimezone(UTC).strftime(TIME_FORMAT)
 
 
+def when_short(value: str | datetime | None) -> str:
+    """The same as ``when``: kept for callers written before the one format (a list column
+    once dropped the seconds and the timezone)."""
+    return when(value)
+
+
 def today() -> date:
     """Today in UTC: the day buckets and the dashboard are UTC days."""
     return datetime.now(UTC).date()
