@@ -62,6 +62,8 @@ def main() -> None:
         os.environ.update(stack.environment())
         # The checkout calls the API from its own origin, as from CloudFront in production.
         os.environ["CORS_ALLOWED_ORIGINS"] = ",".join(storefront_origins)
+        if storefront_origins:  # the admin's "View site"
+            os.environ.setdefault("STOREFRONT_URL", storefront_origins[0] + "/")
         # The webhook answers at once and the vendor is called in a thread, as Lambda's async
         # task would; the scheduled jobs run in this process, as EventBridge would run them.
         os.environ["FULFILLMENT_ASYNC"] = "thread"

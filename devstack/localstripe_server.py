@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from localstripe import resources, server
@@ -73,7 +74,24 @@ async def payment_intent_confirm(request: web.Request) -> web.Response:
         return error.to_response()
 
 
+REFUND_REASONS = ("duplicate", "fraudulent", "requested_by_customer")
+
+
+def _refund_with_reason(original: Any) -> Any:
+    """localstripe's Refund refuses Stripe's ``reason`` parameter; accept it as Stripe does
+    (one of three values, else a 400) and keep it on the refund."""
+
+    def init(self: Any, *args: Any, reason: str | None = None, **kwargs: Any) -> None:
+        if reason is not None and reason not in REFUND_REASONS:
+            raise UserError(400, f"Invalid reason: must be one of {', '.join(REFUND_REASONS)}")
+        original(self, *args, **kwargs)
+        self.reason = reason
+
+    return init
+
+
 def main() -> None:
+    resources.Refund.__init__ = _refund_with_reason(resources.Refund.__init__)  # type: ignore[method-assign]
     resources.Store.dump_to_disk = lambda self: None  # type: ignore[method-assign]
     resources.Store.try_load_from_disk = lambda self: None  # type: ignore[method-assign]
     # Under /js.stripe.com/, which localstripe serves without a secret key (as Stripe.js is).

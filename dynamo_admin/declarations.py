@@ -43,6 +43,12 @@ class ObjectAction:
     read, records the audit entry (unless ``audited_by_service``: the service records it
     itself, so it is recorded once), and turns the configured error types (``errors``) into
     error messages.
+
+    With ``confirm``, the button first opens a confirmation page (as Django's delete does):
+    ``confirm(item, cleaned_data)`` returns the lines saying what will happen (the amount, its
+    effect); the page asks for ``confirm_form_class``'s fields (a reason, say) and runs the
+    action only when those are valid, with both forms' data. Such an action is never offered
+    on the list's selected rows.
     """
 
     name: str
@@ -53,6 +59,9 @@ class ObjectAction:
     available: Callable[[Any], bool] = lambda item: True
     help_text: str = ""
     audited_by_service: bool = False
+    confirm: Callable[[Any, dict[str, Any]], list[str]] | None = None
+    confirm_form_class: type[forms.Form] | None = None
+    confirm_label: str = ""  # the confirmation page's button; "Yes, <label>" by default
 
 
 @dataclass

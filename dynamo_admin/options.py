@@ -99,12 +99,15 @@ class DynamoModelAdmin(admin.ModelAdmin):
     list_empty_message: str = ""
     list_order_label: str = "newest first"
     actions = None  # Django's queryset actions; ours are ``object_actions``
-    list_object_tools: list[tuple[str, str]] = []  # (url name, label) links above the list
+    # Links above the list: (url name, label) or (url name, label, permission); a link whose
+    # permission the user lacks is not shown.
+    list_object_tools: list[tuple[str, ...]] = []
     per_page: int | None = None  # rows per list page; None: DYNAMO_ADMIN_PAGE_SIZE (50)
 
     change_list_template = "dynamo_admin/change_list.html"
     change_form_template = "dynamo_admin/change_form.html"
     object_history_template = "dynamo_admin/object_history.html"
+    action_confirmation_template = "dynamo_admin/action_confirmation.html"
 
     def page_size(self) -> int:
         return self.per_page or conf.page_size()
@@ -384,13 +387,16 @@ class DynamoModelAdmin(admin.ModelAdmin):
             "list_actions": [
                 a
                 for a in self.object_actions
-                if a.form_class is None and self.has_action_permission(request, a)
+                if a.form_class is None
+                and a.confirm is None
+                and self.has_action_permission(request, a)
             ],
             **self._page_links(request, page),
             "order_label": self.list_order_label,
             "object_tools": [
                 (reverse(name, current_app=self.admin_site.name), label)
-                for name, label in self.list_object_tools
+                for name, label, *permission in self.list_object_tools
+                if not permission or request.user.has_perm(permission[0])
             ],
             "actions_on_top": False,
             "actions_on_bottom": False,
@@ -402,7 +408,7 @@ class DynamoModelAdmin(admin.ModelAdmin):
     def _list_action(self, request: HttpRequest) -> HttpResponse:
         name = request.POST.get("action", "")
         action = next((a for a in self.object_actions if a.name == name), None)
-        if action is None or action.form_class is not None:
+        if action is None or action.form_class is not None or action.confirm is not None:
             messages.error(request, "Choose an action.")
             return HttpResponseRedirect(request.get_full_path())
         if not self.has_action_permission(request, action):
@@ -438,10 +444,10 @@ class DynamoModelAdmin(admin.ModelAdmin):
                 "action": a,
                 "url": self.url("action", self.item_key(item), a.name),
                 "form": a.form_class() if a.form_class else None,
-                "allowed": self.has_action_permission(request, a),
             }
             for a in self.object_actions
-            if a.available(item)
+            # An action the role cannot use is not shown (rather than refused when tried).
+            if a.available(item) and self.has_action_permission(request, a)
         ]
 
     def _render_form(
@@ -608,26 +614,83 @@ class DynamoModelAdmin(admin.ModelAdmin):
 
     # --- actions -----------------------------------------------------------------------------
     def object_action_view(self, request: HttpRequest, object_id: str, action: str) -> HttpResponse:
-        if request.method != "POST":
-            return HttpResponseRedirect(self.url("change", object_id))
         chosen = next((a for a in self.object_actions if a.name == action), None)
         item = self.item_get(object_id)
         if chosen is None or item is None:
             messages.error(request, "That action is not available here.")
             return HttpResponseRedirect(self.url("changelist"))
+        if request.method != "POST" and chosen.confirm is None:
+            return HttpResponseRedirect(self.url("change", object_id))
+        params = request.POST if request.method == "POST" else request.GET
+        back = HttpResponseRedirect(self.url("change", object_id))
+        if not self.has_action_permission(request, chosen):
+            messages.error(
+                request,
+                f"You are not allowed to {chosen.label.lower()}: your role does not include it.",
+            )
+            return back
         data: dict[str, Any] = {}
         if chosen.form_class is not None:
-            form = chosen.form_class(request.POST)
+            form = chosen.form_class(params)
             if not form.is_valid():
                 messages.error(request, f"{chosen.label}: {form_errors_line(form)}")
-                return HttpResponseRedirect(self.url("change", object_id))
+                return back
             data = form.cleaned_data
-        version = request.POST.get(VERSION_FIELD)
+        version = params.get(VERSION_FIELD)
         if version is not None and str(getattr(item, "version", "")) != version:
             self._conflict_message(request, self.item_repr(item))
-            return HttpResponseRedirect(self.url("change", object_id))
+            return back
+        if chosen.confirm is not None:
+            confirm_form = chosen.confirm_form_class(
+                params if request.method == "POST" and "_confirmed" in params else None
+            ) if chosen.confirm_form_class is not None else None  # fmt: skip
+            confirmed = request.method == "POST" and "_confirmed" in params
+            if not confirmed or (confirm_form is not None and not confirm_form.is_valid()):
+                return self._confirmation(request, chosen, item, params, data, confirm_form)
+            if confirm_form is not None:
+                data = {**data, **confirm_form.cleaned_data}
         self._run_action(request, chosen, item, data)
-        return HttpResponseRedirect(self.url("change", object_id))
+        return back
+
+    def _confirmation(
+        self,
+        request: HttpRequest,
+        action: ObjectAction,
+        item: Any,
+        params: Any,
+        data: dict[str, Any],
+        confirm_form: forms.Form | None,
+    ) -> HttpResponse:
+        """The page that says what ``action`` will do to ``item`` and asks for its reason,
+        carrying the values already chosen (the amount, the version read) as hidden fields."""
+        name = self.item_repr(item)
+        if not action.available(item):
+            messages.error(request, f"{action.label} does not apply to “{name}” now.")
+            return HttpResponseRedirect(self.url("change", self.item_key(item)))
+        assert action.confirm is not None
+        try:
+            lines = action.confirm(item, data)
+        except self.user_errors() as error:
+            messages.error(
+                request, f"{action.label} failed for “{name}”: {errors.error_message(error)}"
+            )
+            return HttpResponseRedirect(self.url("change", self.item_key(item)))
+        carried = [VERSION_FIELD, *(action.form_class.base_fields if action.form_class else [])]
+        context = {
+            **self.base_context(request, "Are you sure?"),
+            "subtitle": None,
+            "object": self.original(item),
+            "object_name": name,
+            "object_url": self.url("change", self.item_key(item)),
+            "action": action,
+            "action_url": self.url("action", self.item_key(item), action.name),
+            "confirm_label": action.confirm_label or f"Yes, {action.label.lower()}",
+            "lines": lines,
+            "hidden": [(n, params.get(n)) for n in carried if params.get(n) is not None],
+            "confirm_form": confirm_form,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, self.action_confirmation_template, context)
 
     def _run_action(
         self, request: HttpRequest, action: ObjectAction, item: Any, data: dict[str, Any]

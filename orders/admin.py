@@ -28,10 +28,11 @@ from orders.services.customers import customer_update
 from orders.services.fulfillment import fulfillment_retry
 from orders.services.seats import MAX_SEAT_SHARDS
 from orders.services.ticket_types import ticket_type_create, ticket_type_update
-from orders.services.transitions import OrderBeingPaid, order_cancel
+from orders.services.transitions import CANCEL_REASONS, OrderBeingPaid, order_cancel
 from tickets.audit import audit_history
+from tickets.currencies import amount_major, amount_minor, currency_decimals, currency_valid
 from tickets.exceptions import ValidationFailed
-from tickets.formatting import label, money_format, today, when, when_short
+from tickets.formatting import label, money_format, today, when
 
 # How far back an unfiltered list (or a date range without a start) reaches.
 LIST_HORIZON_DAYS = 400
@@ -84,10 +85,34 @@ def day_source(
 # --- Orders --------------------------------------------------------------------------------
 
 
+class CancelReasonForm(forms.Form):
+    """Why an unpaid order is canceled: asked on the confirmation page, kept in its history."""
+
+    reason = forms.ChoiceField(choices=[("", "---------"), *CANCEL_REASONS.items()], label="Reason")
+    note = forms.CharField(
+        max_length=500,
+        label="In your words",
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Kept in the order's history with your name.",
+    )
+
+
+def _cancel_confirm(order: Order, data: dict[str, Any]) -> list[str]:
+    total = money_format(order.total_amount, order.currency)
+    return [
+        f"The order ({total}, unpaid) is canceled: the buyer can no longer pay it.",
+        "Its payment in Stripe is canceled and its seats go back on sale.",
+        "This cannot be undone.",
+    ]
+
+
 def _cancel(request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
     try:
         order_cancel(
-            order_id=order.order_id, staff=request.user.get_username(), reason="canceled by staff"
+            order_id=order.order_id,
+            staff=request.user.get_username(),
+            reason=data["reason"],
+            note=data["note"],
         )
     except OrderBeingPaid:
         # Not "changed by someone else" (a Conflict would say that): the buyer paid.
@@ -120,7 +145,7 @@ def _customer_rows(order: Order) -> list[dict[str, Any]]:
 
 def _history_rows(order: Order) -> list[dict[str, Any]]:
     return [
-        {"When": e.at.strftime("%Y-%m-%d %H:%M:%S UTC"), "Who": e.staff, "What": e.summary}
+        {"When": when(e.at), "Who": e.staff, "What": e.summary}
         for e in audit_history(object_type="orders.order", object_id=order.order_id, limit=10)
     ]
 
@@ -128,11 +153,10 @@ def _history_rows(order: Order) -> list[dict[str, Any]]:
 class OrderAdmin(DynamoModelAdmin):
     list_columns = [
         Column("order_id", "Order", link=True),
-        Column(lambda i: when_short(i.created_at), "Created (UTC)"),
-        Column(lambda o: label(o.status), "Status"),
+        Column(lambda i: when(i.created_at), "Created"),
+        Column(lambda o: label(o.status) + (", disputed" if o.disputed else ""), "Status"),
         Column(lambda o: money_format(o.total_amount, o.currency), "Total"),
         Column("customer_email_masked", "Customer"),
-        Column(lambda o: "disputed" if o.disputed else "", "Dispute"),
     ]
     list_filters = [
         ChoiceFilter("status", "status", [(s.value, label(s.value)) for s in OrderStatus]),
@@ -206,6 +230,9 @@ class OrderAdmin(DynamoModelAdmin):
             run=_cancel,
             available=lambda o: o.status == OrderStatus.PENDING_PAYMENT,
             audited_by_service=True,
+            confirm=_cancel_confirm,
+            confirm_form_class=CancelReasonForm,
+            confirm_label="Yes, cancel the order",
         ),
         ObjectAction(
             "retry_fulfillment",
@@ -216,7 +243,7 @@ class OrderAdmin(DynamoModelAdmin):
             audited_by_service=True,
         ),
     ]
-    list_object_tools = [("admin:orders_order_export", "Export CSV")]
+    list_object_tools = [("admin:orders_order_export", "Export CSV", "orders.export_order")]
 
     def list_source(self, request: HttpRequest, filters: dict[str, Any]) -> ListSource:
         status = filters.get("status")
@@ -275,7 +302,7 @@ class CustomerAdmin(DynamoModelAdmin):
         Column("customer_id", "Customer", link=True),
         Column("name", "Name"),
         Column("email", "E-mail"),
-        Column(lambda i: when_short(i.created_at), "Created (UTC)"),
+        Column(lambda i: when(i.created_at), "Created"),
     ]
     list_filters = [DateRangeFilter("created", "date created", reach_days=LIST_REACH_DAYS)]
     search_fields = [
@@ -316,7 +343,13 @@ class CustomerAdmin(DynamoModelAdmin):
     ]
 
     def list_source(self, request: HttpRequest, filters: dict[str, Any]) -> ListSource:
-        return day_source(Customer.day_index, filters, "created", Customer.created_at)
+        return day_source(
+            Customer.day_index,
+            filters,
+            "created",
+            Customer.created_at,
+            oldest_day=selectors.customers_oldest_day,
+        )
 
     def item_get(self, object_id: str) -> Customer | None:
         return selectors.customer_get(customer_id=object_id, consistent=True)
@@ -340,20 +373,51 @@ class CustomerAdmin(DynamoModelAdmin):
 
 
 class TicketTypeForm(forms.Form):
+    """A ticket type as staff type it: the price in major units of its currency (``49.00``
+    USD is stored as 4900 minor units, as Stripe counts them), with at most the currency's
+    decimals (none for JPY, two for USD, three for KWD)."""
+
     name = forms.CharField(max_length=200)
     description = forms.CharField(widget=forms.Textarea, required=False)
-    unit_amount = forms.IntegerField(
-        min_value=0, help_text="In minor units (cents): 4900 is 49.00."
+    unit_amount = forms.DecimalField(
+        min_value=0, max_digits=14, label="Price", help_text="In the currency, e.g. 49.00."
     )
+    currency = forms.CharField(disabled=True, required=False, help_text="Set when added.")
     capacity = forms.IntegerField(
         min_value=0, required=False, help_text="Seats in total; empty for unlimited."
     )
     active = forms.BooleanField(required=False, help_text="Listed in the storefront's catalog.")
 
+    def clean_currency(self) -> str:
+        currency = (self.cleaned_data.get("currency") or "").strip().lower()
+        if not currency_valid(currency):
+            raise forms.ValidationError(
+                "Not an ISO 4217 currency code (e.g. usd, eur, jpy).", code="currency"
+            )
+        return currency
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        amount, currency = cleaned.get("unit_amount"), cleaned.get("currency")
+        if amount is not None and currency:
+            try:
+                amount_minor(amount, currency)
+            except ValueError:
+                decimals = currency_decimals(currency)
+                self.add_error(
+                    "unit_amount",
+                    f"{currency.upper()} prices are whole numbers."
+                    if decimals == 0
+                    else f"{currency.upper()} prices have at most {decimals} decimals.",
+                )
+        return cleaned
+
 
 class TicketTypeAddForm(TicketTypeForm):
     sku = forms.SlugField(max_length=64)
-    currency = forms.CharField(max_length=3, min_length=3, initial="usd")
+    currency = forms.CharField(
+        max_length=3, min_length=3, initial="usd", help_text="ISO 4217 code: usd, eur, jpy, …"
+    )
     seat_shards = forms.IntegerField(
         required=False,
         min_value=1,
@@ -365,7 +429,7 @@ class TicketTypeAddForm(TicketTypeForm):
     )
 
     field_order = [
-        "sku", "name", "description", "unit_amount", "currency", "capacity", "seat_shards", "active",
+        "sku", "name", "description", "currency", "unit_amount", "capacity", "seat_shards", "active",
     ]  # fmt: skip
 
 
@@ -390,8 +454,7 @@ class TicketTypeAdmin(DynamoModelAdmin):
     details = [
         ("Seats left", lambda t: "unlimited" if t.available is None else t.available),
         ("Seat shards", lambda t: int(t.seat_shards or 1)),
-        ("Currency", lambda t: t.currency),
-        ("Updated", lambda t: t.updated_at),
+        ("Updated", lambda t: when(t.updated_at)),
     ]
 
     def list_source(self, request: HttpRequest, filters: dict[str, Any]) -> ListSource:
@@ -414,7 +477,8 @@ class TicketTypeAdmin(DynamoModelAdmin):
         return {
             "name": item.name,
             "description": item.description or "",
-            "unit_amount": item.unit_amount,
+            "unit_amount": amount_major(item.unit_amount, item.currency),
+            "currency": item.currency,
             "capacity": item.capacity,
             "active": bool(item.active),
         }
@@ -422,14 +486,17 @@ class TicketTypeAdmin(DynamoModelAdmin):
     def item_save(
         self, request: HttpRequest, item: TicketType, version: int, changed: dict[str, Any]
     ) -> TicketType:
-        return ticket_type_update(sku=item.sku, version=version, changes=changed)
+        changes = {name: value for name, value in changed.items() if name != "currency"}
+        if "unit_amount" in changes:
+            changes["unit_amount"] = amount_minor(changes["unit_amount"], item.currency)
+        return ticket_type_update(sku=item.sku, version=version, changes=changes)
 
     def item_create(self, request: HttpRequest, data: dict[str, Any]) -> TicketType:
         return ticket_type_create(
             sku=data["sku"],
             name=data["name"],
             description=data.get("description") or "",
-            unit_amount=data["unit_amount"],
+            unit_amount=amount_minor(data["unit_amount"], data["currency"]),
             currency=data["currency"],
             capacity=data.get("capacity"),
             seat_shards=data.get("seat_shards") or 1,

@@ -3,7 +3,8 @@
 The response starts at once and each chunk is one Query of one day's partition (at most
 ``EXPORT_PAGE_SIZE`` orders), so memory stays flat whatever the range holds. Rows carry the
 masked e-mail only: a full customer record belongs on the customer page, not in files that get
-mailed around.
+mailed around. Amounts (``total``, ``refunded``) are in major units of the row's ``currency``
+(``49.00``), as staff read them in the admin; times are ISO 8601 in UTC.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from django.template.response import TemplateResponse
 
 from orders.selectors import orders_of_day
 from tickets.audit import audit_record
+from tickets.currencies import amount_major
 from tickets.formatting import date_or_none, today
 
 EXPORT_PAGE_SIZE = 500
@@ -30,8 +32,8 @@ COLUMNS = [
     "created_at",
     "status",
     "currency",
-    "total_amount",
-    "refunded_amount",
+    "total",
+    "refunded",
     "customer_id",
     "customer_email_masked",
     "payment_intent_id",
@@ -40,13 +42,23 @@ COLUMNS = [
 ]
 
 
+# Money columns, in major units of the row's currency ("49.00"), as staff read them everywhere.
+_MONEY = {"total": "total_amount", "refunded": "refunded_amount"}
+
+
+def _value(order: Any, column: str) -> Any:
+    if column in _MONEY:
+        return amount_major(getattr(order, _MONEY[column]) or 0, order.currency)
+    return getattr(order, column)
+
+
 def orders_export_rows(*, first: date, last: date) -> Iterator[list[Any]]:
     """Every order created from ``first`` to ``last`` (inclusive, UTC), oldest first, one
     day partition and one page of it at a time."""
     day = first
     while day <= last:
         for order in orders_of_day(day=day, page_size=EXPORT_PAGE_SIZE):
-            yield [getattr(order, column) for column in COLUMNS]
+            yield [_value(order, column) for column in COLUMNS]
         day += timedelta(days=1)
 
 

@@ -396,6 +396,22 @@ class LegacyOrderAuditEntry(Model):
     at = UnicodeAttribute()
 
 
+CUSTOMERS_FIRST_DAY = "BOUND#customers"
+
+
+class ListBound(Model):
+    """``BOUND#customers`` / ``FIRST_DAY`` in the back-office table: the UTC day of the oldest
+    customer, so the admin's day-by-day customer list stops walking there (and offers no Next
+    past it). Only ever moved earlier (``orders.services.customers``)."""
+
+    class Meta(BackOfficeMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="FIRST_DAY")
+    day = UnicodeAttribute()  # YYYY-MM-DD
+
+
 DAILY_TOTALS_PARTITION = "DAILYTOTALS"
 
 

@@ -14,9 +14,11 @@ from pynamodb.exceptions import DoesNotExist
 from orders.emails import email_normalise
 from orders.models import (
     CATALOG_ACTIVE,
+    CUSTOMERS_FIRST_DAY,
     DISPUTE_OPEN,
     Customer,
     CustomerEmailClaim,
+    ListBound,
     Order,
     OrderStatus,
     TicketType,
@@ -142,3 +144,15 @@ def orders_oldest_day() -> date | None:
         for order in Order.status_index.query(status.value, scan_index_forward=True, limit=1)
     ]
     return date.fromisoformat(min(oldest)[:10]) if oldest else None
+
+
+def customers_oldest_day() -> date | None:
+    """The day the oldest customer was created, or ``None`` with no customers: one GetItem of
+    the bound ``orders.services.customers.customers_first_day_note`` keeps (on a stage whose
+    customers predate it, ``admin_indexes_backfill`` sets it). The admin's customer list
+    stops its day-by-day walk there."""
+    try:
+        bound = ListBound.get(CUSTOMERS_FIRST_DAY, "FIRST_DAY")
+    except DoesNotExist:
+        return None
+    return date.fromisoformat(bound.day)

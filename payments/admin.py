@@ -37,7 +37,7 @@ from payments.models import (
     inbox_type_partition,
 )
 from payments.services.events import webhook_event_replay
-from payments.services.refunds import refund_create
+from payments.services.refunds import REFUND_REASONS, refund_create, refund_reason_text
 from payments.services.sync import payment_sync
 from tickets.exceptions import ValidationFailed
 from tickets.formatting import money_format, money_minor_units, when, when_short
@@ -61,7 +61,7 @@ PaymentShape = dynamo_shape(app_label="payments", name="Payment", key="payment_i
 class PaymentAdmin(DynamoModelAdmin):
     list_columns = [
         Column("payment_id", "PaymentIntent", link=True),
-        Column(lambda i: when_short(i.created_at), "Created (UTC)"),
+        Column(lambda i: when(i.created_at), "Created"),
         Column("status", "Status"),
         Column(lambda p: money_format(p.amount, p.currency), "Amount"),
         Column(lambda p: money_format(p.amount_refunded or 0, p.currency), "Refunded"),
@@ -119,14 +119,15 @@ class PaymentAdmin(DynamoModelAdmin):
         ),
         RelatedList(
             "Refunds",
-            ["Refund", "Amount", "Status", "Created", "Reason"],
+            ["Refund", "Amount", "Status", "Created", "Requested by", "Reason"],
             lambda p: [
                 {
                     "Refund": r.refund_id,
                     "Amount": money_format(r.amount, p.currency),
                     "Status": r.status,
-                    "Created": r.created_at,
-                    "Reason": r.reason,
+                    "Created": when(r.created_at),
+                    "Requested by": r.requested_by,
+                    "Reason": refund_reason_text(reason=r.reason, note=r.note or ""),
                 }
                 for r in p.refunds or []
             ],
@@ -303,10 +304,24 @@ admin.site.register(StripeEventShape, StripeEventAdmin)
 class RefundForm(forms.Form):
     amount = forms.DecimalField(
         required=False,
-        min_value=Decimal("0.01"),
-        decimal_places=2,
+        min_value=Decimal("0.001"),
+        max_digits=14,
         label="Amount",
-        help_text="In the order's currency, e.g. 12.50. Leave empty to refund what is left.",
+        help_text="In the order's currency, e.g. 12.50. Empty: all that is left (you confirm "
+        "the amount next).",
+    )
+
+
+class RefundReasonForm(forms.Form):
+    """Why the money goes back: Stripe's reason (sent to Stripe) and staff's words (kept on
+    the refund and in the order's history)."""
+
+    reason = forms.ChoiceField(choices=[("", "---------"), *REFUND_REASONS.items()], label="Reason")
+    note = forms.CharField(
+        max_length=500,
+        label="In your words",
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Kept on the refund and in the order's history with your name.",
     )
 
 
@@ -318,16 +333,47 @@ REFUNDABLE = {
 }
 
 
-def _refund(request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
-    amount = data.get("amount")
-    minor = money_minor_units(amount, order.currency) if amount is not None else None
+def _refund_amount(order: Order, data: dict[str, Any]) -> tuple[int, bool]:
+    """The amount to refund in minor units, and whether it is all that is left; raises
+    ``ValidationFailed`` for more than is left or more decimals than the currency has."""
     left = order.total_amount - (order.refunded_amount or 0)
-    if minor is not None and minor > left:
-        raise ValidationFailed(
-            f"at most {money_format(left, order.currency)} is left to refund on this order"
-        )
-    refund_create(order_id=order.order_id, amount=minor, staff=request.user.get_username())
-    shown = money_format(minor if minor is not None else left, order.currency)
+    amount = data.get("amount")
+    if amount is None:
+        return left, True
+    try:
+        minor = money_minor_units(amount, order.currency)
+    except ValueError as error:
+        raise ValidationFailed(f"{error} (you typed {amount})") from None
+    if minor > left:
+        raise ValidationFailed(f"At most {money_format(left, order.currency)} is left to refund.")
+    return minor, minor == left
+
+
+def _refund_confirm(order: Order, data: dict[str, Any]) -> list[str]:
+    minor, everything = _refund_amount(order, data)
+    shown = money_format(minor, order.currency)
+    refunded = order.refunded_amount or 0
+    lines = [
+        f"Full refund of {shown}." if everything and not refunded
+        else f"Refund of all that is left: {shown}." if everything
+        else f"Partial refund of {shown} of {money_format(order.total_amount, order.currency)}.",
+        "Stripe sends the money back to the buyer's card (it shows in 5-10 days); a refund "
+        "cannot be undone.",
+        f"The order becomes {'Refunded' if everything else 'Partially refunded'}.",
+    ]  # fmt: skip
+    return lines
+
+
+def _refund(request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
+    minor, _ = _refund_amount(order, data)
+    refund_create(
+        order_id=order.order_id,
+        amount=minor,
+        staff=request.user.get_username(),
+        reason=data["reason"],
+        note=data["note"],
+    )
+    shown = money_format(minor, order.currency)
     return f"Refund of {shown} requested for order {order.order_id}; Stripe confirms it shortly."
 
 
@@ -377,8 +423,11 @@ OrderAdmin.contribute(
         run=_refund,
         form_class=RefundForm,
         available=lambda o: o.status in REFUNDABLE,
-        help_text="Full or partial, through Stripe.",
+        help_text="Full or partial, through Stripe; you confirm it with a reason next.",
         audited_by_service=True,
+        confirm=_refund_confirm,
+        confirm_form_class=RefundReasonForm,
+        confirm_label="Yes, refund",
     ),
     before="cancel",
 )

@@ -43,6 +43,7 @@ class Refund(MapAttribute):
     # Stripe's dashboard); while ``status`` is ``reserved`` Stripe's answer is not yet recorded.
     idempotency_key = UnicodeAttribute(null=True)
     requested_by = UnicodeAttribute(null=True)  # staff username
+    note = UnicodeAttribute(null=True)  # staff's words beside Stripe's ``reason``
 
 
 class PaymentOrderIndex(GlobalSecondaryIndex["Payment"]):

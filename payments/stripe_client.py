@@ -64,6 +64,7 @@ class RefundResult:
     status: str
     amount: int
     payment_intent_id: str | None
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -183,11 +184,24 @@ def payment_intent_cancel(*, payment_intent_id: str, idempotency_key: str) -> Pa
     return _payment_intent(intent)
 
 
-def refund_create(*, payment_intent_id: str, amount: int, idempotency_key: str) -> RefundResult:
-    """Refund ``amount`` (minor units) of a PaymentIntent; the key is ``refund:{order}:{n}``."""
+def refund_create(
+    *,
+    payment_intent_id: str,
+    amount: int,
+    idempotency_key: str,
+    reason: str | None = None,
+    metadata: dict[str, str] | None = None,
+) -> RefundResult:
+    """Refund ``amount`` (minor units) of a PaymentIntent; the key is ``refund:{order}:{n}``.
+    ``reason`` is one of Stripe's (``requested_by_customer``, ``duplicate``, ``fraudulent``)."""
+    params: dict[str, Any] = {"payment_intent": payment_intent_id, "amount": amount}
+    if reason:
+        params["reason"] = reason
+    if metadata:
+        params["metadata"] = metadata
     refund = _call(
         _stripe_client().v1.refunds.create,
-        params={"payment_intent": payment_intent_id, "amount": amount},
+        params=params,
         options={"idempotency_key": idempotency_key},
     )
     return _refund(refund)
@@ -200,6 +214,7 @@ def _refund(refund: Any) -> RefundResult:
         status=refund["status"],
         amount=int(refund["amount"]),
         payment_intent_id=refund.get("payment_intent"),
+        reason=refund.get("reason"),
     )
 
 

@@ -28,7 +28,11 @@ class StaffForm(forms.Form):
     email = forms.EmailField(required=False)
     role = forms.ChoiceField(choices=ROLE_CHOICES)
     is_active = forms.BooleanField(
-        required=False, label="Active", help_text="Unticking it ends every session at once."
+        required=False,
+        initial=False,
+        label="Active",
+        help_text="Only an active account can sign in; unticking it ends every session at "
+        "once. A new account starts inactive: tick it once its owner should sign in.",
     )
 
 
@@ -62,8 +66,8 @@ def _set_password(request: HttpRequest, account: StaffAccount, data: dict[str, A
 def _unlock(request: HttpRequest, account: StaffAccount, data: dict[str, Any]) -> str:
     signin_failures_clear(username=account.username)
     return (
-        f"Forgot the failed sign-ins typed for {account.username}: "
-        "no delay holds their sign-in any more."
+        f"Forgot the failed sign-ins typed for {account.username} (and from the address they "
+        "last came from): no delay holds their sign-in any more."
     )
 
 
@@ -84,9 +88,9 @@ class StaffAdmin(DynamoModelAdmin):
         Column(lambda a: when(a.last_login), "Last sign-in"),
     ]
     details = [
-        ("Last sign-in", lambda a: a.last_login),
+        ("Last sign-in", lambda a: when(a.last_login)),
         ("Failed sign-ins (last hour)", lambda a: signin_failures_of(username=a.username)),
-        ("Created", lambda a: a.created_at),
+        ("Created", lambda a: when(a.created_at)),
     ]
     object_actions = [
         ObjectAction(
@@ -97,7 +101,8 @@ class StaffAdmin(DynamoModelAdmin):
             "Unlock",
             permission="staff.change_staff",
             run=_unlock,
-            help_text="Forgets the failed sign-ins typed for this username.",
+            help_text="Forgets the failed sign-ins typed for this username and from the "
+            "address they came from, so a delay no longer holds its sign-in.",
         ),
         ObjectAction(
             "set_password",

@@ -1,8 +1,11 @@
 """The authentication backend: staff accounts in DynamoDB.
 
-``authenticate`` answers the same way, in the same time, for a wrong password, a disabled
-account and a username that does not exist: each runs the password hasher exactly once and
-reads the account exactly once, and each returns ``None``. Slowing down guessing is the sign-in
+``authenticate`` answers the same way, in the same time, for a wrong password and a username
+that does not exist: each runs the password hasher exactly once and reads the account exactly
+once, and each returns ``None``. An inactive account with its *right* password is returned
+(as Django's ``AllowAllUsersModelBackend`` does), so the sign-in form can say "not active yet"
+(Django's ``inactive`` message, which tells nothing to someone without the password); the form
+refuses it and ``get_user`` never lets it in. Slowing down guessing is the sign-in
 form's job (``staff.signin_guard``), not a lock on the account.
 ``get_user`` reads the account on every request (one GetItem), so a disabled account or a
 changed role takes effect immediately.
@@ -34,9 +37,9 @@ class StaffBackend:
             # Run the hasher anyway, so timing does not tell which usernames exist.
             make_password(password)
             return None
-        if not staff.check_password(password) or not staff.is_active:
+        if not staff.check_password(password):
             return None
-        return staff
+        return staff  # inactive too: the form refuses it with its own message
 
     def get_user(self, user_id: str) -> Staff | None:
         staff = services.staff_get(username=str(user_id))

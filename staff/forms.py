@@ -21,7 +21,21 @@ class StaffAuthenticationForm(AdminAuthenticationForm):
             "Too many failed sign-ins. Wait %(seconds)s seconds before trying again: "
             "tries before then are not looked at."
         ),
+        "inactive": (
+            "This account is not active yet: an admin must tick “Active” on it (Staff "
+            "accounts) before it can sign in."
+        ),
+        "disabled": "This account has been disabled: ask an admin to enable it again.",
     }
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        """Django's ``inactive`` refusal, reached only with the right password (the backend
+        returns an inactive account only then): a new account not yet activated, or one
+        disabled after it was used."""
+        if not user.is_active:
+            code = "disabled" if user.last_login else "inactive"
+            raise forms.ValidationError(self.error_messages[code], code=code)
+        super().confirm_login_allowed(user)
 
     def clean(self) -> dict[str, Any]:
         username = self.cleaned_data.get("username")

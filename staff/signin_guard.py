@@ -24,7 +24,8 @@ django-axes' per-address counting, device cookies):
   (``staff.backends``). A delay answers "Too many failed sign-ins ... wait N seconds" from the
   counters alone, which exist for unknown usernames as for real ones.
 - A success forgets its address's and its username's failures; setting a new password and the
-  admin's "Unlock" action forget the username's. Each failure emits ``StaffSigninFailures``
+  admin's "Unlock" action forget the username's, and those of the address its last failure
+  came from (the staff member's own, as a rule). Each failure emits ``StaffSigninFailures``
   (an alarm in ``infra/`` watches it); no log line names the username or the address.
 """
 
@@ -67,6 +68,9 @@ class SigninCounter(Model):
     failures = NumberAttribute(default=0)
     last_failure_at = NumberAttribute(default=0)  # epoch seconds
     expires_at = TTLAttribute(null=True)
+    # On a username's counter: the (hashed) address counter of its last failure, so the
+    # admin's Unlock can also forget the delay of the address the staff member typed from.
+    last_address = UnicodeAttribute(null=True)
 
 
 def _digest(kind: str, value: str) -> str:
@@ -144,9 +148,10 @@ def signin_wait(*, request: HttpRequest, username: str, now: float | None = None
     return int(remaining) + 1 if remaining > 0 else 0
 
 
-def _failure_add(key: str, now: float) -> None:
+def _failure_add(key: str, now: float, address_key: str | None = None) -> None:
     expires_at = datetime.fromtimestamp(now + settings.STAFF_SIGNIN_WINDOW_SECONDS, UTC)
     counter = SigninCounter(pk=key, sk="COUNTER")
+    noted = [SigninCounter.last_address.set(address_key)] if address_key else []
     try:
         # Within the window: one more failure, atomically (concurrent guesses all count).
         counter.update(
@@ -154,6 +159,7 @@ def _failure_add(key: str, now: float) -> None:
                 SigninCounter.failures.add(1),
                 SigninCounter.last_failure_at.set(now),
                 SigninCounter.expires_at.set(expires_at),
+                *noted,
             ],
             condition=SigninCounter.expires_at > datetime.fromtimestamp(now, UTC),
         )
@@ -166,6 +172,7 @@ def _failure_add(key: str, now: float) -> None:
                 SigninCounter.failures.set(1),
                 SigninCounter.last_failure_at.set(now),
                 SigninCounter.expires_at.set(expires_at),
+                *noted,
             ]
         )
 
@@ -173,8 +180,9 @@ def _failure_add(key: str, now: float) -> None:
 def signin_failure_record(*, request: HttpRequest, username: str) -> None:
     """Count one refused sign-in against the client's address and the typed username."""
     now = time.time()
-    _failure_add(_address_key(client_address(request)), now)
-    _failure_add(_name_key(username), now)
+    address_key = _address_key(client_address(request))
+    _failure_add(address_key, now)
+    _failure_add(_name_key(username), now, address_key=address_key)
     metric_emit("StaffSigninFailures")
     logger.info("staff sign-in refused")
 
@@ -189,8 +197,14 @@ def signin_success_record(*, request: HttpRequest, username: str) -> None:
 
 
 def signin_failures_clear(*, username: str) -> None:
-    """Forget the failed sign-ins typed for ``username`` (the admin's Unlock, a new password)."""
-    SigninCounter(pk=_name_key(username), sk="COUNTER").delete()
+    """Forget the failed sign-ins typed for ``username`` and those of the address its last
+    failure came from (the admin's Unlock, a new password): a staff member who mistyped their
+    password into a delay can sign in again at once."""
+    key = _name_key(username)
+    counter = next(iter(SigninCounter.batch_get([(key, "COUNTER")])), None)
+    if counter is not None and counter.last_address:
+        SigninCounter(pk=counter.last_address, sk="COUNTER").delete()
+    SigninCounter(pk=key, sk="COUNTER").delete()
 
 
 def signin_failures_of(*, username: str) -> int:

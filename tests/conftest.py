@@ -66,6 +66,7 @@ def local_stack() -> LocalStack:
 @pytest.fixture(autouse=True)
 def aws(local_stack: LocalStack) -> Iterator[LocalStack]:
     """An empty AWS with this deployment's tables, secrets and parameters."""
+    from orders.services.customers import customers_first_day_forget
     from tickets.config import config_cache_clear
     from tickets.dynamodb import tables_ensure
 
@@ -73,6 +74,7 @@ def aws(local_stack: LocalStack) -> Iterator[LocalStack]:
     local_stack.provision_config()
     tables_ensure()
     config_cache_clear()
+    customers_first_day_forget()  # what this process knew of the emptied tables
     vendor_reset(local_stack)
     yield local_stack
 

@@ -78,16 +78,25 @@ def test_a_staff_cancel_from_the_admin_is_recorded_once_and_shown_in_history(sta
     order = order_create(items=[("ga", 3)])
     support = staff_client("support", "sam")
 
-    support.post(
+    support.post(  # the confirmation page's "Yes", with the reason it asks for
         f"/admin/orders/order/{order.order_id}/action/cancel/",
-        {"_version": order.version},
+        {
+            "_version": order.version,
+            "_confirmed": "yes",
+            "reason": "requested_by_customer",
+            "note": "asked by phone",
+        },
         follow=True,
     )
     history = support.get(f"/admin/orders/order/{order.order_id}/history/").content.decode()
 
     assert order_get(order.order_id).status == "canceled"
     (entry,) = audit_history(object_type="orders.order", object_id=order.order_id)
-    assert (entry.staff, entry.action, entry.reason) == ("sam", "cancel", "canceled by staff")
+    assert (entry.staff, entry.action, entry.reason) == (
+        "sam",
+        "cancel",
+        "Requested by the customer: asked by phone",
+    )
     assert "Order canceled" in history and "sam" in history and "pending_payment" in history
 
 

@@ -280,7 +280,7 @@ def test_cancel_on_an_order_paid_in_stripe_says_so_and_points_to_the_sync(aws, s
         staff_client("support")
         .post(
             f"/admin/orders/order/{order.order_id}/action/cancel/",
-            {"_version": order.version},
+            {"_version": order.version, "_confirmed": "yes", "reason": "abandoned", "note": "-"},
             follow=True,
         )
         .content.decode()

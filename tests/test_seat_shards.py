@@ -390,7 +390,7 @@ def test_finance_adds_a_sharded_type_and_edits_its_capacity_in_the_admin(staff_c
         "sku": "final-2027",
         "name": "Final",
         "description": "The on-sale",
-        "unit_amount": 9900,
+        "unit_amount": "99.00",
         "currency": "usd",
         "capacity": 1000,
         "seat_shards": 8,

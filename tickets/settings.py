@@ -230,6 +230,9 @@ SPECTACULAR_SETTINGS = {
 
 # --- CORS: only the storefront's origins, only the API ------------------------------------------
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
+# The admin's "View site" link: the storefront's address (Terraform's ``storefront_url``);
+# unset, the admin shows no such link (the back office itself has no public site).
+STOREFRONT_URL = os.environ.get("STOREFRONT_URL", "").strip()
 CORS_URLS_REGEX = r"^/(catalog|orders|schema)(/.*)?$"
 CORS_ALLOW_METHODS = ["GET", "POST", "OPTIONS"]
 CORS_ALLOW_HEADERS = ["accept", "content-type", "idempotency-key"]

@@ -38,6 +38,7 @@ from orders.emails import email_mask, email_normalise
 from orders.models import Customer, CustomerEmailClaim, Order, OrderItem, OrderStatus
 from orders.payment_port import PaymentRefused, PaymentStarted, payment_gateway
 from orders.selectors import customer_id_for_email, order_get, ticket_types_get
+from orders.services.customers import customers_first_day_note
 from orders.services.seats import (
     TRANSIENT_CODES,
     seats_failure,
@@ -185,6 +186,15 @@ def order_create_idempotent(
     return OrderCreateAnswer(201, body)
 
 
+def _customers_first_day_note(customer: Customer) -> None:
+    """The admin customer list's bound (``orders.services.customers``). Best effort: a lost
+    write is repaired by ``admin_indexes_backfill``."""
+    try:
+        customers_first_day_note(day=customer.created_at[:10])
+    except PynamoDBException:
+        logger.exception("customers' first day not noted; run admin_indexes_backfill")
+
+
 def _daily_totals_count(order: Order) -> None:
     """One more order on the dashboard's day (revenue counts when it is paid). Best effort: a
     lost increment is repaired by ``daily_totals_rebuild``."""
@@ -279,6 +289,8 @@ def _order_write(
                 t.save(order, condition=Order.order_id.does_not_exist())
                 puts.append("order")
                 seats_take(t, items=items)
+            if customer is not None:
+                _customers_first_day_note(customer)
             return order
         except TransactWriteError as error:
             codes = cancellation_codes(error)

@@ -1,5 +1,6 @@
 """Changes staff make to a customer's record (name and phone; the e-mail is the account's
-identity and is claimed at order creation, so it is not edited here)."""
+identity and is claimed at order creation, so it is not edited here), and the customers'
+first day, the bound of the admin's customer list."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import PutError, UpdateError
 
-from orders.models import Customer
+from orders.models import CUSTOMERS_FIRST_DAY, Customer, ListBound
 from tickets.dynamodb import condition_failed, utc_now_iso
 from tickets.exceptions import Conflict, ValidationFailed
 
@@ -41,3 +42,29 @@ def customer_update(*, customer_id: str, version: int, changes: Mapping[str, Any
         raise
     logger.info("customer updated", extra={"customer_id": customer_id, "fields": sorted(changes)})
     return customer
+
+
+# Days this process already knows to be on or after the customers' first day: a new customer
+# writes the bound once per process at most (days only go forward), never once per customer,
+# so an on-sale's new customers do not all write one item.
+_first_day_known: list[str] = []
+
+
+def customers_first_day_note(*, day: str) -> None:
+    """A customer was created on ``day`` (``YYYY-MM-DD``): move the customers' first day
+    (``ListBound``) to it if it is earlier or unset, with one conditional write."""
+    if _first_day_known and _first_day_known[0] <= day:
+        return
+    try:
+        ListBound(pk=CUSTOMERS_FIRST_DAY, day=day).save(
+            condition=ListBound.pk.does_not_exist() | (ListBound.day > day)
+        )
+    except PutError as error:
+        if not condition_failed(error):
+            raise  # an earlier day is recorded already: nothing to do
+    _first_day_known[:] = [day]
+
+
+def customers_first_day_forget() -> None:
+    """Forget what this process knows of the bound (tests start from empty tables)."""
+    _first_day_known.clear()

@@ -19,6 +19,7 @@ from pynamodb.exceptions import TransactWriteError
 from orders.models import CATALOG_ACTIVE, TicketType
 from orders.selectors import ticket_type_get
 from orders.services.seats import seats_capacity_change, seats_fill, seats_stock
+from tickets.currencies import currency_valid
 from tickets.dynamodb import cancellation_codes, transaction, utc_now_iso
 from tickets.exceptions import Conflict, ValidationFailed
 
@@ -44,8 +45,11 @@ def ticket_type_create(
     ``orders.services.seats``)."""
     if unit_amount < 0 or (capacity is not None and capacity < 0):
         raise ValidationFailed("Prices and capacities cannot be negative.")
-    if len(currency) != 3:
-        raise ValidationFailed("A currency is a three-letter ISO code, e.g. usd.")
+    if not currency_valid(currency):
+        raise ValidationFailed(
+            f"{currency!r} is not an ISO 4217 currency code (e.g. usd, eur, jpy).",
+            fields={"currency": ["Not an ISO 4217 currency code."]},
+        )
     now = utc_now_iso()
     ticket_type = TicketType(
         sku=sku,

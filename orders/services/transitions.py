@@ -157,7 +157,13 @@ def order_mark_paid(*, order_id: str, actor: str = SYSTEM_STRIPE) -> Outcome:
 
 
 def _cancel_write(
-    order: Order, *, reason: str, actor: str, action: str, cutoff: str | None = None
+    order: Order,
+    *,
+    reason: str,
+    actor: str,
+    action: str,
+    cutoff: str | None = None,
+    note: str = "",
 ) -> bool:
     """The cancellation itself: status, seats back, and the audit entry, in one transaction."""
     condition = Order.status == OrderStatus.PENDING_PAYMENT.value
@@ -176,7 +182,7 @@ def _cancel_write(
         actor=actor,
         action=action,
         summary="Order expired unpaid" if action == "expire" else "Order canceled",
-        reason=reason,
+        reason=": ".join(part for part in (CANCEL_REASONS.get(reason, reason), note) if part),
         before={"status": order.status, "seats_held": held},
         after={"status": OrderStatus.CANCELED.value, "seats_held": False},
         extra=seats_back,
@@ -201,17 +207,33 @@ def _payment_intent_cancel(order: Order) -> None:
         raise OrderBeingPaid() from None
 
 
-def order_cancel(*, order_id: str, staff: str | None = None, reason: str) -> Outcome:
+# Why staff cancel an unpaid order (Stripe's ``cancellation_reason`` values staff may give), in
+# words; the audit entry keeps these words and staff's note.
+CANCEL_REASONS = {
+    "requested_by_customer": "Requested by the customer",
+    "duplicate": "Duplicate order",
+    "fraudulent": "Fraudulent",
+    "abandoned": "Abandoned by the buyer",
+}
+
+
+def order_cancel(
+    *, order_id: str, staff: str | None = None, reason: str, note: str = ""
+) -> Outcome:
     """Cancel an unpaid order: its PaymentIntent in Stripe first, then the order, its seats
     back. Raises ``OrderNotCancelable`` past payment and ``OrderBeingPaid`` if a payment landed
-    or is in progress. Canceling a canceled order changes nothing."""
+    or is in progress. Canceling a canceled order changes nothing. ``reason`` (a key of
+    ``CANCEL_REASONS`` or a short text) and ``note`` (staff's words, never logged) go to the
+    audit entry."""
     order = _order_get(order_id)
     if order.status == OrderStatus.CANCELED:
         return Outcome(False, order)
     if order.status != OrderStatus.PENDING_PAYMENT:
         raise OrderNotCancelable()
     _payment_intent_cancel(order)
-    if _cancel_write(order, reason=reason, actor=staff or SYSTEM_BACKOFFICE, action="cancel"):
+    if _cancel_write(
+        order, reason=reason, actor=staff or SYSTEM_BACKOFFICE, action="cancel", note=note.strip()
+    ):
         return Outcome(True, _order_get(order_id))
     order = _order_get(order_id)
     if order.status not in {OrderStatus.CANCELED, OrderStatus.PENDING_PAYMENT}:

@@ -172,6 +172,7 @@ def payment_record_refunds(*, payment_intent_id: str, charge: Charge) -> bool:
                         amount=stripe_refund.amount,
                         status=stripe_refund.status,
                         created_at=utc_now_iso(),
+                        reason=stripe_refund.reason,
                     ),
                 ]
                 changed = True

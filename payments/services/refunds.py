@@ -29,6 +29,7 @@ from payments.services.records import payment_change
 from tickets.audit import audit_record
 from tickets.dynamodb import iso_utc, utc_now, utc_now_iso
 from tickets.exceptions import ApplicationError, Conflict, NotFound
+from tickets.formatting import money_format
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,12 @@ RESERVED = "reserved"
 # A reservation older than a Lambda invocation can run belongs to a request that died; younger
 # ones may be a colleague's refund still waiting for Stripe, and are left alone.
 RESUME_AFTER = timedelta(seconds=60)
+# Stripe's refund reasons (the ``reason`` of a Refund), as staff read them.
+REFUND_REASONS = {
+    "requested_by_customer": "Requested by the customer",
+    "duplicate": "Duplicate payment",
+    "fraudulent": "Fraudulent",
+}
 # Refund statuses that do not (or no longer) take money back.
 _NOT_COUNTED = frozenset({"failed", "canceled"})
 
@@ -49,6 +56,12 @@ class RefundAmountInvalid(ApplicationError):
     status_code = 400
     code = "refund_amount_invalid"
     message = "The refund amount is not valid."
+
+
+class RefundReasonInvalid(ApplicationError):
+    status_code = 400
+    code = "refund_reason_invalid"
+    message = "The refund reason is not one of Stripe's."
 
 
 class RefundRefused(Conflict):
@@ -69,12 +82,27 @@ def _refunded_or_reserved(payment: Payment) -> int:
     return max(committed, int(payment.amount_refunded or 0))
 
 
+def refund_reason_text(*, reason: str | None, note: str) -> str:
+    """``"Requested by the customer: seat was double-booked"``: how the audit log keeps a
+    refund's reason (Stripe's, in words) and staff's note."""
+    words = REFUND_REASONS.get(reason or "", reason or "")
+    return ": ".join(part for part in (words, note) if part)
+
+
 def refund_left(*, payment: Payment) -> int:
     """What can still be refunded: the amount minus refunds made, pending or reserved."""
     return max(int(payment.amount) - _refunded_or_reserved(payment), 0)
 
 
-def _reserve(*, order_id: str, payment_intent_id: str, amount: int | None, staff: str) -> Refund:
+def _reserve(
+    *,
+    order_id: str,
+    payment_intent_id: str,
+    amount: int | None,
+    staff: str,
+    reason: str | None,
+    note: str,
+) -> Refund:
     reserved: list[Refund] = []
 
     def change(payment: Payment) -> bool:
@@ -83,9 +111,10 @@ def _reserve(*, order_id: str, payment_intent_id: str, amount: int | None, staff
         if left <= 0:
             raise RefundAmountInvalid("Nothing is left to refund.", fields={"amount": ["0 left"]})
         if wanted <= 0 or wanted > left:
+            most = money_format(left, payment.currency)
             raise RefundAmountInvalid(
-                f"At most {left} can be refunded.",
-                fields={"amount": [f"Must be between 1 and {left}."]},
+                f"At most {most} is left to refund.",
+                fields={"amount": [f"At most {most}."]},
             )
         key = f"refund:{order_id}:{len(payment.refunds) + 1}"
         refund = Refund(
@@ -95,6 +124,8 @@ def _reserve(*, order_id: str, payment_intent_id: str, amount: int | None, staff
             created_at=utc_now_iso(),
             idempotency_key=key,
             requested_by=staff,
+            reason=reason,
+            note=note or None,
         )
         payment.refunds = [*payment.refunds, refund]
         reserved[:] = [refund]
@@ -116,6 +147,11 @@ def _record(*, payment_intent_id: str, key: str, result: stripe_client.RefundRes
         elif any(r.refund_id == result.id for r in payment.refunds):
             # The webhook recorded Stripe's refund first: keep its entry, drop the reservation.
             payment.refunds = [r for r in payment.refunds if r is not mine]
+            for theirs in payment.refunds:
+                if theirs.refund_id == result.id:  # keep who asked and why on Stripe's entry
+                    theirs.requested_by = theirs.requested_by or mine.requested_by
+                    theirs.reason = theirs.reason or mine.reason
+                    theirs.note = theirs.note or mine.note
         else:
             mine.refund_id, mine.status, mine.amount = result.id, result.status, result.amount
         return True
@@ -129,6 +165,8 @@ def _send(*, order: Order, refund: Refund) -> stripe_client.RefundResult:
             payment_intent_id=order.payment_intent_id,
             amount=int(refund.amount),
             idempotency_key=refund.idempotency_key,
+            reason=refund.reason,
+            metadata={"order_id": order.order_id, "requested_by": refund.requested_by or ""},
         )
     except stripe_client.PaymentProviderError as error:
         _record(payment_intent_id=order.payment_intent_id, key=refund.idempotency_key, result=None)
@@ -144,13 +182,27 @@ def _order_total_refunded(payment_intent_id: str) -> int:
     return sum(int(r.amount) for r in payment.refunds if r.status == "succeeded")
 
 
-def refund_create(*, order_id: str, amount: int | None, staff: str) -> RefundOutcome:
-    """Refund ``amount`` (minor units; ``None``: all that is left) of a paid order, as ``staff``.
+def refund_create(
+    *,
+    order_id: str,
+    amount: int | None,
+    staff: str,
+    reason: str | None = None,
+    note: str = "",
+) -> RefundOutcome:
+    """Refund ``amount`` (minor units; ``None``: all that is left) of a paid order, as ``staff``,
+    for ``reason`` (one of Stripe's, ``REFUND_REASONS``; the admin always asks for one) and
+    ``note`` (staff's own words). Both are sent to Stripe (the reason as the Refund's
+    ``reason``, who asked as its ``metadata``), kept on the payment's refund record and in
+    the order's audit entry; the note stays with us (it is not sent to Stripe).
 
     Raises ``RefundNotAllowed`` (409) unless the order is paid (or fulfilled, failed to be
     fulfilled, partially refunded), ``RefundAmountInvalid`` (400) for an amount that is not
     positive or above what is left, ``RefundRefused`` (409) if Stripe declines, and
     ``PaymentProviderUnavailable`` (503) if Stripe cannot be reached (then retrying is safe)."""
+    if reason is not None and reason not in REFUND_REASONS:
+        raise RefundReasonInvalid(fields={"reason": [f"One of {', '.join(REFUND_REASONS)}."]})
+    note = note.strip()[:500]
     order = order_get(order_id=order_id)
     if order is None:
         raise NotFound("No such order.")
@@ -173,7 +225,12 @@ def refund_create(*, order_id: str, amount: int | None, staff: str) -> RefundOut
         refund, result = resumed
     else:
         refund = _reserve(
-            order_id=order_id, payment_intent_id=order.payment_intent_id, amount=amount, staff=staff
+            order_id=order_id,
+            payment_intent_id=order.payment_intent_id,
+            amount=amount,
+            staff=staff,
+            reason=reason,
+            note=note,
         )
         result = _send(order=order, refund=refund)
 
@@ -184,7 +241,9 @@ def refund_create(*, order_id: str, amount: int | None, staff: str) -> RefundOut
         object_id=order_id,
         object_repr=order_id,
         action="refund",
-        summary=f"Refund of {result.amount} (minor units) requested: {result.status}",
+        summary=f"Refund of {money_format(result.amount, order.currency)} requested: "
+        f"{result.status}",
+        reason=refund_reason_text(reason=refund.reason, note=refund.note or ""),
         before={"status": order.status, "refunded_amount": before},
         after={"refund_id": result.id, "amount": result.amount, "refund_status": result.status},
     )

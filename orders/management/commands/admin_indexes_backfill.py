@@ -8,7 +8,8 @@ still missing) and it never changes an item's version, so no editor sees a false
 
 - orders: ``created_day`` (``order-day-index``) and, for disputed orders, ``dispute_flag``
   (``order-dispute-index``);
-- customers: ``created_day`` (``customer-day-index``);
+- customers: ``created_day`` (``customer-day-index``), and the customers' first day (the
+  customer list's bound: ``orders.selectors.customers_oldest_day``);
 - ticket types: ``listing`` (``ticket-type-list-index``).
 """
 
@@ -20,6 +21,7 @@ from django.core.management.base import BaseCommand
 from pynamodb.exceptions import UpdateError
 
 from orders.models import DISPUTE_OPEN, TICKET_TYPE_LISTING, Customer, Order, TicketType
+from orders.services.customers import customers_first_day_forget, customers_first_day_note
 
 
 def _set_if_missing(model: Any, keys: tuple[Any, ...], attribute: Any, value: str) -> bool:
@@ -56,11 +58,16 @@ class Command(BaseCommand):
                 )
             ):
                 counts["disputes"] += 1
+        first_day = None
         for customer in Customer.scan():
+            first_day = min(first_day or customer.created_at[:10], customer.created_at[:10])
             if not customer.created_day and _set_if_missing(
                 Customer, (customer.customer_id,), Customer.created_day, customer.created_at[:10]
             ):
                 counts["customers"] += 1
+        if first_day is not None:  # the customer list's bound, for customers older than it
+            customers_first_day_forget()
+            customers_first_day_note(day=first_day)
         for ticket_type in TicketType.scan():
             if not ticket_type.listing and _set_if_missing(
                 TicketType, (ticket_type.sku,), TicketType.listing, TICKET_TYPE_LISTING

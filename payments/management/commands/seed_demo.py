@@ -28,6 +28,7 @@ from orders.models import (
     Ticket,
     TicketType,
 )
+from orders.services.customers import customers_first_day_note
 from payments.models import Payment, PaymentAttempt, Refund
 from tickets.dynamodb import iso_utc, utc_now
 
@@ -100,6 +101,7 @@ class Command(BaseCommand):
             )
             customer.save(add_version_condition=False)
             customers.append(customer)
+        customers_first_day_note(day=customers[0].created_at[:10])  # the list's bound
 
         for status, customer_index, lines, refunded, disputed, hours in ORDERS:
             customer = customers[customer_index]
