@@ -10,3 +10,9 @@ class PaymentsConfig(AppConfig):
         from payments.order_gateway import StripePaymentGateway
 
         payment_gateway_set(StripePaymentGateway())
+
+        # The needs-attention queue (its actions reach both apps, so it lives here).
+        from payments.admin_attention import site_urls
+        from tickets.admin_views import site_urls_register
+
+        site_urls_register(site_urls)
