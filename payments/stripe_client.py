@@ -138,6 +138,10 @@ def _stripe_client() -> stripe.StripeClient:
 def _translate(error: Exception) -> Exception:
     import stripe
 
+    if isinstance(error, stripe.StripeError) and error.http_status == 404:
+        # Also a 404 without Stripe's JSON body (an endpoint this Stripe lacks: localstripe
+        # has no disputes), which the library reports as an APIError.
+        return PaymentProviderNotFound(type(error).__name__, code=error.code)
     if isinstance(error, stripe.APIConnectionError | stripe.RateLimitError):
         return PaymentProviderUnavailable()
     if isinstance(error, stripe.APIError | stripe.AuthenticationError):
