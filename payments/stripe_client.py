@@ -245,14 +245,16 @@ def _refund(refund: Any) -> RefundResult:
     )
 
 
-def _paged(operation: Any, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+def _paged(
+    operation: Any, params: dict[str, Any], page_size: int = LIST_PAGE_SIZE
+) -> Iterator[dict[str, Any]]:
     """Every object of a list call, page after page, as Stripe's lists are meant to be read:
     the library's ``auto_paging_iter`` asks for the next page with ``starting_after`` (the last
     id seen) while ``has_more`` is true. Stripe's errors are turned into ours on each page."""
     import stripe
 
     try:
-        page = operation(params={"limit": LIST_PAGE_SIZE, **params})
+        page = operation(params={"limit": page_size, **params})
         for obj in page.auto_paging_iter():
             yield _plain(obj)
     except stripe.StripeError as error:
@@ -277,10 +279,13 @@ def _created_filter(created_after: int | None) -> dict[str, Any]:
     return {"created": {"gt": created_after}}
 
 
-def refunds_list(*, created_after: int | None) -> Iterator[RefundResult]:
+def refunds_list(
+    *, created_after: int | None, page_size: int = LIST_PAGE_SIZE
+) -> Iterator[RefundResult]:
     """Every refund created after ``created_after`` (unix seconds) in the account, newest first,
     read page by page (``None``: every refund)."""
-    for obj in _paged(_stripe_client().v1.refunds.list, _created_filter(created_after)):
+    pages = _paged(_stripe_client().v1.refunds.list, _created_filter(created_after), page_size)
+    for obj in pages:
         refund = _refund(obj)
         if created_after is not None and refund.created is not None:
             if refund.created <= created_after:
