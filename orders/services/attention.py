@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import PynamoDBException, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from orders.models import AttentionReason, Order, OrderStatus
@@ -24,6 +24,7 @@ from orders.selectors import order_get
 from orders.services.changes import conditional_failure, order_change
 from orders.services.fulfillment import fulfillment_start
 from orders.services.seats import seats_take
+from tickets.dynamodb import utc_now_iso
 from tickets.exceptions import Conflict, NotFound
 
 logger = logging.getLogger(__name__)
@@ -87,6 +88,19 @@ def order_attention_clear(*, order_id: str, reason: AttentionReason) -> bool:
     return True
 
 
+def _revenue_add(order: Order) -> None:
+    """The dashboard's revenue counter, as when an order is paid (its payment did not count
+    while the order was canceled). Best effort, like every counter write."""
+    from orders.daily_totals import daily_totals_record
+
+    try:
+        daily_totals_record(
+            day=utc_now_iso()[:10], revenue=int(order.total_amount), currency=order.currency
+        )
+    except PynamoDBException:
+        logger.exception("daily totals not updated; run daily_totals_rebuild")
+
+
 def order_reinstate(*, order_id: str, staff: str) -> bool:
     """A canceled order whose payment went through anyway becomes ``paid`` again, if its seats
     are still free: the seats are taken back (with the same conditions as a new order's) in the
@@ -124,5 +138,6 @@ def order_reinstate(*, order_id: str, staff: str) -> bool:
             return False  # a seat's condition failed: sold out meanwhile
         raise OrderNotReinstatable()
     logger.info("order reinstated", extra={"order_id": order_id, "staff": staff})
+    _revenue_add(order)
     fulfillment_start(order_id=order_id)
     return True

@@ -143,11 +143,14 @@ def _update(
 # --- Payment -------------------------------------------------------------------------------
 
 
-def order_mark_paid(*, order_id: str, actor: str = SYSTEM_STRIPE) -> Outcome:
+def order_mark_paid(
+    *, order_id: str, actor: str = SYSTEM_STRIPE, order: Order | None = None
+) -> Outcome:
     """``pending_payment`` -> ``paid``: the seats held become sold. Idempotent; a payment for an
     order already canceled never revives the order (the caller, a webhook handler, has recorded
-    it on the payment item first: staff must refund it)."""
-    order = _order_get(order_id)
+    it on the payment item first: staff must refund it). ``order``: as the caller just read it,
+    to save a read (the write's condition is on the status: a stale copy cannot pay it twice)."""
+    order = order or _order_get(order_id)
     changed = _update(
         order,
         # Paying takes it out of the needs-attention queue ("pending with a succeeded payment").
@@ -385,7 +388,8 @@ def order_record_refund(
             else f"A refund failed: refunded now {total} of {int(order.total_amount)} (minor units)"
         ),
     )
-    if changed:
+    if changed and status != OrderStatus.CANCELED:
+        # (A canceled order's payment never counted as revenue: its refund takes none back.)
         _daily_totals_add(revenue=-(total - before), currency=order.currency)
     return Outcome(changed, order if changed else _order_get(order_id))
 

@@ -169,16 +169,24 @@ def _apply_succeeded(
     # Marked first (only while it is pending, so once): an order whose payment succeeded and
     # which something stops from paying below (a crash, a timeout) shows in the needs-attention
     # queue as "pending with a succeeded payment" until a sync pays it (which clears the mark).
-    if payment.status != "succeeded":  # else this was done by the run that recorded it
+    current = order_selectors.order_get(order_id=order_id)
+    if (
+        current is not None
+        and current.status == OrderStatus.PENDING_PAYMENT
+        and payment.status != "succeeded"  # else the run that recorded it marked it
+    ):
         order_attention_set(
-            order_id=order_id, reason=AttentionReason.PENDING_SUCCEEDED, only_pending=True
+            order_id=order_id,
+            reason=AttentionReason.PENDING_SUCCEEDED,
+            order=current,
+            only_pending=True,
         )
     # The payment first: a payment for an order canceled meanwhile is still on record.
     if records.payment_record_success(
         payment_intent_id=payment.payment_id, charge_id=intent.latest_charge, current=payment
     ):
         result.changes.append("payment recorded as succeeded")
-    outcome = transitions.order_mark_paid(order_id=order_id, actor=actor)
+    outcome = transitions.order_mark_paid(order_id=order_id, actor=actor, order=current)
     order = outcome.order
     if outcome.changed:
         metric_emit("PaymentsSucceeded")
