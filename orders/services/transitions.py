@@ -116,15 +116,18 @@ def _update(
     action: str,
     summary: str,
     reason: str = "",
+    bookkeeping: dict[str, Any] | None = None,
 ) -> bool:
-    """One conditional change of ``order`` (attribute name -> new value) and its audit entry,
-    in one transaction; False when the condition failed (nothing written). On success
-    ``order`` holds the values written."""
+    """One conditional change of ``order`` (attribute name -> new value; None removes it) and
+    its audit entry, in one transaction; False when the condition failed (nothing written). On
+    success ``order`` holds the values written. ``bookkeeping``: attributes written with it but
+    left out of the audit entry (internal counters staff have no use for in History)."""
+    written = {**changes, **(bookkeeping or {})}
     changed = order_change(
         order,
         actions=[
             getattr(Order, name).remove() if value is None else getattr(Order, name).set(value)
-            for name, value in changes.items()
+            for name, value in written.items()
         ],
         condition=condition,
         actor=actor,
@@ -135,7 +138,7 @@ def _update(
         after=changes,
     )
     if changed:
-        for name, value in changes.items():
+        for name, value in written.items():
             setattr(order, name, value)
     return changed
 
@@ -153,12 +156,13 @@ def order_mark_paid(
     order = order or _order_get(order_id)
     changed = _update(
         order,
-        # Paying takes it out of the needs-attention queue ("pending with a succeeded payment").
-        {"status": OrderStatus.PAID.value, "seats_held": False, "attention": None},
+        {"status": OrderStatus.PAID.value, "seats_held": False},
         Order.status == OrderStatus.PENDING_PAYMENT.value,
         actor=actor,
         action="paid",
         summary="Payment succeeded",
+        # Paying takes it out of the needs-attention queue ("pending with a succeeded payment").
+        bookkeeping={"attention": None},
     )
     if changed:
         _daily_totals_add(revenue=int(order.total_amount), currency=order.currency)
@@ -358,15 +362,17 @@ def order_record_refund(
     if total == before and (status == order.status or refunds_version is None):
         return Outcome(False, order)
     changes: dict[str, Any] = {"status": status.value, "refunded_amount": total}
+    bookkeeping: dict[str, Any] = {}
+    if refunds_version is not None:
+        bookkeeping["refunds_version"] = refunds_version
     if (
         status == OrderStatus.CANCELED
         and total >= order.total_amount
         and order.attention == AttentionReason.PAID_CANCELED
     ):
-        changes["attention"] = None  # the money went back: resolved
+        bookkeeping["attention"] = None  # the money went back: resolved
     condition = Order.status.is_in(*REFUND_RECORDABLE)
     if refunds_version is not None:
-        changes["refunds_version"] = refunds_version
         condition &= Order.refunds_version.does_not_exist() | (
             Order.refunds_version < refunds_version
         )
@@ -387,6 +393,7 @@ def order_record_refund(
             if total >= before
             else f"A refund failed: refunded now {total} of {int(order.total_amount)} (minor units)"
         ),
+        bookkeeping=bookkeeping,
     )
     if changed and status != OrderStatus.CANCELED:
         # (A canceled order's payment never counted as revenue: its refund takes none back.)
