@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from orders import selectors as order_selectors
-from orders.models import AttentionReason, FulfillmentStatus, Order, OrderStatus
+from orders.models import DISPUTE_OPEN, AttentionReason, FulfillmentStatus, Order, OrderStatus
 from orders.services import transitions
 from orders.services.attention import order_attention_set
 from orders.services.fulfillment import fulfillment_start
@@ -234,6 +234,12 @@ def _apply_charge(
     if charge.disputed and not order.dispute_flag and not order.disputed:
         dispute = _dispute_of_payment(payment.payment_id)
         order = _dispute_record(payment, order, dispute, actor=actor, result=result)
+    elif order.dispute_flag == DISPUTE_OPEN:
+        # Open here: has Stripe decided it (its closing event lost)? Not knowable where Stripe
+        # has no dispute list (localstripe): then it stays open.
+        dispute = _dispute_of_payment(payment.payment_id)
+        if dispute is not None and dispute.status != order.dispute_status:
+            order = _dispute_record(payment, order, dispute, actor=actor, result=result)
     return order
 
 
