@@ -16,9 +16,11 @@ inline as the local stack runs it (adds the vendor call and its writes).
 
 Numbers are for the emulators on loopback (moto serialises its requests); in AWS each
 DynamoDB request costs single-digit milliseconds, so the requests per event is the figure
-that carries over. The last two lines are the reconciliation job (``payments_reconcile``) over
-unpaid orders and over orders paid in Stripe whose webhook never came: DynamoDB and Stripe
-requests per order checked. Run: ``make bench`` or ``.venv/bin/python bench/webhooks.py [--events N]``.
+that carries over. The last four lines are the reconciliation job (``payments_reconcile``) over
+unpaid orders and over orders paid in Stripe whose webhook never came (DynamoDB and Stripe
+requests per order checked), and its refund sweep over Stripe's refund list, once with a
+refund made in Stripe's dashboard for each of those orders and once with nothing new (per
+payment checked). Run: ``make bench`` or ``.venv/bin/python bench/webhooks.py [--events N]``.
 """
 
 from __future__ import annotations
@@ -186,12 +188,14 @@ def _reconcile_measure(stack, n: int) -> None:
     from payments.services.sync import payments_reconcile
     from tests.factories import intent_pay, order_create
 
+    paid = []
     for i in range(2 * n):
         # The paid ones are older, so the first run (oldest first, n at most) checks them.
         order = order_create(items=[("ga", 1)], age_minutes=20 if i < n else 10)
         if i < n:
             order.update(actions=[Order.fulfillment_status.set(FulfillmentStatus.PENDING.value)])
             intent_pay(stack, order.payment_intent_id)
+            paid.append(order)
     _count_stripe_requests()
     for label, limit in (("paid in Stripe, no webhook", n), ("unpaid, nothing to change", n)):
         _counts.clear()
@@ -209,6 +213,45 @@ def _reconcile_measure(stack, n: int) -> None:
             f"   {elapsed / checked * 1000:6.1f} ms each"
             f"   DynamoDB {sum(_counts.values()) / checked:.1f}/order ({per_op})"
             f"   Stripe {sum(_stripe_counts.values()) / checked:.1f}/order"
+            f"   changed {len(report.changed)}",
+            flush=True,
+        )
+    _refunds_sweep_measure(stack, paid)
+
+
+def _refunds_sweep_measure(stack, paid) -> None:
+    """The job's refund sweep: each order paid above gets a refund made in Stripe's dashboard
+    (no webhook); one run records them all, the next finds nothing to change. Per payment
+    checked: DynamoDB requests and Stripe requests (the list is paged, 100 to a page)."""
+    import time as clock
+
+    from payments.services.sync import SweepReport, refunds_reconcile
+    from tests.factories import stripe_request
+
+    for order in paid:
+        stripe_request(
+            stack,
+            "POST",
+            "/v1/refunds",
+            {"payment_intent": order.payment_intent_id, "amount": "100"},
+        )
+    for label in ("refunds made in Stripe, no webhook", "refunds, nothing to change"):
+        _counts.clear()
+        _stripe_counts.clear()
+        report = SweepReport()
+        sys.stdout = open(os.devnull, "w")
+        started = time.perf_counter()
+        refunds_reconcile(created_after=int(clock.time()) - 3600, report=report, deadline=None)
+        elapsed = time.perf_counter() - started
+        sys.stdout.close()
+        sys.stdout = _report
+        checked = max(report.checked, 1)
+        per_op = ", ".join(f"{op} {c / checked:.1f}" for op, c in sorted(_counts.items()))
+        print(
+            f"{'reconcile: ' + label:<44} {report.checked / elapsed:8.1f} /s"
+            f"   {elapsed / checked * 1000:6.1f} ms each"
+            f"   DynamoDB {sum(_counts.values()) / checked:.1f}/payment ({per_op})"
+            f"   Stripe {sum(_stripe_counts.values()) / checked:.2f}/payment"
             f"   changed {len(report.changed)}",
             flush=True,
         )

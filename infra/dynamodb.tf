@@ -50,6 +50,11 @@ resource "aws_dynamodb_table" "orders" {
   }
 
   attribute {
+    name = "attention"
+    type = "S"
+  }
+
+  attribute {
     name = "fulfillment_next_at"
     type = "S"
   }
@@ -80,6 +85,15 @@ resource "aws_dynamodb_table" "orders" {
   global_secondary_index {
     name            = "order-dispute-index"
     hash_key        = "dispute_flag"
+    range_key       = "created_at"
+    projection_type = "ALL"
+  }
+
+  # Sparse: only orders whose money and state disagree (attention = the reason); the admin's
+  # needs-attention queue reads one partition per reason.
+  global_secondary_index {
+    name            = "order-attention-index"
+    hash_key        = "attention"
     range_key       = "created_at"
     projection_type = "ALL"
   }

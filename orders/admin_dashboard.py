@@ -4,7 +4,8 @@ Reads a handful of items whatever the tables hold: one Query of the daily counte
 (``orders.daily_totals``), and one small Query each for fulfillment failures
 (``order-status-index``), open disputes (the sparse ``order-dispute-index``) and unpaid orders
 past their expiry (``order-status-index`` with ``created_at`` before the cut-off: orders the
-expiry sweeper should have canceled). The chart is inline SVG drawn here: no JavaScript, no CDN.
+expiry sweeper should have canceled), and the needs-attention counts, one small Query per
+reason (``orders.selectors.orders_needing_attention``), each linking to its part of the queue. The chart is inline SVG drawn here: no JavaScript, no CDN.
 """
 
 from __future__ import annotations
@@ -19,14 +20,31 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from orders.daily_totals import daily_totals_list, days_between
-from orders.models import Order, OrderStatus
-from orders.selectors import orders_with_open_dispute, orders_with_status
+from orders.models import AttentionReason, Order, OrderStatus
+from orders.selectors import (
+    orders_needing_attention,
+    orders_with_open_dispute,
+    orders_with_status,
+)
 from tickets.config import parameters_get
 from tickets.dynamodb import iso_utc, utc_now
 from tickets.formatting import money_format, today, when
 from tickets.health import health_banners
 
 DAYS = 30
+# The needs-attention counts read at most this many of each reason ("100+" beyond).
+ATTENTION_COUNTED = 100
+# The queue's own threshold (payments.admin_attention, which this app cannot import; a test
+# keeps the two equal).
+PAID_NOT_FULFILLED_AFTER = timedelta(minutes=30)
+ATTENTION_TITLES = {
+    AttentionReason.PAID_NOT_FULFILLED: "Paid, not fulfilled",
+    AttentionReason.FULFILLMENT_FAILED: "Fulfillment failed",
+    AttentionReason.PAID_CANCELED: "Paid after it was canceled",
+    AttentionReason.REFUND_MISMATCH: "Refund not confirmed by Stripe",
+    AttentionReason.DISPUTE_OPEN: "Dispute open",
+    AttentionReason.PENDING_SUCCEEDED: "Awaiting payment, but the payment succeeded",
+}
 PROBLEMS_SHOWN = 10
 CHART_WIDTH, CHART_HEIGHT, BAR_GAP = 900, 220, 4
 
@@ -98,6 +116,22 @@ def dashboard_view(request: HttpRequest, site: Any) -> HttpResponse:
         status=OrderStatus.PENDING_PAYMENT.value, limit=PROBLEMS_SHOWN, created_before=cutoff
     )
     changelist = reverse("admin:orders_order_changelist")
+    attention = reverse("admin:attention")
+    paid_before = iso_utc(utc_now() - PAID_NOT_FULFILLED_AFTER)
+    needs_attention = [
+        {
+            "reason": reason.value,
+            "title": ATTENTION_TITLES[reason],
+            "count": len(
+                n := orders_needing_attention(
+                    reason=reason, limit=ATTENTION_COUNTED, paid_before=paid_before
+                )
+            ),
+            "more": len(n) >= ATTENTION_COUNTED,
+            "url": f"{attention}#{reason.value}",
+        }
+        for reason in AttentionReason
+    ]
     context = {
         **site.each_context(request),
         "title": "Dashboard",
@@ -111,6 +145,8 @@ def dashboard_view(request: HttpRequest, site: Any) -> HttpResponse:
         "revenue_total": money_format(sum(revenue), currency),
         "first": first,
         "last": last,
+        "needs_attention": needs_attention,
+        "needs_attention_url": attention,
         "problems": [
             {
                 "title": "Fulfillment failures",

@@ -141,7 +141,48 @@ class OrderDisputeIndex(GlobalSecondaryIndex["Order"]):
     created_at = UnicodeAttribute(range_key=True)
 
 
+class OrderAttentionIndex(GlobalSecondaryIndex["Order"]):
+    """Sparse: only orders whose money and state disagree in a way no index of their status
+    shows carry ``attention`` (the reason), so each reason of the needs-attention queue is one
+    small Query, oldest first, whatever the table holds."""
+
+    class Meta:
+        index_name = "order-attention-index"
+        projection = AllProjection()
+
+    attention = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class AttentionReason(StrEnum):
+    """Why an order is in the needs-attention queue (``orders.selectors.orders_needing_attention``
+    says which index each is read from)."""
+
+    # From order-status-index: paid longer than the threshold and still not fulfilled.
+    PAID_NOT_FULFILLED = "paid_not_fulfilled"
+    # From order-status-index: fulfillment failed for good.
+    FULFILLMENT_FAILED = "fulfillment_failed"
+    # ``attention``: Stripe took the money after the order was canceled (expired).
+    PAID_CANCELED = "paid_canceled"
+    # ``attention``: a refund asked for here has no answer from Stripe recorded.
+    REFUND_MISMATCH = "refund_mismatch"
+    # From order-dispute-index: a dispute is open.
+    DISPUTE_OPEN = "dispute_open"
+    # ``attention``: a sync learned the payment succeeded and was stopped before paying it.
+    PENDING_SUCCEEDED = "pending_succeeded"
+
+
+# The reasons kept in the ``attention`` attribute (the others come from existing indexes).
+ATTENTION_FLAGGED = frozenset(
+    {
+        AttentionReason.PAID_CANCELED,
+        AttentionReason.REFUND_MISMATCH,
+        AttentionReason.PENDING_SUCCEEDED,
+    }
+)
+
 DISPUTE_OPEN = "open"
+DISPUTE_CLOSED = "closed"  # decided (won or lost): out of the index's "open" partition
 
 
 @register
@@ -162,6 +203,9 @@ class Order(Model):
     # True while the order holds seats that a cancellation must give back.
     seats_held = BooleanAttribute(default=False)
     refunded_amount = NumberAttribute(default=0)
+    # The version of the payment record ``refunded_amount`` was read from: each refund write is
+    # conditioned on it growing (``order_record_refund``), so a stale reading never wins.
+    refunds_version = NumberAttribute(null=True)
     disputed = BooleanAttribute(default=False)
     fulfillment_status = UnicodeAttribute(default=FulfillmentStatus.NOT_STARTED.value)
     fulfillment_id = UnicodeAttribute(null=True)
@@ -185,12 +229,20 @@ class Order(Model):
     # ``order-dispute-index``. A writer that sets ``disputed`` with an update action must set
     # this in the same update (``Order.dispute_flag.set(DISPUTE_OPEN)``); ``save`` does it.
     dispute_flag = UnicodeAttribute(null=True)
+    dispute_id = UnicodeAttribute(null=True)  # Stripe's dp_... (staff answer it in Stripe)
+    dispute_status = UnicodeAttribute(null=True)  # Stripe's status of it as last seen
+    dispute_evidence_due_by = UnicodeAttribute(null=True)  # ISO time: answer before then
+    # An ``AttentionReason`` in ``ATTENTION_FLAGGED`` while the order is in that state, absent
+    # otherwise: the key of the sparse ``order-attention-index``. Set and removed by the
+    # services that move the order into and out of the state (``orders.services.transitions``).
+    attention = UnicodeAttribute(null=True)
 
     customer_index = OrderCustomerIndex()
     status_index = OrderStatusIndex()
     fulfillment_due_index = OrderFulfillmentDueIndex()
     day_index = OrderDayIndex()
     dispute_index = OrderDisputeIndex()
+    attention_index = OrderAttentionIndex()
 
     def serialize(self, null_check: bool = True) -> dict:
         if self.created_at:

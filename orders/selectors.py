@@ -13,9 +13,11 @@ from pynamodb.exceptions import DoesNotExist
 
 from orders.emails import email_normalise
 from orders.models import (
+    ATTENTION_FLAGGED,
     CATALOG_ACTIVE,
     CUSTOMERS_FIRST_DAY,
     DISPUTE_OPEN,
+    AttentionReason,
     Customer,
     CustomerEmailClaim,
     ListBound,
@@ -156,3 +158,27 @@ def customers_oldest_day() -> date | None:
     except DoesNotExist:
         return None
     return date.fromisoformat(bound.day)
+
+
+def orders_needing_attention(
+    *, reason: AttentionReason, limit: int, paid_before: str | None = None
+) -> list[Order]:
+    """The orders in the needs-attention queue for one reason, oldest first, at most ``limit``:
+    one Query of one index partition each (``order-attention-index`` for the reasons kept in
+    ``Order.attention``, ``order-status-index`` for paid-not-fulfilled and fulfillment failed,
+    ``order-dispute-index`` for open disputes). ``paid_before``: for paid-not-fulfilled, only
+    orders created before this ISO time (the threshold)."""
+    if reason in ATTENTION_FLAGGED:
+        return list(Order.attention_index.query(reason.value, limit=limit))
+    if reason == AttentionReason.PAID_NOT_FULFILLED:
+        return orders_with_status(
+            status=OrderStatus.PAID.value,
+            limit=limit,
+            created_before=paid_before,
+            oldest_first=True,
+        )
+    if reason == AttentionReason.FULFILLMENT_FAILED:
+        return orders_with_status(
+            status=OrderStatus.FULFILLMENT_FAILED.value, limit=limit, oldest_first=True
+        )
+    return list(Order.dispute_index.query(DISPUTE_OPEN, limit=limit))

@@ -37,6 +37,7 @@ from payments.models import (
     inbox_type_partition,
 )
 from payments.services.events import webhook_event_replay
+from payments.services.records import payment_refunded_total
 from payments.services.refunds import REFUND_REASONS, refund_create, refund_reason_text
 from payments.services.sync import payment_sync
 from tickets.exceptions import ValidationFailed
@@ -55,6 +56,42 @@ PAYMENT_STATUSES = [
 
 PAYMENTS_SHOWN = 20  # an order's payments on its page (it has a handful)
 
+REFUND_COLUMNS = [
+    "Refund",
+    "Amount",
+    "Status",
+    "Reason",
+    "Stripe's reason",
+    "Requested by",
+    "Created",
+]
+REFUND_STATUS_WORDS = {
+    "reserved": "asked, Stripe's answer not recorded yet",
+    "pending": "pending in Stripe",
+    "succeeded": "succeeded",
+    "failed": "failed",
+    "canceled": "canceled",
+    "requires_action": "awaits the buyer's action in Stripe",
+}
+
+
+def _refund_rows(payment: Payment) -> list[dict[str, Any]]:
+    """A payment's refunds, each with its status in words and, for a failed one, Stripe's
+    reason (and the reason staff gave): the same on the payment page and the order page."""
+    return [
+        {
+            "Refund": r.refund_id,
+            "Amount": money_format(r.amount, payment.currency),
+            "Status": REFUND_STATUS_WORDS.get(r.status, r.status),
+            "Reason": refund_reason_text(reason=r.reason, note=r.note or "") or None,
+            "Stripe's reason": (r.failure_reason or "").replace("_", " ") or None,
+            "Requested by": r.requested_by or "Stripe (outside this admin)",
+            "Created": when(r.created_at),
+        }
+        for r in payment.refunds or []
+    ]
+
+
 PaymentShape = dynamo_shape(app_label="payments", name="Payment", key="payment_id")
 
 
@@ -64,7 +101,7 @@ class PaymentAdmin(DynamoModelAdmin):
         Column(lambda i: when(i.created_at), "Created"),
         Column("status", "Status"),
         Column(lambda p: money_format(p.amount, p.currency), "Amount"),
-        Column(lambda p: money_format(p.amount_refunded or 0, p.currency), "Refunded"),
+        Column(lambda p: money_format(payment_refunded_total(p), p.currency), "Refunded"),
         Column("order_id", "Order"),
         Column(lambda p: "disputed" if p.disputed else "", "Dispute"),
     ]
@@ -87,7 +124,7 @@ class PaymentAdmin(DynamoModelAdmin):
     details = [
         ("Status", lambda p: p.status),
         ("Amount", lambda p: money_format(p.amount, p.currency)),
-        ("Refunded", lambda p: money_format(p.amount_refunded or 0, p.currency)),
+        ("Refunded", lambda p: money_format(payment_refunded_total(p), p.currency)),
         ("Charge", lambda p: p.charge_id),
         ("Disputed", lambda p: "yes" if p.disputed else "no"),
         ("Created", lambda p: when(p.created_at)),
@@ -117,21 +154,7 @@ class PaymentAdmin(DynamoModelAdmin):
                 for a in p.attempts or []
             ],
         ),
-        RelatedList(
-            "Refunds",
-            ["Refund", "Amount", "Status", "Created", "Requested by", "Reason"],
-            lambda p: [
-                {
-                    "Refund": r.refund_id,
-                    "Amount": money_format(r.amount, p.currency),
-                    "Status": r.status,
-                    "Created": when(r.created_at),
-                    "Requested by": r.requested_by,
-                    "Reason": refund_reason_text(reason=r.reason, note=r.note or ""),
-                }
-                for r in p.refunds or []
-            ],
-        ),
+        RelatedList("Refunds", REFUND_COLUMNS, lambda p: _refund_rows(p)),
     ]
 
     def list_source(self, request: HttpRequest, filters: dict[str, Any]) -> ListSource:
@@ -391,7 +414,7 @@ def _payments_rows(order: Order) -> list[dict[str, Any]]:
             "PaymentIntent": p.payment_id,
             "Status": p.status,
             "Amount": money_format(p.amount, p.currency),
-            "Refunded": money_format(p.amount_refunded, p.currency),
+            "Refunded": money_format(payment_refunded_total(p), p.currency),
             "Charge": p.charge_id,
             "Disputed": "yes" if p.disputed else "no",
             "Created": when(p.created_at),
@@ -405,6 +428,18 @@ OrderAdmin.contribute(
         "Payments",
         ["PaymentIntent", "Status", "Amount", "Refunded", "Charge", "Disputed", "Created"],
         _payments_rows,
+    ),
+    before="Fulfillment attempts",
+)
+OrderAdmin.contribute(
+    related_list=RelatedList(
+        "Refunds",
+        REFUND_COLUMNS,
+        lambda o: [
+            row
+            for p in selectors.payments_for_order(order_id=o.order_id, limit=PAYMENTS_SHOWN)
+            for row in _refund_rows(p)
+        ],
     ),
     before="Fulfillment attempts",
 )

@@ -16,3 +16,9 @@ class PaymentsConfig(AppConfig):
         from tickets.health import health_source_register
 
         health_source_register(integration_banners)
+
+        # The needs-attention queue (its actions reach both apps, so it lives here).
+        from payments.admin_attention import site_urls
+        from tickets.admin_views import site_urls_register
+
+        site_urls_register(site_urls)

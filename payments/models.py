@@ -44,6 +44,8 @@ class Refund(MapAttribute):
     idempotency_key = UnicodeAttribute(null=True)
     requested_by = UnicodeAttribute(null=True)  # staff username
     note = UnicodeAttribute(null=True)  # staff's words beside Stripe's ``reason``
+    # Why Stripe refused or failed it (its ``failure_reason``, or the refusal's message).
+    failure_reason = UnicodeAttribute(null=True)
 
 
 class PaymentOrderIndex(GlobalSecondaryIndex["Payment"]):
@@ -75,9 +77,13 @@ class Payment(Model):
     status = UnicodeAttribute()  # the PaymentIntent's status as last seen
     amount = NumberAttribute()
     currency = UnicodeAttribute()
+    # The sum of the ``succeeded`` refunds below, kept equal to it by every write of ``refunds``
+    # (``payments.services.records.payment_refunded_total``): the number every page shows.
     amount_refunded = NumberAttribute(default=0)
     charge_id = UnicodeAttribute(null=True)
     disputed = BooleanAttribute(default=False)
+    dispute_id = UnicodeAttribute(null=True)  # dp_...: the latest dispute on the charge
+    dispute_status = UnicodeAttribute(null=True)  # Stripe's status of that dispute
     attempts = ListAttribute(of=PaymentAttempt, default=list)
     refunds = ListAttribute(of=Refund, default=list)
     updated_at = UnicodeAttribute()

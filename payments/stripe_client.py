@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -61,10 +62,38 @@ class PaymentIntent:
 @dataclass(frozen=True)
 class RefundResult:
     id: str
-    status: str
+    status: str  # pending, requires_action, succeeded, failed, canceled
     amount: int
     payment_intent_id: str | None
     reason: str | None = None
+    charge_id: str | None = None
+    # Stripe's reason for a failed refund (``failure_reason``, e.g. ``expired_or_canceled_card``)
+    failure_reason: str | None = None
+    # ``refund:{order_id}:{n}`` for refunds staff asked for here (our metadata on the refund)
+    idempotency_key: str | None = None
+    created: int | None = None  # unix seconds
+
+
+@dataclass(frozen=True)
+class Dispute:
+    id: str
+    status: str  # warning_needs_response, needs_response, under_review, won, lost, ...
+    amount: int
+    charge_id: str | None
+    payment_intent_id: str | None
+    reason: str | None
+    evidence_due_by: int | None  # unix seconds: answer in Stripe before then
+    created: int | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.status not in DISPUTE_CLOSED_STATUSES
+
+
+# A dispute in one of these is decided; the others still want an answer or a decision.
+DISPUTE_CLOSED_STATUSES = frozenset({"won", "lost", "warning_closed", "prevented"})
+# Objects per page of a list call (Stripe's maximum is 100).
+LIST_PAGE_SIZE = 100
 
 
 @dataclass(frozen=True)
@@ -76,6 +105,8 @@ class Charge:
     payment_intent_id: str | None
     refunds: tuple[RefundResult, ...]
     disputed: bool = False  # Stripe's ``disputed``: a dispute was opened on this charge
+    # False when the charge's embedded list holds only the first page of its refunds.
+    refunds_complete: bool = True
 
 
 _lock = threading.Lock()
@@ -108,6 +139,10 @@ def _stripe_client() -> stripe.StripeClient:
 def _translate(error: Exception) -> Exception:
     import stripe
 
+    if isinstance(error, stripe.StripeError) and error.http_status == 404:
+        # Also a 404 without Stripe's JSON body (an endpoint this Stripe lacks: localstripe
+        # has no disputes), which the library reports as an APIError.
+        return PaymentProviderNotFound(type(error).__name__, code=error.code)
     if isinstance(error, stripe.APIConnectionError | stripe.RateLimitError):
         return PaymentProviderUnavailable()
     if isinstance(error, stripe.APIError | stripe.AuthenticationError):
@@ -192,13 +227,16 @@ def refund_create(
     reason: str | None = None,
     metadata: dict[str, str] | None = None,
 ) -> RefundResult:
-    """Refund ``amount`` (minor units) of a PaymentIntent; the key is ``refund:{order}:{n}``.
+    """Refund ``amount`` (minor units) of a PaymentIntent; the key is ``refund:{order}:{n}``,
+    also kept in the refund's metadata, so a list of refunds tells which request made each.
     ``reason`` is one of Stripe's (``requested_by_customer``, ``duplicate``, ``fraudulent``)."""
-    params: dict[str, Any] = {"payment_intent": payment_intent_id, "amount": amount}
+    params: dict[str, Any] = {
+        "payment_intent": payment_intent_id,
+        "amount": amount,
+        "metadata": {**(metadata or {}), "idempotency_key": idempotency_key},
+    }
     if reason:
         params["reason"] = reason
-    if metadata:
-        params["metadata"] = metadata
     refund = _call(
         _stripe_client().v1.refunds.create,
         params=params,
@@ -207,15 +245,113 @@ def refund_create(
     return _refund(refund)
 
 
+def refund_retrieve(*, refund_id: str) -> RefundResult:
+    return _refund(_call(_stripe_client().v1.refunds.retrieve, refund_id))
+
+
+def _id_of(value: Any) -> str | None:
+    return value if isinstance(value, str) or value is None else value.get("id")
+
+
 def _refund(refund: Any) -> RefundResult:
     refund = _plain(refund)
     return RefundResult(
         id=refund["id"],
         status=refund["status"],
         amount=int(refund["amount"]),
-        payment_intent_id=refund.get("payment_intent"),
+        payment_intent_id=_id_of(refund.get("payment_intent")),
+        charge_id=_id_of(refund.get("charge")),
         reason=refund.get("reason"),
+        failure_reason=refund.get("failure_reason"),
+        idempotency_key=(refund.get("metadata") or {}).get("idempotency_key"),
+        created=refund.get("created"),
     )
+
+
+def _paged(
+    operation: Any, params: dict[str, Any], page_size: int = LIST_PAGE_SIZE
+) -> Iterator[dict[str, Any]]:
+    """Every object of a list call, page after page, as Stripe's lists are meant to be read:
+    the library's ``auto_paging_iter`` asks for the next page with ``starting_after`` (the last
+    id seen) while ``has_more`` is true. Stripe's errors are turned into ours on each page."""
+    import stripe
+
+    try:
+        page = operation(params={"limit": page_size, **params})
+        for obj in page.auto_paging_iter():
+            yield _plain(obj)
+    except stripe.StripeError as error:
+        raise _translate(error) from None
+
+
+def refunds_of_payment_intent(*, payment_intent_id: str) -> list[RefundResult]:
+    """Every refund of a PaymentIntent, newest first (all pages: a charge's embedded
+    ``refunds`` holds the first few only)."""
+    return [
+        _refund(r)
+        for r in _paged(_stripe_client().v1.refunds.list, {"payment_intent": payment_intent_id})
+    ]
+
+
+def _created_filter(created_after: int | None) -> dict[str, Any]:
+    """Stripe's ``created[gt]`` list filter. localstripe (``STRIPE_API_BASE`` set) refuses it on
+    refunds, so there the whole list is read and cut by ``created`` here: the same pages,
+    the same ``auto_paging_iter``, only the cut moves."""
+    if created_after is None or os.environ.get("STRIPE_API_BASE"):
+        return {}
+    return {"created": {"gt": created_after}}
+
+
+def refunds_list(
+    *, created_after: int | None, page_size: int = LIST_PAGE_SIZE
+) -> Iterator[RefundResult]:
+    """Every refund created after ``created_after`` (unix seconds) in the account, newest first,
+    read page by page (``None``: every refund)."""
+    pages = _paged(_stripe_client().v1.refunds.list, _created_filter(created_after), page_size)
+    for obj in pages:
+        refund = _refund(obj)
+        if created_after is not None and refund.created is not None:
+            if refund.created <= created_after:
+                break  # newest first: the rest are older
+        yield refund
+
+
+def _dispute(obj: dict[str, Any]) -> Dispute:
+    evidence = obj.get("evidence_details") or {}
+    return Dispute(
+        id=obj["id"],
+        created=obj.get("created"),
+        status=obj.get("status") or "needs_response",
+        amount=int(obj.get("amount") or 0),
+        charge_id=_id_of(obj.get("charge")),
+        payment_intent_id=_id_of(obj.get("payment_intent")),
+        reason=obj.get("reason"),
+        evidence_due_by=evidence.get("due_by"),
+    )
+
+
+def dispute_from_event(obj: dict[str, Any]) -> Dispute:
+    """A dispute as an event carries it (for its id; decisions re-read it where Stripe can)."""
+    return _dispute(obj)
+
+
+def dispute_retrieve(*, dispute_id: str) -> Dispute:
+    return _dispute(_plain(_call(_stripe_client().v1.disputes.retrieve, dispute_id)))
+
+
+def disputes_of_payment_intent(*, payment_intent_id: str) -> list[Dispute]:
+    """The disputes of a PaymentIntent, newest first."""
+    return [
+        _dispute(d)
+        for d in _paged(_stripe_client().v1.disputes.list, {"payment_intent": payment_intent_id})
+    ]
+
+
+def disputes_list(*, created_after: int | None) -> Iterator[Dispute]:
+    """Every dispute created after ``created_after`` (unix seconds), newest first, page by
+    page. Raises ``PaymentProviderNotFound`` where the endpoint does not exist (localstripe)."""
+    params = _created_filter(created_after)
+    return (_dispute(d) for d in _paged(_stripe_client().v1.disputes.list, params))
 
 
 def charge_retrieve(*, charge_id: str) -> Charge:
@@ -231,6 +367,7 @@ def charge_retrieve(*, charge_id: str) -> Charge:
         payment_intent_id=charge.get("payment_intent"),
         refunds=tuple(_refund(r) for r in (refunds.get("data") or [])),
         disputed=bool(charge.get("disputed")),
+        refunds_complete=not refunds.get("has_more"),
     )
 
 

@@ -40,12 +40,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from orders.services import transitions
 from payments import selectors, stripe_client
 from payments.models import Payment, WebhookEventStatus
 from payments.services import events, health, records
 from payments.services.events import LEASE_SECONDS
-from payments.services.sync import payment_sync
+from payments.services.sync import dispute_apply, payment_sync, refunds_sync
 from tickets.audit import SYSTEM_STRIPE
 from tickets.exceptions import ApplicationError, Conflict, ServiceUnavailable
 from tickets.logging import order_id_var
@@ -164,41 +163,46 @@ def _on_payment_intent_payment_failed(event: dict[str, Any]) -> str:
 
 
 def _on_charge_refunded(event: dict[str, Any]) -> str:
+    """``charge.refunded``: re-read the charge's PaymentIntent's refunds, all of them."""
     charge = stripe_client.charge_retrieve(charge_id=event["data"]["object"]["id"])
     if not charge.payment_intent_id:
         return "not_ours"
-    order_id = _order_for_intent(charge.payment_intent_id)
-    if order_id is None:
+    return refunds_sync(payment_intent_id=charge.payment_intent_id, actor=SYSTEM_STRIPE)
+
+
+def _on_refund_changed(event: dict[str, Any]) -> str:
+    """``refund.created``/``refund.updated``/``refund.failed``/``charge.refund.updated``: a
+    refund was made or changed (an asynchronous refund succeeded, or failed later, with
+    Stripe's ``failure_reason``). Re-read from Stripe; the event's reason is kept only for a
+    refund Stripe itself says failed."""
+    obj = event["data"]["object"]
+    try:
+        refund = stripe_client.refund_retrieve(refund_id=obj["id"])
+    except stripe_client.PaymentProviderNotFound:
         return "not_ours"
-    records.payment_record_refunds(payment_intent_id=charge.payment_intent_id, charge=charge)
-    outcome = transitions.order_record_refund(
-        order_id=order_id, refunded_total=charge.amount_refunded
+    intent_id = refund.payment_intent_id
+    if not intent_id and refund.charge_id:
+        intent_id = stripe_client.charge_retrieve(charge_id=refund.charge_id).payment_intent_id
+    if not intent_id:
+        return "not_ours"
+    reason = obj.get("failure_reason")
+    return refunds_sync(
+        payment_intent_id=intent_id,
+        actor=SYSTEM_STRIPE,
+        failure_reasons={refund.id: reason} if isinstance(reason, str) else None,
     )
-    if outcome.changed:
-        logger.info(
-            "refund recorded",
-            extra={"order_id": order_id, "refunded_amount": charge.amount_refunded},
-        )
-    return "applied" if outcome.changed else "unchanged"
 
 
-def _on_charge_dispute_created(event: dict[str, Any]) -> str:
-    dispute = event["data"]["object"]
-    intent_id = dispute.get("payment_intent")
-    if not intent_id and dispute.get("charge"):
-        intent_id = stripe_client.charge_retrieve(charge_id=dispute["charge"]).payment_intent_id
-    order_id = _order_for_intent(intent_id) if intent_id else None
-    if order_id is None:
-        return "not_ours"
-    records.payment_record_dispute(payment_intent_id=intent_id)
-    outcome = transitions.order_flag_dispute(order_id=order_id)
-    if outcome.changed:
-        metric_emit("Disputes")
-        logger.warning(
-            "charge disputed: answer it in Stripe before the deadline",
-            extra={"order_id": order_id, "dispute_reason": dispute.get("reason")},
-        )
-    return "applied" if outcome.changed else "unchanged"
+def _on_dispute(event: dict[str, Any]) -> str:
+    """``charge.dispute.created``/``updated``/``closed``: flag the order with the evidence due
+    date while the dispute is open; close it once decided. The dispute is re-read from Stripe;
+    localstripe has no disputes, so there (a 404) the event's object is used."""
+    obj = event["data"]["object"]
+    try:
+        dispute = stripe_client.dispute_retrieve(dispute_id=obj["id"])
+    except stripe_client.PaymentProviderNotFound:
+        dispute = stripe_client.dispute_from_event(obj)
+    return dispute_apply(dispute=dispute, actor=SYSTEM_STRIPE)
 
 
 HANDLERS: dict[str, Callable[[dict[str, Any]], str]] = {
@@ -206,7 +210,13 @@ HANDLERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "payment_intent.payment_failed": _on_payment_intent_payment_failed,
     "payment_intent.canceled": _on_payment_intent_canceled,
     "charge.refunded": _on_charge_refunded,
-    "charge.dispute.created": _on_charge_dispute_created,
+    "charge.refund.updated": _on_refund_changed,
+    "refund.created": _on_refund_changed,
+    "refund.updated": _on_refund_changed,
+    "refund.failed": _on_refund_changed,
+    "charge.dispute.created": _on_dispute,
+    "charge.dispute.updated": _on_dispute,
+    "charge.dispute.closed": _on_dispute,
 }
 
 

@@ -12,7 +12,13 @@ SPEC_TABLES = {
     # one"): order-day-index and customer-day-index (newest first without a Scan).
     "ticketstoheaven-local-orders": (
         [("order_id", "HASH"), ("created_at", "RANGE")],
-        {"customer-id-index", "order-status-index", "order-day-index", "order-dispute-index"},
+        {
+            "customer-id-index",
+            "order-status-index",
+            "order-day-index",
+            "order-dispute-index",
+            "order-attention-index",
+        },
     ),
     "ticketstoheaven-local-customers": (
         [("customer_id", "HASH")],

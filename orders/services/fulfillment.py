@@ -205,6 +205,40 @@ def fulfillment_retry(*, order_id: str, staff: str | None = None) -> None:
     _dispatch(order_id)
 
 
+def fulfillment_retry_now(*, order_id: str, staff: str) -> None:
+    """Staff, from the needs-attention queue: a paid order still not fulfilled long after its
+    payment (its attempt was lost, or it waits on a long backoff) is attempted now: queued if
+    it never was, else its next attempt moved to now, and an attempt dispatched. A
+    ``fulfillment_failed`` order is retried with ``fulfillment_retry``."""
+    order = order_get(order_id=order_id)
+    if order is None:
+        raise NotFound("No order with this id.")
+    if order.status == OrderStatus.FULFILLMENT_FAILED:
+        fulfillment_retry(order_id=order_id, staff=staff)
+        return
+    if order.status != OrderStatus.PAID:
+        raise Conflict("Only a paid order waiting for its tickets can be retried.")
+    if order.fulfillment_status == FulfillmentStatus.NOT_STARTED:
+        if fulfillment_start(order_id=order_id):
+            return
+        order = order_get(order_id=order_id) or order
+    now = iso_utc(datetime.now(UTC))
+    changed = order_change(
+        order,
+        actions=[Order.fulfillment_next_at.set(now)],
+        condition=(Order.status == OrderStatus.PAID.value)
+        & (Order.fulfillment_queue == FULFILLMENT_DUE),
+        actor=staff,
+        action="retry_fulfillment",
+        summary="Fulfillment attempted now (from the needs-attention queue)",
+        before={"fulfillment_next_at": order.fulfillment_next_at},
+        after={"fulfillment_next_at": now},
+    )
+    if not changed:
+        raise Conflict("The order is no longer waiting for its tickets.")
+    _dispatch(order_id)
+
+
 def _dispatch(order_id: str) -> None:
     mode = os.environ.get("FULFILLMENT_ASYNC") or (
         "zappa" if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") else "inline"

@@ -32,9 +32,17 @@ from typing import Any
 from pynamodb.exceptions import PynamoDBException
 from pynamodb.transactions import TransactWrite
 
-from orders.models import DISPUTE_OPEN, Order, OrderStatus
+from orders.models import (
+    DISPUTE_CLOSED,
+    DISPUTE_OPEN,
+    AttentionReason,
+    FulfillmentStatus,
+    Order,
+    OrderStatus,
+)
 from orders.payment_port import PaymentMoving, payment_gateway
 from orders.selectors import order_get
+from orders.services.attention import order_attention_set
 from orders.services.changes import order_change
 from orders.services.seats import seats_give_back
 from tickets.audit import SYSTEM_BACKOFFICE, SYSTEM_SCHEDULER, SYSTEM_STRIPE
@@ -53,6 +61,13 @@ REFUNDABLE = frozenset(
         OrderStatus.FULFILLMENT_FAILED,
         OrderStatus.PARTIALLY_REFUNDED,
     }
+)
+
+
+# Where a refund (or a refund failing) may be recorded: refundable, fully refunded, or
+# canceled (money taken after the order expired, then refunded).
+REFUND_RECORDABLE = frozenset(
+    {*(s.value for s in REFUNDABLE), OrderStatus.REFUNDED.value, OrderStatus.CANCELED.value}
 )
 
 
@@ -101,13 +116,19 @@ def _update(
     action: str,
     summary: str,
     reason: str = "",
+    bookkeeping: dict[str, Any] | None = None,
 ) -> bool:
-    """One conditional change of ``order`` (attribute name -> new value) and its audit entry,
-    in one transaction; False when the condition failed (nothing written). On success
-    ``order`` holds the values written."""
+    """One conditional change of ``order`` (attribute name -> new value; None removes it) and
+    its audit entry, in one transaction; False when the condition failed (nothing written). On
+    success ``order`` holds the values written. ``bookkeeping``: attributes written with it but
+    left out of the audit entry (internal counters staff have no use for in History)."""
+    written = {**changes, **(bookkeeping or {})}
     changed = order_change(
         order,
-        actions=[getattr(Order, name).set(value) for name, value in changes.items()],
+        actions=[
+            getattr(Order, name).remove() if value is None else getattr(Order, name).set(value)
+            for name, value in written.items()
+        ],
         condition=condition,
         actor=actor,
         action=action,
@@ -117,7 +138,7 @@ def _update(
         after=changes,
     )
     if changed:
-        for name, value in changes.items():
+        for name, value in written.items():
             setattr(order, name, value)
     return changed
 
@@ -125,11 +146,14 @@ def _update(
 # --- Payment -------------------------------------------------------------------------------
 
 
-def order_mark_paid(*, order_id: str, actor: str = SYSTEM_STRIPE) -> Outcome:
+def order_mark_paid(
+    *, order_id: str, actor: str = SYSTEM_STRIPE, order: Order | None = None
+) -> Outcome:
     """``pending_payment`` -> ``paid``: the seats held become sold. Idempotent; a payment for an
     order already canceled never revives the order (the caller, a webhook handler, has recorded
-    it on the payment item first: staff must refund it)."""
-    order = _order_get(order_id)
+    it on the payment item first: staff must refund it). ``order``: as the caller just read it,
+    to save a read (the write's condition is on the status: a stale copy cannot pay it twice)."""
+    order = order or _order_get(order_id)
     changed = _update(
         order,
         {"status": OrderStatus.PAID.value, "seats_held": False},
@@ -137,12 +161,19 @@ def order_mark_paid(*, order_id: str, actor: str = SYSTEM_STRIPE) -> Outcome:
         actor=actor,
         action="paid",
         summary="Payment succeeded",
+        # Paying takes it out of the needs-attention queue ("pending with a succeeded payment").
+        bookkeeping={"attention": None},
     )
     if changed:
         _daily_totals_add(revenue=int(order.total_amount), currency=order.currency)
     if not changed:
         order = _order_get(order_id)
-        if order.status == OrderStatus.CANCELED:
+        if order.status == OrderStatus.CANCELED and order_attention_set(
+            order_id=order_id,
+            reason=AttentionReason.PAID_CANCELED,
+            order=order,
+            unless_refunded=True,
+        ):
             # Money taken for an order that no longer holds seats: an alarm watches this
             # metric, and staff refund it from the admin (the payment is recorded).
             metric_emit("PaymentsOnCanceledOrders")
@@ -315,40 +346,135 @@ def _daily_totals_add(*, revenue: int, currency: str) -> None:
 # --- Refunds and disputes ------------------------------------------------------------------
 
 
+def _paid_status(order: Order) -> OrderStatus:
+    """The status a paid order has when nothing of it is refunded (a refund failed later)."""
+    if order.fulfillment_status == FulfillmentStatus.FULFILLED:
+        return OrderStatus.FULFILLED
+    if order.fulfillment_status == FulfillmentStatus.FAILED:
+        return OrderStatus.FULFILLMENT_FAILED
+    return OrderStatus.PAID
+
+
 def order_record_refund(
-    *, order_id: str, refunded_total: int, actor: str = SYSTEM_STRIPE
+    *,
+    order_id: str,
+    refunded_total: int,
+    refunds_version: int | None = None,
+    actor: str = SYSTEM_STRIPE,
 ) -> Outcome:
-    """Record that ``refunded_total`` (cumulative, minor units) has been refunded: the order
-    becomes ``refunded`` or ``partially_refunded``. The total only grows: a late or repeated
-    event with a smaller or equal total changes nothing."""
+    """Record that ``refunded_total`` (cumulative, minor units) is refunded: the order becomes
+    ``refunded`` or ``partially_refunded`` (a canceled order, refunded because money was taken
+    anyway, stays ``canceled``).
+
+    ``refunds_version``: the version of the payment record the total was read from. The write
+    is conditioned on it growing, so an older reading never overwrites a newer one; that is
+    what lets a total go *down* (a refund that failed after Stripe had accepted it), back to
+    ``partially_refunded`` or the paid status. Without it (old callers) the total only grows."""
     order = _order_get(order_id)
-    total = min(refunded_total, int(order.total_amount))
-    status = OrderStatus.REFUNDED if total >= order.total_amount else OrderStatus.PARTIALLY_REFUNDED
+    total = max(0, min(refunded_total, int(order.total_amount)))
+    if order.status == OrderStatus.CANCELED:
+        status = OrderStatus.CANCELED
+    elif total >= order.total_amount:
+        status = OrderStatus.REFUNDED
+    elif total > 0:
+        status = OrderStatus.PARTIALLY_REFUNDED
+    else:
+        status = _paid_status(order)
     before = int(order.refunded_amount or 0)
+    if total == before and (status == order.status or refunds_version is None):
+        return Outcome(False, order)
+    changes: dict[str, Any] = {"status": status.value, "refunded_amount": total}
+    bookkeeping: dict[str, Any] = {}
+    if refunds_version is not None:
+        bookkeeping["refunds_version"] = refunds_version
+    if (
+        status == OrderStatus.CANCELED
+        and total >= order.total_amount
+        and order.attention == AttentionReason.PAID_CANCELED
+    ):
+        bookkeeping["attention"] = None  # the money went back: resolved
+    condition = Order.status.is_in(*REFUND_RECORDABLE)
+    if refunds_version is not None:
+        condition &= Order.refunds_version.does_not_exist() | (
+            Order.refunds_version < refunds_version
+        )
+    else:
+        condition &= Order.refunded_amount.does_not_exist() | (Order.refunded_amount < total)
+    if status == OrderStatus.CANCELED:
+        condition &= Order.status == OrderStatus.CANCELED.value
+    else:
+        condition &= Order.status != OrderStatus.CANCELED.value
     changed = _update(
         order,
-        {"status": status.value, "refunded_amount": total},
-        Order.status.is_in(*(s.value for s in REFUNDABLE))
-        & (Order.refunded_amount.does_not_exist() | (Order.refunded_amount < total)),
+        changes,
+        condition,
         actor=actor,
         action="refunded",
-        summary=f"Refunded {total} of {int(order.total_amount)} (minor units)",
+        summary=(
+            f"Refunded {total} of {int(order.total_amount)} (minor units)"
+            if total >= before
+            else f"A refund failed: refunded now {total} of {int(order.total_amount)} (minor units)"
+        ),
+        bookkeeping=bookkeeping,
     )
-    if changed:
+    if changed and status != OrderStatus.CANCELED:
+        # (A canceled order's payment never counted as revenue: its refund takes none back.)
         _daily_totals_add(revenue=-(total - before), currency=order.currency)
     return Outcome(changed, order if changed else _order_get(order_id))
 
 
-def order_flag_dispute(*, order_id: str, actor: str = SYSTEM_STRIPE) -> Outcome:
-    """A dispute was opened: flag the order (a flag, not a state). Idempotent."""
+def order_flag_dispute(
+    *,
+    order_id: str,
+    actor: str = SYSTEM_STRIPE,
+    dispute_id: str | None = None,
+    dispute_status: str | None = None,
+    evidence_due_by: str | None = None,
+) -> Outcome:
+    """A dispute is open: flag the order (a flag, not a state) with Stripe's dispute id and the
+    date its evidence is due. Idempotent; a later reading with new details updates them."""
     order = _order_get(order_id)
+    details = {
+        name: value
+        for name, value in (
+            ("dispute_id", dispute_id),
+            ("dispute_status", dispute_status),
+            ("dispute_evidence_due_by", evidence_due_by),
+        )
+        if value is not None
+    }
+    if order.dispute_flag == DISPUTE_OPEN and all(
+        getattr(order, name) == value for name, value in details.items()
+    ):
+        return Outcome(False, order)
+    newly = order.dispute_flag != DISPUTE_OPEN
     changed = _update(
         order,
         # dispute_flag puts the order in the dashboard's sparse order-dispute-index.
-        {"disputed": True, "dispute_flag": DISPUTE_OPEN},
-        Order.disputed.does_not_exist() | (Order.disputed == False),  # noqa: E712
+        {"disputed": True, "dispute_flag": DISPUTE_OPEN, **details},
+        (Order.dispute_flag.does_not_exist() | (Order.dispute_flag != DISPUTE_OPEN))
+        if newly
+        else (Order.version == order.version),
         actor=actor,
         action="dispute",
-        summary="Charge disputed: answer it in Stripe",
+        summary="Charge disputed: answer it in Stripe"
+        if newly
+        else f"Dispute updated in Stripe: {dispute_status or 'details'}",
     )
-    return Outcome(changed, order)
+    return Outcome(changed and newly, order if changed else _order_get(order_id))
+
+
+def order_close_dispute(
+    *, order_id: str, dispute_status: str, actor: str = SYSTEM_STRIPE
+) -> Outcome:
+    """Stripe decided the dispute (won, lost...): the order leaves the open disputes."""
+    order = _order_get(order_id)
+    changed = _update(
+        order,
+        {"disputed": True, "dispute_flag": DISPUTE_CLOSED, "dispute_status": dispute_status},
+        Order.dispute_flag == DISPUTE_OPEN,
+        actor=actor,
+        action="dispute_closed",
+        summary=f"Dispute closed in Stripe: {dispute_status}",
+    )
+    return Outcome(changed, order if changed else _order_get(order_id))

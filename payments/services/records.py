@@ -12,14 +12,14 @@ PaymentIntent), a late ``payment_failed`` only adds to the attempt history.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from pynamodb.exceptions import PutError
 from pynamodb.transactions import TransactWrite
 
 from payments import selectors
 from payments.models import Payment, PaymentAttempt, Refund
-from payments.stripe_client import Charge
+from payments.stripe_client import Dispute, RefundResult
 from tickets.dynamodb import condition_failed, utc_now_iso
 
 logger = logging.getLogger(__name__)
@@ -144,26 +144,49 @@ def payment_record_canceled(*, payment_intent_id: str) -> bool:
     return payment_change(payment_intent_id=payment_intent_id, change=change)
 
 
-def payment_record_dispute(*, payment_intent_id: str) -> bool:
+def payment_record_dispute(*, payment_intent_id: str, dispute: Dispute | None = None) -> bool:
+    """The charge was disputed (``dispute``: Stripe's dispute, for its id and status)."""
+
     def change(payment: Payment) -> bool:
-        if payment.disputed:
+        status = dispute.status if dispute else payment.dispute_status
+        dispute_id = dispute.id if dispute else payment.dispute_id
+        if payment.disputed and (payment.dispute_status, payment.dispute_id) == (
+            status,
+            dispute_id,
+        ):
             return False
         payment.disputed = True
+        payment.dispute_id, payment.dispute_status = dispute_id, status
         return True
 
     return payment_change(payment_intent_id=payment_intent_id, change=change)
 
 
-def payment_record_refunds(*, payment_intent_id: str, charge: Charge) -> bool:
-    """Bring the payment's refunds in line with what Stripe says about the charge: statuses of
-    known refunds, refunds made elsewhere (Stripe's dashboard), and the refunded total, which
-    only ever grows."""
+def payment_refunded_total(payment: Payment) -> int:
+    """What has been refunded of the payment: its ``succeeded`` refunds. The one definition
+    the order, the payment's row and page, and the CSV export all show."""
+    return sum(int(r.amount) for r in payment.refunds or [] if r.status == "succeeded")
+
+
+def payment_record_refunds(
+    *, payment_intent_id: str, refunds: Sequence[RefundResult]
+) -> Payment | None:
+    """Bring the payment's refunds in line with Stripe's list of them: statuses (and failure
+    reasons) of known refunds, refunds made elsewhere (Stripe's dashboard), a reservation whose
+    answer was lost (found by the idempotency key in the refund's metadata), and
+    ``amount_refunded``, always the sum of the succeeded ones. A failed refund lowers it.
+    Returns the payment as saved (or as it was when nothing changed); None if not ours."""
+    saved: list[Payment] = []
 
     def change(payment: Payment) -> bool:
+        saved[:] = [payment]
         changed = False
-        known = {refund.refund_id: refund for refund in payment.refunds}
-        for stripe_refund in charge.refunds:
-            mine = known.get(stripe_refund.id)
+        by_id = {refund.refund_id: refund for refund in payment.refunds}
+        by_key = {r.idempotency_key: r for r in payment.refunds if r.idempotency_key}
+        for stripe_refund in refunds:
+            mine = by_id.get(stripe_refund.id) or (
+                by_key.get(stripe_refund.idempotency_key) if stripe_refund.idempotency_key else None
+            )
             if mine is None:
                 payment.refunds = [
                     *payment.refunds,
@@ -173,15 +196,23 @@ def payment_record_refunds(*, payment_intent_id: str, charge: Charge) -> bool:
                         status=stripe_refund.status,
                         created_at=utc_now_iso(),
                         reason=stripe_refund.reason,
+                        failure_reason=stripe_refund.failure_reason,
                     ),
                 ]
                 changed = True
-            elif mine.status != stripe_refund.status:
-                mine.status = stripe_refund.status
+                continue
+            now = (stripe_refund.id, stripe_refund.status, int(stripe_refund.amount))
+            if (mine.refund_id, mine.status, int(mine.amount)) != now:
+                mine.refund_id, mine.status, mine.amount = now
                 changed = True
-        if charge.amount_refunded > (payment.amount_refunded or 0):
-            payment.amount_refunded = charge.amount_refunded
+            if stripe_refund.failure_reason and mine.failure_reason != stripe_refund.failure_reason:
+                mine.failure_reason = stripe_refund.failure_reason
+                changed = True
+        total = payment_refunded_total(payment)
+        if int(payment.amount_refunded or 0) != total:
+            payment.amount_refunded = total
             changed = True
         return changed
 
-    return payment_change(payment_intent_id=payment_intent_id, change=change)
+    payment_change(payment_intent_id=payment_intent_id, change=change)
+    return saved[0] if saved else None

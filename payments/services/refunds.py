@@ -20,12 +20,17 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from orders.models import Order
+from orders.models import AttentionReason, Order, OrderStatus
 from orders.selectors import order_get
 from orders.services import transitions
+from orders.services.attention import order_attention_clear, order_attention_set
 from payments import selectors, stripe_client
 from payments.models import Payment, Refund
-from payments.services.records import payment_change
+from payments.services.records import (
+    payment_change,
+    payment_record_refunds,
+    payment_refunded_total,
+)
 from tickets.audit import audit_record
 from tickets.dynamodb import iso_utc, utc_now, utc_now_iso
 from tickets.exceptions import ApplicationError, Conflict, NotFound
@@ -64,7 +69,11 @@ class RefundReasonInvalid(ApplicationError):
     message = "The refund reason is not one of Stripe's."
 
 
-class RefundRefused(Conflict):
+class RefundRefused(ApplicationError):
+    """Stripe said no (not a concurrent change: nobody else touched the order). Its message
+    carries Stripe's reason; the refund is kept on the payment as ``failed`` with it."""
+
+    status_code = 402
     code = "refund_refused"
     message = "Stripe refused the refund."
 
@@ -135,15 +144,25 @@ def _reserve(
     return reserved[0]
 
 
-def _record(*, payment_intent_id: str, key: str, result: stripe_client.RefundResult | None) -> None:
-    """Put Stripe's answer (or its refusal, ``None``) in place of the reservation ``key``."""
+def _record(
+    *,
+    payment_intent_id: str,
+    key: str,
+    result: stripe_client.RefundResult | None,
+    refusal: str | None = None,
+) -> Payment | None:
+    """Put Stripe's answer (or its refusal: ``result`` None, ``refusal`` its reason) in place
+    of the reservation ``key``, and ``amount_refunded`` with it. The payment as saved."""
+    saved: list[Payment] = []
 
     def change(payment: Payment) -> bool:
+        saved[:] = [payment]
         mine = next((r for r in payment.refunds if r.idempotency_key == key), None)
         if mine is None or mine.status != RESERVED:
             return False
         if result is None:
             mine.status = "failed"
+            mine.failure_reason = (refusal or "refused by Stripe")[:300]
         elif any(r.refund_id == result.id for r in payment.refunds):
             # The webhook recorded Stripe's refund first: keep its entry, drop the reservation.
             payment.refunds = [r for r in payment.refunds if r is not mine]
@@ -154,9 +173,12 @@ def _record(*, payment_intent_id: str, key: str, result: stripe_client.RefundRes
                     theirs.note = theirs.note or mine.note
         else:
             mine.refund_id, mine.status, mine.amount = result.id, result.status, result.amount
+            mine.failure_reason = result.failure_reason
+        payment.amount_refunded = payment_refunded_total(payment)
         return True
 
     payment_change(payment_intent_id=payment_intent_id, change=change)
+    return saved[0] if saved else None
 
 
 def _send(*, order: Order, refund: Refund) -> stripe_client.RefundResult:
@@ -169,17 +191,73 @@ def _send(*, order: Order, refund: Refund) -> stripe_client.RefundResult:
             metadata={"order_id": order.order_id, "requested_by": refund.requested_by or ""},
         )
     except stripe_client.PaymentProviderError as error:
-        _record(payment_intent_id=order.payment_intent_id, key=refund.idempotency_key, result=None)
-        raise RefundRefused(str(error)) from None
-    # A PaymentProviderUnavailable leaves the reservation for the next call to complete.
+        _record(
+            payment_intent_id=order.payment_intent_id,
+            key=refund.idempotency_key,
+            result=None,
+            refusal=str(error),
+        )
+        logger.warning("refund refused by Stripe", extra={"order_id": order.order_id})
+        raise RefundRefused(f"Stripe refused the refund: {error}") from None
+    except stripe_client.PaymentProviderUnavailable:
+        # The reservation stays for the next refund_create to complete with the same key (or
+        # a sync to record what Stripe did with it); meanwhile the order is in the queue.
+        order_attention_set(order_id=order.order_id, reason=AttentionReason.REFUND_MISMATCH)
+        raise
     _record(payment_intent_id=order.payment_intent_id, key=refund.idempotency_key, result=result)
     return result
 
 
-def _order_total_refunded(payment_intent_id: str) -> int:
-    payment = selectors.payment_get(payment_intent_id=payment_intent_id)
-    assert payment is not None
-    return sum(int(r.amount) for r in payment.refunds if r.status == "succeeded")
+def refunds_to_order(*, payment: Payment, actor: str) -> transitions.Outcome:
+    """Put the payment's refunded total (its succeeded refunds) on its order, conditioned on
+    the payment's version so an older reading never overwrites a newer one: a failed refund
+    lowers it, a new one raises it, and the order's status follows. Once no refund waits for
+    Stripe's answer, the order leaves the needs-attention queue's "refund not confirmed"."""
+    outcome = transitions.order_record_refund(
+        order_id=payment.order_id,
+        refunded_total=payment_refunded_total(payment),
+        refunds_version=int(payment.version or 0),
+        actor=actor,
+    )
+    if outcome.order.attention == AttentionReason.REFUND_MISMATCH and not any(
+        r.status == RESERVED for r in payment.refunds
+    ):
+        order_attention_clear(order_id=payment.order_id, reason=AttentionReason.REFUND_MISMATCH)
+    return outcome
+
+
+def refunds_unanswered_fail(*, payment_intent_id: str, actor: str) -> int:
+    """Reservations older than a request can live (``RESUME_AFTER``) that Stripe has no refund
+    for (a refund made with our key carries it in its metadata, and ``payment_record_refunds``
+    has matched those already): the request never reached Stripe. Recorded as failed with that
+    reason, so staff see it and can refund again; then the order leaves the queue. How many."""
+    cutoff = iso_utc(utc_now() - RESUME_AFTER)
+    lost: list[Refund] = []
+
+    def change(payment: Payment) -> bool:
+        lost[:] = [r for r in payment.refunds if r.status == RESERVED and r.created_at < cutoff]
+        for refund in lost:
+            refund.status = "failed"
+            refund.failure_reason = "never reached Stripe (it could not be reached)"
+        return bool(lost)
+
+    payment_change(payment_intent_id=payment_intent_id, change=change)
+    if lost:
+        payment = selectors.payment_get(payment_intent_id=payment_intent_id)
+        if payment is not None:
+            refunds_to_order(payment=payment, actor=actor)
+    return len(lost)
+
+
+def refunds_record(
+    *, payment_intent_id: str, refunds: list[stripe_client.RefundResult], actor: str
+) -> transitions.Outcome | None:
+    """What Stripe says of a payment's refunds, recorded on the payment and then its order.
+    None if the payment is not ours."""
+    payment = payment_record_refunds(payment_intent_id=payment_intent_id, refunds=refunds)
+    if payment is None:
+        return None
+    return refunds_to_order(payment=payment, actor=actor)
 
 
 def refund_create(
@@ -198,7 +276,7 @@ def refund_create(
 
     Raises ``RefundNotAllowed`` (409) unless the order is paid (or fulfilled, failed to be
     fulfilled, partially refunded), ``RefundAmountInvalid`` (400) for an amount that is not
-    positive or above what is left, ``RefundRefused`` (409) if Stripe declines, and
+    positive or above what is left, ``RefundRefused`` (402, Stripe's reason in its message; the refund is kept as ``failed``) if Stripe declines, and
     ``PaymentProviderUnavailable`` (503) if Stripe cannot be reached (then retrying is safe)."""
     if reason is not None and reason not in REFUND_REASONS:
         raise RefundReasonInvalid(fields={"reason": [f"One of {', '.join(REFUND_REASONS)}."]})
@@ -206,7 +284,12 @@ def refund_create(
     order = order_get(order_id=order_id)
     if order is None:
         raise NotFound("No such order.")
-    if order.status not in transitions.REFUNDABLE or not order.payment_intent_id:
+    # A canceled order may be refunded too when its payment went through anyway (money taken
+    # after it expired: the needs-attention queue's "refund" when its seats are gone).
+    if (
+        order.status not in {*transitions.REFUNDABLE, OrderStatus.CANCELED}
+        or not order.payment_intent_id
+    ):
         raise RefundNotAllowed()
     payment = selectors.payment_get(payment_intent_id=order.payment_intent_id)
     if payment is None or payment.status != "succeeded":
@@ -235,6 +318,7 @@ def refund_create(
         result = _send(order=order, refund=refund)
 
     before = int(order.refunded_amount or 0)
+    payment_now = selectors.payment_get(payment_intent_id=order.payment_intent_id)
     audit_record(
         staff=staff,
         object_type="orders.order",
@@ -247,12 +331,8 @@ def refund_create(
         before={"status": order.status, "refunded_amount": before},
         after={"refund_id": result.id, "amount": result.amount, "refund_status": result.status},
     )
-    if result.status == "succeeded":
-        transitions.order_record_refund(
-            order_id=order_id,
-            refunded_total=_order_total_refunded(order.payment_intent_id),
-            actor=staff,
-        )
+    if payment_now is not None:
+        refunds_to_order(payment=payment_now, actor=staff)
     logger.info(
         "refund created",
         extra={"order_id": order_id, "amount": result.amount, "refund_status": result.status},

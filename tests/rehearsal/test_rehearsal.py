@@ -510,7 +510,7 @@ class Flows:
                    f"manage {command}: {result.output[-1500:]}")  # fmt: skip
 
     def admin(self) -> None:
-        """Sign in, the index, the order list and the dashboard."""
+        """Sign in, the index, the order list, the dashboard and the needs-attention queue."""
         login = _one(
             self.runtime, rest_event("GET", "/admin/login/", headers={"Accept": "text/html"})
         )
@@ -543,7 +543,7 @@ class Flows:
         ]:
             cookies.load(value)
         cookie = "; ".join(f"{k}={v.value}" for k, v in cookies.items())
-        for path in ("/admin/", "/admin/orders/order/", "/admin/dashboard/"):
+        for path in ("/admin/", "/admin/orders/order/", "/admin/dashboard/", "/admin/attention/"):
             page = _one(
                 self.runtime,
                 rest_event("GET", path, headers={"Accept": "text/html", "Cookie": cookie}),

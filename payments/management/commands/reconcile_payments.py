@@ -1,7 +1,9 @@
 """``python manage.py reconcile_payments``: the scheduled reconciliation with Stripe, run by
 hand (local stack, or to catch up in AWS). Same service Zappa's schedule calls
 (``payments.jobs.payments_reconcile``): every ``pending_payment`` order older than a few
-minutes is synced with its PaymentIntent (``payments.services.sync.payment_sync``)."""
+minutes is synced with its PaymentIntent (``payments.services.sync.payment_sync``), then
+Stripe's recent refunds and disputes are compared with ours (one line each; the last line is
+the unpaid orders' summary)."""
 
 from __future__ import annotations
 
@@ -19,7 +21,10 @@ from payments.services.sync import (
 
 
 class Command(BaseCommand):
-    help = "Sync unpaid orders older than a few minutes with Stripe (paid, canceled, refunds)."
+    help = (
+        "Sync unpaid orders older than a few minutes with Stripe (paid, canceled), then record "
+        "refunds and disputes Stripe has and we do not."
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument(
@@ -53,6 +58,14 @@ class Command(BaseCommand):
             limit=options["limit"],
             progress=progress,
         )
+        for name, sweep in (("refunds", report.refunds), ("disputes", report.disputes)):
+            if sweep.unavailable:
+                self.stdout.write(f"{name} in Stripe: not available from this Stripe (localstripe)")
+            else:
+                self.stdout.write(
+                    f"{name} in Stripe: {sweep.checked} payment{'' if sweep.checked == 1 else 's'}"
+                    f" of ours checked, {len(sweep.changed)} changed, {len(sweep.failed)} failed"
+                )
         line = (
             f"checked {report.checked} unpaid orders: {len(report.changed)} changed, "
             f"{report.unchanged} unchanged, {len(report.failed)} failed"
