@@ -52,12 +52,12 @@ def _shown(browser, order) -> dict[str, str]:
         f"/admin/payments/payment/{order.payment_intent_id}/change/"
     ).content.decode()
     (payment_row,) = table(order_page, "Payments")
-    cents = int(csv_row(browser, order.order_id)["refunded_amount"])
+    row = csv_row(browser, order.order_id)
     return {
         "order page": detail(order_page, "Refunded"),
         "payment row": payment_row["Refunded"],
         "payment page": detail(payment_page, "Refunded"),
-        "CSV": f"USD {cents // 100}.{cents % 100:02d}",
+        "CSV": f"{row['currency'].upper()} {row['refunded']}",
     }
 
 
