@@ -424,7 +424,10 @@ class DynamoModelAdmin(admin.ModelAdmin):
             {
                 "title": r.title,
                 "columns": r.columns,
-                "rows": [
+                "template": r.template,
+                "rows": r.rows(item)
+                if r.template
+                else [
                     {"url": row.get("_url"), "cells": [row.get(c) for c in r.columns]}
                     for row in r.rows(item)
                 ],
@@ -622,7 +625,7 @@ class DynamoModelAdmin(admin.ModelAdmin):
                 messages.error(request, f"{chosen.label}: {form_errors_line(form)}")
                 return HttpResponseRedirect(self.url("change", object_id))
             data = form.cleaned_data
-        version = request.POST.get(VERSION_FIELD)
+        version = request.POST.get(VERSION_FIELD) if chosen.checks_version else None
         if version is not None and str(getattr(item, "version", "")) != version:
             self._conflict_message(request, self.item_repr(item))
             return HttpResponseRedirect(self.url("change", object_id))

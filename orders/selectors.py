@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from datetime import date
+from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
@@ -22,6 +23,10 @@ from orders.models import (
     TicketType,
 )
 from orders.services.seats import seats_fill
+from orders.timeline import TimelineEvent, timeline_sources
+from tickets.audit import audit_entries_of
+from tickets.dynamodb import iso_utc
+from tickets.formatting import money_format
 
 ORDER_ID_PATTERN = re.compile(r"^ord_[A-Za-z0-9_-]{16,64}$")
 
@@ -142,3 +147,150 @@ def orders_oldest_day() -> date | None:
         for order in Order.status_index.query(status.value, scan_index_forward=True, limit=1)
     ]
     return date.fromisoformat(min(oldest)[:10]) if oldest else None
+
+
+# --- The order's timeline ----------------------------------------------------------------------
+
+# Audit actions the timeline takes from elsewhere: fulfillment attempts are on the order itself
+# (its UpdateItem holds them; the entry is a copy), and the CSV export is not about one order.
+_TIMELINE_SKIPPED = {"fulfillment_attempt", "export"}
+# How an audit action reads on the timeline: (kind, title when the entry has no summary).
+_TIMELINE_KINDS = {
+    "paid": ("paid", "Paid"),
+    "cancel": ("cancel", "Canceled"),
+    "expire": ("cancel", "Expired unpaid"),
+    "refund": ("refund", "Refund requested"),
+    "refunded": ("refund", "Refunded"),
+    "dispute": ("dispute", "Disputed"),
+    "note": ("note", "Note"),
+    "change": ("edit", "Changed"),
+    "retry_fulfillment": ("fulfillment", "Fulfillment retried"),
+}
+TIMELINE_AUDIT_LIMIT = 500  # entries per object read for one page (an order has dozens)
+
+
+def _audit_event(record: Any, *, note_of: str = "") -> TimelineEvent:
+    kind, title = _TIMELINE_KINDS.get(record.action, ("other", record.action.replace("_", " ")))
+    if record.action.startswith("webhook") or record.action.startswith("event"):
+        kind = "webhook"
+    if record.action == "note":
+        text = record.after.get("text") or record.summary.removeprefix("Note: ")
+        return TimelineEvent(
+            at=iso_utc(record.at),
+            kind="note",
+            title=note_of or "Note",
+            actor=record.staff,
+            detail=text,
+            system=record.is_system,
+        )
+    detail = record.summary or title
+    if record.action == "change" and record.before:
+        detail = "; ".join(
+            f"{name}: {record.before.get(name) or '-'} → {record.after.get(name) or '-'}"
+            for name in sorted(record.after)
+        )
+        title = "Edited by staff"
+    return TimelineEvent(
+        at=iso_utc(record.at),
+        kind=kind,
+        title=title,
+        actor=record.staff,
+        detail=detail if detail != title else "",
+        reason=record.reason,
+        system=record.is_system,
+        ref=str(record.after.get("refund_id") or ""),
+    )
+
+
+def _order_own_events(order: Order) -> list[TimelineEvent]:
+    items = sum(int(i.quantity) for i in order.items)
+    events = [
+        TimelineEvent(
+            at=order.created_at,
+            kind="created",
+            title="Order placed",
+            actor="Buyer (storefront)",
+            detail=f"{items} ticket{'s' if items != 1 else ''}, "
+            f"{money_format(int(order.total_amount), order.currency)}",
+        )
+    ]
+    outcomes = {
+        "success": "Fulfillment succeeded",
+        "retryable": "Fulfillment attempt failed, will retry",
+        "permanent": "Fulfillment failed for good",
+    }
+    for n, attempt in enumerate(order.fulfillment_attempts or [], start=1):
+        events.append(
+            TimelineEvent(
+                at=attempt.at,
+                kind="fulfillment",
+                title=f"Fulfillment attempt {n}: {outcomes.get(attempt.outcome, attempt.outcome)}",
+                actor="Fulfillment (system)",
+                detail=attempt.detail or "",
+                system=True,
+            )
+        )
+        if attempt.outcome == "success" and order.tickets:
+            codes = ", ".join(t.code or t.ticket_id for t in order.tickets)
+            events.append(
+                TimelineEvent(
+                    at=attempt.at,
+                    kind="tickets",
+                    title=f"{len(order.tickets)} ticket{'s' if len(order.tickets) != 1 else ''} "
+                    "issued",
+                    actor="Ticket vendor (system)",
+                    detail=codes,
+                    system=True,
+                )
+            )
+    return events
+
+
+def order_timeline(*, order: Order) -> list[TimelineEvent]:
+    """Everything that happened to ``order``, oldest first, each with who or what did it: the
+    order's own record (placed, fulfillment attempts, tickets issued), the registered sources
+    (the payments app's attempts and refunds), its audit entries (paid, webhook outcomes,
+    cancel or expiry, refunds, disputes, staff edits, notes) and its customer's notes. A fact
+    two records hold (a refund: on the payment and in the audit log) is shown once.
+
+    Reads: one Query of the order's audit partition, one of its customer's, plus each
+    source's own (the payments app: one Query of ``order-id-index``); never a Scan."""
+    events = _order_own_events(order)
+    for source in timeline_sources():
+        events.extend(source(order))
+    shown_refs = {e.ref for e in events if e.ref}
+    for record in audit_entries_of(
+        object_type="orders.order", object_id=order.order_id, limit=TIMELINE_AUDIT_LIMIT
+    ):
+        if record.action in _TIMELINE_SKIPPED:
+            continue
+        event = _audit_event(record)
+        if event.ref and event.ref in shown_refs and record.action == "refund":
+            continue  # the payment's refund line says it, with its reason
+        events.append(event)
+    events.extend(
+        _audit_event(record, note_of="Note on the customer")
+        for record in customer_notes(customer_id=order.customer_id)
+    )
+    return sorted(events, key=lambda e: e.at)
+
+
+def customer_notes(*, customer_id: str) -> list[Any]:
+    """The notes staff wrote on a customer, oldest first (one Query of its audit partition)."""
+    return [
+        r
+        for r in audit_entries_of(
+            object_type="orders.customer", object_id=customer_id, limit=TIMELINE_AUDIT_LIMIT
+        )
+        if r.action == "note"
+    ]
+
+
+def customer_timeline(*, customer_id: str) -> list[TimelineEvent]:
+    """A customer's notes and the staff edits of their record, oldest first (one Query)."""
+    return [
+        _audit_event(r)
+        for r in audit_entries_of(
+            object_type="orders.customer", object_id=customer_id, limit=TIMELINE_AUDIT_LIMIT
+        )
+    ]

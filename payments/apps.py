@@ -10,3 +10,8 @@ class PaymentsConfig(AppConfig):
         from payments.order_gateway import StripePaymentGateway
 
         payment_gateway_set(StripePaymentGateway())
+        # An order's timeline shows its payment attempts and refunds (orders.timeline).
+        from orders.timeline import timeline_source_register
+        from payments.selectors import order_payment_events
+
+        timeline_source_register(order_payment_events)
