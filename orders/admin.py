@@ -8,6 +8,7 @@ is one of ``orders.selectors``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
@@ -17,13 +18,14 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.urls import path, reverse
 
+from dynamo_admin import conf
 from dynamo_admin.declarations import Column, ObjectAction, RelatedList, SearchField
 from dynamo_admin.filters import ChoiceFilter, DateRangeFilter, day_bounds
 from dynamo_admin.options import DynamoModelAdmin
 from dynamo_admin.paging import ListSource, Partition, day_partitions
 from dynamo_admin.shapes import dynamo_shape
 from orders import selectors
-from orders.models import Customer, Order, OrderStatus, TicketType
+from orders.models import Customer, Order, OrderStatus, TicketType, search_key
 from orders.services.customers import customer_update
 from orders.services.fulfillment import fulfillment_retry
 from orders.services.notes import NOTE_MAX_LENGTH, customer_note_add, order_note_add
@@ -153,13 +155,47 @@ def _note_action(run: Callable[[HttpRequest, Any, dict[str, Any]], str], permiss
     )
 
 
+# --- Search: what a term looks like decides which index answers it ----------------------------
+
+_ID_PREFIXES = ("ord_", "pi_", "ch_", "cus_", "re_", "py_")
+TICKET_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{3,63}$")
+
+
+def _is_id(term: str) -> bool:
+    return term.lower().startswith(_ID_PREFIXES)
+
+
+def looks_like_name(term: str) -> bool:
+    return not _is_id(term) and "@" not in term and len(search_key(term)) >= 2
+
+
+def looks_like_email_start(term: str) -> bool:
+    return not _is_id(term) and " " not in term.strip() and len(term.strip()) >= 2
+
+
+def _orders_by_name(term: str) -> list[Order]:
+    customers = selectors.customers_by_name(term=term)
+    return selectors.orders_of_customers(customers=customers, limit=OrderAdmin.page_size_for())
+
+
+def _orders_by_email_start(term: str) -> list[Order]:
+    customers = selectors.customers_by_email_prefix(term=term)
+    return selectors.orders_of_customers(customers=customers, limit=OrderAdmin.page_size_for())
+
+
+def _customer_label(order: Order) -> str:
+    """The customer's name (read for the page by ``list_rows_prepare``), else the masked
+    e-mail the order keeps."""
+    return getattr(order, "customer_name", None) or order.customer_email_masked
+
+
 class OrderAdmin(DynamoModelAdmin):
     list_columns = [
         Column("order_id", "Order", link=True),
         Column(lambda i: when_short(i.created_at), "Created (UTC)"),
         Column(lambda o: label(o.status), "Status"),
         Column(lambda o: money_format(o.total_amount, o.currency), "Total"),
-        Column("customer_email_masked", "Customer"),
+        Column(_customer_label, "Customer"),
         Column(lambda o: "disputed" if o.disputed else "", "Dispute"),
     ]
     list_filters = [
@@ -172,13 +208,23 @@ class OrderAdmin(DynamoModelAdmin):
             matches=lambda t: t.startswith("ord_"),
             lookup=lambda t: [o for o in [selectors.order_get(order_id=t)] if o],
         ),
+        SearchField("customer name", matches=looks_like_name, lookup=_orders_by_name),
         SearchField(
-            "customer e-mail",
-            matches=lambda t: "@" in t,
-            lookup=lambda t: selectors.orders_by_email(email=t),
+            "start of the customer's e-mail",
+            matches=looks_like_email_start,
+            lookup=_orders_by_email_start,
         ),
-    ]  # the payments app adds "PaymentIntent id" (payments/admin.py)
-    search_help = "Search by order id (ord_…), customer e-mail, or Stripe PaymentIntent id (pi_…)."
+        SearchField(
+            "ticket code",
+            matches=lambda t: not _is_id(t) and bool(TICKET_CODE.match(t.strip())),
+            lookup=lambda t: [o for o in [selectors.order_by_ticket_code(code=t)] if o],
+        ),
+    ]  # the payments app adds "PaymentIntent id" and "charge id" (payments/admin.py)
+    search_help = (
+        "Search by customer name (Ada, Lovelace), the start of an e-mail (ada, ada@exa), "
+        "ticket code, order id (ord_…), PaymentIntent id (pi_…) or charge id (ch_…). "
+        "The filters on the right still apply."
+    )
     details = [
         ("Status", lambda o: label(o.status)),
         ("Created", lambda o: when(o.created_at)),
@@ -252,6 +298,18 @@ class OrderAdmin(DynamoModelAdmin):
     ]
     list_object_tools = [("admin:orders_order_export", "Export CSV")]
 
+    @classmethod
+    def page_size_for(cls) -> int:
+        return cls.per_page or conf.page_size()
+
+    def list_rows_prepare(self, rows: list[Order]) -> None:
+        """The customers' names for the page: one BatchGet, so Ada's orders can be told from
+        Alan's (the order itself keeps only the masked e-mail)."""
+        customers = selectors.customers_get_many(customer_ids=[o.customer_id for o in rows])
+        for order in rows:
+            customer = customers.get(order.customer_id)
+            order.customer_name = customer.name if customer else None
+
     def list_source(self, request: HttpRequest, filters: dict[str, Any]) -> ListSource:
         status = filters.get("status")
         if status:
@@ -314,9 +372,14 @@ class CustomerAdmin(DynamoModelAdmin):
     list_filters = [DateRangeFilter("created", "date created", reach_days=LIST_REACH_DAYS)]
     search_fields = [
         SearchField(
-            "e-mail",
-            matches=lambda t: "@" in t,
-            lookup=lambda t: selectors.customers_by_email(email=t),
+            "name",
+            matches=looks_like_name,
+            lookup=lambda t: selectors.customers_by_name(term=t),
+        ),
+        SearchField(
+            "start of the e-mail",
+            matches=looks_like_email_start,
+            lookup=lambda t: selectors.customers_by_email_prefix(term=t),
         ),
         SearchField(
             "customer id",
@@ -326,7 +389,10 @@ class CustomerAdmin(DynamoModelAdmin):
             ],
         ),
     ]
-    search_help = "Search by e-mail or customer id (cus_…)."
+    search_help = (
+        "Search by name (Ada, Lovelace), the start of an e-mail (ada, ada@exa) or customer id "
+        "(cus_…)."
+    )
     details = [
         ("E-mail", lambda c: c.email),
         ("Created", lambda c: when(c.created_at)),

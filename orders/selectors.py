@@ -20,7 +20,10 @@ from orders.models import (
     CustomerEmailClaim,
     Order,
     OrderStatus,
+    TicketCodeLookup,
     TicketType,
+    search_bucket,
+    search_key,
 )
 from orders.services.seats import seats_fill
 from orders.timeline import TimelineEvent, timeline_sources
@@ -103,13 +106,72 @@ def orders_of_customer(*, customer_id: str, limit: int = 50) -> list[Order]:
     return list(Order.customer_index.query(customer_id, scan_index_forward=False, limit=limit))
 
 
-def orders_by_email(*, email: str, limit: int = 50) -> list[Order]:
-    """The orders of the customers with this e-mail (``email-index``, then
-    ``customer-id-index``)."""
+# --- Searches (the admin's search box) ----------------------------------------------------------
+
+SEARCH_CUSTOMERS = 10  # customers a name or e-mail search reads at most, per index
+
+
+def customers_by_name(*, term: str, limit: int = SEARCH_CUSTOMERS) -> list[Customer]:
+    """Customers whose name, or its last word, starts with ``term`` (accents and case
+    ignored), by name: one Query of ``customer-name-index`` and one of
+    ``customer-surname-index``, each in the partition of the term's first two characters and
+    at most ``limit`` items. Nothing for a term shorter than two characters."""
+    key = search_key(term)
+    bucket = search_bucket(key)
+    if bucket is None:
+        return []
+    found: dict[str, Customer] = {}
+    for index, attribute in (
+        (Customer.name_index, Customer.name_key),
+        (Customer.surname_index, Customer.surname_key),
+    ):
+        for customer in index.query(
+            bucket, range_key_condition=attribute.startswith(key), limit=limit
+        ):
+            found.setdefault(customer.customer_id, customer)
+    return sorted(found.values(), key=lambda c: c.name_key or "")[:limit]
+
+
+def customers_by_email_prefix(*, term: str, limit: int = SEARCH_CUSTOMERS) -> list[Customer]:
+    """Customers whose normalised e-mail starts with ``term`` (``ada``, ``ada@exa``): one Query
+    of ``customer-email-prefix-index`` in the partition of its first two characters."""
+    key = email_normalise(term)
+    bucket = search_bucket(key)
+    if bucket is None or " " in key:
+        return []
+    return list(
+        Customer.email_prefix_index.query(
+            bucket, range_key_condition=Customer.email.startswith(key), limit=limit
+        )
+    )
+
+
+def orders_of_customers(*, customers: Iterable[Customer], limit: int) -> list[Order]:
+    """The newest ``limit`` orders of these customers (one ``customer-id-index`` Query each,
+    at most ``limit`` items), newest first."""
     orders: list[Order] = []
-    for customer in customers_by_email(email=email):
-        orders.extend(orders_of_customer(customer_id=customer.customer_id, limit=limit))
-    return orders
+    for customer_id in dict.fromkeys(c.customer_id for c in customers):
+        orders.extend(orders_of_customer(customer_id=customer_id, limit=limit))
+    return sorted(orders, key=lambda o: o.created_at, reverse=True)[:limit]
+
+
+def order_by_ticket_code(*, code: str) -> Order | None:
+    """The order a ticket code was issued on (its ``TicketCodeLookup``, then the order)."""
+    if not code.strip():
+        return None
+    try:
+        lookup = TicketCodeLookup.get(TicketCodeLookup.key_for(code), "ORDER")
+    except DoesNotExist:
+        return None
+    return order_get(order_id=lookup.order_id)
+
+
+def customers_get_many(*, customer_ids: Iterable[str]) -> dict[str, Customer]:
+    """Customers by id, in one BatchGet per 100 (a list page's customers), by id."""
+    wanted = sorted(set(customer_ids))
+    if not wanted:
+        return {}
+    return {c.customer_id: c for c in Customer.batch_get(wanted)}
 
 
 def orders_with_status(

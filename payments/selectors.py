@@ -36,6 +36,17 @@ def orders_by_payment_intent(*, payment_intent_id: str) -> list[Order]:
     return [order] if order else []
 
 
+def orders_by_charge(*, charge_id: str) -> list[Order]:
+    """The order a Stripe charge paid for (``charge-id-index``, then the order), as a list for
+    searches: empty when the charge is not ours."""
+    charge_id = charge_id.strip()
+    if not charge_id:
+        return []
+    payment = next(iter(Payment.charge_index.query(charge_id, limit=1)), None)
+    order = order_get(order_id=payment.order_id) if payment else None
+    return [order] if order else []
+
+
 def payments_with_status(*, status: str, limit: int = 50) -> list[Payment]:
     """Payments in one PaymentIntent status, newest first (``payment-status-index``)."""
     return list(Payment.status_index.query(status, scan_index_forward=False, limit=limit))
