@@ -407,8 +407,14 @@ class DynamoModelAdmin(admin.ModelAdmin):
             ],
             **self._page_links(request, page),
             "order_label": self.list_order_label,
+            # Tools act on the list as filtered (an export of this view): they get its
+            # query string, without the page token.
             "object_tools": [
-                (reverse(name, current_app=self.admin_site.name), label)
+                (
+                    reverse(name, current_app=self.admin_site.name)
+                    + self.query_string(request).rstrip("?"),
+                    label,
+                )
                 for name, label in self.list_object_tools
             ],
             "actions_on_top": False,
