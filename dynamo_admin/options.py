@@ -397,6 +397,9 @@ class DynamoModelAdmin(admin.ModelAdmin):
                 (k, v) for k, v in request.GET.items() if k not in {SEARCH_VAR, CURSOR_VAR}
             ],
             "search_clear_url": self.query_string(request, **{SEARCH_VAR: None}),
+            # Tools act on the list as filtered (an export of this view): their links get its
+            # query string, without the page token.
+            "tools_query": self.query_string(request).rstrip("?"),
             "searched": searched,
             "search_help": self.search_help,
             "notice": notice,
@@ -407,14 +410,8 @@ class DynamoModelAdmin(admin.ModelAdmin):
             ],
             **self._page_links(request, page),
             "order_label": self.list_order_label,
-            # Tools act on the list as filtered (an export of this view): they get its
-            # query string, without the page token.
             "object_tools": [
-                (
-                    reverse(name, current_app=self.admin_site.name)
-                    + self.query_string(request).rstrip("?"),
-                    label,
-                )
+                (reverse(name, current_app=self.admin_site.name), label)
                 for name, label in self.list_object_tools
             ],
             "actions_on_top": False,

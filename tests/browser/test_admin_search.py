@@ -78,6 +78,10 @@ def test_search_by_name_email_start_ticket_code_and_charge_keeps_the_filters(
     expect(_rows(page)).to_have_count(4)
     expect(page.locator("#result_list")).to_contain_text("Ada Lovelace")
     expect(page.locator("#result_list")).to_contain_text("Alan Turing")
+    for width in (1280, 1024):
+        page.set_viewport_size({"width": width, "height": 720})
+        page.screenshot(path=str(artifacts / f"order-list-{width}.png"), full_page=True)
+    page.set_viewport_size({"width": 1600, "height": 1000})
 
     # By name: the start of the first name, or of the last.
     _search(page, "ada")
