@@ -165,12 +165,16 @@ def _is_id(term: str) -> bool:
     return term.lower().startswith(_ID_PREFIXES)
 
 
+SEARCH_TERM_MAX = 200  # longer than any name or e-mail we keep (and than a key may be)
+
+
 def looks_like_name(term: str) -> bool:
-    return not _is_id(term) and "@" not in term and len(search_key(term)) >= 2
+    return not _is_id(term) and "@" not in term and 2 <= len(search_key(term)) <= SEARCH_TERM_MAX
 
 
 def looks_like_email_start(term: str) -> bool:
-    return not _is_id(term) and " " not in term.strip() and len(term.strip()) >= 2
+    term = term.strip()
+    return not _is_id(term) and " " not in term and 2 <= len(term) <= SEARCH_TERM_MAX
 
 
 def _orders_by_name(term: str) -> list[Order]:

@@ -28,6 +28,7 @@ from orders.models import (
     Ticket,
     TicketType,
 )
+from orders.services.fulfillment import ticket_codes_record
 from payments.models import Payment, PaymentAttempt, Refund
 from tickets.dynamodb import iso_utc, utc_now
 
@@ -158,6 +159,8 @@ class Command(BaseCommand):
                     FulfillmentAttempt(at=created, outcome="permanent", detail="422 unknown event")
                 ]
             order.save(add_version_condition=False)
+            if order.tickets:  # so the admin's search finds them by code
+                ticket_codes_record(order_id=order_id, tickets=list(order.tickets))
 
             payment_status = {
                 OrderStatus.PENDING_PAYMENT: "requires_payment_method",
