@@ -196,10 +196,10 @@ def _customer_label(order: Order) -> str:
 class OrderAdmin(DynamoModelAdmin):
     list_columns = [
         Column("order_id", "Order", link=True),
+        Column(_customer_label, "Customer"),  # second: whose order it is, at any width
         Column(lambda i: when_short(i.created_at), "Created (UTC)"),
         Column(lambda o: label(o.status), "Status"),
         Column(lambda o: money_format(o.total_amount, o.currency), "Total"),
-        Column(_customer_label, "Customer"),
         Column(lambda o: "disputed" if o.disputed else "", "Dispute"),
     ]
     list_filters = [
