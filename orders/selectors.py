@@ -227,6 +227,8 @@ _TIMELINE_KINDS = {
     "note": ("note", "Note"),
     "change": ("edit", "Changed"),
     "retry_fulfillment": ("fulfillment", "Fulfillment retried"),
+    # A Stripe event's outcome on this order, written by the payments app's event inbox.
+    "stripe_event": ("webhook", "Stripe event"),
 }
 TIMELINE_AUDIT_LIMIT = 500  # entries per object read for one page (an order has dozens)
 
@@ -246,6 +248,10 @@ def _audit_event(record: Any, *, note_of: str = "") -> TimelineEvent:
             system=record.is_system,
         )
     detail = record.summary or title
+    if record.action == "stripe_event" and record.after.get("event_type"):
+        title = f"Stripe event {record.after['event_type']}"
+        outcome = str(record.after.get("outcome") or "").replace("_", " ")
+        detail = f"{outcome.capitalize()} ({record.after.get('event_id', '')})".strip()
     if record.action == "change" and record.before:
         detail = "; ".join(
             f"{name}: {record.before.get(name) or '-'} → {record.after.get(name) or '-'}"

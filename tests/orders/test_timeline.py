@@ -53,3 +53,25 @@ def test_notes_are_on_the_timeline_and_in_history_and_empty_ones_are_refused(aws
     ]
     customer_lines = selectors.customer_timeline(customer_id=customer.customer_id)
     assert [(e.kind, e.detail) for e in customer_lines] == [("note", "VIP")]
+
+
+def test_stripe_event_outcomes_recorded_on_the_order_show_as_webhook_lines(aws):
+    from tests.factories import paid_order_create
+    from tickets.audit import SYSTEM_STRIPE, audit_record
+
+    order = paid_order_create()
+    # What the payments app's event inbox records on the order for each Stripe event.
+    audit_record(
+        staff=SYSTEM_STRIPE,
+        object_type="orders.order",
+        object_id=order.order_id,
+        object_repr=order.order_id,
+        action="stripe_event",
+        summary="Stripe webhook: payment_intent.succeeded (evt_1) applied",
+        after={"event_id": "evt_1", "event_type": "payment_intent.succeeded", "outcome": "applied"},
+    )
+
+    webhook = next(e for e in selectors.order_timeline(order=order) if e.kind == "webhook")
+    assert webhook.title == "Stripe event payment_intent.succeeded"
+    assert webhook.detail == "Applied (evt_1)"
+    assert (webhook.actor, webhook.system) == ("Stripe (system)", True)
