@@ -224,6 +224,8 @@ _TIMELINE_KINDS = {
     "refund": ("refund", "Refund requested"),
     "refunded": ("refund", "Refunded"),
     "dispute": ("dispute", "Disputed"),
+    "dispute_closed": ("dispute", "Dispute closed"),
+    "reinstate": ("paid", "Reinstated"),
     "note": ("note", "Note"),
     "change": ("edit", "Changed"),
     "retry_fulfillment": ("fulfillment", "Fulfillment retried"),
