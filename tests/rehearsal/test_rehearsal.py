@@ -510,7 +510,8 @@ class Flows:
                    f"manage {command}: {result.output[-1500:]}")  # fmt: skip
 
     def admin(self) -> None:
-        """Sign in, the index, the order list and the dashboard."""
+        """Sign in, the index, the order list, its searches (each index under the role) and
+        the dashboard."""
         login = _one(
             self.runtime, rest_event("GET", "/admin/login/", headers={"Accept": "text/html"})
         )
@@ -543,7 +544,14 @@ class Flows:
         ]:
             cookies.load(value)
         cookie = "; ".join(f"{k}={v.value}" for k, v in cookies.items())
-        for path in ("/admin/", "/admin/orders/order/", "/admin/dashboard/"):
+        searches = ("?q=ada", "?q=ada@exa", "?q=BEEC37D0", "?q=ch_rehearsal&status=paid")
+        for path in (
+            "/admin/",
+            "/admin/orders/order/",
+            *(f"/admin/orders/order/{query}" for query in searches),
+            "/admin/orders/customer/?q=lovelace",
+            "/admin/dashboard/",
+        ):
             page = _one(
                 self.runtime,
                 rest_event("GET", path, headers={"Accept": "text/html", "Cookie": cookie}),
