@@ -1,7 +1,9 @@
 """The admin's pages cost the same whatever the orders table holds.
 
-Loads ``--small`` orders (default 1,000) into the local stack's DynamoDB, times the order list,
-its second page, a filtered list (status) and an order page, then grows the table to
+Loads ``--small`` orders (default 1,000, and a customer per three orders) into the local
+stack's DynamoDB, times the order list, its second page, a filtered list (status), searches by
+customer name and by the start of an e-mail (alone and with a filter) and an order page (with
+its timeline), then grows the table to
 ``--large`` orders (default 10,000; the issue's 50,000 works too, it just loads for longer)
 and times the same pages again, in one run. Prints per page: the median time, the DynamoDB
 requests per page by operation (counted on the wire), and the large/small time ratio, which
@@ -41,7 +43,42 @@ DAYS = 60
 PASSWORD = "bench-only password, local emulator"  # noqa: S105
 
 
-def load_orders(count: int, rng: random.Random) -> None:
+FIRST_NAMES = ["Ada", "Alan", "Grace", "Edsger", "Barbara", "Donald", "Frances", "John",
+               "Margaret", "Ken", "Radia", "Tim", "Katherine", "Dennis", "Hedy", "Linus"]  # fmt: skip
+SURNAMES = ["Lovelace", "Turing", "Hopper", "Dijkstra", "Liskov", "Knuth", "Allen", "Backus",
+            "Hamilton", "Thompson", "Perlman", "Berners-Lee", "Johnson", "Ritchie", "Lamarr"]  # fmt: skip
+
+
+def load_customers(first: int, last: int, rng: random.Random) -> None:
+    """Customers ``cus_{first}`` .. ``cus_{last - 1}`` with names and e-mails drawn from small
+    lists, so a name or e-mail search matches more customers as the table grows (about one
+    in sixteen is an Ada: some 20 at 1,000 orders, 200 at 10,000): the search must stay
+    bounded by its page and its customer cap, not by the matches. (A term that matches fewer
+    customers than the cap, ``SEARCH_CUSTOMERS``, reads fewer items: bounded, not flat.)"""
+    from orders.models import Customer
+    from tickets.dynamodb import iso_utc
+
+    now = iso_utc(datetime.now(UTC))
+    with Customer.batch_write() as batch:
+        for n in range(first, last):
+            given, surname = rng.choice(FIRST_NAMES), rng.choice(SURNAMES)
+            batch.save(
+                Customer(
+                    customer_id=f"cus_{n}",
+                    email=f"{given}.{surname}{n}@example.com".lower(),
+                    name=f"{given} {surname}",
+                    created_at=now,
+                    updated_at=now,
+                    version=1,
+                )
+            )
+
+
+def customers_for(orders: int) -> int:
+    return orders // 3 + 1
+
+
+def load_orders(count: int, rng: random.Random, customers: int) -> None:
     from orders.models import Order, OrderItem
     from tickets.dynamodb import iso_utc, new_id
 
@@ -53,7 +90,7 @@ def load_orders(count: int, rng: random.Random) -> None:
                 Order(
                     order_id=new_id("ord"),
                     created_at=created,
-                    customer_id=f"cus_{rng.randrange(count // 3 + 1)}",
+                    customer_id=f"cus_{rng.randrange(customers)}",
                     customer_email_masked="b***@example.com",
                     status=rng.choice(STATUSES),
                     currency="usd",
@@ -124,6 +161,9 @@ def pages(client) -> dict[str, str]:
         "order list": "/admin/orders/order/",
         "order list, page 2": "/admin/orders/order/" + next_link,
         "filtered (status=paid)": "/admin/orders/order/?status=paid",
+        "search: name (ada)": "/admin/orders/order/?q=ada",
+        "search: e-mail (ada.)": "/admin/orders/order/?q=ada.",
+        "search: name + status": "/admin/orders/order/?q=lovelace&status=paid",
         "order page": f"/admin/orders/order/{order.order_id}/change/",
     }
 
@@ -167,11 +207,13 @@ def main() -> None:
         rng = random.Random(7)  # deterministic load, not a secret
 
         print(f"loading {args.small:,} orders...", flush=True)
-        load_orders(args.small, rng)
+        load_customers(0, customers_for(args.small), rng)
+        load_orders(args.small, rng, customers_for(args.small))
         small = measure(client, pages(client), args.runs)
         small_query = emulator_query(args.runs)
         print(f"loading {args.large - args.small:,} more orders...", flush=True)
-        load_orders(args.large - args.small, rng)
+        load_customers(customers_for(args.small), customers_for(args.large), rng)
+        load_orders(args.large - args.small, rng, customers_for(args.large))
         large = measure(client, pages(client), args.runs)
         large_query = emulator_query(args.runs)
         base = baseline(args.runs)
@@ -188,7 +230,7 @@ def main() -> None:
             "(what the table size could change in our code)"
         )
         header = (
-            f"{'page':<22}{'total small':>12}{'total large':>12}{'ratio':>7}"
+            f"{'page':<26}{'total small':>12}{'total large':>12}{'ratio':>7}"
             f"{'own small':>11}{'own large':>11}{'ratio':>7}{'items read':>12}"
             "   requests per page (small / large)"
         )
@@ -198,7 +240,7 @@ def main() -> None:
             t_small, o_small, c_small, i_small = small[name]
             t_large, o_large, c_large, i_large = large[name]
             print(
-                f"{name:<22}{t_small * 1000:>9.1f} ms{t_large * 1000:>9.1f} ms"
+                f"{name:<26}{t_small * 1000:>9.1f} ms{t_large * 1000:>9.1f} ms"
                 f"{t_large / t_small:>7.2f}{o_small * 1000:>8.1f} ms{o_large * 1000:>8.1f} ms"
                 f"{o_large / o_small:>7.2f}{f'{i_small} / {i_large}':>12}   "
                 f"{dict(sorted(c_small.items()))} / {dict(sorted(c_large.items()))}"

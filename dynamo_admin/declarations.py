@@ -62,16 +62,23 @@ class ObjectAction:
     confirm: Callable[[Any, dict[str, Any]], list[str]] | None = None
     confirm_form_class: type[forms.Form] | None = None
     confirm_label: str = ""  # the confirmation page's button; "Yes, <label>" by default
+    # False for an action that adds rather than changes (a note): it runs even when the item
+    # changed since the page was read.
+    checks_version: bool = True
 
 
 @dataclass
 class RelatedList:
     """A table of related items on the change page, each read by key or index: ``rows(item)``
-    returns dicts keyed by column title; the ``_url`` key, if present, links the row."""
+    returns dicts keyed by column title; the ``_url`` key, if present, links the row.
+
+    With ``template``, the rows are handed as they are (``rows`` in the template's context)
+    to that template, which draws them (a timeline) instead of the plain table."""
 
     title: str
     columns: list[str]
-    rows: Callable[[Any], list[dict[str, Any]]]
+    rows: Callable[[Any], list[Any]]
+    template: str = ""
 
 
 def _label(entry: Any) -> str | None:

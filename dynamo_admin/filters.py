@@ -24,10 +24,17 @@ class ChoiceFilter:
     param: str
     title: str
     choices: list[tuple[str, str]]
+    attribute: str | None = None  # the item's attribute the choice is about; default: param
 
     def chosen(self, request: HttpRequest) -> str | None:
         value = request.GET.get(self.param)
         return value if value in {c for c, _ in self.choices} else None
+
+    def keeps(self, request: HttpRequest, item: Any, sort_value: str) -> bool:
+        """Whether ``item`` (a search result) passes the chosen value: a search keeps the
+        active filters by applying them to what it found."""
+        chosen = self.chosen(request)
+        return chosen is None or getattr(item, self.attribute or self.param, None) == chosen
 
     def error(self, request: HttpRequest) -> str | None:
         """What is wrong with the filter's value in the query string (None: nothing)."""
@@ -86,6 +93,11 @@ class DateRangeFilter:
             date_parse(request.GET.get(f"{self.param}__gte")),
             date_parse(request.GET.get(f"{self.param}__lte")),
         )
+
+    def keeps(self, request: HttpRequest, item: Any, sort_value: str) -> bool:
+        """Whether ``item``'s sort value (its time) is in the chosen range."""
+        low, high = day_bounds(self.chosen(request))
+        return (low is None or sort_value >= low) and (high is None or sort_value <= high)
 
     def earliest(self) -> date:
         if self.reach_days is None:

@@ -293,7 +293,9 @@ class DynamoModelAdmin(admin.ModelAdmin):
         return "?" + urlencode(params) if params else "?"
 
     def search(self, request: HttpRequest, term: str) -> tuple[list[Any], list[str]]:
-        """Run every declared search the term looks like; rows by key, de-duplicated."""
+        """Run every declared search the term looks like; rows by key, de-duplicated, and
+        only those the active filters keep (a search narrows the filtered list, it does not
+        reset it)."""
         rows: dict[str, Any] = {}
         tried = []
         for spec in self.search_fields:
@@ -301,8 +303,18 @@ class DynamoModelAdmin(admin.ModelAdmin):
                 tried.append(spec.title)
                 for item in spec.lookup(term):
                     rows.setdefault(self.item_key(item), item)
-        ordered = sorted(rows.values(), key=self.item_sort_value, reverse=True)
+        kept = [
+            item
+            for item in rows.values()
+            if all(f.keeps(request, item, self.item_sort_value(item)) for f in self.list_filters)
+        ]
+        ordered = sorted(kept, key=self.item_sort_value, reverse=True)
         return ordered[: self.page_size()], tried
+
+    def list_rows_prepare(self, rows: list[Any]) -> None:
+        """Called with a page's rows before its columns are read: an admin whose columns need
+        related items reads them here for the whole page at once (one BatchGet), never one
+        request per row."""
 
     def list_page(self, request: HttpRequest, source: ListSource) -> Page:
         """The page the cursor in the query string points at. Paging back to the newest rows
@@ -329,11 +341,11 @@ class DynamoModelAdmin(admin.ModelAdmin):
     ) -> tuple[Page | None, list[str], str]:
         """The page to show (a search's results or the list's page), the searches tried, and
         a notice when nothing could be read."""
-        if term:
+        bad = self.filter_errors(request)
+        if term and not bad:
             rows, searched = self.search(request, term)
             notice = "" if searched else f"Nothing here searches for “{term}”. {self.search_help}"
             return Page(rows=rows), searched, notice
-        bad = self.filter_errors(request)
         if bad:
             for error in bad:
                 messages.error(request, error)
@@ -373,6 +385,8 @@ class DynamoModelAdmin(admin.ModelAdmin):
             return self._list_action(request)
         term = request.GET.get(SEARCH_VAR, "").strip()
         page, searched, notice = self._rows_and_notice(request, term)
+        if page is not None:
+            self.list_rows_prepare(page.rows)
         filter_specs = [f.spec(request, self.query_string) for f in self.list_filters]
         context = {
             **self.base_context(request, f"Select {self.opts.verbose_name} to view"),
@@ -381,6 +395,14 @@ class DynamoModelAdmin(admin.ModelAdmin):
             "table": self._table(page.rows if page else []),
             "filter_specs": filter_specs,
             "search_term": term,
+            # The active filters ride along with a search, and clearing it keeps them.
+            "search_hidden": [
+                (k, v) for k, v in request.GET.items() if k not in {SEARCH_VAR, CURSOR_VAR}
+            ],
+            "search_clear_url": self.query_string(request, **{SEARCH_VAR: None}),
+            # Tools act on the list as filtered (an export of this view): their links get its
+            # query string, without the page token.
+            "tools_query": self.query_string(request).rstrip("?"),
             "searched": searched,
             "search_help": self.search_help,
             "notice": notice,
@@ -430,7 +452,10 @@ class DynamoModelAdmin(admin.ModelAdmin):
             {
                 "title": r.title,
                 "columns": r.columns,
-                "rows": [
+                "template": r.template,
+                "rows": r.rows(item)
+                if r.template
+                else [
                     {"url": row.get("_url"), "cells": [row.get(c) for c in r.columns]}
                     for row in r.rows(item)
                 ],
@@ -636,7 +661,7 @@ class DynamoModelAdmin(admin.ModelAdmin):
                 messages.error(request, f"{chosen.label}: {form_errors_line(form)}")
                 return back
             data = form.cleaned_data
-        version = params.get(VERSION_FIELD)
+        version = params.get(VERSION_FIELD) if chosen.checks_version else None
         if version is not None and str(getattr(item, "version", "")) != version:
             self._conflict_message(request, self.item_repr(item))
             return back

@@ -143,6 +143,31 @@ resource "aws_dynamodb_table" "customers" {
     type = "S"
   }
 
+  attribute {
+    name = "name_bucket"
+    type = "S"
+  }
+
+  attribute {
+    name = "name_key"
+    type = "S"
+  }
+
+  attribute {
+    name = "surname_bucket"
+    type = "S"
+  }
+
+  attribute {
+    name = "surname_key"
+    type = "S"
+  }
+
+  attribute {
+    name = "email_bucket"
+    type = "S"
+  }
+
   # The admin's newest-first customer list.
   global_secondary_index {
     name            = "customer-day-index"
@@ -154,6 +179,30 @@ resource "aws_dynamodb_table" "customers" {
   global_secondary_index {
     name            = "email-index"
     hash_key        = "email"
+    projection_type = "ALL"
+  }
+
+  # The admin's search: by the start of the name, of its last word, of the e-mail. Each is
+  # keyed on the first two characters (a search reads one partition; writes spread over
+  # hundreds) and sorted by the normalised text (begins_with).
+  global_secondary_index {
+    name            = "customer-name-index"
+    hash_key        = "name_bucket"
+    range_key       = "name_key"
+    projection_type = "ALL"
+  }
+
+  global_secondary_index {
+    name            = "customer-surname-index"
+    hash_key        = "surname_bucket"
+    range_key       = "surname_key"
+    projection_type = "ALL"
+  }
+
+  global_secondary_index {
+    name            = "customer-email-prefix-index"
+    hash_key        = "email_bucket"
+    range_key       = "email"
     projection_type = "ALL"
   }
 
@@ -241,6 +290,18 @@ resource "aws_dynamodb_table" "payments" {
   attribute {
     name = "status"
     type = "S"
+  }
+
+  attribute {
+    name = "charge_id"
+    type = "S"
+  }
+
+  # Sparse: the admin's search by Stripe charge id (only payments with a charge).
+  global_secondary_index {
+    name            = "charge-id-index"
+    hash_key        = "charge_id"
+    projection_type = "ALL"
   }
 
   global_secondary_index {

@@ -8,6 +8,7 @@ is one of ``orders.selectors``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
@@ -17,19 +18,20 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.urls import path, reverse
 
+from dynamo_admin import conf
 from dynamo_admin.declarations import Column, ObjectAction, RelatedList, SearchField
 from dynamo_admin.filters import ChoiceFilter, DateRangeFilter, day_bounds
 from dynamo_admin.options import DynamoModelAdmin
 from dynamo_admin.paging import ListSource, Partition, day_partitions
 from dynamo_admin.shapes import dynamo_shape
 from orders import selectors
-from orders.models import Customer, Order, OrderStatus, TicketType
+from orders.models import Customer, Order, OrderStatus, TicketType, search_key
 from orders.services.customers import customer_update
 from orders.services.fulfillment import fulfillment_retry
+from orders.services.notes import NOTE_MAX_LENGTH, customer_note_add, order_note_add
 from orders.services.seats import MAX_SEAT_SHARDS
 from orders.services.ticket_types import ticket_type_create, ticket_type_update
 from orders.services.transitions import CANCEL_REASONS, OrderBeingPaid, order_cancel
-from tickets.audit import audit_history
 from tickets.currencies import amount_major, amount_minor, currency_decimals, currency_valid
 from tickets.exceptions import ValidationFailed
 from tickets.formatting import label, money_format, today, when
@@ -143,20 +145,86 @@ def _customer_rows(order: Order) -> list[dict[str, Any]]:
     ]
 
 
-def _history_rows(order: Order) -> list[dict[str, Any]]:
-    return [
-        {"When": when(e.at), "Who": e.staff, "What": e.summary}
-        for e in audit_history(object_type="orders.order", object_id=order.order_id, limit=10)
-    ]
+TIMELINE_TEMPLATE = "admin/orders/timeline.html"
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(
+        label="Note",
+        max_length=NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Seen by every staff member on the timeline; kept for good (add another "
+        "note to correct one).",
+    )
+
+
+def _order_note(request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
+    order_note_add(order=order, staff=request.user.get_username(), text=data["text"])
+    return "Note added to the timeline."
+
+
+def _customer_note(request: HttpRequest, customer: Customer, data: dict[str, Any]) -> str:
+    customer_note_add(customer=customer, staff=request.user.get_username(), text=data["text"])
+    return "Note added."
+
+
+def _note_action(run: Callable[[HttpRequest, Any, dict[str, Any]], str], permission: str):
+    return ObjectAction(
+        "add_note",
+        "Add note",
+        permission=permission,
+        run=run,
+        form_class=NoteForm,
+        audited_by_service=True,
+        checks_version=False,
+    )
+
+
+# --- Search: what a term looks like decides which index answers it ----------------------------
+
+_ID_PREFIXES = ("ord_", "pi_", "ch_", "cus_", "re_", "py_")
+TICKET_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{3,63}$")
+
+
+def _is_id(term: str) -> bool:
+    return term.lower().startswith(_ID_PREFIXES)
+
+
+SEARCH_TERM_MAX = 200  # longer than any name or e-mail we keep (and than a key may be)
+
+
+def looks_like_name(term: str) -> bool:
+    return not _is_id(term) and "@" not in term and 2 <= len(search_key(term)) <= SEARCH_TERM_MAX
+
+
+def looks_like_email_start(term: str) -> bool:
+    term = term.strip()
+    return not _is_id(term) and " " not in term and 2 <= len(term) <= SEARCH_TERM_MAX
+
+
+def _orders_by_name(term: str) -> list[Order]:
+    customers = selectors.customers_by_name(term=term)
+    return selectors.orders_of_customers(customers=customers, limit=OrderAdmin.page_size_for())
+
+
+def _orders_by_email_start(term: str) -> list[Order]:
+    customers = selectors.customers_by_email_prefix(term=term)
+    return selectors.orders_of_customers(customers=customers, limit=OrderAdmin.page_size_for())
+
+
+def _customer_label(order: Order) -> str:
+    """The customer's name (read for the page by ``list_rows_prepare``), else the masked
+    e-mail the order keeps."""
+    return getattr(order, "customer_name", None) or order.customer_email_masked
 
 
 class OrderAdmin(DynamoModelAdmin):
     list_columns = [
         Column("order_id", "Order", link=True),
+        Column(_customer_label, "Customer"),  # second: whose order it is, at any width
         Column(lambda i: when(i.created_at), "Created"),
         Column(lambda o: label(o.status) + (", disputed" if o.disputed else ""), "Status"),
         Column(lambda o: money_format(o.total_amount, o.currency), "Total"),
-        Column("customer_email_masked", "Customer"),
     ]
     list_filters = [
         ChoiceFilter("status", "status", [(s.value, label(s.value)) for s in OrderStatus]),
@@ -168,13 +236,23 @@ class OrderAdmin(DynamoModelAdmin):
             matches=lambda t: t.startswith("ord_"),
             lookup=lambda t: [o for o in [selectors.order_get(order_id=t)] if o],
         ),
+        SearchField("customer name", matches=looks_like_name, lookup=_orders_by_name),
         SearchField(
-            "customer e-mail",
-            matches=lambda t: "@" in t,
-            lookup=lambda t: selectors.orders_by_email(email=t),
+            "start of the customer's e-mail",
+            matches=looks_like_email_start,
+            lookup=_orders_by_email_start,
         ),
-    ]  # the payments app adds "PaymentIntent id" (payments/admin.py)
-    search_help = "Search by order id (ord_…), customer e-mail, or Stripe PaymentIntent id (pi_…)."
+        SearchField(
+            "ticket code",
+            matches=lambda t: not _is_id(t) and bool(TICKET_CODE.match(t.strip())),
+            lookup=lambda t: [o for o in [selectors.order_by_ticket_code(code=t)] if o],
+        ),
+    ]  # the payments app adds "PaymentIntent id" and "charge id" (payments/admin.py)
+    search_help = (
+        "Search by customer name (Ada, Lovelace), the start of an e-mail (ada, ada@exa), "
+        "ticket code, order id (ord_…), PaymentIntent id (pi_…) or charge id (ch_…). "
+        "The filters on the right still apply."
+    )
     details = [
         ("Status", lambda o: label(o.status)),
         ("Created", lambda o: when(o.created_at)),
@@ -220,7 +298,12 @@ class OrderAdmin(DynamoModelAdmin):
                 {"Ticket": t.ticket_id, "SKU": t.sku, "Code": t.code} for t in o.tickets or []
             ],
         ),
-        RelatedList("Recent history", ["When", "Who", "What"], _history_rows),
+        RelatedList(
+            "Timeline",
+            [],
+            lambda o: selectors.order_timeline(order=o),
+            template=TIMELINE_TEMPLATE,
+        ),
     ]
     object_actions = [  # the payments app adds "Refund" first (payments/admin.py)
         ObjectAction(
@@ -242,8 +325,21 @@ class OrderAdmin(DynamoModelAdmin):
             available=lambda o: o.status == OrderStatus.FULFILLMENT_FAILED,
             audited_by_service=True,
         ),
+        _note_action(_order_note, "orders.add_note"),
     ]
     list_object_tools = [("admin:orders_order_export", "Export CSV", "orders.export_order")]
+
+    @classmethod
+    def page_size_for(cls) -> int:
+        return cls.per_page or conf.page_size()
+
+    def list_rows_prepare(self, rows: list[Order]) -> None:
+        """The customers' names for the page: one BatchGet, so Ada's orders can be told from
+        Alan's (the order itself keeps only the masked e-mail)."""
+        customers = selectors.customers_get_many(customer_ids=[o.customer_id for o in rows])
+        for order in rows:
+            customer = customers.get(order.customer_id)
+            order.customer_name = customer.name if customer else None
 
     def list_source(self, request: HttpRequest, filters: dict[str, Any]) -> ListSource:
         status = filters.get("status")
@@ -307,9 +403,14 @@ class CustomerAdmin(DynamoModelAdmin):
     list_filters = [DateRangeFilter("created", "date created", reach_days=LIST_REACH_DAYS)]
     search_fields = [
         SearchField(
-            "e-mail",
-            matches=lambda t: "@" in t,
-            lookup=lambda t: selectors.customers_by_email(email=t),
+            "name",
+            matches=looks_like_name,
+            lookup=lambda t: selectors.customers_by_name(term=t),
+        ),
+        SearchField(
+            "start of the e-mail",
+            matches=looks_like_email_start,
+            lookup=lambda t: selectors.customers_by_email_prefix(term=t),
         ),
         SearchField(
             "customer id",
@@ -319,7 +420,10 @@ class CustomerAdmin(DynamoModelAdmin):
             ],
         ),
     ]
-    search_help = "Search by e-mail or customer id (cus_…)."
+    search_help = (
+        "Search by name (Ada, Lovelace), the start of an e-mail (ada, ada@exa) or customer id "
+        "(cus_…)."
+    )
     details = [
         ("E-mail", lambda c: c.email),
         ("Created", lambda c: when(c.created_at)),
@@ -339,8 +443,15 @@ class CustomerAdmin(DynamoModelAdmin):
                 }
                 for o in selectors.orders_of_customer(customer_id=c.customer_id)
             ],
-        )
+        ),
+        RelatedList(
+            "Notes and history",
+            [],
+            lambda c: selectors.customer_timeline(customer_id=c.customer_id),
+            template=TIMELINE_TEMPLATE,
+        ),
     ]
+    object_actions = [_note_action(_customer_note, "orders.add_note")]
 
     def list_source(self, request: HttpRequest, filters: dict[str, Any]) -> ListSource:
         return day_source(

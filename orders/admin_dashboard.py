@@ -10,8 +10,9 @@ reason (``orders.selectors.orders_needing_attention``), each linking to its part
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -28,7 +29,7 @@ from orders.selectors import (
 )
 from tickets.config import parameters_get
 from tickets.dynamodb import iso_utc, utc_now
-from tickets.formatting import money_format, today, when
+from tickets.formatting import money_format, money_minor_units, today, when
 from tickets.health import health_banners
 
 DAYS = 30
@@ -46,7 +47,11 @@ ATTENTION_TITLES = {
     AttentionReason.PENDING_SUCCEEDED: "Awaiting payment, but the payment succeeded",
 }
 PROBLEMS_SHOWN = 10
-CHART_WIDTH, CHART_HEIGHT, BAR_GAP = 900, 220, 4
+# The chart's drawing box (SVG units): the plot, with room on the left for the scale, above
+# the bars for their values and below for the days.
+CHART_WIDTH, CHART_HEIGHT, BAR_GAP = 900, 262, 4
+PLOT_LEFT, PLOT_TOP, PLOT_BOTTOM = 56, 22, 222
+TICKS = 4  # gridlines above zero
 
 
 @dataclass
@@ -55,32 +60,77 @@ class Bar:
     y: float
     width: float
     height: float
+    label: str  # the day of the month under the bar ("26")
+    month: str  # the month under that, where it starts ("Nov"; "" elsewhere)
+    value: str  # the value over it, short ("12", "1.2k"), readable without hovering
+    title: str  # the tooltip, in full
+
+    @property
+    def center(self) -> float:
+        return self.x + self.width / 2
+
+
+@dataclass
+class Tick:
+    y: float
     label: str
-    title: str
 
 
-def _chart(days: list[str], values: list[int], labels: list[str]) -> dict[str, Any]:
-    """Bars scaled to the tallest; each with a tooltip (``<title>``)."""
-    top = max(values) if values and max(values) > 0 else 1
-    width = CHART_WIDTH / max(len(days), 1)
+def _compact(value: float) -> str:
+    """A number short enough to sit over a bar: ``49``, ``7.5``, ``1.2k``, ``15k``, ``2.1M``."""
+    if value >= 1_000_000:
+        return f"{value / 1_000_000:.1f}M"
+    if value >= 10_000:
+        return f"{value / 1000:.0f}k"
+    if value >= 1000:
+        return f"{value / 1000:.0f}k" if value % 1000 == 0 else f"{value / 1000:.1f}k"
+    return f"{value:.0f}" if value >= 10 or value == int(value) else f"{value:.1f}"
+
+
+def _nice_step(top: float) -> float:
+    """A round step (1, 2, 2.5 or 5 times a power of ten) that splits ``top`` in ``TICKS``."""
+    raw = max(top, 1) / TICKS
+    power = 10 ** math.floor(math.log10(raw))
+    return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+
+
+def _chart(days: list[str], values: list[float], titles: list[str]) -> dict[str, Any]:
+    """Bars on a scale: gridlines at round values with their labels on the left, each bar's
+    value written over it, each day under it (the month where it changes), and a tooltip
+    (``<title>``) with the full value. ``values`` are in the unit the scale shows."""
+    step = _nice_step(max(values, default=0))
+    top = step * TICKS
+    plot_height = PLOT_BOTTOM - PLOT_TOP
+    width = (CHART_WIDTH - PLOT_LEFT) / max(len(days), 1)
     bars = []
-    for n, (day, value, label) in enumerate(zip(days, values, labels, strict=True)):
-        height = (value / top) * (CHART_HEIGHT - 30)
+    for n, (day, value, title) in enumerate(zip(days, values, titles, strict=True)):
+        height = (value / top) * plot_height
+        month_starts = n == 0 or day[8:] == "01"
         bars.append(
             Bar(
-                x=n * width + BAR_GAP / 2,
-                y=CHART_HEIGHT - 20 - height,
+                x=PLOT_LEFT + n * width + BAR_GAP / 2,
+                y=PLOT_BOTTOM - height,
                 width=width - BAR_GAP,
                 height=height,
-                label=day[5:] if n % 5 == 0 or n == len(days) - 1 else "",
-                title=f"{day}: {label}",
+                label=str(int(day[8:])),
+                month=date.fromisoformat(day).strftime("%b") if month_starts else "",
+                value=_compact(value) if value else "",
+                title=f"{day}: {title}",
             )
         )
+    ticks = [
+        Tick(y=PLOT_BOTTOM - (k * step / top) * plot_height, label=_compact(k * step))
+        for k in range(TICKS + 1)
+    ]
     return {
         "bars": bars,
+        "ticks": ticks,
         "width": CHART_WIDTH,
         "height": CHART_HEIGHT,
-        "baseline": CHART_HEIGHT - 20,
+        "left": PLOT_LEFT,
+        "baseline": PLOT_BOTTOM,
+        "day_label_y": PLOT_BOTTOM + 15,
+        "month_label_y": PLOT_BOTTOM + 30,
     }
 
 
@@ -140,7 +190,15 @@ def dashboard_view(request: HttpRequest, site: Any) -> HttpResponse:
         "currency": currency.upper(),
         "other_currencies": [c.upper() for c in currencies if c != currency],
         "orders_chart": _chart(days, orders, [f"{n} orders" for n in orders]),
-        "revenue_chart": _chart(days, revenue, [money_format(r, currency) for r in revenue]),
+        "revenue_chart": _chart(
+            days,
+            [r / money_minor_units(1, currency) for r in revenue],
+            [money_format(r, currency) for r in revenue],
+        ),
+        "per_day": [
+            {"day": d, "orders": o, "revenue": money_format(r, currency)}
+            for d, o, r in zip(days, orders, revenue, strict=True)
+        ],
         "orders_total": sum(orders),
         "revenue_total": money_format(sum(revenue), currency),
         "first": first,

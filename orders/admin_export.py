@@ -14,16 +14,18 @@ import io
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.template.response import TemplateResponse
 
+from orders.models import OrderStatus
 from orders.selectors import orders_of_day
 from tickets.audit import audit_record
 from tickets.currencies import amount_major
-from tickets.formatting import date_or_none, today
+from tickets.formatting import date_or_none, label, today
 
 EXPORT_PAGE_SIZE = 500
 EXPORT_MAX_DAYS = 366
@@ -52,14 +54,37 @@ def _value(order: Any, column: str) -> Any:
     return getattr(order, column)
 
 
-def orders_export_rows(*, first: date, last: date) -> Iterator[list[Any]]:
+def orders_export_rows(
+    *, first: date, last: date, status: str | None = None
+) -> Iterator[list[Any]]:
     """Every order created from ``first`` to ``last`` (inclusive, UTC), oldest first, one
-    day partition and one page of it at a time."""
+    day partition and one page of it at a time; only those in ``status`` if given (the
+    order list's status filter)."""
     day = first
     while day <= last:
         for order in orders_of_day(day=day, page_size=EXPORT_PAGE_SIZE):
-            yield [_value(order, column) for column in COLUMNS]
+            if status is None or order.status == status:
+                yield [_value(order, column) for column in COLUMNS]
         day += timedelta(days=1)
+
+
+PRESETS = {"today": "Today", "last7": "Last 7 days", "month": "This month"}
+
+
+def export_preset_range(preset: str | None, *, on: date) -> tuple[date, date] | None:
+    """The days of a preset (UTC, inclusive), as of the day ``on``; None for an unknown one."""
+    if preset == "today":
+        return on, on
+    if preset == "last7":
+        return on - timedelta(days=6), on
+    if preset == "month":
+        return on.replace(day=1), on
+    return None
+
+
+def _status_chosen(request: HttpRequest) -> str | None:
+    value = request.GET.get("status") or None
+    return value if value in {s.value for s in OrderStatus} else None
 
 
 def _csv_lines(rows: Iterator[list[Any]]) -> Iterator[str]:
@@ -79,31 +104,53 @@ def orders_export_view(model_admin: Any) -> Callable[[HttpRequest], HttpResponse
     def view(request: HttpRequest) -> HttpResponse:
         if not request.user.has_perm("orders.export_order"):
             raise PermissionDenied
-        first = date_or_none(request.GET.get("from"))
-        last = date_or_none(request.GET.get("to"))
+        status = _status_chosen(request)
+        if request.GET.get("status") and status is None:
+            messages.error(request, f"“{request.GET['status']}” is not an order status.")
+            return HttpResponseRedirect(request.path)
+        preset = export_preset_range(request.GET.get("preset"), on=today())
+        first, last = preset or (
+            date_or_none(request.GET.get("from")),
+            date_or_none(request.GET.get("to")),
+        )
         if first is None or last is None:
+            # The form, filled in with the order list's filters (its "Export CSV" link
+            # carries them): the dates chosen there, or the last 30 days.
+            low = date_or_none(request.GET.get("created__gte"))
+            high = date_or_none(request.GET.get("created__lte"))
             context = {
                 **model_admin.base_context(request, "Export orders as CSV"),
-                "first": (today() - timedelta(days=30)).isoformat(),
-                "last": today().isoformat(),
-            }
+                "first": (low or (high or today()) - timedelta(days=30)).isoformat(),
+                "last": (high or today()).isoformat(),
+                "status": status,
+                "status_label": label(status) if status else "",
+                "presets": [
+                    {"key": key, "label": text, "url": "?" + urlencode(
+                        {"preset": key, **({"status": status} if status else {})}
+                    )}
+                    for key, text in PRESETS.items()
+                ],
+                "searched": request.GET.get("q", ""),
+            }  # fmt: skip
             return TemplateResponse(request, "admin/backoffice/orders_export.html", context)
         if last < first or (last - first).days >= EXPORT_MAX_DAYS:
             messages.error(request, f"Choose a range of 1 to {EXPORT_MAX_DAYS} days, oldest first.")
             return HttpResponseRedirect(request.path)
+        which = f"{label(status)} orders" if status else "orders"
         audit_record(
             staff=request.user.get_username(),
             object_type="orders.order",
             object_id="export",
-            object_repr=f"orders {first} to {last}",
+            object_repr=f"{which} {first} to {last}",
             action="export",
-            summary=f"Exported orders created {first} to {last} as CSV",
+            summary=f"Exported {which} created {first} to {last} as CSV",
         )
         response = StreamingHttpResponse(
-            _csv_lines(orders_export_rows(first=first, last=last)),
+            _csv_lines(orders_export_rows(first=first, last=last, status=status)),
             content_type="text/csv; charset=utf-8",
         )
-        response["Content-Disposition"] = f'attachment; filename="orders-{first}-{last}.csv"'
+        name = f"orders-{status}-{first}-{last}" if status else f"orders-{first}-{last}"
+        response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
         return response
 
     return view

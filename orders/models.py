@@ -10,6 +10,7 @@ UTC strings ending in ``Z`` (see ``tickets.dynamodb.iso_utc``), so range keys so
 
 from __future__ import annotations
 
+import unicodedata
 from enum import StrEnum
 
 from pynamodb.attributes import (
@@ -274,6 +275,60 @@ class CustomerDayIndex(GlobalSecondaryIndex["Customer"]):
     created_at = UnicodeAttribute(range_key=True)
 
 
+SEARCH_BUCKET_LENGTH = 2  # a prefix search needs at least this many characters
+
+
+def search_key(text: str | None) -> str:
+    """How a name is compared in searches: accents dropped, case folded, spaces collapsed
+    (``"  Zoë  O'Neil"`` -> ``"zoe o'neil"``)."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(plain.casefold().split())
+
+
+def search_bucket(key: str) -> str | None:
+    """The partition of a search index an item (or a search) falls in: the key's first
+    ``SEARCH_BUCKET_LENGTH`` characters, so a prefix search reads one partition and writes
+    spread over hundreds of them. None for a key too short to have one."""
+    return key[:SEARCH_BUCKET_LENGTH] if len(key) >= SEARCH_BUCKET_LENGTH else None
+
+
+class CustomerNameIndex(GlobalSecondaryIndex["Customer"]):
+    """The admin's search by name: ``begins_with`` on the normalised full name (``ada`` finds
+    "Ada Lovelace"), within the partition of its first two characters."""
+
+    class Meta:
+        index_name = "customer-name-index"
+        projection = AllProjection()
+
+    name_bucket = UnicodeAttribute(hash_key=True)
+    name_key = UnicodeAttribute(range_key=True)
+
+
+class CustomerSurnameIndex(GlobalSecondaryIndex["Customer"]):
+    """The admin's search by the last word of the name (``lovelace`` finds "Ada Lovelace").
+    Sparse: one-word names are not in it (the name index finds them)."""
+
+    class Meta:
+        index_name = "customer-surname-index"
+        projection = AllProjection()
+
+    surname_bucket = UnicodeAttribute(hash_key=True)
+    surname_key = UnicodeAttribute(range_key=True)
+
+
+class CustomerEmailPrefixIndex(GlobalSecondaryIndex["Customer"]):
+    """The admin's search by the start of an e-mail (``ada``, ``ada@exa``): ``begins_with`` on
+    the normalised e-mail within the partition of its first two characters."""
+
+    class Meta:
+        index_name = "customer-email-prefix-index"
+        projection = AllProjection()
+
+    email_bucket = UnicodeAttribute(hash_key=True)
+    email = UnicodeAttribute(range_key=True)
+
+
 @register
 class Customer(Model):
     """A buyer. ``email`` is normalised (see ``orders.services``); the index does not enforce
@@ -290,14 +345,64 @@ class Customer(Model):
     updated_at = UnicodeAttribute()
     version = VersionAttribute()
     created_day = UnicodeAttribute(null=True)  # filled by ``serialize``, as on Order
+    # The keys of the admin's search indexes, filled by ``serialize`` (``search_attributes``
+    # gives them to a writer that updates ``name`` with update actions instead).
+    name_bucket = UnicodeAttribute(null=True)
+    name_key = UnicodeAttribute(null=True)
+    surname_bucket = UnicodeAttribute(null=True)
+    surname_key = UnicodeAttribute(null=True)
+    email_bucket = UnicodeAttribute(null=True)
 
     email_index = CustomerEmailIndex()
     day_index = CustomerDayIndex()
+    name_index = CustomerNameIndex()
+    surname_index = CustomerSurnameIndex()
+    email_prefix_index = CustomerEmailPrefixIndex()
+
+    @staticmethod
+    def search_attributes(*, name: str | None, email: str | None = None) -> dict[str, str | None]:
+        """The search-index attributes for a name (and e-mail): None means absent."""
+        key = search_key(name)
+        words = key.split(" ")
+        surname = words[-1] if len(words) > 1 else ""
+        values: dict[str, str | None] = {
+            "name_bucket": search_bucket(key),
+            "name_key": key or None,
+            "surname_bucket": search_bucket(surname),
+            "surname_key": surname or None,
+        }
+        if values["name_bucket"] is None:
+            values["name_key"] = None
+        if values["surname_bucket"] is None:
+            values["surname_key"] = None
+        if email is not None:
+            values["email_bucket"] = search_bucket(email)
+        return values
 
     def serialize(self, null_check: bool = True) -> dict:
         if self.created_at:
             self.created_day = self.created_at[:10]
+        for attribute, value in self.search_attributes(name=self.name, email=self.email).items():
+            setattr(self, attribute, value)
         return super().serialize(null_check=null_check)
+
+
+class TicketCodeLookup(Model):
+    """``TICKET#{code}`` / ``ORDER`` in the back-office table: which order a ticket code was
+    issued on (the admin's search by ticket code; a code is on a list inside the order, which
+    no index can key on). Written when the tickets are issued; codes are unique per vendor."""
+
+    class Meta(BackOfficeMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="ORDER")
+    kind = UnicodeAttribute(default="ticket_code")
+    order_id = UnicodeAttribute()
+
+    @staticmethod
+    def key_for(code: str) -> str:
+        return f"TICKET#{code.strip().upper()}"
 
 
 class CustomerEmailClaim(Model):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from datetime import date
+from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
@@ -23,9 +24,16 @@ from orders.models import (
     ListBound,
     Order,
     OrderStatus,
+    TicketCodeLookup,
     TicketType,
+    search_bucket,
+    search_key,
 )
 from orders.services.seats import seats_fill
+from orders.timeline import TimelineEvent, timeline_sources
+from tickets.audit import audit_entries_of
+from tickets.dynamodb import iso_utc
+from tickets.formatting import money_format
 
 ORDER_ID_PATTERN = re.compile(r"^ord_[A-Za-z0-9_-]{16,64}$")
 
@@ -102,13 +110,72 @@ def orders_of_customer(*, customer_id: str, limit: int = 50) -> list[Order]:
     return list(Order.customer_index.query(customer_id, scan_index_forward=False, limit=limit))
 
 
-def orders_by_email(*, email: str, limit: int = 50) -> list[Order]:
-    """The orders of the customers with this e-mail (``email-index``, then
-    ``customer-id-index``)."""
+# --- Searches (the admin's search box) ----------------------------------------------------------
+
+SEARCH_CUSTOMERS = 10  # customers a name or e-mail search reads at most, per index
+
+
+def customers_by_name(*, term: str, limit: int = SEARCH_CUSTOMERS) -> list[Customer]:
+    """Customers whose name, or its last word, starts with ``term`` (accents and case
+    ignored), by name: one Query of ``customer-name-index`` and one of
+    ``customer-surname-index``, each in the partition of the term's first two characters and
+    at most ``limit`` items. Nothing for a term shorter than two characters."""
+    key = search_key(term)
+    bucket = search_bucket(key)
+    if bucket is None:
+        return []
+    found: dict[str, Customer] = {}
+    for index, attribute in (
+        (Customer.name_index, Customer.name_key),
+        (Customer.surname_index, Customer.surname_key),
+    ):
+        for customer in index.query(
+            bucket, range_key_condition=attribute.startswith(key), limit=limit
+        ):
+            found.setdefault(customer.customer_id, customer)
+    return sorted(found.values(), key=lambda c: c.name_key or "")[:limit]
+
+
+def customers_by_email_prefix(*, term: str, limit: int = SEARCH_CUSTOMERS) -> list[Customer]:
+    """Customers whose normalised e-mail starts with ``term`` (``ada``, ``ada@exa``): one Query
+    of ``customer-email-prefix-index`` in the partition of its first two characters."""
+    key = email_normalise(term)
+    bucket = search_bucket(key)
+    if bucket is None or " " in key:
+        return []
+    return list(
+        Customer.email_prefix_index.query(
+            bucket, range_key_condition=Customer.email.startswith(key), limit=limit
+        )
+    )
+
+
+def orders_of_customers(*, customers: Iterable[Customer], limit: int) -> list[Order]:
+    """The newest ``limit`` orders of these customers (one ``customer-id-index`` Query each,
+    at most ``limit`` items), newest first."""
     orders: list[Order] = []
-    for customer in customers_by_email(email=email):
-        orders.extend(orders_of_customer(customer_id=customer.customer_id, limit=limit))
-    return orders
+    for customer_id in dict.fromkeys(c.customer_id for c in customers):
+        orders.extend(orders_of_customer(customer_id=customer_id, limit=limit))
+    return sorted(orders, key=lambda o: o.created_at, reverse=True)[:limit]
+
+
+def order_by_ticket_code(*, code: str) -> Order | None:
+    """The order a ticket code was issued on (its ``TicketCodeLookup``, then the order)."""
+    if not code.strip():
+        return None
+    try:
+        lookup = TicketCodeLookup.get(TicketCodeLookup.key_for(code), "ORDER")
+    except DoesNotExist:
+        return None
+    return order_get(order_id=lookup.order_id)
+
+
+def customers_get_many(*, customer_ids: Iterable[str]) -> dict[str, Customer]:
+    """Customers by id, in one BatchGet per 100 (a list page's customers), by id."""
+    wanted = sorted(set(customer_ids))
+    if not wanted:
+        return {}
+    return {c.customer_id: c for c in Customer.batch_get(wanted)}
 
 
 def orders_with_status(
@@ -182,3 +249,158 @@ def orders_needing_attention(
             status=OrderStatus.FULFILLMENT_FAILED.value, limit=limit, oldest_first=True
         )
     return list(Order.dispute_index.query(DISPUTE_OPEN, limit=limit))
+
+
+# --- The order's timeline ----------------------------------------------------------------------
+
+# Audit actions the timeline takes from elsewhere: fulfillment attempts are on the order itself
+# (its UpdateItem holds them; the entry is a copy), and the CSV export is not about one order.
+_TIMELINE_SKIPPED = {"fulfillment_attempt", "export"}
+# How an audit action reads on the timeline: (kind, title when the entry has no summary).
+_TIMELINE_KINDS = {
+    "paid": ("paid", "Paid"),
+    "cancel": ("cancel", "Canceled"),
+    "expire": ("cancel", "Expired unpaid"),
+    "refund": ("refund", "Refund requested"),
+    "refunded": ("refund", "Refunded"),
+    "dispute": ("dispute", "Disputed"),
+    "dispute_closed": ("dispute", "Dispute closed"),
+    "reinstate": ("paid", "Reinstated"),
+    "note": ("note", "Note"),
+    "change": ("edit", "Changed"),
+    "retry_fulfillment": ("fulfillment", "Fulfillment retried"),
+    # A Stripe event's outcome on this order, written by the payments app's event inbox.
+    "stripe_event": ("webhook", "Stripe event"),
+}
+TIMELINE_AUDIT_LIMIT = 500  # entries per object read for one page (an order has dozens)
+
+
+def _audit_event(record: Any, *, note_of: str = "") -> TimelineEvent:
+    kind, title = _TIMELINE_KINDS.get(record.action, ("other", record.action.replace("_", " ")))
+    if record.action.startswith("webhook") or record.action.startswith("event"):
+        kind = "webhook"
+    if record.action == "note":
+        text = record.after.get("text") or record.summary.removeprefix("Note: ")
+        return TimelineEvent(
+            at=iso_utc(record.at),
+            kind="note",
+            title=note_of or "Note",
+            actor=record.staff,
+            detail=text,
+            system=record.is_system,
+        )
+    detail = record.summary or title
+    if record.action == "stripe_event" and record.after.get("event_type"):
+        title = f"Stripe event {record.after['event_type']}"
+        outcome = str(record.after.get("outcome") or "").replace("_", " ")
+        detail = f"{outcome.capitalize()} ({record.after.get('event_id', '')})".strip()
+    if record.action == "change" and record.before:
+        detail = "; ".join(
+            f"{name}: {record.before.get(name) or '-'} → {record.after.get(name) or '-'}"
+            for name in sorted(record.after)
+        )
+        title = "Edited by staff"
+    return TimelineEvent(
+        at=iso_utc(record.at),
+        kind=kind,
+        title=title,
+        actor=record.staff,
+        detail=detail if detail != title else "",
+        reason=record.reason,
+        system=record.is_system,
+        ref=str(record.after.get("refund_id") or ""),
+    )
+
+
+def _order_own_events(order: Order) -> list[TimelineEvent]:
+    items = sum(int(i.quantity) for i in order.items)
+    events = [
+        TimelineEvent(
+            at=order.created_at,
+            kind="created",
+            title="Order placed",
+            actor="Buyer (storefront)",
+            detail=f"{items} ticket{'s' if items != 1 else ''}, "
+            f"{money_format(int(order.total_amount), order.currency)}",
+        )
+    ]
+    outcomes = {
+        "success": "Fulfillment succeeded",
+        "retryable": "Fulfillment attempt failed, will retry",
+        "permanent": "Fulfillment failed for good",
+    }
+    for n, attempt in enumerate(order.fulfillment_attempts or [], start=1):
+        events.append(
+            TimelineEvent(
+                at=attempt.at,
+                kind="fulfillment",
+                title=f"Fulfillment attempt {n}: {outcomes.get(attempt.outcome, attempt.outcome)}",
+                actor="Fulfillment (system)",
+                detail=attempt.detail or "",
+                system=True,
+            )
+        )
+        if attempt.outcome == "success" and order.tickets:
+            codes = ", ".join(t.code or t.ticket_id for t in order.tickets)
+            events.append(
+                TimelineEvent(
+                    at=attempt.at,
+                    kind="tickets",
+                    title=f"{len(order.tickets)} ticket{'s' if len(order.tickets) != 1 else ''} "
+                    "issued",
+                    actor="Ticket vendor (system)",
+                    detail=codes,
+                    system=True,
+                )
+            )
+    return events
+
+
+def order_timeline(*, order: Order) -> list[TimelineEvent]:
+    """Everything that happened to ``order``, oldest first, each with who or what did it: the
+    order's own record (placed, fulfillment attempts, tickets issued), the registered sources
+    (the payments app's attempts and refunds), its audit entries (paid, webhook outcomes,
+    cancel or expiry, refunds, disputes, staff edits, notes) and its customer's notes. A fact
+    two records hold (a refund: on the payment and in the audit log) is shown once.
+
+    Reads: one Query of the order's audit partition, one of its customer's, plus each
+    source's own (the payments app: one Query of ``order-id-index``); never a Scan."""
+    events = _order_own_events(order)
+    for source in timeline_sources():
+        events.extend(source(order))
+    shown_refs = {e.ref for e in events if e.ref}
+    for record in audit_entries_of(
+        object_type="orders.order", object_id=order.order_id, limit=TIMELINE_AUDIT_LIMIT
+    ):
+        if record.action in _TIMELINE_SKIPPED:
+            continue
+        event = _audit_event(record)
+        if event.ref and event.ref in shown_refs and record.action == "refund":
+            continue  # the payment's refund line says it, with its reason
+        events.append(event)
+    events.extend(
+        _audit_event(record, note_of="Note on the customer")
+        for record in customer_notes(customer_id=order.customer_id)
+    )
+    return sorted(events, key=lambda e: e.at)
+
+
+def customer_notes(*, customer_id: str) -> list[Any]:
+    """The notes staff wrote on a customer, oldest first (one Query of its audit partition)."""
+    return [
+        r
+        for r in audit_entries_of(
+            object_type="orders.customer", object_id=customer_id, limit=TIMELINE_AUDIT_LIMIT
+        )
+        if r.action == "note"
+    ]
+
+
+def customer_timeline(*, customer_id: str) -> list[TimelineEvent]:
+    """A customer's notes and the staff edits of their record, oldest first (one Query)."""
+    return [
+        _audit_event(r)
+        for r in audit_entries_of(
+            object_type="orders.customer", object_id=customer_id, limit=TIMELINE_AUDIT_LIMIT
+        )
+    ]

@@ -451,6 +451,13 @@ OrderAdmin.contribute(
     )
 )
 OrderAdmin.contribute(
+    search_field=SearchField(
+        "charge id",
+        matches=lambda t: t.startswith(("ch_", "py_")),
+        lookup=lambda t: selectors.orders_by_charge(charge_id=t),
+    )
+)
+OrderAdmin.contribute(
     object_action=ObjectAction(
         "refund",
         "Refund",

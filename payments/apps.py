@@ -22,3 +22,9 @@ class PaymentsConfig(AppConfig):
         from tickets.admin_views import site_urls_register
 
         site_urls_register(site_urls)
+
+        # An order's timeline shows its payment attempts and refunds (orders.timeline).
+        from orders.timeline import timeline_source_register
+        from payments.selectors import order_payment_events
+
+        timeline_source_register(order_payment_events)

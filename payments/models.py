@@ -66,6 +66,17 @@ class PaymentStatusIndex(GlobalSecondaryIndex["Payment"]):
     created_at = UnicodeAttribute(range_key=True)
 
 
+class PaymentChargeIndex(GlobalSecondaryIndex["Payment"]):
+    """The admin's search by charge id (``ch_…``, what Stripe's dashboard and bank disputes
+    name). Sparse: only payments with a charge are in it."""
+
+    class Meta:
+        index_name = "charge-id-index"
+        projection = AllProjection()
+
+    charge_id = UnicodeAttribute(hash_key=True)
+
+
 @register
 class Payment(Model):
     class Meta(BaseMeta):
@@ -91,6 +102,7 @@ class Payment(Model):
 
     order_index = PaymentOrderIndex()
     status_index = PaymentStatusIndex()
+    charge_index = PaymentChargeIndex()
 
 
 # --- The Stripe event inbox (back-office table) ---------------------------------------------------

@@ -12,9 +12,10 @@ from pynamodb.exceptions import DoesNotExist
 
 from orders.models import Order
 from orders.selectors import order_get
+from orders.timeline import TimelineEvent
 from payments.models import HEALTH_PARTITION, IntegrationMarker, Payment, WebhookEvent
 from tickets.dynamodb import utc_now
-from tickets.formatting import when
+from tickets.formatting import label, money_format, when
 from tickets.health import Banner
 
 # A signature failure older than Stripe's three days of retries with no event since is history.
@@ -40,6 +41,17 @@ def orders_by_payment_intent(*, payment_intent_id: str) -> list[Order]:
     """The order a PaymentIntent paid for (the payments table's key, then the order's), as a
     list for searches: empty when the intent or its order is unknown."""
     payment = payment_get(payment_intent_id=payment_intent_id)
+    order = order_get(order_id=payment.order_id) if payment else None
+    return [order] if order else []
+
+
+def orders_by_charge(*, charge_id: str) -> list[Order]:
+    """The order a Stripe charge paid for (``charge-id-index``, then the order), as a list for
+    searches: empty when the charge is not ours."""
+    charge_id = charge_id.strip()
+    if not charge_id:
+        return []
+    payment = next(iter(Payment.charge_index.query(charge_id, limit=1)), None)
     order = order_get(order_id=payment.order_id) if payment else None
     return [order] if order else []
 
@@ -108,3 +120,54 @@ def integration_banners() -> list[Banner]:
                 )
             )
     return banners
+
+
+# --- The payments part of an order's timeline ---------------------------------------------------
+
+
+def _attempt_title(status: str, first: bool) -> tuple[str, str]:
+    if first and status != "succeeded":
+        return "payment", "Payment opened in Stripe"
+    if status == "succeeded":
+        return "payment", "Payment succeeded"
+    if status in {"requires_payment_method", "failed"}:
+        return "payment", "Payment attempt failed"
+    return "payment", f"Payment {status.replace('_', ' ')}"
+
+
+def order_payment_events(order: Order) -> list[TimelineEvent]:
+    """The payment attempts and refunds of ``order`` as timeline lines (one Query of
+    ``order-id-index``): each attempt with Stripe's failure code and message, each refund
+    with its amount, status, reason and who asked for it (``ref``: the refund id, so the
+    audit log's copy is not shown twice)."""
+    events: list[TimelineEvent] = []
+    for payment in payments_for_order(order_id=order.order_id, limit=20):
+        for n, attempt in enumerate(payment.attempts or []):
+            kind, title = _attempt_title(attempt.status, n == 0)
+            failure = " ".join(x for x in [attempt.failure_code, attempt.failure_message] if x)
+            events.append(
+                TimelineEvent(
+                    at=attempt.at,
+                    kind=kind,
+                    title=title,
+                    actor="Storefront" if n == 0 else "Stripe (system)",
+                    detail=f"{payment.payment_id}" + (f": {failure}" if failure else ""),
+                    system=n != 0,
+                )
+            )
+        for refund in payment.refunds or []:
+            who = refund.requested_by or "Stripe dashboard"
+            events.append(
+                TimelineEvent(
+                    at=refund.created_at,
+                    kind="refund",
+                    title=f"Refund of {money_format(int(refund.amount), payment.currency)}: "
+                    f"{label(refund.status)}",
+                    actor=who,
+                    detail=refund.refund_id,
+                    reason=refund.reason or "",
+                    system=refund.requested_by is None,
+                    ref=refund.refund_id,
+                )
+            )
+    return events

@@ -39,6 +39,8 @@ _SUPPORT = _VIEWER | {
     "orders.cancel_order",
     "orders.retry_fulfillment_order",
     "orders.export_order",
+    # Notes on orders and customers (they add to the timeline, change nothing).
+    "orders.add_note",
     # "Sync with Stripe": applies only what Stripe already decided, forward only.
     "orders.sync_payment_order",
     # "Replay" of a failed Stripe event: the same sync, from the event inbox.

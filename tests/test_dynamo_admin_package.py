@@ -347,6 +347,7 @@ def test_the_payments_app_adds_its_parts_to_the_order_page_in_their_places():
         "sync_payment",
         "cancel",
         "retry_fulfillment",
+        "add_note",
     ]
     assert [r.title for r in OrderAdmin.related_lists] == [
         "Items",
@@ -354,9 +355,9 @@ def test_the_payments_app_adds_its_parts_to_the_order_page_in_their_places():
         "Payments",
         "Fulfillment attempts",
         "Tickets",
-        "Recent history",
+        "Timeline",
     ]
-    assert [s.title for s in OrderAdmin.search_fields][-1] == "PaymentIntent id"
+    assert [s.title for s in OrderAdmin.search_fields][-2:] == ["PaymentIntent id", "charge id"]
 
 
 def test_adding_a_declaration_twice_keeps_one():

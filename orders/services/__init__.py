@@ -6,5 +6,6 @@
 - ``transitions``: order state changes after creation (paid, canceled, expired, refunds, disputes)
 - ``fulfillment``: the vendor issuing the tickets (queue, attempts, breaker, sweeper)
 - ``changes``: one order change and its audit entry in one transaction (used by the above)
+- ``notes``: staff notes on orders and customers (entries in the audit log)
 - ``audit_migration``: moves audit entries of the old shape into the audit log (maintenance)
 """

@@ -32,6 +32,10 @@ def customer_update(*, customer_id: str, version: int, changes: Mapping[str, Any
         getattr(Customer, name).remove() if value in (None, "") else getattr(Customer, name).set(value)
         for name, value in changes.items()
     ]  # fmt: skip
+    if "name" in changes:  # the search indexes follow the name
+        for attribute, value in Customer.search_attributes(name=changes["name"]).items():
+            field = getattr(Customer, attribute)
+            actions.append(field.set(value) if value else field.remove())
     actions.append(Customer.updated_at.set(utc_now_iso()))
     customer = Customer(customer_id=customer_id, version=version)  # the condition: that version
     try:

@@ -34,7 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist, PynamoDBException, UpdateError
 
 from orders.models import (
     FULFILLMENT_DUE,
@@ -43,6 +43,7 @@ from orders.models import (
     Order,
     OrderStatus,
     Ticket,
+    TicketCodeLookup,
     VendorBreaker,
 )
 from orders.selectors import customer_get, order_get
@@ -429,10 +430,30 @@ def _record_fulfilled(order: Order, outcome: Fulfilled, now: datetime) -> None:
         summary=f"Tickets issued ({len(tickets)})",
         after={"fulfillment_status": FulfillmentStatus.FULFILLED.value},
     ):
+        ticket_codes_record(order_id=order.order_id, tickets=tickets)
         logger.info(
             "order fulfilled",
             extra={"fulfillment_id": outcome.fulfillment_id, "tickets": len(tickets)},
         )
+
+
+def ticket_codes_record(*, order_id: str, tickets: list[Ticket]) -> int:
+    """Record which order each ticket code was issued on (``TicketCodeLookup``: the admin's
+    search by code), in one BatchWrite; writing again is harmless. Best effort: the tickets are
+    on the order already, and ``admin_indexes_backfill`` writes any lookup missed here."""
+    lookups = [
+        TicketCodeLookup(pk=TicketCodeLookup.key_for(t.code), order_id=order_id)
+        for t in tickets
+        if t.code
+    ]
+    try:
+        with TicketCodeLookup.batch_write() as batch:
+            for lookup in lookups:
+                batch.save(lookup)
+    except PynamoDBException:
+        logger.exception("ticket code lookups not written; admin_indexes_backfill writes them")
+        return 0
+    return len(lookups)
 
 
 def _record_failed(order: Order, reason: str, now: datetime, *, attempt_outcome: str) -> None:

@@ -510,7 +510,8 @@ class Flows:
                    f"manage {command}: {result.output[-1500:]}")  # fmt: skip
 
     def admin(self) -> None:
-        """Sign in, the index, the order list, the dashboard and the needs-attention queue."""
+        """Sign in, the index, the order list, its searches (each index under the role), the
+        dashboard and the needs-attention queue."""
         login = _one(
             self.runtime, rest_event("GET", "/admin/login/", headers={"Accept": "text/html"})
         )
@@ -543,12 +544,21 @@ class Flows:
         ]:
             cookies.load(value)
         cookie = "; ".join(f"{k}={v.value}" for k, v in cookies.items())
-        for path in ("/admin/", "/admin/orders/order/", "/admin/dashboard/", "/admin/attention/"):
-            page = _one(
-                self.runtime,
-                rest_event("GET", path, headers={"Accept": "text/html", "Cookie": cookie}),
-            )
-            _check(page["statusCode"] == 200, f"{path} answered {page['statusCode']}")
+        orders = "/admin/orders/order/"
+        for path, query in (
+            ("/admin/", None),
+            (orders, None),
+            (orders, {"q": "ada"}),
+            (orders, {"q": "ada@exa"}),
+            (orders, {"q": "BEEC37D0"}),
+            (orders, {"q": "ch_rehearsal", "status": "paid"}),
+            ("/admin/orders/customer/", {"q": "lovelace"}),
+            ("/admin/dashboard/", None),
+            ("/admin/attention/", None),
+        ):
+            page = _one(self.runtime, rest_event(
+                "GET", path, query=query, headers={"Accept": "text/html", "Cookie": cookie}))  # fmt: skip
+            _check(page["statusCode"] == 200, f"{path} {query} answered {page['statusCode']}")
 
     # What Lambda itself does with the role, which moto cannot run: ship the function's logs,
     # send traces (xray_tracing), put a failed async event in the dead-letter queue.

@@ -8,9 +8,15 @@ still missing) and it never changes an item's version, so no editor sees a false
 
 - orders: ``created_day`` (``order-day-index``) and, for disputed orders, ``dispute_flag``
   (``order-dispute-index``);
-- customers: ``created_day`` (``customer-day-index``), and the customers' first day (the
-  customer list's bound: ``orders.selectors.customers_oldest_day``);
-- ticket types: ``listing`` (``ticket-type-list-index``).
+- customers: ``created_day`` (``customer-day-index``), the customers' first day (the
+  customer list's bound: ``orders.selectors.customers_oldest_day``), and the search keys ``name_bucket`` /
+  ``name_key``, ``surname_bucket`` / ``surname_key``, ``email_bucket`` (the admin's search by
+  name and by the start of an e-mail);
+- ticket types: ``listing`` (``ticket-type-list-index``);
+- ticket codes: a ``TicketCodeLookup`` per code of every fulfilled order (search by code).
+
+Payments need nothing: ``charge-id-index`` is keyed on ``charge_id``, which they already hold,
+so DynamoDB fills that index itself when it is created.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from pynamodb.exceptions import UpdateError
 
 from orders.models import DISPUTE_OPEN, TICKET_TYPE_LISTING, Customer, Order, TicketType
 from orders.services.customers import customers_first_day_forget, customers_first_day_note
+from orders.services.fulfillment import ticket_codes_record
 
 
 def _set_if_missing(model: Any, keys: tuple[Any, ...], attribute: Any, value: str) -> bool:
@@ -44,8 +51,19 @@ class Command(BaseCommand):
     help = "Backfill the attributes the admin's indexes need (Scans: maintenance only)."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        counts = {"orders": 0, "disputes": 0, "customers": 0, "ticket types": 0}
+        counts = {
+            "orders": 0,
+            "disputes": 0,
+            "customers": 0,
+            "customer searches": 0,
+            "ticket types": 0,
+            "ticket codes": 0,
+        }
         for order in Order.scan():
+            if order.tickets:
+                counts["ticket codes"] += ticket_codes_record(
+                    order_id=order.order_id, tickets=list(order.tickets)
+                )
             if not order.created_day and _set_if_missing(
                 Order, (order.order_id, order.created_at), Order.created_day, order.created_at[:10]
             ):
@@ -65,6 +83,16 @@ class Command(BaseCommand):
                 Customer, (customer.customer_id,), Customer.created_day, customer.created_at[:10]
             ):
                 counts["customers"] += 1
+            wanted = Customer.search_attributes(name=customer.name, email=customer.email)
+            written = [
+                _set_if_missing(
+                    Customer, (customer.customer_id,), getattr(Customer, attribute), value
+                )
+                for attribute, value in wanted.items()
+                if value and getattr(customer, attribute) is None
+            ]
+            if any(written):
+                counts["customer searches"] += 1
         if first_day is not None:  # the customer list's bound, for customers older than it
             customers_first_day_forget()
             customers_first_day_note(day=first_day)

@@ -29,6 +29,7 @@ from orders.models import (
     TicketType,
 )
 from orders.services.customers import customers_first_day_note
+from orders.services.fulfillment import ticket_codes_record
 from payments.models import Payment, PaymentAttempt, Refund
 from tickets.dynamodb import iso_utc, utc_now
 
@@ -160,6 +161,8 @@ class Command(BaseCommand):
                     FulfillmentAttempt(at=created, outcome="permanent", detail="422 unknown event")
                 ]
             order.save(add_version_condition=False)
+            if order.tickets:  # so the admin's search finds them by code
+                ticket_codes_record(order_id=order_id, tickets=list(order.tickets))
 
             payment_status = {
                 OrderStatus.PENDING_PAYMENT: "requires_payment_method",
