@@ -353,6 +353,7 @@ def test_the_payments_app_adds_its_parts_to_the_order_page_in_their_places():
         "Items",
         "Customer",
         "Payments",
+        "Refunds",
         "Fulfillment attempts",
         "Tickets",
         "Timeline",

@@ -80,7 +80,11 @@ def test_an_empty_amount_asks_to_confirm_a_full_refund_with_a_reason(
     )
     in_stripe = stripe_object(aws, f"/v1/refunds/{refund.refund_id}")
     assert in_stripe["reason"] == "requested_by_customer"
-    assert in_stripe["metadata"] == {"order_id": paid_order.order_id, "requested_by": "fin"}
+    assert in_stripe["metadata"] == {
+        "order_id": paid_order.order_id,
+        "requested_by": "fin",
+        "idempotency_key": f"refund:{paid_order.order_id}:1",
+    }
 
     # The reason is on the payment's page, beside the refund.
     page.goto(f"/admin/payments/payment/{paid_order.payment_intent_id}/change/")
