@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 # What Lambda has: no local overrides, so every security switch is in its production position.
 PRODUCTION_ENV = {

@@ -50,7 +50,7 @@ def _top_level_names(dist: str) -> set[str]:
 def _runtime_distributions() -> set[str]:
     import tomllib
 
-    project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
+    project = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
     roots = {
         re.split(r"[\s<>=!~;\[]", dep, maxsplit=1)[0].lower()
         for dep in project["project"]["dependencies"]

@@ -11,7 +11,7 @@ from zappa.core import Zappa
 
 from deploy.build import stage_config
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 STAGES = list(json.loads((ROOT / "zappa_settings.json").read_text()))
 
 

@@ -17,7 +17,7 @@ from django.test import override_settings
 from orders.models import Customer
 from tickets.audit import audit_history
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "dynamo_admin"
 PROJECT_PACKAGES = {
     "tickets",
@@ -157,7 +157,7 @@ def test_a_site_given_a_sink_in_its_constructor_uses_it_over_the_setting():
 def test_partition_read_queries_one_partition_in_its_bounds_and_direction():
     from dynamo_admin.paging import ListSource, Partition, Window, partition_read
     from orders.models import Order
-    from tests.test_admin_orders import make_order
+    from tests.orders.test_admin import make_order
 
     orders = [make_order(hours_ago=h, status="paid") for h in (1, 2, 3, 4)]
     paid = ListSource(

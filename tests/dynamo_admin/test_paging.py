@@ -5,7 +5,7 @@ fixture still runs; they would pass without it).
 The reads run against an in-memory stand-in for an index partition (``MemoryIndex``), which
 answers as a Query does: the rows of one partition within the range-key bounds, in the asked
 direction, at most ``limit``. The same functions over DynamoDB (moto) are covered by
-``tests/test_admin_orders.py`` and ``test_partition_read_queries_one_partition_in_bounds``.
+``tests/orders/test_admin.py`` and ``test_partition_read_queries_one_partition_in_bounds``.
 """
 
 from __future__ import annotations

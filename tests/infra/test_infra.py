@@ -33,7 +33,7 @@ from pynamodb.attributes import TTLAttribute
 
 from tickets.dynamodb import registered_models, table_spec
 
-INFRA = Path(__file__).resolve().parent.parent / "infra"
+INFRA = Path(__file__).resolve().parents[2] / "infra"
 TF_FILES = sorted(INFRA.glob("*.tf"))
 PREFIX_EXPRESSION = "${var.project}-${var.environment}-"
 

@@ -8,7 +8,7 @@ from django.core.management import call_command
 
 from orders.daily_totals import daily_totals_list, daily_totals_record
 from orders.models import Order
-from tests.test_admin_orders import make_order
+from tests.orders.test_admin import make_order
 from tickets.dynamodb_requests import dynamodb_requests
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-STOREFRONT = Path(__file__).resolve().parent.parent / "storefront"
+STOREFRONT = Path(__file__).resolve().parents[2] / "storefront"
 BIN = STOREFRONT / "node_modules" / ".bin"
 FIX = "run `make storefront-client` and commit storefront/openapi.json and src/api/schema.d.ts"
 

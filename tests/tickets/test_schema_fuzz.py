@@ -43,6 +43,6 @@ def test_every_operation_keeps_its_documented_contract(case, catalog):
     if case.operation.path == "/webhooks/stripe":
         # A schema-valid delivery is still refused unless signed with the endpoint's secret,
         # which no schema can state: this one check cannot hold for this one operation.
-        # Signed deliveries are tests/test_webhooks.py's.
+        # Signed deliveries are tests/payments/test_webhooks.py's.
         excluded.append(positive_data_acceptance)
     case.call_and_validate(excluded_checks=excluded)

@@ -12,7 +12,7 @@ from pathlib import Path
 import boto3
 from django.conf import settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "ticketstoheaven-test-static"
 CDN = "d111111abcdef8.cloudfront.net"
 
