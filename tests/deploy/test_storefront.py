@@ -10,6 +10,8 @@ import pytest
 
 from deploy.storefront import storefront_upload
 
+pytestmark = pytest.mark.usefixtures("aws")
+
 BUCKET = "ticketstoheaven-prod-storefront"
 
 

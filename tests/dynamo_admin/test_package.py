@@ -11,11 +11,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from django.core.management import call_command
 from django.test import override_settings
 
 from orders.models import Customer
 from tickets.audit import audit_history
+
+pytestmark = pytest.mark.usefixtures("aws")
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "dynamo_admin"

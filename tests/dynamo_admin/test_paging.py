@@ -1,11 +1,12 @@
 """dynamo_admin's paging, function by function: bounds, reads, cursors.
 
-None of these functions but ``partition_read`` talks to AWS (the suite's automatic emulator
-fixture still runs; they would pass without it).
+None of these functions talks to AWS, so this module runs without the local servers (the pure
+tier, ``tests/README.md``).
 The reads run against an in-memory stand-in for an index partition (``MemoryIndex``), which
 answers as a Query does: the rows of one partition within the range-key bounds, in the asked
 direction, at most ``limit``. The same functions over DynamoDB (moto) are covered by
-``tests/orders/test_admin.py`` and ``test_partition_read_queries_one_partition_in_bounds``.
+``tests/orders/test_admin.py`` and ``tests/dynamo_admin/test_package.py``'s
+``test_partition_read_queries_one_partition_in_its_bounds_and_direction``.
 """
 
 from __future__ import annotations

@@ -16,6 +16,8 @@ from payments.models import Payment
 from tickets.dynamodb import iso_utc, new_id
 from tickets.dynamodb_requests import dynamodb_requests
 
+pytestmark = pytest.mark.usefixtures("aws")
+
 ORDER_LINK = re.compile(r'href="/admin/orders/order/(ord_[^/]+)/change/"')
 
 

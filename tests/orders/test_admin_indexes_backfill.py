@@ -5,9 +5,12 @@ from __future__ import annotations
 import io
 
 import boto3
+import pytest
 from django.core.management import call_command
 
 from orders.models import Order
+
+pytestmark = pytest.mark.usefixtures("aws")
 
 
 def test_old_orders_reach_the_day_and_dispute_indexes_after_the_backfill(aws):

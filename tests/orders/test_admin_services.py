@@ -18,6 +18,8 @@ from tests.factories import ticket_type_create as ticket_type_make
 from tickets.dynamodb import utc_now_iso
 from tickets.exceptions import Conflict, ValidationFailed
 
+pytestmark = pytest.mark.usefixtures("aws")
+
 
 def customer_make() -> Customer:
     now = utc_now_iso()

@@ -16,6 +16,8 @@ from payments.models import Payment
 from payments.stripe_client import payment_intent_retrieve
 from tests.factories import order_body, ticket_type_create
 
+pytestmark = pytest.mark.usefixtures("aws")
+
 
 def post_order(client: Client, body, **headers):
     return client.post(

@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 from orders.models import Order, TicketType
 from tests.factories import ticket_type_create
 
+pytestmark = pytest.mark.usefixtures("aws")
+
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
     lambda children: (

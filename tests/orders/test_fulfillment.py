@@ -25,6 +25,8 @@ from tests.factories import paid_order_create
 from tests.vendor import successful_fulfillments, vendor_behave, vendor_requests
 from tickets.exceptions import Conflict
 
+pytestmark = pytest.mark.usefixtures("aws")
+
 LATER = timedelta(hours=2)  # past any backoff
 
 

@@ -29,6 +29,8 @@ from tests.factories import order_body, ticket_type_create
 from tickets.dynamodb import connections_reset, table_name
 from tickets.exceptions import Conflict
 
+pytestmark = pytest.mark.usefixtures("aws")
+
 
 def buy(n: int, quantity: int = 1, sku: str = "hot"):
     """Buyer ``n`` (their own address, so the rate limit does not mix them up) orders, and

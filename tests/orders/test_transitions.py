@@ -31,6 +31,8 @@ from tests.factories import (
 )
 from tickets.audit import audit_entries_of
 
+pytestmark = pytest.mark.usefixtures("aws")
+
 
 @pytest.fixture(autouse=True, params=[1, 4], ids=["one-item", "4-shards"])
 def ticket_type(aws, request):

@@ -10,6 +10,8 @@ import pytest
 from orders.vendor_client import Fulfilled, Permanent, Retryable, fulfillment_request
 from tests.vendor import vendor_behave, vendor_requests
 
+pytestmark = pytest.mark.usefixtures("aws")
+
 
 def _request(order_id: str = "ord_vendortest000000000000"):
     return fulfillment_request(

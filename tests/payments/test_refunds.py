@@ -29,6 +29,8 @@ from tests.factories import (
 from tickets.audit import audit_entries_of
 from tickets.dynamodb import iso_utc, utc_now
 
+pytestmark = pytest.mark.usefixtures("aws")
+
 
 @pytest.fixture
 def paid_order(aws, client):

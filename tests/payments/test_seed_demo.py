@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from django.core.management import call_command
 
 from orders.models import CATALOG_ACTIVE, Order, OrderStatus, TicketType
 from payments.models import Payment
+
+pytestmark = pytest.mark.usefixtures("aws")
 
 
 def _seed() -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from payments import selectors
 from tests.factories import (
     event_build,
@@ -10,6 +12,8 @@ from tests.factories import (
     ticket_type_create,
     webhook_post,
 )
+
+pytestmark = pytest.mark.usefixtures("aws")
 
 
 def test_payments_are_found_by_intent_by_order_and_by_status(aws, client):

@@ -32,6 +32,8 @@ from tests.factories import (
 from tests.vendor import vendor_requests
 from tickets.audit import SYSTEM_SCHEDULER, audit_entries_of
 
+pytestmark = pytest.mark.usefixtures("aws")
+
 
 @pytest.fixture(autouse=True)
 def ticket_type(aws):

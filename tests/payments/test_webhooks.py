@@ -29,6 +29,8 @@ from tests.factories import (
 )
 from tests.vendor import vendor_requests
 
+pytestmark = pytest.mark.usefixtures("aws")
+
 
 @pytest.fixture
 def order(aws):

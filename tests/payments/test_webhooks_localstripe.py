@@ -28,6 +28,8 @@ from tests.factories import (
     ticket_type_create,
 )
 
+pytestmark = pytest.mark.usefixtures("aws")
+
 
 class _ThreadingServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from django.test import Client
 
 from staff.services import staff_account_get, staff_get
 from tests.conftest import STAFF_PASSWORD
 from tickets.audit import audit_history
+
+pytestmark = pytest.mark.usefixtures("aws")
 
 
 def test_an_admin_creates_a_staff_account_who_can_then_sign_in(staff_client):

@@ -15,6 +15,8 @@ from staff.models import SessionRecord
 from staff.services import staff_get, staff_sessions_revoke
 from tests.conftest import STAFF_PASSWORD
 
+pytestmark = pytest.mark.usefixtures("aws")
+
 
 def _csrf_login(browser: Client, username: str, password: str):
     page = browser.get("/admin/login/")

@@ -25,6 +25,8 @@ from tests.factories import (
 )
 from tickets.audit import audit_entries_of, audit_history, audit_recent_by
 
+pytestmark = pytest.mark.usefixtures("aws")
+
 
 @pytest.fixture(autouse=True)
 def ticket_type(aws):

@@ -10,6 +10,8 @@ import pytest
 
 from tickets import config
 
+pytestmark = pytest.mark.usefixtures("aws")
+
 
 def _secrets_manager(stack):
     return boto3.client("secretsmanager", endpoint_url=stack.aws_url)

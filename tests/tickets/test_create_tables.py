@@ -9,6 +9,8 @@ import boto3
 import pytest
 from django.core.management import CommandError, call_command
 
+pytestmark = pytest.mark.usefixtures("aws")
+
 TABLES = "ticketstoheaven-local-"
 
 

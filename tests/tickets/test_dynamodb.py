@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import boto3
+import pytest
 
 from tickets.dynamodb import registered_models, table_spec, tables_ensure
+
+pytestmark = pytest.mark.usefixtures("aws")
 
 SPEC_TABLES = {
     # name: (key schema, index names) as fixed by the spec for the seed tables, plus the indexes

@@ -18,6 +18,8 @@ from payments.models import Payment, PaymentAttempt, Refund
 from tickets.dynamodb import new_id, utc_now_iso
 from tickets.models import BackOfficeRecord
 
+pytestmark = pytest.mark.usefixtures("aws")
+
 NOW = "2026-11-25T12:00:00.000000Z"
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from drf_spectacular.validation import validate_schema
 
 from tests.factories import order_body, ticket_type_create
+
+pytestmark = pytest.mark.usefixtures("aws")
 
 
 def _schema(client) -> dict:

@@ -12,6 +12,8 @@ from schemathesis.checks import positive_data_acceptance
 
 from tests.factories import ticket_type_create
 
+pytestmark = pytest.mark.usefixtures("aws")
+
 # Bounded: the whole run stays well under a minute on the local stack.
 MAX_EXAMPLES = 30
 

@@ -10,7 +10,10 @@ import sys
 from pathlib import Path
 
 import boto3
+import pytest
 from django.conf import settings
+
+pytestmark = pytest.mark.usefixtures("aws")
 
 ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "ticketstoheaven-test-static"
