@@ -59,12 +59,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         _stack.stop()
 
 
-def stack_started() -> bool:
-    """Whether this session has started the stand-in servers (``tests/test_tiers.py``)."""
-    return _stack_start_seconds is not None
-
-
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    """Whether this session started the servers (``tests/test_tiers.py`` reads this line)."""
     if _stack_start_seconds is None:
         terminalreporter.write_line("local stack: not started (no test needed the servers)")
     else:
