@@ -45,6 +45,11 @@ def pytest_configure(config: pytest.Config) -> None:
     django.setup()
     from django.conf import settings
 
+    # Importing tickets.wsgi runs django.setup() again, which points the log handlers at whatever
+    # stdout pytest is capturing at that moment (a test that imports it would leave every later
+    # test's logs in its own capture); imported here, the handlers keep the real stdout.
+    import tickets.wsgi  # noqa: F401
+
     # A fast hasher for the tests' many sign-ins; production keeps Django's PBKDF2 default.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # The value the lazy setting would read from Secrets Manager (the stack provisions this very
