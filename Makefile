@@ -18,12 +18,13 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 APT_PACKAGES := chromium
 
 .PHONY: help dev manage test lint format env system-packages bench clean deploy-env collectstatic package \
-	storefront-deps storefront-build storefront-client rehearsal
+	storefront-deps storefront-build storefront-client rehearsal test-pure
 
 help:
 	@echo "make dev    run the back office locally on its embedded stack (PORT=$(PORT))"
 	@echo "make manage ARGS=\"createstaff ...\"  a management command against the running make dev"
 	@echo "make test   install everything from the lock file and run lint and the tests"
+	@echo "make test-pure  only the tests that need no server (seconds; tests/README.md)"
 	@echo "make bench  run the benchmarks in bench/"
 	@echo "make storefront-build   build the reference checkout into storefront/dist (docs/deploy.md)"
 	@echo "make storefront-client  regenerate storefront/openapi.json and the typed client from the API"
@@ -76,6 +77,11 @@ format: env
 
 test: env system-packages storefront-deps lint
 	$(VENV)/bin/pytest
+
+# The pure tier: every test that needs no server runs, the others are skipped and no server
+# starts (tests/README.md). ARGS narrows it, e.g. make test-pure ARGS=tests/orders
+test-pure: env
+	TESTS_WITHOUT_SERVERS=1 $(VENV)/bin/pytest $(ARGS)
 
 # --- The storefront's reference checkout and typed client (storefront/README.md) ------------
 STOREFRONT_DEPS := storefront/node_modules/.package-lock.json

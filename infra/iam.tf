@@ -1,5 +1,5 @@
 # The role the Zappa Lambda runs as (zappa_settings.json: "role_arn", "manage_roles": false).
-# Least privilege: each statement names the resources it needs. tests/test_infra.py fails on a
+# Least privilege: each statement names the resources it needs. tests/infra/test_infra.py fails on a
 # "*" action, or a "*" resource outside the exceptions it names.
 
 data "aws_iam_policy_document" "lambda_assume" {

@@ -5,7 +5,7 @@ locals {
   name = "${var.project}-${var.environment}"
 
   # Table names are {project}-{stage}-{name}, the app's settings.TABLE_PREFIX.
-  # tests/test_infra.py relies on this exact expression.
+  # tests/infra/test_infra.py relies on this exact expression.
   prefix = "${var.project}-${var.environment}-"
 
   function_name = local.name

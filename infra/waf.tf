@@ -24,7 +24,7 @@ locals {
 }
 
 resource "aws_wafv2_web_acl" "edge" {
-  #checkov:skip=CKV_AWS_192:AWSManagedRulesKnownBadInputsRuleSet (its Log4JRCE rules) is in the dynamic rule block below, which checkov does not expand; tests/test_infra.py checks it is there.
+  #checkov:skip=CKV_AWS_192:AWSManagedRulesKnownBadInputsRuleSet (its Log4JRCE rules) is in the dynamic rule block below, which checkov does not expand; tests/infra/test_infra.py checks it is there.
   #checkov:skip=CKV2_AWS_31:No WAF logging on purpose: full URIs and headers would put personal data in logs (see the comment above); metrics and sampled requests are on.
   count    = var.waf_enabled ? 1 : 0
   provider = aws.us_east_1

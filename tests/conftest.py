@@ -1,32 +1,43 @@
-"""Test fixtures: the real stand-in servers, started once per test session on free ports.
+"""Test fixtures: the real stand-in servers, started once per session when a test first needs them.
 
-Before Django is set up, the session starts moto (AWS), localstripe and the stand-in vendor
-(``devstack.stack``) and exports the same environment variables the app reads in Lambda, so
-the code under test runs through its real clients and configuration. Each test then starts
-from an empty emulator with freshly created tables, secrets and parameters (the ``aws``
-fixture, automatic), so tests never see each other's data.
+The suite runs in tiers (``tests/README.md``). At configure time the session only *plans* the
+local stack (moto for AWS, localstripe, the stand-in vendor; ``devstack.stack``): it picks the
+ports, generates the stack's secrets and exports the same environment variables the app reads in
+Lambda, then sets Django up. No server runs yet, so pure logic (cursors, money, state rules,
+signatures, backoff, roles) is tested without any.
+
+A test that needs the emulator asks for it: ``pytestmark = pytest.mark.usefixtures("aws")`` at
+the top of its module, or the ``aws`` (or ``local_stack``) fixture as an argument. The first such
+test starts the servers (``local_stack``, session-scoped); each ``aws`` test then starts from an
+empty emulator with freshly created tables, secrets and parameters, so tests never see each
+other's data. ``TESTS_WITHOUT_SERVERS=1`` skips every test that would start them (the pure tier).
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from devstack.stack import LocalStack, stack_start
+from devstack.stack import LocalStack, free_port, port_free
 from tests.log_guard import LogGuard, log_guard_install
 
+WITHOUT_SERVERS = "TESTS_WITHOUT_SERVERS"
+
 _stack: LocalStack | None = None
+_stack_start_seconds: float | None = None  # None: the servers were never started
 _log_guard: LogGuard | None = None
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    global _stack
-    _stack = stack_start()
+    global _stack, _log_guard
+    # The plan of the stack, not the servers: the environment is the one they will answer on.
+    _stack = LocalStack(aws_port=free_port(), stripe_port=free_port(), vendor_port=free_port())
     os.environ.update(_stack.environment())
     # The same switches as the local stack; check --deploy tests the production positions.
     import django
@@ -34,15 +45,31 @@ def pytest_configure(config: pytest.Config) -> None:
     django.setup()
     from django.conf import settings
 
+    # Importing tickets.wsgi runs django.setup() again, which points the log handlers at whatever
+    # stdout pytest is capturing at that moment (a test that imports it would leave every later
+    # test's logs in its own capture); imported here, the handlers keep the real stdout.
+    import tickets.wsgi  # noqa: F401
+
     # A fast hasher for the tests' many sign-ins; production keeps Django's PBKDF2 default.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    global _log_guard
+    # The value the lazy setting would read from Secrets Manager (the stack provisions this very
+    # secret), given up front so signing (cursors, sessions) needs no server. Reading it from
+    # Secrets Manager is tested in tests/tickets/test_config.py and tests/deploy/test_check_deploy.py.
+    settings.SECRET_KEY = _stack.secrets.django_secret_key
     _log_guard = log_guard_install(vars(_stack.secrets).values())
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _stack is not None:
         _stack.stop()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    """Whether this session started the servers (``tests/test_tiers.py`` reads this line)."""
+    if _stack_start_seconds is None:
+        terminalreporter.write_line("local stack: not started (no test needed the servers)")
+    else:
+        terminalreporter.write_line(f"local stack: started in {_stack_start_seconds:.1f} s")
 
 
 @pytest.fixture(autouse=True)
@@ -59,11 +86,34 @@ def no_personal_data_in_logs() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def local_stack() -> LocalStack:
+    """The stand-in servers, started the first time a test of the session asks for them."""
+    global _stack_start_seconds
     assert _stack is not None
+    if os.environ.get(WITHOUT_SERVERS) == "1":
+        pytest.skip(f"needs the local servers ({WITHOUT_SERVERS}=1)")
+    if _stack_start_seconds is None:
+        started = time.monotonic()
+        _ports_ensure(_stack)
+        _stack.start()
+        _stack_start_seconds = time.monotonic() - started
     return _stack
 
 
-@pytest.fixture(autouse=True)
+def _ports_ensure(stack: LocalStack) -> None:
+    """Ports planned at configure time may have been taken since (the machine is shared): pick
+    others, export them, and point every cached client and model at the new address."""
+    if all(port_free(p) for p in (stack.aws_port, stack.stripe_port, stack.vendor_port)):
+        return
+    from tickets.config import config_cache_clear
+    from tickets.dynamodb import connections_reset
+
+    stack.aws_port, stack.stripe_port, stack.vendor_port = free_port(), free_port(), free_port()
+    os.environ.update(stack.environment())
+    connections_reset()
+    config_cache_clear()
+
+
+@pytest.fixture
 def aws(local_stack: LocalStack) -> Iterator[LocalStack]:
     """An empty AWS with this deployment's tables, secrets and parameters."""
     from orders.services.customers import customers_first_day_forget

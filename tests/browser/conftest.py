@@ -95,3 +95,8 @@ def new_page(chromium, live_server):
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(autouse=True)
+def _emulator(aws) -> None:
+    """Every browser test starts from an empty emulator (the ``aws`` fixture)."""

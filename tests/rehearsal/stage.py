@@ -233,7 +233,7 @@ def statement_allows(statement: dict[str, Any], action: str, resource: str) -> b
 
 def policy_allows(policy: dict[str, Any], action: str, resource: str) -> list[str]:
     """The Sids of the statements that allow ``action`` on ``resource`` (none: denied). The
-    policy has no Deny and no conditions (tests/test_infra.py keeps it so)."""
+    policy has no Deny and no conditions (tests/infra/test_infra.py keeps it so)."""
     return [s.get("Sid", "?") for s in policy["Statement"] if statement_allows(s, action, resource)]
 
 

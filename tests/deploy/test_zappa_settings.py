@@ -1,0 +1,98 @@
+"""zappa_settings.json: the stages say what the spec and infra/ expect (no AWS needed)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from zappa.core import Zappa
+
+from deploy.build import stage_config
+
+ROOT = Path(__file__).resolve().parents[2]
+STAGES = list(json.loads((ROOT / "zappa_settings.json").read_text()))
+
+
+def test_prod_is_the_spec_deployment():
+    prod = stage_config("prod")
+
+    assert prod["aws_region"] == "us-east-2"
+    assert prod["runtime"] == "python3.13"
+    assert prod["django_settings"] == "tickets.settings"
+    assert prod["endpoint_configuration"] == ["REGIONAL"]
+    assert prod["xray_tracing"] is True
+    assert prod["manage_roles"] is False
+    assert re.fullmatch(r"arn:aws:iam::\d{12}:role/ticketstoheaven-prod-lambda", prod["role_arn"])
+    assert prod["keep_warm"] is False
+    assert prod["async_source"] == "lambda"
+    assert prod["use_precompiled_packages"] is False  # offline, reproducible from uv.lock
+    assert prod["callbacks"]["zip"] == "deploy.callbacks.zip_bytecode"
+    assert prod["touch_path"] == "/health"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_lambda_variables_name_the_stage_and_hold_no_secret(stage):
+    config = stage_config(stage)
+    env = config["aws_environment_variables"]
+
+    # Zappa's handler sets STAGE to the Zappa stage's name anyway; they must agree.
+    assert env["STAGE"] == stage
+    assert env["PROJECT_NAME"] == config["project_name"]
+    assert not [k for k in env if re.search(r"SECRET|PASSWORD|TOKEN|API_KEY", k)]
+    assert "environment_variables" not in config  # those are baked into the package
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_scheduled_rules_get_names_zappa_accepts(stage):
+    events = stage_config(stage)["events"]
+
+    assert {e["function"] for e in events} == {
+        "orders.jobs.orders_expire",
+        "orders.jobs.fulfillment_sweep",
+        "payments.jobs.payments_reconcile",
+    }
+    for event in events:
+        rule = Zappa.get_scheduled_event_name(Zappa, event, event["function"], f"x-{stage}")
+        # The handler finds the function from the rule name's last "-" part.
+        assert rule.split("-")[-1] == event["function"]
+    rates = {e["function"]: e["expression"] for e in events}
+    assert rates["orders.jobs.orders_expire"] == "rate(5 minutes)"
+    assert rates["orders.jobs.fulfillment_sweep"] == "rate(1 minute)"
+    assert rates["payments.jobs.payments_reconcile"] == "rate(15 minutes)"
+
+
+def test_excludes_keep_the_packages_django_needs():
+    exclude = stage_config("prod")["exclude"]
+    # `exclude` matches names at every level: these would break Django or its admin.
+    for name in ("staticfiles", "templates", "locale", "migrations", "admin"):
+        assert name not in exclude
+
+
+def _terraform_tag_keys() -> set[str]:
+    import hcl2
+
+    document = hcl2.load((ROOT / "infra" / "locals.tf").open())
+    tags = next(block["tags"] for block in document["locals"] if "tags" in block)
+    return set(tags)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_zappa_tags_use_terraforms_keys(stage):
+    """One set of tag keys for cost allocation: what Zappa creates (function, API) and what
+    Terraform creates are grouped by the same Project/Environment."""
+    tags = stage_config(stage)["tags"]
+
+    assert set(tags) == _terraform_tag_keys()
+    assert tags["Project"] == stage_config(stage)["project_name"]
+    assert tags["Environment"] == stage
+    assert tags["ManagedBy"] == "zappa"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_failed_async_tasks_go_to_the_stages_dead_letter_queue(stage):
+    config = stage_config(stage)
+    queue = f"{config['project_name']}-{stage}-async-failures"  # infra/async.tf
+
+    assert re.fullmatch(rf"arn:aws:sqs:us-east-2:\d{{12}}:{queue}", config["dead_letter_arn"])
