@@ -29,6 +29,8 @@ from orders.services.fulfillment import fulfillment_retry
 from orders.services.seats import MAX_SEAT_SHARDS
 from orders.services.ticket_types import ticket_type_create, ticket_type_update
 from orders.services.transitions import OrderBeingPaid, order_cancel
+from orders.site_urls import site_urls
+from tickets.admin_views import site_urls_register
 from tickets.audit import audit_history
 from tickets.exceptions import ValidationFailed
 from tickets.formatting import label, money_format, today, when, when_short
@@ -440,3 +442,6 @@ class TicketTypeAdmin(DynamoModelAdmin):
 admin.site.register(OrderShape, OrderAdmin)
 admin.site.register(CustomerShape, CustomerAdmin)
 admin.site.register(TicketTypeShape, TicketTypeAdmin)
+# The project package imports no app: the orders app plugs its site page (the dashboard) in
+# here, when the admin loads its apps' admin modules (``tickets.admin_apps``).
+site_urls_register(site_urls)

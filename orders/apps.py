@@ -3,10 +3,5 @@ from django.apps import AppConfig
 
 class OrdersConfig(AppConfig):
     name = "orders"
-
-    def ready(self) -> None:
-        # The project package imports no app: the orders app plugs its admin pages in.
-        from orders.site_urls import site_urls
-        from tickets.admin_views import site_urls_register
-
-        site_urls_register(site_urls)
+    # The orders app's admin pages (the dashboard) are plugged in from ``orders/admin.py``,
+    # which the admin imports on its first use (``tickets.admin_apps``).

@@ -21,7 +21,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from tickets.config import parameters_get, secrets_get
+from tickets.config import app_secrets_get, parameters_get
 
 SUMMARY_LIMIT = 120
 
@@ -96,7 +96,7 @@ def fulfillment_request(
                 "items": [{"sku": sku, "quantity": quantity} for sku, quantity in items],
             },
             headers={
-                "Authorization": f"Bearer {secrets_get().vendor_api_key}",
+                "Authorization": f"Bearer {app_secrets_get().vendor_api_key}",
                 "Idempotency-Key": order_id,
             },
             timeout=(parameters.vendor_connect_timeout, parameters.vendor_read_timeout),

@@ -64,6 +64,24 @@ class Secrets:
 
 
 @dataclass(frozen=True)
+class StripeSecrets:
+    api_key: str
+    webhook_secret: str
+
+    def __repr__(self) -> str:
+        return "StripeSecrets(<redacted>)"
+
+
+@dataclass(frozen=True)
+class AppSecrets:
+    django_secret_key: str
+    vendor_api_key: str
+
+    def __repr__(self) -> str:
+        return "AppSecrets(<redacted>)"
+
+
+@dataclass(frozen=True)
 class Parameters:
     vendor_endpoint: str
     order_expiry_minutes: int = 30
@@ -120,23 +138,41 @@ def _required(source: dict[str, Any], key: str, where: str) -> str:
     return value
 
 
-def secrets_get() -> Secrets:
-    """The app's secrets, from the container's cache or Secrets Manager."""
+def stripe_secrets_get() -> StripeSecrets:
+    """Stripe's API key and webhook signing secret: one secret, read only by the requests that
+    talk to Stripe (creating an order, a webhook), from the cache or Secrets Manager."""
     stripe = _secret_json("stripe")
+    result = StripeSecrets(
+        api_key=_required(stripe, "api_key", secret_id("stripe")),
+        webhook_secret=_required(stripe, "webhook_secret", secret_id("stripe")),
+    )
+    redact_register(result.api_key, result.webhook_secret)
+    return result
+
+
+def app_secrets_get() -> AppSecrets:
+    """Django's secret key and the vendor's API key: read only when a request signs something
+    (the admin's sessions and CSRF tokens) or calls the vendor, from the cache or Secrets
+    Manager."""
     app = _secret_json("app")
-    result = Secrets(
-        stripe_api_key=_required(stripe, "api_key", secret_id("stripe")),
-        stripe_webhook_secret=_required(stripe, "webhook_secret", secret_id("stripe")),
+    result = AppSecrets(
         django_secret_key=_required(app, "django_secret_key", secret_id("app")),
         vendor_api_key=_required(app, "vendor_api_key", secret_id("app")),
     )
-    redact_register(
-        result.stripe_api_key,
-        result.stripe_webhook_secret,
-        result.django_secret_key,
-        result.vendor_api_key,
-    )
+    redact_register(result.django_secret_key, result.vendor_api_key)
     return result
+
+
+def secrets_get() -> Secrets:
+    """All of the app's secrets (both secrets read). Request paths use the narrower
+    ``stripe_secrets_get``/``app_secrets_get``, so that each reads only what it needs."""
+    stripe, app = stripe_secrets_get(), app_secrets_get()
+    return Secrets(
+        stripe_api_key=stripe.api_key,
+        stripe_webhook_secret=stripe.webhook_secret,
+        django_secret_key=app.django_secret_key,
+        vendor_api_key=app.vendor_api_key,
+    )
 
 
 def origin_verify_secret_get() -> str | None:

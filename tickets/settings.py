@@ -37,9 +37,9 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 def _secret_key() -> str:
-    from tickets.config import secrets_get
+    from tickets.config import app_secrets_get
 
-    return secrets_get().django_secret_key
+    return app_secrets_get().django_secret_key
 
 
 # --- Identity of this deployment -------------------------------------------------------------
