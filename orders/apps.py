@@ -5,3 +5,9 @@ class OrdersConfig(AppConfig):
     name = "orders"
     # The orders app's admin pages (the dashboard) are plugged in from ``orders/admin.py``,
     # which the admin imports on its first use (``tickets.admin_apps``).
+
+    def ready(self) -> None:
+        from orders.vendor_client import vendor_sessions_reset
+        from tickets.snapstart import on_restore
+
+        on_restore(vendor_sessions_reset)  # a SnapStart copy opens its own connections

@@ -67,6 +67,12 @@ def _session() -> Any:
     return session
 
 
+def vendor_sessions_reset() -> None:
+    """Forget the calling thread's session (its pooled connections): the next call opens new
+    ones. Lambda runs one request at a time, on the thread that restores a SnapStart copy."""
+    _local.session = None
+
+
 def _summary(status: int, body: str) -> str:
     # The vendor's answer, short; it never echoes our request, so no personal data is kept.
     return f"{status} {body.strip()[:SUMMARY_LIMIT]}".strip()

@@ -108,6 +108,13 @@ def _stripe_client() -> stripe.StripeClient:
         return _client[1]
 
 
+def stripe_client_reset() -> None:
+    """Forget the cached client (its key and connections): the next call builds a new one."""
+    global _client
+    with _lock:
+        _client = None
+
+
 def _translate(error: Exception) -> Exception:
     import stripe
 
