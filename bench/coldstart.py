@@ -5,16 +5,23 @@ a baseline measured in the same run:
 
 1. From the source tree: import the WSGI application and serve GET /health through the WSGI
    callable, beside a bare interpreter that imports only boto3.
-2. Lambda-style (``--lambda``, the default with ``make bench``): the deployment package built
-   by ``zappa package prod`` (``deploy.build``) unpacked into a read-only directory; a fresh
+2. Lambda-style (the default; ``--no-lambda`` skips it): the deployment package built by
+   ``zappa package prod`` (``deploy.build``) unpacked into a read-only directory; a fresh
    ``python -S`` that sees only the package and boto3/botocore standing in for the runtime's
-   (``devstack.lambda_runtime``) imports Zappa's ``handler`` and answers a first API Gateway
-   REST event (GET /health). Measured with the package's unchecked-hash bytecode, and with the
-   bytecode removed (sources only: what Zappa's stale timestamp ``.pyc`` files amount to in a
-   read-only ``/var/task``), beside a bare Lambda handler that imports boto3 and answers.
+   (``devstack.lambda_runtime``) imports Zappa's ``handler`` and answers one API Gateway REST
+   event, for each of GET /health, GET /catalog, POST /orders (a new buyer each time),
+   POST /webhooks/stripe (a signed event, new each time, for a PaymentIntent that is not ours:
+   verify, claim, look up, record) and GET /admin/login/. Beside each, a bare Lambda handler
+   (boto3 and the standard library only) that makes the same AWS requests for that path, so
+   the ratio is what Django, DRF, PynamoDB, Zappa and our code add; and a plain handler that
+   imports boto3 and answers. Prints each path's ratios and whether the goals of issue 16 are
+   met: first response <= 1.5x bare for the storefront's paths, <= 2.5x for the admin's login
+   page, peak memory <= 1.2x bare. ``--sources-only`` adds GET /health from the package
+   without its bytecode (what Zappa's stale timestamp ``.pyc`` files amount to).
 
 Run: ``make bench`` or ``.venv/bin/python bench/coldstart.py [--runs N] [--package ZIP]``.
-This machine's CPU is not Lambda's: compare the ratios, and ``Init Duration`` in AWS.
+This machine's CPU is not Lambda's, and it is shared: compare the ratios of one run (the
+variants are interleaved), and ``Init Duration`` in AWS.
 """
 
 from __future__ import annotations

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -10,6 +9,7 @@ from rest_framework.views import APIView
 
 from orders import api_schema as doc
 from payments.webhooks import webhook_process
+from tickets.api_docs import extend_schema
 
 
 class StripeWebhookApi(APIView):
