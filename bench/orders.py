@@ -327,6 +327,28 @@ def _report(results: list[dict], args: argparse.Namespace) -> None:
         print(f"{label:30}{fmt.format(app[key]):>14}{fmt.format(base[key]):>18}{ratio:>8.2f}")
     print("app DynamoDB requests per order by operation:", app["by_operation"])
     print("baseline                                    :", base["by_operation"])
+    print("why each of the app's requests is there (docs/architecture.md, Creating an order):")
+    for operation, why in WHY:
+        print(f"  {operation:34}{why}")
+
+
+# Each DynamoDB request a first-time buyer's order makes, and why it cannot go. The baseline
+# makes the middle four (it has no rate limit and no dashboard).
+WHY = (
+    ("UpdateItem (rate limit counter)", "orders per client per minute, counted where every "
+     "Lambda environment sees it; the 429 the spec requires"),
+    ("BatchGetItem (ticket types)", "prices and limits must be read before anything is "
+     "written; one request for all the order's SKUs"),
+    ("GetItem (e-mail claim)", "a returning buyer must be found by e-mail, strongly "
+     "consistent (the email-index GSI is eventually consistent and cannot decide)"),
+    ("TransactWriteItems (order)", "claim + customer + order + seats change together or "
+     "not at all: no seat sold without its order, no order without its seats"),
+    ("TransactWriteItems (payment)", "the PaymentIntent id is known only after Stripe "
+     "answers; the order's intent id and the payment item change together"),
+    ("UpdateItem (daily totals)", "the admin dashboard's per-day counters; outside the "
+     "transaction on purpose: one hot item in every order's transaction would cancel "
+     "concurrent orders (TransactionConflict); a lost increment is repaired by the rebuild"),
+)  # fmt: skip
 
 
 if __name__ == "__main__":

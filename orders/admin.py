@@ -27,14 +27,17 @@ from dynamo_admin.shapes import dynamo_shape
 from orders import selectors
 from orders.models import Customer, Order, OrderStatus, TicketType, search_key
 from orders.services.customers import customer_update
-from orders.services.fulfillment import fulfillment_retry
+from orders.services.fulfillment import breaker_banners, fulfillment_retry
 from orders.services.notes import NOTE_MAX_LENGTH, customer_note_add, order_note_add
 from orders.services.seats import MAX_SEAT_SHARDS
 from orders.services.ticket_types import ticket_type_create, ticket_type_update
 from orders.services.transitions import CANCEL_REASONS, OrderBeingPaid, order_cancel
+from orders.site_urls import site_urls
+from tickets.admin_views import site_urls_register
 from tickets.currencies import amount_major, amount_minor, currency_decimals, currency_valid
 from tickets.exceptions import ValidationFailed
 from tickets.formatting import label, money_format, today, when
+from tickets.health import health_source_register
 
 # How far back an unfiltered list (or a date range without a start) reaches.
 LIST_HORIZON_DAYS = 400
@@ -618,3 +621,8 @@ class TicketTypeAdmin(DynamoModelAdmin):
 admin.site.register(OrderShape, OrderAdmin)
 admin.site.register(CustomerShape, CustomerAdmin)
 admin.site.register(TicketTypeShape, TicketTypeAdmin)
+# The project package imports no app: the orders app plugs its site page (the dashboard) in
+# here, when the admin loads its apps' admin modules (``tickets.admin_apps``).
+site_urls_register(site_urls)
+# The vendor's circuit as a banner on the admin index and dashboard (tickets.health).
+health_source_register(breaker_banners)

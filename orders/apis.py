@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,6 +16,7 @@ from rest_framework.views import APIView
 from orders import api_schema as doc
 from orders.selectors import catalog_list, order_get
 from orders.services.creation import CreatedOrder, OrderLine, order_create_idempotent
+from tickets.api_docs import extend_schema
 from tickets.exceptions import ApplicationError, NotFound
 from tickets.metrics import metric_emit
 from tickets.ratelimit import DynamoDBRateThrottle

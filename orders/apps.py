@@ -3,15 +3,12 @@ from django.apps import AppConfig
 
 class OrdersConfig(AppConfig):
     name = "orders"
+    # The orders app's admin plug-ins (the dashboard, the vendor's health banner) are
+    # registered from ``orders/admin.py``, which the admin imports on its first use
+    # (``tickets.admin_apps``).
 
     def ready(self) -> None:
-        # The project package imports no app: the orders app plugs its admin pages in.
-        from orders.site_urls import site_urls
-        from tickets.admin_views import site_urls_register
+        from orders.vendor_client import vendor_sessions_reset
+        from tickets.snapstart import on_restore
 
-        site_urls_register(site_urls)
-
-        from orders.services.fulfillment import breaker_banners
-        from tickets.health import health_source_register
-
-        health_source_register(breaker_banners)
+        on_restore(vendor_sessions_reset)  # a SnapStart copy opens its own connections

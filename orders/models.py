@@ -22,10 +22,9 @@ from pynamodb.attributes import (
     VersionAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
 
 from tickets.backoffice import BackOfficeMeta
-from tickets.dynamodb import BaseMeta, register, table_name
+from tickets.dynamodb import BaseMeta, Model, register, table_name
 
 
 class OrderStatus(StrEnum):

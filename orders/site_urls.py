@@ -1,5 +1,5 @@
 """The orders app's site-level admin page: the dashboard (registered with the admin site from
-``OrdersConfig.ready``)."""
+``orders/admin.py``)."""
 
 from __future__ import annotations
 

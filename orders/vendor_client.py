@@ -21,7 +21,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from tickets.config import parameters_get, secrets_get
+from tickets.config import app_secrets_get, parameters_get
 
 SUMMARY_LIMIT = 120
 
@@ -67,6 +67,12 @@ def _session() -> Any:
     return session
 
 
+def vendor_sessions_reset() -> None:
+    """Forget the calling thread's session (its pooled connections): the next call opens new
+    ones. Lambda runs one request at a time, on the thread that restores a SnapStart copy."""
+    _local.session = None
+
+
 def _summary(status: int, body: str) -> str:
     # The vendor's answer, short; it never echoes our request, so no personal data is kept.
     return f"{status} {body.strip()[:SUMMARY_LIMIT]}".strip()
@@ -96,7 +102,7 @@ def fulfillment_request(
                 "items": [{"sku": sku, "quantity": quantity} for sku, quantity in items],
             },
             headers={
-                "Authorization": f"Bearer {secrets_get().vendor_api_key}",
+                "Authorization": f"Bearer {app_secrets_get().vendor_api_key}",
                 "Idempotency-Key": order_id,
             },
             timeout=(parameters.vendor_connect_timeout, parameters.vendor_read_timeout),

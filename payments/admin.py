@@ -28,6 +28,7 @@ from dynamo_admin.shapes import dynamo_shape
 from orders.admin import OrderAdmin
 from orders.models import Order, OrderStatus
 from payments import selectors
+from payments.admin_attention import site_urls as attention_site_urls
 from payments.models import (
     EventOutcome,
     Payment,
@@ -36,12 +37,15 @@ from payments.models import (
     inbox_partition,
     inbox_type_partition,
 )
+from payments.selectors import integration_banners
 from payments.services.events import webhook_event_replay
 from payments.services.records import payment_refunded_total
 from payments.services.refunds import REFUND_REASONS, refund_create, refund_reason_text
 from payments.services.sync import payment_sync
+from tickets.admin_views import site_urls_register
 from tickets.exceptions import ValidationFailed
 from tickets.formatting import money_format, money_minor_units, when, when_short
+from tickets.health import health_source_register
 
 # A PaymentIntent's statuses (Stripe's list): the partitions of payment-status-index.
 PAYMENT_STATUSES = [
@@ -485,3 +489,9 @@ OrderAdmin.contribute(
     ),
     before="cancel",
 )
+
+
+# The admin's plug-ins from this app: Stripe's health banners on the index and dashboard
+# (tickets.health) and the needs-attention queue's pages (its actions reach both apps).
+health_source_register(integration_banners)
+site_urls_register(attention_site_urls)

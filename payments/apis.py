@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest
-from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,6 +11,7 @@ from rest_framework.views import APIView
 
 from orders import api_schema as doc
 from payments.webhooks import WEBHOOK_MAX_BODY_BYTES, webhook_process
+from tickets.api_docs import extend_schema
 
 
 def _raw_body(request: HttpRequest) -> bytes:

@@ -18,9 +18,12 @@ from dynamo_admin.declarations import Column, ObjectAction
 from dynamo_admin.options import DynamoModelAdmin
 from dynamo_admin.paging import ListSource, Partition
 from staff import selectors, services
+from staff.forms import StaffAuthenticationForm
 from staff.models import STAFF_LIST, Staff, StaffAccount
 from staff.roles import ROLE_CHOICES
 from staff.signin_guard import signin_failures_clear, signin_failures_of
+from staff.site_urls import site_urls
+from tickets.admin_views import site_urls_register
 from tickets.formatting import when
 
 
@@ -157,3 +160,7 @@ class StaffAdmin(DynamoModelAdmin):
 
 
 admin.site.register(Staff, StaffAdmin)
+# The project package imports no app: the staff app plugs in its sign-in form and its site
+# page here, when the admin loads its apps' admin modules (``tickets.admin_apps``).
+admin.site.login_form = StaffAuthenticationForm
+site_urls_register(site_urls)

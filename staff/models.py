@@ -27,10 +27,10 @@ from pynamodb.attributes import (
     VersionAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
 
 from staff.roles import ROLE_CHOICES, Role, role_permissions
 from tickets.backoffice import BackOfficeMeta
+from tickets.dynamodb import Model
 
 STAFF_LIST = "STAFFLIST"
 

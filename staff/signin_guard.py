@@ -43,11 +43,10 @@ from django.core import signing
 from django.http import HttpRequest, HttpResponse
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.exceptions import UpdateError
-from pynamodb.models import Model
 
 from tickets.backoffice import BackOfficeMeta
 from tickets.client_identity import client_address
-from tickets.dynamodb import condition_failed
+from tickets.dynamodb import Model, condition_failed
 from tickets.metrics import metric_emit
 
 logger = logging.getLogger(__name__)

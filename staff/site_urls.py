@@ -1,5 +1,5 @@
 """The staff app's site-level admin page: "sign out everywhere" (registered with the admin
-site from ``StaffConfig.ready``)."""
+site from ``staff/admin.py``)."""
 
 from __future__ import annotations
 

@@ -1,13 +1,15 @@
 """The back office's admin site: ``dynamo_admin``'s site with this project's header and site
 pages, and the project's audit log (``tickets.audit``) as its audit sink. The apps plug in
 their parts (the staff sign-in form, the dashboard, "sign out everywhere") from their
-``AppConfig.ready``: the project package imports no app."""
+``admin`` modules, which the site loads on its first use (``admin_modules_load``): the
+project package imports no app."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.conf import settings
+from django.contrib.admin import autodiscover
 from django.http import HttpRequest
 
 from dynamo_admin.audit import AuditEntry
@@ -86,6 +88,7 @@ class BackOfficeAdminSite(DynamoAdminSite):
     def get_urls(self) -> list[Any]:
         from tickets import admin_views
 
+        admin_modules_load()
         return [*admin_views.site_urls(self), *super().get_urls()]
 
     def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
@@ -93,3 +96,21 @@ class BackOfficeAdminSite(DynamoAdminSite):
         return super().index(
             request, extra_context={"health_banners": health_banners(), **(extra_context or {})}
         )
+
+    def check(self, app_configs: Any) -> list[Any]:
+        admin_modules_load()  # ``manage.py check`` sees every registered admin
+        return super().check(app_configs)
+
+
+_admin_modules_loaded = False
+
+
+def admin_modules_load() -> None:
+    """Import every app's ``admin`` module once (``AdminConfig`` would do it in
+    ``django.setup()``; ``tickets.admin_apps`` leaves it to the admin's first use, so that a
+    storefront cold start never pays for it). Safe to call again; after a failed import the
+    next call tries again, as Django's ``autodiscover`` leaves the registry as it was."""
+    global _admin_modules_loaded
+    if not _admin_modules_loaded:
+        autodiscover()
+        _admin_modules_loaded = True

@@ -1,8 +1,8 @@
 """Site-level admin pages that belong to no single model (the dashboard, "sign out
 everywhere"), plugged in by the apps that own them.
 
-The project package imports no app: each app registers its pages from its ``AppConfig.ready``
-with ``site_urls_register(factory)``, where ``factory(site)`` returns URL patterns (named in the
+The project package imports no app: each app registers its pages from its ``admin`` module
+(imported on the admin's first use, ``tickets.admin_apps``) with ``site_urls_register(factory)``, where ``factory(site)`` returns URL patterns (named in the
 ``admin`` namespace, wrapped in ``site.admin_view``). The site adds them before its own.
 """
 
@@ -19,7 +19,7 @@ _factories: list[SiteUrls] = []
 
 
 def site_urls_register(factory: SiteUrls) -> None:
-    """Add an app's site-level pages (call it from the app's ``ready()``; once per app)."""
+    """Add an app's site-level pages (call it from the app's ``admin`` module)."""
     if factory not in _factories:
         _factories.append(factory)
 

@@ -11,9 +11,13 @@ What lives where:
   ``order_expiry_minutes``, ``fulfillment_max_attempts``, ``vendor_connect_timeout``,
   ``vendor_read_timeout``, ``orders_rate_limit_per_minute`` and ``feature_flags`` (JSON object).
 
-Both are fetched on first use, never at import, through AWS Lambda Powertools' parameter
-providers, and kept for ``CONFIG_CACHE_SECONDS`` (default 300; 0 turns the cache off): a warm container makes no AWS
+Both are fetched on first use, never at import, with the boto3 clients of ``tickets.aws``
+(one ``GetSecretValue`` per secret, one paginated ``GetParametersByPath``), and kept for
+``CONFIG_CACHE_SECONDS`` (default 300; 0 turns the cache off): a warm container makes no AWS
 call for them, and a rotated secret or changed parameter is picked up within that interval.
+(AWS Lambda Powertools' parameter providers did the same; importing them cost a cold start
+about 80 ms and 50 modules for these two calls and a dictionary.) Each request path reads only
+the secret it needs (``stripe_secrets_get``, ``app_secrets_get``).
 Every secret value loaded is registered with the log redactor, so it can never reach a log line.
 
 This module must not log values, and must not import at module level anything slow.
@@ -23,6 +27,9 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +71,24 @@ class Secrets:
 
 
 @dataclass(frozen=True)
+class StripeSecrets:
+    api_key: str
+    webhook_secret: str
+
+    def __repr__(self) -> str:
+        return "StripeSecrets(<redacted>)"
+
+
+@dataclass(frozen=True)
+class AppSecrets:
+    django_secret_key: str
+    vendor_api_key: str
+
+    def __repr__(self) -> str:
+        return "AppSecrets(<redacted>)"
+
+
+@dataclass(frozen=True)
 class Parameters:
     vendor_endpoint: str
     order_expiry_minutes: int = 30
@@ -77,40 +102,59 @@ class Parameters:
         return bool(self.feature_flags.get(name, default))
 
 
-_providers: dict[str, Any] = {}
+# (kind, name) -> (monotonic time it expires, value). A value is cached only once read and
+# parsed; a failed read is never cached.
+_cache: dict[tuple[str, str], tuple[float, Any]] = {}
+_cache_lock = threading.Lock()
 
 
-def _provider(kind: str) -> Any:
-    # Built lazily: the Powertools import pulls in boto3, which a cold start should pay only once
-    # it needs AWS.
-    if kind not in _providers:
-        from aws_lambda_powertools.utilities import parameters
-
-        cls = parameters.SecretsProvider if kind == "secrets" else parameters.SSMProvider
-        _providers[kind] = cls(
-            boto3_client=aws.client("secretsmanager" if kind == "secrets" else "ssm")
-        )
-    return _providers[kind]
+def _cached(key: tuple[str, str], fetch: Callable[[], Any]) -> Any:
+    seconds = cache_seconds()
+    now = time.monotonic()
+    with _cache_lock:
+        hit = _cache.get(key)
+    if seconds > 0 and hit is not None and hit[0] > now:
+        return hit[1]
+    value = fetch()
+    if seconds > 0:
+        with _cache_lock:
+            _cache[key] = (now + seconds, value)
+    return value
 
 
 def _secret_json(name: str) -> dict[str, Any]:
-    from aws_lambda_powertools.utilities.parameters.exceptions import (
-        GetParameterError,
-        TransformParameterError,
-    )
+    def fetch() -> Any:
+        from botocore.exceptions import BotoCoreError, ClientError
 
-    try:
-        value = _provider("secrets").get(
-            secret_id(name),
-            max_age=cache_seconds(),
-            force_fetch=cache_seconds() <= 0,
-            transform="json",
-        )
-    except (GetParameterError, TransformParameterError):
-        raise ConfigurationError(f"secret {secret_id(name)!r} cannot be read as JSON") from None
+        try:
+            answer = aws.client("secretsmanager").get_secret_value(SecretId=secret_id(name))
+            return json.loads(answer.get("SecretString") or answer["SecretBinary"])
+        except (BotoCoreError, ClientError, KeyError, ValueError):
+            raise ConfigurationError(f"secret {secret_id(name)!r} cannot be read as JSON") from None
+
+    value = _cached(("secret", name), fetch)
     if not isinstance(value, dict):
         raise ConfigurationError(f"secret {secret_id(name)!r} is not a JSON object")
     return value
+
+
+def _parameters_raw() -> dict[str, str]:
+    path = parameter_path()
+
+    def fetch() -> dict[str, str]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        values: dict[str, str] = {}
+        try:
+            pages = aws.client("ssm").get_paginator("get_parameters_by_path")
+            for page in pages.paginate(Path=path, WithDecryption=True, Recursive=False):
+                for parameter in page["Parameters"]:
+                    values[parameter["Name"].removeprefix(path).lstrip("/")] = parameter["Value"]
+        except (BotoCoreError, ClientError, KeyError):
+            raise ConfigurationError(f"parameters under {path!r} cannot be read") from None
+        return values
+
+    return _cached(("parameters", path), fetch)
 
 
 def _required(source: dict[str, Any], key: str, where: str) -> str:
@@ -120,23 +164,41 @@ def _required(source: dict[str, Any], key: str, where: str) -> str:
     return value
 
 
-def secrets_get() -> Secrets:
-    """The app's secrets, from the container's cache or Secrets Manager."""
+def stripe_secrets_get() -> StripeSecrets:
+    """Stripe's API key and webhook signing secret: one secret, read only by the requests that
+    talk to Stripe (creating an order, a webhook), from the cache or Secrets Manager."""
     stripe = _secret_json("stripe")
+    result = StripeSecrets(
+        api_key=_required(stripe, "api_key", secret_id("stripe")),
+        webhook_secret=_required(stripe, "webhook_secret", secret_id("stripe")),
+    )
+    redact_register(result.api_key, result.webhook_secret)
+    return result
+
+
+def app_secrets_get() -> AppSecrets:
+    """Django's secret key and the vendor's API key: read only when a request signs something
+    (the admin's sessions and CSRF tokens) or calls the vendor, from the cache or Secrets
+    Manager."""
     app = _secret_json("app")
-    result = Secrets(
-        stripe_api_key=_required(stripe, "api_key", secret_id("stripe")),
-        stripe_webhook_secret=_required(stripe, "webhook_secret", secret_id("stripe")),
+    result = AppSecrets(
         django_secret_key=_required(app, "django_secret_key", secret_id("app")),
         vendor_api_key=_required(app, "vendor_api_key", secret_id("app")),
     )
-    redact_register(
-        result.stripe_api_key,
-        result.stripe_webhook_secret,
-        result.django_secret_key,
-        result.vendor_api_key,
-    )
+    redact_register(result.django_secret_key, result.vendor_api_key)
     return result
+
+
+def secrets_get() -> Secrets:
+    """All of the app's secrets (both secrets read). Request paths use the narrower
+    ``stripe_secrets_get``/``app_secrets_get``, so that each reads only what it needs."""
+    stripe, app = stripe_secrets_get(), app_secrets_get()
+    return Secrets(
+        stripe_api_key=stripe.api_key,
+        stripe_webhook_secret=stripe.webhook_secret,
+        django_secret_key=app.django_secret_key,
+        vendor_api_key=app.vendor_api_key,
+    )
 
 
 def origin_verify_secret_get() -> str | None:
@@ -154,17 +216,7 @@ def origin_verify_secret_get() -> str | None:
 
 def parameters_get() -> Parameters:
     """The app's parameters, from the container's cache or one GetParametersByPath call."""
-    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
-
-    try:
-        raw: dict[str, str] = _provider("ssm").get_multiple(
-            parameter_path(),
-            max_age=cache_seconds(),
-            force_fetch=cache_seconds() <= 0,
-            decrypt=True,
-        )
-    except GetParameterError:
-        raise ConfigurationError(f"parameters under {parameter_path()!r} cannot be read") from None
+    raw = _parameters_raw()
     try:
         flags = json.loads(raw.get("feature_flags") or "{}")
         if not isinstance(flags, dict):
@@ -183,5 +235,6 @@ def parameters_get() -> Parameters:
 
 
 def config_cache_clear() -> None:
-    """Drop cached values and providers: the next read goes to AWS again."""
-    _providers.clear()
+    """Drop cached values: the next read goes to AWS again."""
+    with _cache_lock:
+        _cache.clear()

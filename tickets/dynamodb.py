@@ -17,9 +17,9 @@ from typing import Any
 
 from django.conf import settings
 from pynamodb.attributes import TTLAttribute
-from pynamodb.connection import Connection
+from pynamodb.connection import Connection, TableConnection
 from pynamodb.exceptions import TransactWriteError
-from pynamodb.models import Model
+from pynamodb.models import Model as PynamoModel
 from pynamodb.transactions import TransactWrite
 
 from tickets import aws
@@ -63,16 +63,16 @@ def new_id(prefix: str) -> str:
 
 # --- Table creation ------------------------------------------------------------------------
 
-_registry: list[type[Model]] = []
+_registry: list[type[PynamoModel]] = []
 
 
-def register(model: type[Model]) -> type[Model]:
+def register(model: type[PynamoModel]) -> type[PynamoModel]:
     """Class decorator: the model's table is one ``tables_ensure`` creates."""
     _registry.append(model)
     return model
 
 
-def registered_models() -> list[type[Model]]:
+def registered_models() -> list[type[PynamoModel]]:
     """Every table's model. Django imports each installed app's ``models`` module at set-up,
     which registers its tables: this module names no app."""
     from django.apps import apps
@@ -81,7 +81,7 @@ def registered_models() -> list[type[Model]]:
     return list(_registry)
 
 
-def _ttl_attribute(model: type[Model]) -> str | None:
+def _ttl_attribute(model: type[PynamoModel]) -> str | None:
     for attribute in model.get_attributes().values():
         if isinstance(attribute, TTLAttribute):
             return attribute.attr_name
@@ -93,7 +93,7 @@ def _hash_first(key_schema: list[dict[str, str]]) -> list[dict[str, str]]:
     return sorted(key_schema, key=lambda k: k["KeyType"] != "HASH")
 
 
-def table_spec(model: type[Model]) -> dict[str, Any]:
+def table_spec(model: type[PynamoModel]) -> dict[str, Any]:
     """The CreateTable request for ``model``: keys, attributes and indexes from the model."""
     schema = model._get_schema()
     definitions = {d["AttributeName"]: d for d in schema["attribute_definitions"]}
@@ -262,12 +262,48 @@ def connections_reset() -> None:
     BaseMeta.host = aws.endpoint_url()
     aws.clients_reset()
     _connection.cache_clear()
-    models = [Model]
+    models: list[type[PynamoModel]] = [PynamoModel]
     while models:
         model = models.pop()
         models += model.__subclasses__()
-        if model is not Model:
+        if model not in (PynamoModel, Model):
             model._connection = None
+
+
+class _SharedClientConnection(Connection):
+    """A model's own ``Connection`` (its own table schemas: models that share a table declare
+    different indexes) whose botocore client is the one of ``_connection()``."""
+
+    @property
+    def client(self) -> Any:
+        return _connection().client
+
+
+class Model(PynamoModel):
+    """PynamoDB's ``Model`` with one DynamoDB client for every table in the process.
+
+    PynamoDB gives each model class its own ``Connection``, and each its own botocore session
+    and client: an order's first request built six of them, each parsing botocore's endpoint
+    and DynamoDB model files again (tens of milliseconds and megabytes each) and each opening
+    its own TLS connection. Here every model keeps its own connection object (its table's
+    schema, so no ``DescribeTable`` is ever needed), but all of them send through the one
+    client of ``_connection()``, which transactions use too. Same requests, one client.
+    Every model of the project derives from this class (``tests/tickets/test_dynamodb_client.py``)."""
+
+    @classmethod
+    def _get_connection(cls) -> TableConnection:
+        table = super()._get_connection()
+        if not isinstance(table.connection, _SharedClientConnection):
+            own = _SharedClientConnection(
+                region=BaseMeta.region,
+                host=BaseMeta.host,
+                connect_timeout_seconds=BaseMeta.connect_timeout_seconds,
+                read_timeout_seconds=BaseMeta.read_timeout_seconds,
+                max_retry_attempts=BaseMeta.max_retry_attempts,
+            )
+            own.add_meta_table(table.connection.get_meta_table(table.table_name))
+            table.connection = own
+        return table
 
 
 def transaction() -> TransactWrite:

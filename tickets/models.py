@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
 
 from tickets.backoffice import BackOfficeMeta
-from tickets.dynamodb import register
+from tickets.dynamodb import Model, register
 
 
 class Gsi1Index(GlobalSecondaryIndex["BackOfficeRecord"]):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, JsonResponse
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 
 from tickets.exceptions import error_body
 
@@ -16,3 +19,19 @@ def health(request: HttpRequest) -> JsonResponse:
         response["Allow"] = "GET, HEAD"
         return response
     return JsonResponse({"status": "ok"})
+
+
+_schema_view: Any = None
+
+
+@csrf_exempt
+def schema(request: HttpRequest) -> HttpResponse:
+    """The OpenAPI document (drf-spectacular's ``SpectacularAPIView``), imported on first use:
+    drf-spectacular pulls in ``django.test`` and its schema generator, which no storefront
+    request needs."""
+    global _schema_view
+    if _schema_view is None:
+        from drf_spectacular.views import SpectacularAPIView
+
+        _schema_view = SpectacularAPIView.as_view()
+    return _schema_view(request)
