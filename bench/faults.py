@@ -376,7 +376,7 @@ def _jobs(run: Run) -> None:
     from orders.services.fulfillment import fulfillment_sweep
     from payments.services.sync import payments_reconcile
 
-    for round_ in range(1, 4):
+    for round_ in range(1, 3):
         payments_reconcile(older_than_minutes=0)
         orders_expire()
         fulfillment_sweep(now=datetime.now(UTC) + timedelta(hours=2 * round_))
@@ -878,6 +878,7 @@ def run_matrix(
             + (f"; VIOLATIONS {clean.violations}" if clean.violations else "")
         )
         for kind in kinds:
+            started = time.monotonic()
             tried = 0
             broken: list[PointResult] = []
             for at in range(1, clean.requests + 1, every):
@@ -890,7 +891,10 @@ def run_matrix(
                 tried += 1
                 if result.violations:
                     broken.append(result)
-            report(f"  {kind:9} {tried:3} failure points tried, {len(broken)} with violations")
+            report(
+                f"  {kind:9} {tried:3} failure points tried, {len(broken)} with violations"
+                f" ({time.monotonic() - started:.0f} s)"
+            )
             for result in broken:
                 report(f"    at {result.fired}: {result.violations} {result.notes}")
     return results

@@ -28,9 +28,10 @@ at N+1. The kinds (``FAULTS``):
   those ``finally`` blocks in-process: they can change only in-process state, which dies with
   the simulated process.
 
-The DynamoDB proxy is a ``bench.dynamo_meter.MeterProxy`` (it also counts operations and
-capacity); the Stripe proxy records the id of every PaymentIntent created through it, so a
-check can find each one a run made, even those whose answer was lost.
+The DynamoDB proxy also counts operations in a ``bench.dynamo_meter.Meter``; the Stripe proxy
+records the id of every PaymentIntent created through it, so a check can find each one a run
+made, even those whose answer was lost. Idle workers of a ``ThreadPoolExecutor`` that take the
+crash log "Exception in worker" as they die: the process is dying, that is expected.
 """
 
 from __future__ import annotations
