@@ -64,6 +64,7 @@ class RefundResult:
     status: str
     amount: int
     payment_intent_id: str | None
+    reservation: str | None = None  # our key for it (metadata), to match a reservation
 
 
 @dataclass(frozen=True)
@@ -174,10 +175,16 @@ def payment_intent_cancel(*, payment_intent_id: str, idempotency_key: str) -> Pa
 
 
 def refund_create(*, payment_intent_id: str, amount: int, idempotency_key: str) -> RefundResult:
-    """Refund ``amount`` (minor units) of a PaymentIntent; the key is ``refund:{order}:{n}``."""
+    """Refund ``amount`` (minor units) of a PaymentIntent; the key is ``refund:{order}:{n}``,
+    also kept in the refund's metadata (``reservation``) so whoever reads the refund back from
+    Stripe (the webhook, a sync) can tell which reservation it fulfils."""
     refund = _call(
         _stripe_client().v1.refunds.create,
-        params={"payment_intent": payment_intent_id, "amount": amount},
+        params={
+            "payment_intent": payment_intent_id,
+            "amount": amount,
+            "metadata": {"reservation": idempotency_key},
+        },
         options={"idempotency_key": idempotency_key},
     )
     return _refund(refund)
@@ -190,6 +197,7 @@ def _refund(refund: Any) -> RefundResult:
         status=refund["status"],
         amount=int(refund["amount"]),
         payment_intent_id=refund.get("payment_intent"),
+        reservation=(refund.get("metadata") or {}).get("reservation"),
     )
 
 

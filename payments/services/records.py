@@ -156,15 +156,27 @@ def payment_record_dispute(*, payment_intent_id: str) -> bool:
 
 def payment_record_refunds(*, payment_intent_id: str, charge: Charge) -> bool:
     """Bring the payment's refunds in line with what Stripe says about the charge: statuses of
-    known refunds, refunds made elsewhere (Stripe's dashboard), and the refunded total, which
-    only ever grows."""
+    known refunds, reservations Stripe fulfilled, refunds made elsewhere (Stripe's
+    dashboard), and the refunded total, which only ever grows."""
 
     def change(payment: Payment) -> bool:
         changed = False
         known = {refund.refund_id: refund for refund in payment.refunds}
+        # A staff refund's reservation (``payments.services.refunds``) whose request died after
+        # Stripe made the refund: Stripe's refund names it (metadata), and takes its place.
+        reserved = {
+            refund.idempotency_key: refund
+            for refund in payment.refunds
+            if refund.idempotency_key and refund.refund_id == refund.idempotency_key
+        }
         for stripe_refund in charge.refunds:
             mine = known.get(stripe_refund.id)
-            if mine is None:
+            if mine is None and stripe_refund.reservation in reserved:
+                mine = reserved.pop(stripe_refund.reservation)
+                mine.refund_id, mine.amount = stripe_refund.id, stripe_refund.amount
+                mine.status = stripe_refund.status
+                changed = True
+            elif mine is None:
                 payment.refunds = [
                     *payment.refunds,
                     Refund(

@@ -27,3 +27,27 @@ def test_a_crash_right_after_the_reconciliation_paid_an_order_still_gets_it_fulf
 
     assert result.notes[:1] == ["crashed"]
     assert result.violations == [], result.violations
+
+
+def _after(sent, previous: str, operation: str) -> int:
+    """The number of the first request ``operation`` after the first ``previous``."""
+    start = next(r.n for r in sent if r.operation == previous)
+    return next(r.n for r in sent if r.n > start and r.operation == operation)
+
+
+def test_a_refund_whose_answer_was_not_recorded_is_matched_by_stripes_webhook(harness):
+    """Stripe made the staff refund, then writing its answer over the reservation failed
+    (here a TransactionConflict; a crash does the same): the order showed the refund once the
+    webhook came, so nobody refunded again, and the reservation stayed ``reserved`` for good,
+    counted on top of Stripe's refund in what is left to refund. Stripe's refund now carries
+    the reservation's key in its metadata, and the webhook puts it in the reservation's
+    place."""
+    flow = FLOWS["staff_refund"]
+    clean = flow_count(harness, flow)
+
+    at = _after(clean.sent, "POST /v1/refunds", "PutItem")
+    result = run_point(harness, flow, "conflict", at)
+
+    assert result.fired is not None and result.fired.operation == "PutItem"
+    assert "staff refunded again" not in result.notes
+    assert result.violations == [], result.violations
