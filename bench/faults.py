@@ -922,7 +922,7 @@ def main() -> None:
 
     stack = stack_start()
     os.environ.update(stack.environment())
-    os.environ["LOG_LEVEL"] = "CRITICAL"  # the faults make the app log errors, as it should
+    os.environ["LOG_LEVEL"] = "ERROR"  # on stderr; the faults make the app log errors, as it should
     stack.provision_config()
     import django
 

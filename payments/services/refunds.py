@@ -76,8 +76,23 @@ def refund_left(*, payment: Payment) -> int:
 
 def _reserve(*, order_id: str, payment_intent_id: str, amount: int | None, staff: str) -> Refund:
     reserved: list[Refund] = []
+    # This request's reservation, told apart by its time (microseconds) and staff member: if
+    # the write was applied but its answer lost, the retry re-reads the payment and must find
+    # it there rather than reserve a second refund (which a later call would send to Stripe).
+    at = utc_now_iso()
 
     def change(payment: Payment) -> bool:
+        mine = next(
+            (
+                r
+                for r in payment.refunds
+                if r.status == RESERVED and r.created_at == at and r.requested_by == staff
+            ),
+            None,
+        )
+        if mine is not None:
+            reserved[:] = [mine]
+            return False
         left = refund_left(payment=payment)
         wanted = left if amount is None else amount
         if left <= 0:
@@ -92,7 +107,7 @@ def _reserve(*, order_id: str, payment_intent_id: str, amount: int | None, staff
             refund_id=key,
             amount=wanted,
             status=RESERVED,
-            created_at=utc_now_iso(),
+            created_at=at,
             idempotency_key=key,
             requested_by=staff,
         )

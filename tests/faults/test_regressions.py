@@ -51,3 +51,19 @@ def test_a_refund_whose_answer_was_not_recorded_is_matched_by_stripes_webhook(ha
     assert result.fired is not None and result.fired.operation == "PutItem"
     assert "staff refunded again" not in result.notes
     assert result.violations == [], result.violations
+
+
+def test_a_refund_reservation_whose_answer_was_lost_is_not_reserved_twice(harness):
+    """The reservation's write was applied and its answer lost: botocore's retry failed the
+    version condition, the change was re-done on a fresh read and reserved a second refund.
+    The first stayed ``reserved``, and the next refund of the order would have sent it to
+    Stripe: a refund staff asked for once, made twice. The re-done change now finds its own
+    reservation."""
+    flow = FLOWS["staff_refund"]
+    clean = flow_count(harness, flow)
+
+    at = _nth(clean.sent, "PutItem")
+    result = run_point(harness, flow, "lose", at)
+
+    assert result.fired is not None and result.fired.operation == "PutItem"
+    assert result.violations == [], result.violations
