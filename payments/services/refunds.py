@@ -7,7 +7,9 @@ sent to Stripe with the idempotency key ``refund:{order_id}:{n}`` (``n``: the re
 the payment's list). If the process dies between reserving and recording Stripe's answer, the
 reservation stays ``reserved``; the next ``refund_create`` for the order first completes it with
 the same key (Stripe answers with the refund it already made, within 24 hours), so a retry
-never refunds twice.
+never refunds twice. The key also goes into the refund's metadata (``reservation``), so the
+``charge.refunded`` webhook of a refund whose answer was never recorded puts it in its
+reservation's place (``payments.services.records.payment_record_refunds``).
 
 Stripe's answer is recorded at once (the order becomes ``partially_refunded``/``refunded`` when
 Stripe says the refund succeeded); the ``charge.refunded`` webhook then confirms it, changing
