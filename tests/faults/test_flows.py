@@ -4,7 +4,7 @@ invariants (``bench.faults``): a bounded sample of the full matrix, which
 
 Each flow is first run clean, which counts its requests; the faulted points are then placed at
 a fraction of that count, so the sample follows the flows as they change. Between them the
-sample covers each fault kind and each flow's crash mid-way."""
+sample covers each fault kind."""
 
 from __future__ import annotations
 
@@ -15,17 +15,18 @@ from bench.faults_proxy import applicable
 
 pytestmark = pytest.mark.usefixtures("aws")
 
-# flow -> the faults tried, each at a fraction of the flow's requests
+# flow -> the faults tried, each at a fraction of the flow's requests (one per flow keeps the
+# tier within make test's budget; the regression tests add more, bench/faults.py all of them)
 SAMPLE = {
-    "order_create_key": [("crash", 0.6), ("lose", 0.6)],
-    "order_create_nokey": [("refuse", 0.5), ("lose", 0.7)],
-    "payment_webhook": [("crash", 0.5), ("conflict", 0.5)],
-    "fulfillment_attempt": [("crash", 0.8), ("lose", 0.5)],
-    "staff_refund": [("crash", 0.7), ("error", 0.5)],
-    "staff_cancel": [("crash", 0.6), ("throttle", 0.4)],
-    "expiry": [("crash", 0.7), ("refuse", 0.5)],
-    "reconciliation": [("crash", 0.5), ("lose", 0.8)],
-    "capacity_edit": [("crash", 0.8), ("conflict", 0.5)],
+    "order_create_key": [("crash", 0.6)],
+    "order_create_nokey": [("refuse", 0.5)],
+    "payment_webhook": [("crash", 0.5)],
+    "fulfillment_attempt": [("lose", 0.5)],
+    "staff_refund": [("error", 0.5)],
+    "staff_cancel": [("crash", 0.6)],
+    "expiry": [("crash", 0.7)],
+    "reconciliation": [("throttle", 0.5)],
+    "capacity_edit": [("conflict", 0.5)],
 }
 
 
