@@ -163,6 +163,7 @@ class Run:
     order_id: str | None = None
     event: dict[str, Any] | None = None
     events: list[str] = field(default_factory=list)
+    seat_shards: int = 1
     refund_wanted: int = 0
     capacity_wanted: int | None = None
     answers: list[int] = field(default_factory=list)
@@ -191,6 +192,7 @@ def _ticket_type(run: Run, capacity: int = CAPACITY) -> None:
         currency="usd",
         capacity=capacity,
         active=True,
+        seat_shards=run.seat_shards,
     )
 
 
@@ -412,6 +414,7 @@ class Flow:
     action: Callable[[Run], Any]
     recover: Callable[[Run], None]
     expect: Callable[[Run], list[str]] = lambda run: []
+    seat_shards: int = 1  # > 1: the run's ticket type keeps its seats in that many shards
 
 
 def _setup_catalog(run: Run) -> None:
@@ -657,6 +660,13 @@ FLOWS: dict[str, Flow] = {
         Flow("expiry", _setup_pending, _expire_action, _jobs_recover, _expect_canceled),
         Flow("reconciliation", _setup_reconcile, _reconcile_action, _jobs_recover, _expect_fulfilled),
         Flow("capacity_edit", _setup_capacity, _capacity_post, _capacity_recover, _expect_capacity),
+        # The same with the ticket type's seats over 4 shards (orders.services.seats).
+        Flow("order_create_key_sharded", _setup_catalog, _create_with_key, _recover_with_key,
+             _expect_one_paid_order, seat_shards=4),
+        Flow("staff_cancel_sharded", _setup_pending, _cancel_post, _cancel_recover, _expect_canceled,
+             seat_shards=4),
+        Flow("capacity_edit_sharded", _setup_capacity, _capacity_post, _capacity_recover,
+             _expect_capacity, seat_shards=4),
     ]
 }  # fmt: skip
 
@@ -828,7 +838,7 @@ class PointResult:
 def run_point(harness: Harness, flow: Flow, kind: str | None, at: int) -> PointResult:
     """One try: set up, the entry point with request ``at`` failing as ``kind``, recover,
     check."""
-    run = Run(harness)
+    run = Run(harness, seat_shards=flow.seat_shards)
     _vendor_reset(run)
     run.intents_from = len(harness.plan.intents)
     try:
