@@ -123,6 +123,19 @@ class Harness:
         config_cache_clear()
         self.proxies.stop()
 
+    def cold_start(self) -> None:
+        """After a crash, the next invocation runs in a new container: none of the dead
+        process's connections (one may have been cut mid-answer) or clients is reused."""
+        import threading
+
+        from orders import vendor_client
+        from payments import stripe_client
+        from tickets.dynamodb import connections_reset
+
+        connections_reset()
+        stripe_client._client = None
+        vendor_client._local = threading.local()
+
     def staff_client(self, role: str) -> Any:
         """A signed-in admin browser for ``role`` (signed in once, without faults)."""
         if role not in self.staff:
@@ -856,6 +869,8 @@ def run_point(harness: Harness, flow: Flow, kind: str | None, at: int) -> PointR
     finally:
         sent = harness.plan.disarm()
         _settle()
+    if harness.plan.crashed:
+        harness.cold_start()
     fired = harness.plan.fired
     try:
         flow.recover(run)

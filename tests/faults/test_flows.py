@@ -27,6 +27,7 @@ SAMPLE = {
     "expiry": [("crash", 0.7)],
     "reconciliation": [("throttle", 0.5)],
     "capacity_edit": [("conflict", 0.5)],
+    "capacity_edit_sharded": [("crash", 0.7)],
 }
 
 
