@@ -17,7 +17,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # it; Playwright never downloads a browser of its own).
 APT_PACKAGES := chromium
 
-.PHONY: help dev manage test lint format env system-packages bench clean deploy-env collectstatic package \
+.PHONY: help dev manage test lint format env system-packages bench faults clean deploy-env collectstatic package \
 	storefront-deps storefront-build storefront-client rehearsal test-pure
 
 help:
@@ -26,6 +26,7 @@ help:
 	@echo "make test   install everything from the lock file and run lint and the tests"
 	@echo "make test-pure  only the tests that need no server (seconds; tests/README.md)"
 	@echo "make bench  run the benchmarks in bench/"
+	@echo "make faults every money flow with a fault at every request (bench/faults.py, long)"
 	@echo "make storefront-build   build the reference checkout into storefront/dist (docs/deploy.md)"
 	@echo "make storefront-client  regenerate storefront/openapi.json and the typed client from the API"
 	@echo "make rehearsal  only the deploy rehearsal (tests/rehearsal/, also part of make test)"
@@ -114,6 +115,10 @@ BENCH_ARGS_onsale := --goal-advisory
 
 bench: env
 	@set -e; $(foreach name,$(BENCHMARKS),echo "== bench/$(name).py"; $(VENV)/bin/python bench/$(name).py $(BENCH_ARGS_$(name));)
+
+# The full crash-consistency matrix (README, "Failures"); make test runs a sample of it.
+faults: env
+	$(VENV)/bin/python bench/faults.py $(ARGS)
 
 # --- Deployment (docs/deploy.md) ------------------------------------------------------------
 STAGE ?= prod

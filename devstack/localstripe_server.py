@@ -11,10 +11,20 @@ this also serves ``devstack/stripe_js_payment_element.js`` at ``/js.stripe.com/v
 (the storefront's ``stripeJsUrl`` locally) and the one call it makes, the browser-side
 confirmation of a PaymentIntent with the publishable key and the client secret, as Stripe.js
 does. This patches and extends the stand-in, never our own code.
+
+localstripe ignores ``Idempotency-Key``; Stripe does not, and our retries rely on it (a
+PaymentIntent or a refund created twice because an answer was lost would be a bug of the
+stand-in, not ours). So ``idempotency`` below does what Stripe documents: a POST with a key
+seen before (same account) answers the first result again, with ``Idempotent-Replayed: true``;
+the same key with other parameters answers ``400 idempotency_error``; a key whose first
+request is still running answers ``409``. 429s are not stored (Stripe lets them be retried).
+Keys are kept for the server's life (Stripe: 24 hours).
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -90,6 +100,51 @@ def _refund_with_reason(original: Any) -> Any:
     return init
 
 
+_replies: dict[tuple[str, str], tuple[str, int, bytes, str] | None] = {}
+
+
+def _stripe_error(status: int, kind: str, message: str) -> web.Response:
+    return json_response({"error": {"type": kind, "message": message}}, status=status)
+
+
+@web.middleware
+async def idempotency(request: web.Request, handler):
+    key = request.headers.get("Idempotency-Key")
+    if request.method != "POST" or not key:
+        return await handler(request)
+    body = await request.read()  # aiohttp keeps it for the handler
+    digest = hashlib.sha256(request.path.encode() + b"?" + body).hexdigest()
+    slot = (request.headers.get("Authorization", ""), key)
+    if slot in _replies:
+        first = _replies[slot]
+        if first is None:
+            return _stripe_error(409, "idempotency_error", "A request with this key is running.")
+        if first[0] != digest:
+            return _stripe_error(
+                400,
+                "idempotency_error",
+                "Keys for idempotent requests can only be used with the same parameters they "
+                "were first used with.",
+            )
+        return web.Response(
+            status=first[1],
+            body=first[2],
+            content_type=first[3],
+            headers={"Idempotent-Replayed": "true", "Idempotency-Key": key},
+        )
+    _replies[slot] = None
+    try:
+        response = await handler(request)
+    except (Exception, asyncio.CancelledError):
+        del _replies[slot]
+        raise
+    if response.status == 429 or not isinstance(response, web.Response):
+        del _replies[slot]
+    else:
+        _replies[slot] = (digest, response.status, response.body or b"", response.content_type)
+    return response
+
+
 def main() -> None:
     resources.Refund.__init__ = _refund_with_reason(resources.Refund.__init__)  # type: ignore[method-assign]
     resources.Store.dump_to_disk = lambda self: None  # type: ignore[method-assign]
@@ -99,6 +154,7 @@ def main() -> None:
     server.app.router.add_post(
         "/js.stripe.com/v3/payment_intents/{id}/confirm", payment_intent_confirm
     )
+    server.app.middlewares.insert(0, idempotency)  # outermost: refusals are replayed too
     sys.argv = [sys.argv[0], *sys.argv[1:], "--from-scratch"]
     server.start()
 

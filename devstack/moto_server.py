@@ -6,29 +6,79 @@ DynamoDB never allows (each item's conditional writes are atomic). Tests of "ten
 one change" or "two buyers, one last seat" need DynamoDB's guarantee, so this wrapper puts a
 lock around moto's WSGI application: connections are still served concurrently, the emulator's
 work is serialised. This patches the stand-in, never our own code.
+
+moto also ignores ``TransactWriteItems``' ``ClientRequestToken``, which botocore fills in for
+every call and keeps for its retries. DynamoDB makes such a retry idempotent: within 10
+minutes, the same token with the same request answers success again without writing, and with
+another request ``IdempotentParameterMismatchException``. Without that, a transaction applied
+whose answer was lost (a timeout) fails its own conditions on the retry, which DynamoDB never
+does; the wrapper gives the emulator DynamoDB's behaviour.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import io
+import json
 import os
 import threading
+import time
 from typing import Any
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.server import MotoRequestHandler
 from werkzeug.serving import run_simple
 
+TOKEN_WINDOW_SECONDS = 600
+_TRANSACT_WRITE = "DynamoDB_20120810.TransactWriteItems"
+
 
 class _Serialised:
     def __init__(self, app: Any) -> None:
         self.app = app
         self.lock = threading.Lock()
+        self.tokens: dict[str, tuple[str, float]] = {}  # token -> (request digest, when)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         with self.lock:
+            if environ.get("HTTP_X_AMZ_TARGET") == _TRANSACT_WRITE:
+                return self._transact_write(environ, start_response)
             # Read the whole answer inside the lock: moto builds it lazily in places.
             return list(self.app(environ, start_response))
+
+    def _transact_write(self, environ: dict[str, Any], start_response: Any) -> Any:
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        environ["wsgi.input"] = io.BytesIO(body)
+        try:
+            request = json.loads(body)
+        except ValueError:
+            return list(self.app(environ, start_response))
+        token = request.pop("ClientRequestToken", None)
+        now = time.monotonic()
+        digest = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
+        first = self.tokens.get(token) if token else None
+        if first is not None and now - first[1] < TOKEN_WINDOW_SECONDS:
+            if first[0] == digest:
+                start_response("200 OK", [("Content-Type", "application/x-amz-json-1.0")])
+                return [b"{}"]
+            error = {
+                "__type": "com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException",
+                "message": "The request uses the same client token as a previous, but "
+                "non-identical request.",
+            }
+            start_response("400 Bad Request", [("Content-Type", "application/x-amz-json-1.0")])
+            return [json.dumps(error).encode()]
+        status: list[str] = []
+
+        def recording_start_response(code: str, headers: Any, *args: Any) -> Any:
+            status.append(code)
+            return start_response(code, headers, *args)
+
+        answer = list(self.app(environ, recording_start_response))
+        if token and status and status[0].startswith("200"):
+            self.tokens[token] = (digest, now)
+        return answer
 
 
 def main() -> None:

@@ -139,8 +139,12 @@ class LocalStack:
         for argv, _url in commands:
             process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=out)
             self.processes.append(process)
-        for (_, url), process in zip(commands, self.processes, strict=True):
-            _wait_for(url, process)
+        try:
+            for (_, url), process in zip(commands, self.processes, strict=True):
+                _wait_for(url, process)
+        except RuntimeError:
+            self.stop()  # none of them left running behind a failed start
+            raise
         return self
 
     def stop(self) -> None:

@@ -16,7 +16,11 @@ Life of a paid order here:
    last one, or a permanent answer, makes the order ``fulfillment_failed`` with the reason, and
    emits ``FulfillmentFailures`` (an alarm watches it). Staff can ``fulfillment_retry`` it.
 4. ``fulfillment_sweep`` (scheduled every minute) queries the due orders, oldest first, and
-   attempts them, a few at a time, within a time budget.
+   attempts them, a few at a time, within a time budget. It first starts any ``paid`` order
+   whose fulfillment never started (``fulfillment_start_missed``): the payment is one write
+   and the start another, so a process that died between the two (a Lambda timeout) left an
+   order paid and out of the queue, which no redelivery may ever come to repair (the payment
+   found by the reconciliation or the expiry job has no webhook behind it).
 
 A circuit breaker (one item in the back-office table, shared by every container) opens after
 ``BREAKER_THRESHOLD`` retryable failures in a row: while open, no invocation waits on the
@@ -515,6 +519,26 @@ class SweepReport:
     failed: int = 0
     skipped: int = 0
     breaker_open: bool = False
+    started: int = 0  # paid orders whose start had been lost
+
+
+def fulfillment_start_missed(*, limit: int = SWEEP_PAGE) -> int:
+    """Start the fulfillment of ``paid`` orders that never had it started (the process that
+    paid them died before ``fulfillment_start``); how many. One Query of the ``paid``
+    partition of ``order-status-index`` (orders awaiting their tickets: a short list), never a
+    Scan; ``fulfillment_start`` is conditional, so racing the payment's own start is harmless."""
+    started = 0
+    for order in Order.status_index.query(
+        OrderStatus.PAID.value,
+        filter_condition=Order.fulfillment_status == FulfillmentStatus.NOT_STARTED.value,
+        limit=limit,
+    ):
+        if fulfillment_start(order_id=order.order_id):
+            logger.warning(
+                "fulfillment of a paid order had not started", extra={"order_id": order.order_id}
+            )
+            started += 1
+    return started
 
 
 def fulfillment_sweep(
@@ -524,6 +548,7 @@ def fulfillment_sweep(
     Orders come from the sparse due index, a page at a time: never a Scan."""
     report = SweepReport()
     deadline = time.monotonic() + budget.total_seconds()
+    report.started = fulfillment_start_missed()
     seen: set[str] = set()
     with ThreadPoolExecutor(SWEEP_WORKERS) as pool:
         while time.monotonic() < deadline:

@@ -7,7 +7,9 @@ sent to Stripe with the idempotency key ``refund:{order_id}:{n}`` (``n``: the re
 the payment's list). If the process dies between reserving and recording Stripe's answer, the
 reservation stays ``reserved``; the next ``refund_create`` for the order first completes it with
 the same key (Stripe answers with the refund it already made, within 24 hours), so a retry
-never refunds twice.
+never refunds twice. The key also goes into the refund's metadata (``idempotency_key``), so
+the refund webhooks (or a sync) of a refund whose answer was never recorded put it in its
+reservation's place (``payments.services.records.payment_record_refunds``).
 
 Stripe's answer is recorded at once (the order becomes ``partially_refunded``/``refunded`` when
 Stripe says the refund succeeded); the ``charge.refunded`` webhook then confirms it, changing
@@ -113,8 +115,23 @@ def _reserve(
     note: str,
 ) -> Refund:
     reserved: list[Refund] = []
+    # This request's reservation, told apart by its time (microseconds) and staff member: if
+    # the write was applied but its answer lost, the retry re-reads the payment and must find
+    # it there rather than reserve a second refund (which a later call would send to Stripe).
+    at = utc_now_iso()
 
     def change(payment: Payment) -> bool:
+        mine = next(
+            (
+                r
+                for r in payment.refunds
+                if r.status == RESERVED and r.created_at == at and r.requested_by == staff
+            ),
+            None,
+        )
+        if mine is not None:
+            reserved[:] = [mine]
+            return False
         left = refund_left(payment=payment)
         wanted = left if amount is None else amount
         if left <= 0:
@@ -130,7 +147,7 @@ def _reserve(
             refund_id=key,
             amount=wanted,
             status=RESERVED,
-            created_at=utc_now_iso(),
+            created_at=at,
             idempotency_key=key,
             requested_by=staff,
             reason=reason,

@@ -1,0 +1,987 @@
+"""Crash consistency: every money flow with a fault at every request, and the invariants after
+recovery. Prints, per flow and fault kind, the failure points tried and the violations found.
+
+For each flow (``FLOWS``) a clean run first counts its requests on the wire (DynamoDB, Stripe,
+the vendor, numbered in the order they are sent, retries included). Then, for each fault kind
+of ``bench.faults_proxy`` and every N from 1 to that count, a fresh run (its own ticket type,
+customer and order) is set up with no fault, the flow's entry point runs with request N
+failing, and the system recovers the way production does, with no fault:
+
+- the client again: the storefront presses on with the same Idempotency-Key (after a 503, a
+  409 or a lost answer), Stripe redelivers the same event (re-signed, as each delivery is)
+  until it gets a 2xx, staff look at the order page and repeat an action that did not happen;
+- the scheduled jobs: the order expiry (``orders.jobs.orders_expire``), the fulfillment sweep
+  (``orders.jobs`` ``fulfillment_sweep``'s service, with its clock moved past each backoff),
+  the payment reconciliation (``payments.services.sync.payments_reconcile``);
+- leases running out: an hour passes for the leases of this run (idempotency records, webhook
+  event claims, fulfillment leases, refund reservations) by moving their times back in
+  DynamoDB, as if the clock had moved on; nothing in our code is patched.
+
+The order expiry time is set to 0 minutes (SSM ``order_expiry_minutes``), so the expiry job
+cancels every unpaid order of the run when recovery runs it.
+
+Then ``invariants`` checks: seats sold + held + left = capacity, exactly; one customer per
+e-mail; every PaymentIntent Stripe took money on belongs to exactly one order, which is paid
+(or later) or visibly needs attention, and no order has two; nothing is ``pending_payment``
+that Stripe says succeeded; every paid order ends fulfilled once (tickets, the vendor's
+fulfillment) or ``fulfillment_failed``; refunds agree between the order, the payment and
+Stripe, never exceed the charge, and a repeated staff refund never refunds twice; no
+idempotency record or webhook claim is left in progress; the audit trail has each change once.
+
+Run: ``.venv/bin/python bench/faults.py`` (the full matrix; ``--flows`` and ``--kinds`` to
+narrow it, ``--every K`` to try every Kth point only). tests/faults/ runs a bounded part of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import sys
+import time
+import traceback
+import urllib.request
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.faults_proxy import (  # noqa: E402
+    FAULTS,
+    FaultProxies,
+    SimulatedCrash,
+    WireRequest,
+    applicable,
+)
+
+PRICE = 5000
+CAPACITY = 10
+QUANTITY = 2
+REFUND = 2500
+
+
+# --- The harness ---------------------------------------------------------------------------
+
+
+class Harness:
+    """The app pointed at the fault proxies in front of a running local stack."""
+
+    def __init__(self, stack: Any) -> None:
+        self.stack = stack
+        self.proxies = FaultProxies.start(
+            aws_url=stack.aws_url, stripe_url=stack.stripe_url, vendor_url=stack.vendor_url
+        )
+        self.plan = self.proxies.plan
+        self._saved: dict[str, str | None] = {}
+        self.staff: dict[str, Any] = {}
+        self.password = secrets.token_urlsafe(16)
+
+    def attach(self) -> None:
+        """Every request of the app through the proxies; the parameters of this harness."""
+        from tickets.config import config_cache_clear
+        from tickets.dynamodb import connections_reset
+
+        for name, value in {
+            "AWS_ENDPOINT_URL": self.proxies.aws.url,
+            "STRIPE_API_BASE": self.proxies.stripe.url,
+            "CONFIG_CACHE_SECONDS": "86400",  # one config read per run of the matrix
+        }.items():
+            self._saved.setdefault(name, os.environ.get(name))
+            os.environ[name] = value
+        self.stack.provision_config(
+            {
+                "vendor_endpoint": self.proxies.vendor.url,
+                "order_expiry_minutes": "0",
+                "orders_rate_limit_per_minute": "1000000",
+                "fulfillment_max_attempts": "5",
+            }
+        )
+        connections_reset()
+        config_cache_clear()
+        from tickets.config import parameters_get, secrets_get
+
+        secrets_get(), parameters_get()  # read once now, so runs count only their own requests
+
+    def detach(self) -> None:
+        from tickets.config import config_cache_clear
+        from tickets.dynamodb import connections_reset
+
+        for name, value in self._saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved.clear()
+        self.stack.provision_config()
+        connections_reset()
+        config_cache_clear()
+        self.proxies.stop()
+
+    def cold_start(self) -> None:
+        """After a crash, the next invocation runs in a new container: none of the dead
+        process's connections (one may have been cut mid-answer) or clients is reused."""
+        import threading
+
+        from orders import vendor_client
+        from payments import stripe_client
+        from tickets.dynamodb import connections_reset
+
+        connections_reset()
+        stripe_client._client = None
+        vendor_client._local = threading.local()
+
+    def staff_client(self, role: str) -> Any:
+        """A signed-in admin browser for ``role`` (signed in once, without faults)."""
+        if role not in self.staff:
+            from django.test import Client
+
+            from staff.services import staff_create
+
+            username = f"faults-{role}"
+            staff_create(
+                username=username,
+                email=f"{username}@staff.example",
+                role=role,
+                password=self.password,
+            )
+            browser = Client(raise_request_exception=False)
+            response = browser.post(
+                "/admin/login/?next=/admin/", {"username": username, "password": self.password}
+            )
+            assert response.status_code == 302, response.status_code
+            self.staff[role] = browser
+        return self.staff[role]
+
+
+@dataclass
+class Run:
+    """One try of a flow: its own ticket type, buyer and records."""
+
+    harness: Harness
+    sku: str = field(default_factory=lambda: f"f{secrets.token_hex(5)}")
+    email: str = field(default_factory=lambda: f"buyer-{secrets.token_hex(5)}@example.com")
+    key: str = field(default_factory=lambda: f"key-{secrets.token_hex(8)}")
+    address: str = field(
+        default_factory=lambda: (
+            f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}.{secrets.randbelow(250) + 1}"
+        )
+    )
+    intents_from: int = 0
+    order_id: str | None = None
+    event: dict[str, Any] | None = None
+    events: list[str] = field(default_factory=list)
+    seat_shards: int = 1
+    refund_wanted: int = 0
+    capacity_wanted: int | None = None
+    answers: list[int] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def stack(self) -> Any:
+        return self.harness.stack
+
+    def client(self) -> Any:
+        from django.test import Client
+
+        return Client(raise_request_exception=False, REMOTE_ADDR=self.address)
+
+
+# --- Steps shared by the flows ---------------------------------------------------------------
+
+
+def _ticket_type(run: Run, capacity: int = CAPACITY) -> None:
+    from orders.services.ticket_types import ticket_type_create
+
+    ticket_type_create(
+        sku=run.sku,
+        name=f"Fault {run.sku}",
+        unit_amount=PRICE,
+        currency="usd",
+        capacity=capacity,
+        active=True,
+        seat_shards=run.seat_shards,
+    )
+
+
+def _order_body(run: Run) -> dict[str, Any]:
+    return {
+        "customer": {"email": run.email, "name": "Buyer"},
+        "items": [{"sku": run.sku, "quantity": QUANTITY}],
+    }
+
+
+def _order_post(run: Run, *, key: bool = True) -> Any:
+    headers = {"HTTP_IDEMPOTENCY_KEY": run.key} if key else {}
+    response = run.client().post(
+        "/orders", json.dumps(_order_body(run)), content_type="application/json", **headers
+    )
+    run.answers.append(response.status_code)
+    if response.status_code == 201:
+        run.order_id = response.json()["order_id"]
+    return response
+
+
+def _order_place(run: Run) -> str:
+    """Set-up: an order as the storefront places it."""
+    response = _order_post(run)
+    assert response.status_code == 201, response.content[:300]
+    return response.json()["order_id"]
+
+
+def _intent_of(order_id: str) -> str:
+    from orders.selectors import order_get
+
+    order = order_get(order_id=order_id)
+    assert order is not None and order.payment_intent_id
+    return order.payment_intent_id
+
+
+def _pay_in_stripe(run: Run, order_id: str) -> dict[str, Any]:
+    """What the buyer's browser does with Stripe.js (straight to Stripe, not through us)."""
+    from tests.factories import intent_pay
+
+    return intent_pay(run.stack, _intent_of(order_id))
+
+
+def _charge_of(run: Run, payment_intent_id: str) -> dict[str, Any]:
+    """The intent's latest charge as Stripe has it ({} before any)."""
+    charge = _stripe(run, "GET", f"/v1/payment_intents/{payment_intent_id}").get("latest_charge")
+    if isinstance(charge, dict):
+        charge = charge.get("id")
+    return _stripe(run, "GET", f"/v1/charges/{charge}") if charge else {}
+
+
+def _stripe(run: Run, method: str, path: str) -> dict[str, Any]:
+    from tests.factories import stripe_request
+
+    return stripe_request(run.stack, method, path)
+
+
+def _deliver(run: Run, event: dict[str, Any]) -> int:
+    """One delivery of ``event`` to our webhook endpoint, signed now as Stripe signs each."""
+    from tests.factories import event_body, signature_header
+
+    body = event_body(event)
+    header = signature_header(run.stack.secrets.stripe_webhook_secret, body)
+    response = run.client().post(
+        "/webhooks/stripe", data=body, content_type="application/json", HTTP_STRIPE_SIGNATURE=header
+    )
+    if event["id"] not in run.events:
+        run.events.append(event["id"])
+    return response.status_code
+
+
+def _deliver_until_ok(run: Run, event: dict[str, Any], tries: int = 4) -> None:
+    """Stripe's retries: the same event until a 2xx; between tries time passes (claims of a
+    delivery that died run out)."""
+    for _ in range(tries):
+        if 200 <= _deliver(run, event) < 300:
+            return
+        _time_passes(run)
+    run.notes.append(f"event {event['type']} never answered 2xx")
+
+
+def _succeeded_event(run: Run, order_id: str) -> dict[str, Any]:
+    from tests.factories import event_build
+
+    intent = _stripe(run, "GET", f"/v1/payment_intents/{_intent_of(order_id)}")
+    return event_build("payment_intent.succeeded", intent)
+
+
+def _paid_order(run: Run, *, fulfilled: bool = True) -> str:
+    """Set-up: an order placed, paid in Stripe and its webhook applied (fulfilled inline)."""
+    order_id = _order_place(run)
+    _pay_in_stripe(run, order_id)
+    if not fulfilled:
+        _vendor_control(run, {"mode": "unavailable", "times": 1})
+    _deliver_until_ok(run, _succeeded_event(run, order_id))
+    return order_id
+
+
+def _vendor_control(run: Run, control: dict[str, Any]) -> None:
+    request = urllib.request.Request(
+        f"{run.stack.vendor_url}/_control",
+        data=json.dumps(control).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    urllib.request.urlopen(request, timeout=5).close()
+
+
+def _vendor_requests(run: Run) -> list[dict[str, Any]]:
+    with urllib.request.urlopen(f"{run.stack.vendor_url}/_requests", timeout=5) as response:
+        return json.load(response)
+
+
+def _vendor_reset(run: Run) -> None:
+    request = urllib.request.Request(f"{run.stack.vendor_url}/_requests", method="DELETE")
+    urllib.request.urlopen(request, timeout=5).close()
+
+
+def _run_orders(run: Run) -> list[Any]:
+    """Every order of the run's buyer, read by key (the customer index is eventually
+    consistent)."""
+    from orders.models import Customer, Order
+    from orders.selectors import order_get
+
+    orders = []
+    for customer in Customer.email_index.query(run.email):
+        orders += list(Order.customer_index.query(customer.customer_id))
+    return [order_get(order_id=o.order_id) or o for o in orders]
+
+
+def _time_passes(run: Run, seconds: int = 3600) -> None:
+    """Leases of this run run out: their times are moved back by ``seconds`` in DynamoDB (the
+    clock moving on, for them alone); refund reservations get older the same way."""
+    from datetime import datetime, timedelta
+
+    from orders.models import Order
+    from payments.models import WebhookEvent
+    from payments.selectors import payment_get
+    from tickets.dynamodb import iso_utc
+    from tickets.models import IdempotencyRecord
+
+    try:
+        record = IdempotencyRecord.get(f"IDEMPOTENCY#orders#{run.key}", "RECORD")
+        if record.status == "IN_PROGRESS":
+            record.update(
+                actions=[IdempotencyRecord.lease_until.set(int(record.lease_until) - seconds)]
+            )
+    except IdempotencyRecord.DoesNotExist:
+        pass
+    for event_id in run.events:
+        try:
+            event = WebhookEvent.get(WebhookEvent.key_for(event_id), "RECORD")
+        except WebhookEvent.DoesNotExist:
+            continue
+        if event.lease_until:
+            event.update(actions=[WebhookEvent.lease_until.set(int(event.lease_until) - seconds)])
+    for order in _run_orders(run):
+        if order.fulfillment_lease_until:
+            order.update(
+                actions=[
+                    Order.fulfillment_lease_until.set(int(order.fulfillment_lease_until) - seconds)
+                ],
+                add_version_condition=False,
+            )
+        payment = (
+            payment_get(payment_intent_id=order.payment_intent_id)
+            if order.payment_intent_id
+            else None
+        )
+        if payment is not None and any(r.status == "reserved" for r in payment.refunds):
+            for refund in payment.refunds:
+                if refund.status == "reserved":
+                    at = datetime.fromisoformat(refund.created_at.replace("Z", "+00:00"))
+                    refund.created_at = iso_utc(at - timedelta(seconds=seconds))
+            payment.save()
+
+
+def _jobs(run: Run) -> None:
+    """The scheduled jobs, as the scheduler runs them, a few rounds (each with the clock past
+    every backoff of the last)."""
+    from datetime import UTC, datetime, timedelta
+
+    from orders.jobs import orders_expire
+    from orders.services.fulfillment import fulfillment_sweep
+    from payments.services.sync import payments_reconcile
+
+    for round_ in range(1, 3):
+        payments_reconcile(older_than_minutes=0)
+        orders_expire()
+        fulfillment_sweep(now=datetime.now(UTC) + timedelta(hours=2 * round_))
+        _time_passes(run)
+
+
+def _buyer_retries(run: Run, *, key: bool) -> None:
+    """The storefront: the same body (and key) again until an answer settles it, as the buyer
+    presses the button again after an error; then the buyer pays the order it got."""
+    for _ in range(6):
+        if run.order_id is not None:
+            break
+        response = _order_post(run, key=key)
+        if response.status_code in {400, 409, 422} and (
+            response.json().get("error", {}).get("code") != "idempotency_in_progress"
+        ):
+            break
+        _time_passes(run)
+    if run.order_id is None:
+        run.notes.append(f"no order after retries: {run.answers}")
+        return
+    _pay_in_stripe(run, run.order_id)
+    _deliver_until_ok(run, _succeeded_event(run, run.order_id))
+
+
+# --- The flows -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Flow:
+    name: str
+    setup: Callable[[Run], None]
+    action: Callable[[Run], Any]
+    recover: Callable[[Run], None]
+    expect: Callable[[Run], list[str]] = lambda run: []
+    seat_shards: int = 1  # > 1: the run's ticket type keeps its seats in that many shards
+
+
+def _setup_catalog(run: Run) -> None:
+    _ticket_type(run)
+
+
+def _create_with_key(run: Run) -> None:
+    _order_post(run, key=True)
+
+
+def _create_without_key(run: Run) -> None:
+    _order_post(run, key=False)
+
+
+def _expect_one_paid_order(run: Run) -> list[str]:
+    from orders.models import OrderStatus
+
+    live = [o for o in _run_orders(run) if o.status != OrderStatus.CANCELED]
+    if run.order_id is None:
+        return ["the buyer never got an order"]
+    if len(live) != 1 or live[0].order_id != run.order_id:
+        return [f"{len(live)} live orders for one buyer's order: {[o.status for o in live]}"]
+    return []
+
+
+def _recover_with_key(run: Run) -> None:
+    _buyer_retries(run, key=True)
+    _jobs(run)
+
+
+def _recover_without_key(run: Run) -> None:
+    _buyer_retries(run, key=False)
+    _jobs(run)
+
+
+def _setup_paid_in_stripe(run: Run) -> None:
+    _ticket_type(run)
+    run.order_id = _order_place(run)
+    _pay_in_stripe(run, run.order_id)
+    run.event = _succeeded_event(run, run.order_id)
+
+
+def _webhook_action(run: Run) -> None:
+    assert run.event is not None
+    _deliver(run, run.event)
+
+
+def _webhook_recover(run: Run) -> None:
+    assert run.event is not None
+    _deliver_until_ok(run, run.event)
+    _jobs(run)
+
+
+def _expect_fulfilled(run: Run) -> list[str]:
+    from orders.models import OrderStatus
+    from orders.selectors import order_get
+
+    order = order_get(order_id=run.order_id)
+    if order is None or order.status != OrderStatus.FULFILLED:
+        return [f"the paid order ends {order.status if order else 'missing'}, not fulfilled"]
+    return []
+
+
+def _setup_fulfillment_due(run: Run) -> None:
+    _ticket_type(run)
+    run.order_id = _paid_order(run, fulfilled=False)  # the first attempt got a 503
+
+
+def _sweep_action(run: Run) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from orders.services.fulfillment import fulfillment_sweep
+
+    fulfillment_sweep(now=datetime.now(UTC) + timedelta(hours=2))
+
+
+def _jobs_recover(run: Run) -> None:
+    _jobs(run)
+
+
+def _setup_paid(run: Run) -> None:
+    _ticket_type(run)
+    run.order_id = _paid_order(run)
+    run.harness.staff_client("finance")
+    run.refund_wanted = REFUND
+
+
+def _refund_post(run: Run) -> Any:
+    from orders.selectors import order_get
+
+    order = order_get(order_id=run.order_id)
+    return run.harness.staff_client("finance").post(
+        f"/admin/orders/order/{run.order_id}/action/refund/",
+        {"amount": f"{REFUND / 100:.2f}", "_version": order.version},
+    )
+
+
+def _refund_webhook(run: Run) -> None:
+    """Stripe's ``charge.refunded`` once it has made a refund (it sends one per refund)."""
+    from tests.factories import event_build
+
+    charge = _charge_of(run, _intent_of(run.order_id))
+    if charge.get("amount_refunded"):
+        _deliver_until_ok(run, event_build("charge.refunded", charge))
+
+
+def _refund_recover(run: Run) -> None:
+    """Stripe's webhook for a refund it made; staff look at the order a while later and, if
+    the refund is not there, refund again (and Stripe's webhook for that one follows)."""
+    from orders.selectors import order_get
+
+    _refund_webhook(run)
+    _time_passes(run)
+    order = order_get(order_id=run.order_id)
+    if int(order.refunded_amount or 0) < REFUND:
+        run.notes.append("staff refunded again")
+        _refund_post(run)
+        _refund_webhook(run)
+    _jobs(run)
+
+
+def _setup_pending(run: Run) -> None:
+    _ticket_type(run)
+    run.order_id = _order_place(run)
+    run.harness.staff_client("support")
+
+
+def _cancel_post(run: Run) -> Any:
+    from orders.selectors import order_get
+
+    order = order_get(order_id=run.order_id)
+    return run.harness.staff_client("support").post(
+        f"/admin/orders/order/{run.order_id}/action/cancel/", {"_version": order.version}
+    )
+
+
+def _cancel_recover(run: Run) -> None:
+    from orders.models import OrderStatus
+    from orders.selectors import order_get
+
+    if order_get(order_id=run.order_id).status == OrderStatus.PENDING_PAYMENT:
+        run.notes.append("staff canceled again")
+        _cancel_post(run)
+    _jobs(run)
+
+
+def _expect_canceled(run: Run) -> list[str]:
+    from orders.models import OrderStatus
+    from orders.selectors import order_get
+
+    order = order_get(order_id=run.order_id)
+    intent = _stripe(run, "GET", f"/v1/payment_intents/{order.payment_intent_id}")
+    problems = []
+    if order.status != OrderStatus.CANCELED:
+        problems.append(f"the canceled order ends {order.status}")
+    if intent.get("status") != "canceled":
+        problems.append(f"its PaymentIntent is {intent.get('status')}, not canceled")
+    return problems
+
+
+def _expire_action(run: Run) -> None:
+    from orders.jobs import orders_expire
+
+    orders_expire()
+
+
+def _setup_reconcile(run: Run) -> None:
+    _ticket_type(run)
+    run.order_id = _order_place(run)
+    _pay_in_stripe(run, run.order_id)  # and its webhook never comes
+
+
+def _reconcile_action(run: Run) -> None:
+    from payments.services.sync import payments_reconcile
+
+    payments_reconcile(older_than_minutes=0)
+
+
+def _setup_capacity(run: Run) -> None:
+    _ticket_type(run)
+    _paid_order(run)  # 2 sold
+    run.key = f"key-{secrets.token_hex(8)}"
+    run.order_id = _order_place(run)  # 2 held
+    run.harness.staff_client("finance")
+    run.capacity_wanted = CAPACITY + 5
+
+
+def _capacity_post(run: Run) -> Any:
+    from orders.models import TicketType
+
+    ticket_type = TicketType.get(run.sku, consistent_read=True)
+    return run.harness.staff_client("finance").post(
+        f"/admin/orders/tickettype/{run.sku}/change/",
+        {
+            "name": ticket_type.name,
+            "description": ticket_type.description or "",
+            "unit_amount": ticket_type.unit_amount,
+            "capacity": run.capacity_wanted,
+            "active": "on",
+            "_version": ticket_type.version,
+        },
+    )
+
+
+def _capacity_recover(run: Run) -> None:
+    from orders.models import TicketType
+
+    if int(TicketType.get(run.sku, consistent_read=True).capacity) != run.capacity_wanted:
+        run.notes.append("staff saved the capacity again")
+        _capacity_post(run)
+    _jobs(run)
+
+
+def _expect_capacity(run: Run) -> list[str]:
+    from orders.models import TicketType
+
+    capacity = int(TicketType.get(run.sku, consistent_read=True).capacity)
+    if capacity != run.capacity_wanted:
+        return [f"capacity {capacity}, staff set {run.capacity_wanted}"]
+    return []
+
+
+FLOWS: dict[str, Flow] = {
+    flow.name: flow
+    for flow in [
+        Flow(
+            "order_create_key",
+            _setup_catalog,
+            _create_with_key,
+            _recover_with_key,
+            _expect_one_paid_order,
+        ),
+        Flow(
+            "order_create_nokey",
+            _setup_catalog,
+            _create_without_key,
+            _recover_without_key,
+        ),
+        Flow("payment_webhook", _setup_paid_in_stripe, _webhook_action, _webhook_recover, _expect_fulfilled),
+        Flow("fulfillment_attempt", _setup_fulfillment_due, _sweep_action, _jobs_recover, _expect_fulfilled),
+        Flow("staff_refund", _setup_paid, _refund_post, _refund_recover),
+        Flow("staff_cancel", _setup_pending, _cancel_post, _cancel_recover, _expect_canceled),
+        Flow("expiry", _setup_pending, _expire_action, _jobs_recover, _expect_canceled),
+        Flow("reconciliation", _setup_reconcile, _reconcile_action, _jobs_recover, _expect_fulfilled),
+        Flow("capacity_edit", _setup_capacity, _capacity_post, _capacity_recover, _expect_capacity),
+        # The same with the ticket type's seats over 4 shards (orders.services.seats).
+        Flow("order_create_key_sharded", _setup_catalog, _create_with_key, _recover_with_key,
+             _expect_one_paid_order, seat_shards=4),
+        Flow("staff_cancel_sharded", _setup_pending, _cancel_post, _cancel_recover, _expect_canceled,
+             seat_shards=4),
+        Flow("capacity_edit_sharded", _setup_capacity, _capacity_post, _capacity_recover,
+             _expect_capacity, seat_shards=4),
+    ]
+}  # fmt: skip
+
+
+# --- The invariants --------------------------------------------------------------------------
+
+
+def invariants(run: Run) -> list[str]:
+    """What must hold after recovery, whatever failed; each broken one in words."""
+    from orders.models import Customer, OrderStatus, TicketType
+    from orders.selectors import ticket_type_get
+    from payments.models import WebhookEventStatus
+    from payments.selectors import payment_get, webhook_event_get
+    from tickets.models import IdempotencyRecord
+
+    problems: list[str] = []
+    orders = _run_orders(run)
+    by_id = {o.order_id: o for o in orders}
+
+    # Seats: sold + held + left = capacity, exactly.
+    ticket_type = TicketType.get(run.sku, consistent_read=True)
+    left = ticket_type_get(sku=run.sku).available
+    in_orders = sum(
+        int(i.quantity)
+        for o in orders
+        if o.status != OrderStatus.CANCELED
+        for i in o.items
+        if i.sku == run.sku
+    )
+    if left is None or left < 0 or in_orders + left != int(ticket_type.capacity):
+        problems.append(f"seats: {in_orders} in orders + {left} left != {ticket_type.capacity}")
+    for o in orders:
+        if o.status == OrderStatus.CANCELED and o.seats_held:
+            problems.append(f"{o.order_id}: canceled but still holding seats")
+
+    customers = list(Customer.email_index.query(run.email))
+    if len(customers) > 1:
+        problems.append(f"{len(customers)} customers for one e-mail")
+
+    # Money: every PaymentIntent of this run that Stripe took money on.
+    paid_or_later = {
+        OrderStatus.PAID,
+        OrderStatus.FULFILLED,
+        OrderStatus.FULFILLMENT_FAILED,
+        OrderStatus.PARTIALLY_REFUNDED,
+        OrderStatus.REFUNDED,
+    }
+    succeeded_per_order: Counter[str] = Counter()
+    for intent_id in run.harness.plan.intents[run.intents_from :]:
+        intent = _stripe(run, "GET", f"/v1/payment_intents/{intent_id}")
+        if intent.get("status") != "succeeded":
+            continue
+        order_id = (intent.get("metadata") or {}).get("order_id")
+        order = by_id.get(order_id)
+        if order is None:
+            problems.append(f"money taken on {intent_id} and no order of ours has it")
+            continue
+        succeeded_per_order[order_id] += 1
+        if order.payment_intent_id != intent_id:
+            problems.append(f"{order_id}: money taken on {intent_id}, not the order's intent")
+        payment = payment_get(payment_intent_id=intent_id)
+        if payment is None or payment.status != "succeeded":
+            problems.append(f"{order_id}: Stripe took the money, the payment item says "
+                            f"{payment.status if payment else 'nothing'}")  # fmt: skip
+        if order.status not in paid_or_later and order.status != OrderStatus.CANCELED:
+            problems.append(f"{order_id}: Stripe took the money, the order is {order.status}")
+    for order_id, count in succeeded_per_order.items():
+        if count > 1:
+            problems.append(f"{order_id}: paid {count} times")
+
+    for o in orders:
+        problems += [f"{o.order_id}: {p}" for p in _order_invariants(run, o)]
+
+    # Nothing left in progress.
+    try:
+        record = IdempotencyRecord.get(f"IDEMPOTENCY#orders#{run.key}", "RECORD")
+        if record.status == "IN_PROGRESS":
+            problems.append("idempotency record stuck IN_PROGRESS")
+    except IdempotencyRecord.DoesNotExist:
+        pass
+    for event_id in run.events:
+        event = webhook_event_get(event_id=event_id)
+        if event is not None and event.status == WebhookEventStatus.IN_PROGRESS:
+            problems.append(f"webhook event {event_id} stuck in progress")
+    return problems
+
+
+def _order_invariants(run: Run, order: Any) -> list[str]:
+    from orders.models import FulfillmentStatus, OrderStatus
+    from payments.selectors import payment_get
+    from tickets.audit import audit_entries_of
+
+    problems = []
+    entries = audit_entries_of(object_type="orders.order", object_id=order.order_id)
+    actions = Counter(e.action for e in entries)
+    payment = (
+        payment_get(payment_intent_id=order.payment_intent_id) if order.payment_intent_id else None
+    )
+    paid = order.status in {
+        OrderStatus.PAID,
+        OrderStatus.FULFILLED,
+        OrderStatus.FULFILLMENT_FAILED,
+        OrderStatus.PARTIALLY_REFUNDED,
+        OrderStatus.REFUNDED,
+    }
+    if order.status == OrderStatus.PENDING_PAYMENT:
+        problems.append("still pending_payment after the expiry job")
+    if paid and actions["paid"] != 1:
+        problems.append(f"paid, with {actions['paid']} 'paid' audit entries")
+    if order.status == OrderStatus.CANCELED:
+        if actions["cancel"] + actions["expire"] != 1:
+            problems.append(
+                f"canceled, with {actions['cancel'] + actions['expire']} cancel/expire entries"
+            )
+        if payment is not None and payment.status == "succeeded":
+            problems.append("canceled, but its payment succeeded (money on a canceled order)")
+    if paid and order.status != OrderStatus.REFUNDED:
+        fulfilled = order.fulfillment_status == FulfillmentStatus.FULFILLED
+        failed = order.status == OrderStatus.FULFILLMENT_FAILED
+        if not fulfilled and not failed:
+            problems.append(
+                f"paid, fulfillment {order.fulfillment_status}: neither done nor failed"
+            )
+        if fulfilled:
+            keys = {
+                r["idempotency_key"] for r in _vendor_requests(run) if r.get("answer") in (200, 201)
+            }
+            if order.order_id not in keys or not order.tickets or not order.fulfillment_id:
+                problems.append("fulfilled without the vendor's fulfillment and tickets")
+            if not any(a.outcome == "success" for a in order.fulfillment_attempts or []):
+                problems.append("fulfilled without a successful attempt on record")
+    if order.payment_intent_id and paid:
+        charge = _charge_of(run, order.payment_intent_id)
+        stripe_refunded = int(charge.get("amount_refunded") or 0)
+        ours = int(order.refunded_amount or 0)
+        recorded = int(payment.amount_refunded or 0) if payment else 0
+        if not (stripe_refunded == ours == recorded):
+            problems.append(f"refunded: Stripe {stripe_refunded}, order {ours}, payment {recorded}")
+        if stripe_refunded > int(order.total_amount):
+            problems.append(f"refunded {stripe_refunded} of a {order.total_amount} charge")
+        if run.refund_wanted and stripe_refunded not in (0, run.refund_wanted):
+            problems.append(
+                f"staff refunded {run.refund_wanted}, Stripe refunded {stripe_refunded}"
+            )
+        if payment is not None and any(r.status == "reserved" for r in payment.refunds):
+            problems.append("a refund reservation left unresolved")
+        if ours and not actions["refunded"]:
+            problems.append("refund recorded without its audit entry")
+    return problems
+
+
+# --- Running the matrix ----------------------------------------------------------------------
+
+
+@dataclass
+class PointResult:
+    flow: str
+    kind: str | None
+    at: int
+    fired: WireRequest | None
+    requests: int
+    violations: list[str]
+    notes: list[str]
+    sent: list[WireRequest] = field(default_factory=list)
+
+
+def run_point(harness: Harness, flow: Flow, kind: str | None, at: int) -> PointResult:
+    """One try: set up, the entry point with request ``at`` failing as ``kind``, recover,
+    check."""
+    run = Run(harness, seat_shards=flow.seat_shards)
+    _vendor_reset(run)
+    run.intents_from = len(harness.plan.intents)
+    try:
+        flow.setup(run)
+    except Exception:  # no fault was armed: reported, the matrix goes on
+        failure = "set-up failed without a fault: " + traceback.format_exc(limit=6)
+        return PointResult(flow.name, kind, at, None, 0, [failure], run.notes)
+    harness.plan.arm(kind, at)
+    try:
+        flow.action(run)
+    except SimulatedCrash:
+        run.notes.append("crashed")
+    except Exception as error:
+        run.notes.append(f"entry point raised {type(error).__name__}")
+    finally:
+        sent = harness.plan.disarm()
+        _settle()
+    if harness.plan.crashed:
+        harness.cold_start()
+    fired = harness.plan.fired
+    try:
+        flow.recover(run)
+        violations = invariants(run) + flow.expect(run)
+    except Exception:
+        violations = ["recovery or check failed: " + traceback.format_exc(limit=4)]
+    return PointResult(flow.name, kind, at, fired, len(sent), violations, run.notes, sent)
+
+
+def _settle() -> None:
+    """Let a crash's asynchronous exception land before recovery starts (it is raised in the
+    threads of the code under test; one that is idle takes it at its next step)."""
+    try:
+        time.sleep(0.01)
+    except SimulatedCrash:
+        pass
+
+
+def flow_count(harness: Harness, flow: Flow) -> PointResult:
+    """The clean run: how many requests the flow sends, and its invariants without a fault."""
+    return run_point(harness, flow, None, 0)
+
+
+def run_matrix(
+    harness: Harness,
+    flows: list[str],
+    kinds: list[str],
+    *,
+    every: int = 1,
+    report: Callable[[str], None] = print,
+) -> list[PointResult]:
+    results: list[PointResult] = []
+    if flows:  # warm up: the config cache filled, the staff signed in, before anything counts
+        run_point(harness, FLOWS[flows[0]], None, 0)
+    for name in flows:
+        flow = FLOWS[name]
+        clean = flow_count(harness, flow)
+        results.append(clean)
+        report(
+            f"{name}: {clean.requests} requests in a clean run"
+            + (f"; VIOLATIONS {clean.violations}" if clean.violations else "")
+        )
+        for kind in kinds:
+            started = time.monotonic()
+            tried = 0
+            broken: list[PointResult] = []
+            for at in range(1, clean.requests + 1, every):
+                if not applicable(kind, clean.sent[at - 1].service, clean.sent[at - 1].operation):
+                    continue  # e.g. a TransactionConflict on a read
+                result = run_point(harness, flow, kind, at)
+                results.append(result)
+                if result.fired is None:
+                    continue
+                tried += 1
+                if result.violations:
+                    broken.append(result)
+            report(
+                f"  {kind:9} {tried:3} failure points tried, {len(broken)} with violations"
+                f" ({time.monotonic() - started:.0f} s)"
+            )
+            for result in broken:
+                report(f"    at {result.fired}: {result.violations} {result.notes}")
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--flows", nargs="*", default=list(FLOWS))
+    parser.add_argument("--kinds", nargs="*", default=list(FAULTS))
+    parser.add_argument("--every", type=int, default=1)
+    args = parser.parse_args()
+
+    from devstack.stack import stack_start
+
+    stack = stack_start()
+    os.environ.update(stack.environment())
+    os.environ["LOG_LEVEL"] = "ERROR"  # on stderr; the faults make the app log errors, as it should
+    stack.provision_config()
+    import django
+
+    django.setup()
+    from tickets.dynamodb import tables_ensure
+
+    tables_ensure()
+    harness = Harness(stack)
+    harness.attach()
+    started = time.monotonic()
+    out = sys.stdout
+
+    def report(line: str) -> None:
+        out.write(line + "\n")
+        out.flush()
+
+    sys.stdout = open(os.devnull, "w")
+    try:
+        results = run_matrix(harness, args.flows, args.kinds, every=args.every, report=report)
+    finally:
+        sys.stdout.close()
+        sys.stdout = out
+        harness.detach()
+        stack.stop()
+    tried = [r for r in results if r.fired is not None]
+    broken = [r for r in results if r.violations]
+    by_kind = defaultdict(int)
+    for r in tried:
+        by_kind[r.kind] += 1
+    print(
+        f"\n{len(tried)} failure points tried ({dict(by_kind)}) in {len(args.flows)} flows, "
+        f"{len(broken)} runs with invariant violations, {time.monotonic() - started:.0f} s"
+    )
+    sys.exit(1 if broken else 0)
+
+
+if __name__ == "__main__":
+    main()

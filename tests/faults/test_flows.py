@@ -1,0 +1,49 @@
+"""Every money flow with a fault injected mid-way, then recovery as in production, then the
+invariants (``bench.faults``): a bounded sample of the full matrix, which
+``bench/faults.py`` runs whole (every request of every flow, every fault kind).
+
+Each flow is first run clean, which counts its requests; the faulted points are then placed at
+a fraction of that count, so the sample follows the flows as they change. Between them the
+sample covers each fault kind."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.faults import FLOWS, flow_count, run_point
+from bench.faults_proxy import applicable
+
+pytestmark = pytest.mark.usefixtures("aws")
+
+# flow -> the faults tried, each at a fraction of the flow's requests (one per flow keeps the
+# tier within make test's budget; the regression tests add more, bench/faults.py all of them)
+SAMPLE = {
+    "order_create_key": [("crash", 0.6)],
+    "order_create_nokey": [("refuse", 0.5)],
+    "payment_webhook": [("crash", 0.5)],
+    "fulfillment_attempt": [("lose", 0.5)],
+    "staff_refund": [("error", 0.5)],
+    "staff_cancel": [("crash", 0.6)],
+    "expiry": [("crash", 0.7)],
+    "reconciliation": [("throttle", 0.5)],
+    "capacity_edit": [("conflict", 0.5)],
+    "capacity_edit_sharded": [("crash", 0.7)],
+}
+
+
+@pytest.mark.parametrize("name", list(SAMPLE))
+def test_a_fault_mid_flow_leaves_every_invariant_holding_after_recovery(harness, name):
+    flow = FLOWS[name]
+    clean = flow_count(harness, flow)
+    assert clean.violations == [], clean.violations
+    assert clean.requests > 1
+
+    for kind, fraction in SAMPLE[name]:
+        at = max(1, round(fraction * clean.requests))
+        # the next request the fault applies to (a TransactionConflict needs a write)
+        while not applicable(kind, clean.sent[at - 1].service, clean.sent[at - 1].operation):
+            at = at % clean.requests + 1
+        result = run_point(harness, flow, kind, at)
+
+        assert result.fired is not None, f"{kind} at {at} never fired: {result.sent}"
+        assert result.violations == [], (str(result.fired), result.violations, result.notes)

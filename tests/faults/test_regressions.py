@@ -1,0 +1,69 @@
+"""Failure points where the full matrix (``bench/faults.py``) found an invariant broken, kept
+as regression tests after the fix. Each names the request it fails by what it is in the
+flow's clean run, so it stays on that step when the flow gains or loses a request."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.faults import FLOWS, flow_count, run_point
+
+pytestmark = pytest.mark.usefixtures("aws")
+
+
+def _nth(sent, operation: str, nth: int = 1) -> int:
+    """The number of the ``nth`` request ``operation`` in a run."""
+    return [r.n for r in sent if r.operation == operation][nth - 1]
+
+
+def test_a_crash_right_after_the_reconciliation_paid_an_order_still_gets_it_fulfilled(harness):
+    """The reconciliation's sync paid the order (one transaction), then the process died
+    before queuing its fulfillment: no webhook will come to sync it again, so it stayed
+    ``paid``, out of the fulfillment queue, forever. The sweep now starts such orders."""
+    flow = FLOWS["reconciliation"]
+    clean = flow_count(harness, flow)
+
+    result = run_point(harness, flow, "crash", _nth(clean.sent, "TransactWriteItems"))
+
+    assert result.notes[:1] == ["crashed"]
+    assert result.violations == [], result.violations
+
+
+def _after(sent, previous: str, operation: str) -> int:
+    """The number of the first request ``operation`` after the first ``previous``."""
+    start = next(r.n for r in sent if r.operation == previous)
+    return next(r.n for r in sent if r.n > start and r.operation == operation)
+
+
+def test_a_refund_whose_answer_was_not_recorded_is_matched_by_stripes_webhook(harness):
+    """Stripe made the staff refund, then writing its answer over the reservation failed
+    (here a TransactionConflict; a crash does the same): the order showed the refund once the
+    webhook came, so nobody refunded again, and the reservation stayed ``reserved`` for good,
+    counted on top of Stripe's refund in what is left to refund. Stripe's refund now carries
+    the reservation's key in its metadata, and the webhook puts it in the reservation's
+    place."""
+    flow = FLOWS["staff_refund"]
+    clean = flow_count(harness, flow)
+
+    at = _after(clean.sent, "POST /v1/refunds", "PutItem")
+    result = run_point(harness, flow, "conflict", at)
+
+    assert result.fired is not None and result.fired.operation == "PutItem"
+    assert "staff refunded again" not in result.notes
+    assert result.violations == [], result.violations
+
+
+def test_a_refund_reservation_whose_answer_was_lost_is_not_reserved_twice(harness):
+    """The reservation's write was applied and its answer lost: botocore's retry failed the
+    version condition, the change was re-done on a fresh read and reserved a second refund.
+    The first stayed ``reserved``, and the next refund of the order would have sent it to
+    Stripe: a refund staff asked for once, made twice. The re-done change now finds its own
+    reservation."""
+    flow = FLOWS["staff_refund"]
+    clean = flow_count(harness, flow)
+
+    at = _nth(clean.sent, "PutItem")
+    result = run_point(harness, flow, "lose", at)
+
+    assert result.fired is not None and result.fired.operation == "PutItem"
+    assert result.violations == [], result.violations
