@@ -522,7 +522,14 @@ def _refund_post(run: Run) -> Any:
     order = order_get(order_id=run.order_id)
     return run.harness.staff_client("finance").post(
         f"/admin/orders/order/{run.order_id}/action/refund/",
-        {"amount": f"{REFUND / 100:.2f}", "_version": order.version},
+        {
+            "amount": f"{REFUND / 100:.2f}",
+            "_version": order.version,
+            # The confirmation page's answer (staff confirm with a reason).
+            "_confirmed": "yes",
+            "reason": "requested_by_customer",
+            "note": "fault run",
+        },
     )
 
 
@@ -561,7 +568,8 @@ def _cancel_post(run: Run) -> Any:
 
     order = order_get(order_id=run.order_id)
     return run.harness.staff_client("support").post(
-        f"/admin/orders/order/{run.order_id}/action/cancel/", {"_version": order.version}
+        f"/admin/orders/order/{run.order_id}/action/cancel/",
+        {"_version": order.version, "_confirmed": "yes", "reason": "requested_by_customer"},
     )
 
 
@@ -625,7 +633,7 @@ def _capacity_post(run: Run) -> Any:
         {
             "name": ticket_type.name,
             "description": ticket_type.description or "",
-            "unit_amount": ticket_type.unit_amount,
+            "unit_amount": f"{int(ticket_type.unit_amount) / 100:.2f}",  # major units (USD)
             "capacity": run.capacity_wanted,
             "active": "on",
             "_version": ticket_type.version,
