@@ -241,10 +241,10 @@ def test_the_contention_model_refuses_overlapping_transactions_as_dynamodb_does(
     attempt([other, update])  # shard 1 is free, shard 0 is in the first transaction
     first.join()
 
-    refused = results[0]
+    assert results.count("ok") == 1, results  # the first one, whichever answer came first
+    (refused,) = [r for r in results if r != "ok"]
     assert refused["Error"]["Code"] == "TransactionCanceledException"
     assert [r["Code"] for r in refused["CancellationReasons"]] == ["None", "TransactionConflict"]
-    assert results[1] == "ok"
     assert levels() == [49, 50]
 
 

@@ -18,7 +18,7 @@ from payments.services.records import (
     payment_record_refunds,
     payment_record_success,
 )
-from payments.stripe_client import Charge, RefundResult
+from payments.stripe_client import RefundResult
 from tickets.dynamodb import transaction
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -46,17 +46,6 @@ def current() -> Payment:
     found = payment_get(payment_intent_id=PI)
     assert found is not None
     return found
-
-
-def charge(*refunds: RefundResult, refunded: int = 0) -> Charge:
-    return Charge(
-        id="ch_records0001",
-        amount=5000,
-        amount_refunded=refunded,
-        currency="usd",
-        payment_intent_id=PI,
-        refunds=refunds,
-    )
 
 
 def test_a_new_payment_starts_with_its_first_attempt_and_is_never_overwritten(payment):
@@ -138,25 +127,34 @@ def test_a_dispute_is_recorded_once(payment):
     assert current().disputed is True
 
 
-def test_refunds_follow_stripe_and_the_refunded_total_only_grows(payment):
+def test_refunds_follow_stripe_and_the_refunded_total_is_what_succeeded(payment):
     pending = RefundResult(id="re_1", status="pending", amount=1000, payment_intent_id=PI)
     done = RefundResult(id="re_1", status="succeeded", amount=1000, payment_intent_id=PI)
     elsewhere = RefundResult(id="re_2", status="succeeded", amount=500, payment_intent_id=PI)
-
-    assert payment_record_refunds(payment_intent_id=PI, charge=charge(pending, refunded=1000))
-    assert not payment_record_refunds(payment_intent_id=PI, charge=charge(pending, refunded=1000))
-    assert payment_record_refunds(
-        payment_intent_id=PI, charge=charge(done, elsewhere, refunded=1500)
+    failed = RefundResult(
+        id="re_2",
+        status="failed",
+        amount=500,
+        payment_intent_id=PI,
+        failure_reason="expired_or_canceled_card",
     )
-    # An older view of the charge (a late event) does not shrink the total.
-    payment_record_refunds(payment_intent_id=PI, charge=charge(done, elsewhere, refunded=1000))
 
+    payment_record_refunds(payment_intent_id=PI, refunds=[pending])
+    assert current().amount_refunded == 0  # pending: not refunded yet
+    payment_record_refunds(payment_intent_id=PI, refunds=[done, elsewhere])
+    payment_record_refunds(payment_intent_id=PI, refunds=[done, elsewhere])  # the same again
     refunded = current()
     assert [(r.refund_id, r.status, r.amount) for r in refunded.refunds] == [
         ("re_1", "succeeded", 1000),
         ("re_2", "succeeded", 500),
     ]
     assert refunded.amount_refunded == 1500
+
+    # A refund that fails later (its refund.updated) is taken off the total, with the reason.
+    payment_record_refunds(payment_intent_id=PI, refunds=[done, failed])
+    after = current()
+    assert after.amount_refunded == 1000
+    assert after.refunds[1].failure_reason == "expired_or_canceled_card"
 
 
 def test_a_change_made_from_a_stale_read_is_redone_on_a_fresh_one(payment):
