@@ -49,6 +49,7 @@ from tickets.audit import SYSTEM_BACKOFFICE, SYSTEM_SCHEDULER, SYSTEM_STRIPE
 from tickets.config import parameters_get
 from tickets.dynamodb import iso_utc, utc_now, utc_now_iso
 from tickets.exceptions import Conflict, NotFound
+from tickets.formatting import money_format
 from tickets.metrics import metric_emit
 
 logger = logging.getLogger(__name__)
@@ -404,6 +405,7 @@ def order_record_refund(
         condition &= Order.status == OrderStatus.CANCELED.value
     else:
         condition &= Order.status != OrderStatus.CANCELED.value
+    of = money_format(int(order.total_amount), order.currency)
     changed = _update(
         order,
         changes,
@@ -411,9 +413,9 @@ def order_record_refund(
         actor=actor,
         action="refunded",
         summary=(
-            f"Refunded {total} of {int(order.total_amount)} (minor units)"
+            f"Refunded {money_format(total, order.currency)} of {of}"
             if total >= before
-            else f"A refund failed: refunded now {total} of {int(order.total_amount)} (minor units)"
+            else f"A refund failed: refunded now {money_format(total, order.currency)} of {of}"
         ),
         bookkeeping=bookkeeping,
     )

@@ -62,6 +62,8 @@ def test_the_order_page_tells_the_order_story_and_takes_notes(aws, make_staff, n
     refund_rows = timeline.locator("tr.tl-row-refund")
     expect(refund_rows.first).to_contain_text("USD 10.00")
     expect(refund_rows.first.locator(".tl-who")).to_have_text("fin")
+    expect(refund_rows.last).to_contain_text("Refunded USD 10.00 of USD 98.00")
+    expect(timeline).not_to_contain_text("minor units")  # staff read money in major units
     whens = timeline.locator(".tl-when").all_inner_texts()
     assert whens == sorted(whens) and all(w.endswith(" UTC") for w in whens)
     expect(timeline.locator("tr.tl-row-paid .tl-who")).to_contain_text("(system)")
