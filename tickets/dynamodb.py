@@ -245,9 +245,23 @@ def tables_check(models: list[type[Model]] | None = None) -> list[str]:
 # --- Transactions ---------------------------------------------------------------------------
 
 
+class _SessionSharingConnection(Connection):
+    """PynamoDB's ``Connection`` whose botocore client is built on ``tickets.aws``'s session
+    (the one Secrets Manager's and SSM's clients use) instead of a session of its own."""
+
+    @property
+    def session(self) -> Any:
+        return aws.botocore_session()
+
+    @property
+    def client(self) -> Any:
+        with aws.CLIENT_LOCK:
+            return super().client
+
+
 @functools.cache
 def _connection() -> Connection:
-    return Connection(
+    return _SessionSharingConnection(
         region=BaseMeta.region,
         host=BaseMeta.host,
         connect_timeout_seconds=BaseMeta.connect_timeout_seconds,
