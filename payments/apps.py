@@ -1,4 +1,35 @@
+from __future__ import annotations
+
+from typing import Any
+
 from django.apps import AppConfig
+
+
+class _StripeGatewayOnFirstUse:
+    """The payments app's ``StripePaymentGateway``, imported when orders first need it: the
+    gateway pulls in the Stripe client, the payment records and the sync service, which no
+    catalog, health or admin login request uses (~20 ms of every other cold start)."""
+
+    _gateway: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._gateway is None:
+            from payments.order_gateway import StripePaymentGateway
+
+            self._gateway = StripePaymentGateway()
+        return getattr(self._gateway, name)
+
+
+def _order_payment_events(order: Any) -> list[Any]:
+    from payments.selectors import order_payment_events
+
+    return order_payment_events(order)
+
+
+def _stripe_client_reset() -> None:
+    from payments.stripe_client import stripe_client_reset
+
+    stripe_client_reset()
 
 
 class PaymentsConfig(AppConfig):
@@ -10,12 +41,9 @@ class PaymentsConfig(AppConfig):
         # Orders reach payments only through this one small interface (orders.payment_port).
         from orders.payment_port import payment_gateway_set
         from orders.timeline import timeline_source_register
-        from payments.order_gateway import StripePaymentGateway
-        from payments.selectors import order_payment_events
-        from payments.stripe_client import stripe_client_reset
         from tickets.snapstart import on_restore
 
-        payment_gateway_set(StripePaymentGateway())
-        on_restore(stripe_client_reset)  # a SnapStart copy builds its own Stripe client
+        payment_gateway_set(_StripeGatewayOnFirstUse())  # type: ignore[arg-type]
+        on_restore(_stripe_client_reset)  # a SnapStart copy builds its own Stripe client
         # An order's timeline shows its payment attempts and refunds (orders.timeline).
-        timeline_source_register(order_payment_events)
+        timeline_source_register(_order_payment_events)
