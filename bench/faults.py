@@ -428,6 +428,11 @@ class Flow:
     action: Callable[[Run], Any]
     recover: Callable[[Run], None]
     expect: Callable[[Run], list[str]] = lambda run: []
+    # What the entry point is for, in words when it is not reached. The clean run checks it
+    # does not hold before the entry point and holds right after it, with no recovery: a flow
+    # that silently stops short (a confirmation page, a refused form) would otherwise pass
+    # every point, since nothing happening breaks no invariant.
+    goal: Callable[[Run], list[str]] = lambda run: ["no goal"]
     seat_shards: int = 1  # > 1: the run's ticket type keeps its seats in that many shards
 
 
@@ -452,6 +457,24 @@ def _expect_one_paid_order(run: Run) -> list[str]:
     if len(live) != 1 or live[0].order_id != run.order_id:
         return [f"{len(live)} live orders for one buyer's order: {[o.status for o in live]}"]
     return []
+
+
+def _goal_order_created(run: Run) -> list[str]:
+    """The storefront got its order: 201, the order waiting for payment with its
+    PaymentIntent, its seats held."""
+    from orders.models import OrderStatus
+    from orders.selectors import order_get, ticket_type_get
+
+    if run.order_id is None:
+        return [f"no order created (answers {run.answers})"]
+    order = order_get(order_id=run.order_id)
+    problems = []
+    if order is None or order.status != OrderStatus.PENDING_PAYMENT or not order.payment_intent_id:
+        problems.append(f"the order is {order.status if order else 'missing'} without an intent")
+    left = ticket_type_get(sku=run.sku).available
+    if left != CAPACITY - QUANTITY:
+        problems.append(f"{left} seats left, not {CAPACITY - QUANTITY}: the order holds none")
+    return problems
 
 
 def _recover_with_key(run: Run) -> None:
@@ -489,6 +512,16 @@ def _expect_fulfilled(run: Run) -> list[str]:
     order = order_get(order_id=run.order_id)
     if order is None or order.status != OrderStatus.FULFILLED:
         return [f"the paid order ends {order.status if order else 'missing'}, not fulfilled"]
+    return []
+
+
+def _goal_paid(run: Run) -> list[str]:
+    from orders.models import OrderStatus
+    from orders.selectors import order_get
+
+    order = order_get(order_id=run.order_id)
+    if order is None or order.status not in {OrderStatus.PAID, OrderStatus.FULFILLED}:
+        return [f"the order is {order.status if order else 'missing'}, not paid"]
     return []
 
 
@@ -557,6 +590,20 @@ def _refund_recover(run: Run) -> None:
     _jobs(run)
 
 
+def _expect_refunded(run: Run) -> list[str]:
+    """The refund staff asked for is made, once, and shown on the order."""
+    from orders.selectors import order_get
+
+    order = order_get(order_id=run.order_id)
+    stripe_refunded = int(_charge_of(run, _intent_of(run.order_id)).get("amount_refunded") or 0)
+    ours = int(order.refunded_amount or 0)
+    if stripe_refunded != REFUND or ours != REFUND:
+        return [
+            f"staff refunded {REFUND}: Stripe refunded {stripe_refunded}, the order shows {ours}"
+        ]
+    return []
+
+
 def _setup_pending(run: Run) -> None:
     _ticket_type(run)
     run.order_id = _order_place(run)
@@ -569,7 +616,13 @@ def _cancel_post(run: Run) -> Any:
     order = order_get(order_id=run.order_id)
     return run.harness.staff_client("support").post(
         f"/admin/orders/order/{run.order_id}/action/cancel/",
-        {"_version": order.version, "_confirmed": "yes", "reason": "requested_by_customer"},
+        {
+            "_version": order.version,
+            # The confirmation page's answer (staff confirm with a reason and their words).
+            "_confirmed": "yes",
+            "reason": "requested_by_customer",
+            "note": "fault run",
+        },
     )
 
 
@@ -585,13 +638,16 @@ def _cancel_recover(run: Run) -> None:
 
 def _expect_canceled(run: Run) -> list[str]:
     from orders.models import OrderStatus
-    from orders.selectors import order_get
+    from orders.selectors import order_get, ticket_type_get
 
     order = order_get(order_id=run.order_id)
     intent = _stripe(run, "GET", f"/v1/payment_intents/{order.payment_intent_id}")
     problems = []
     if order.status != OrderStatus.CANCELED:
         problems.append(f"the canceled order ends {order.status}")
+    left = ticket_type_get(sku=run.sku).available
+    if left != CAPACITY:
+        problems.append(f"{left} seats left of {CAPACITY}: the canceled order's not released")
     if intent.get("status") != "canceled":
         problems.append(f"its PaymentIntent is {intent.get('status')}, not canceled")
     return problems
@@ -659,36 +715,45 @@ def _expect_capacity(run: Run) -> list[str]:
     return []
 
 
+def _goal_capacity(run: Run) -> list[str]:
+    """The capacity staff set, and the seats left follow it (one order paid, one held)."""
+    from orders.selectors import ticket_type_get
+
+    left = ticket_type_get(sku=run.sku).available
+    wanted = (run.capacity_wanted or 0) - 2 * QUANTITY
+    if left != wanted:
+        return [*_expect_capacity(run), f"{left} seats left after the edit, not {wanted}"]
+    return _expect_capacity(run)
+
+
 FLOWS: dict[str, Flow] = {
     flow.name: flow
     for flow in [
-        Flow(
-            "order_create_key",
-            _setup_catalog,
-            _create_with_key,
-            _recover_with_key,
-            _expect_one_paid_order,
-        ),
-        Flow(
-            "order_create_nokey",
-            _setup_catalog,
-            _create_without_key,
-            _recover_without_key,
-        ),
-        Flow("payment_webhook", _setup_paid_in_stripe, _webhook_action, _webhook_recover, _expect_fulfilled),
-        Flow("fulfillment_attempt", _setup_fulfillment_due, _sweep_action, _jobs_recover, _expect_fulfilled),
-        Flow("staff_refund", _setup_paid, _refund_post, _refund_recover),
-        Flow("staff_cancel", _setup_pending, _cancel_post, _cancel_recover, _expect_canceled),
-        Flow("expiry", _setup_pending, _expire_action, _jobs_recover, _expect_canceled),
-        Flow("reconciliation", _setup_reconcile, _reconcile_action, _jobs_recover, _expect_fulfilled),
-        Flow("capacity_edit", _setup_capacity, _capacity_post, _capacity_recover, _expect_capacity),
+        Flow("order_create_key", _setup_catalog, _create_with_key, _recover_with_key,
+             _expect_one_paid_order, _goal_order_created),
+        Flow("order_create_nokey", _setup_catalog, _create_without_key, _recover_without_key,
+             goal=_goal_order_created),
+        Flow("payment_webhook", _setup_paid_in_stripe, _webhook_action, _webhook_recover,
+             _expect_fulfilled, _expect_fulfilled),
+        Flow("fulfillment_attempt", _setup_fulfillment_due, _sweep_action, _jobs_recover,
+             _expect_fulfilled, _expect_fulfilled),
+        Flow("staff_refund", _setup_paid, _refund_post, _refund_recover, _expect_refunded,
+             _expect_refunded),
+        Flow("staff_cancel", _setup_pending, _cancel_post, _cancel_recover, _expect_canceled,
+             _expect_canceled),
+        Flow("expiry", _setup_pending, _expire_action, _jobs_recover, _expect_canceled,
+             _expect_canceled),
+        Flow("reconciliation", _setup_reconcile, _reconcile_action, _jobs_recover,
+             _expect_fulfilled, _goal_paid),
+        Flow("capacity_edit", _setup_capacity, _capacity_post, _capacity_recover,
+             _expect_capacity, _goal_capacity),
         # The same with the ticket type's seats over 4 shards (orders.services.seats).
         Flow("order_create_key_sharded", _setup_catalog, _create_with_key, _recover_with_key,
-             _expect_one_paid_order, seat_shards=4),
-        Flow("staff_cancel_sharded", _setup_pending, _cancel_post, _cancel_recover, _expect_canceled,
-             seat_shards=4),
+             _expect_one_paid_order, _goal_order_created, seat_shards=4),
+        Flow("staff_cancel_sharded", _setup_pending, _cancel_post, _cancel_recover,
+             _expect_canceled, _expect_canceled, seat_shards=4),
         Flow("capacity_edit_sharded", _setup_capacity, _capacity_post, _capacity_recover,
-             _expect_capacity, seat_shards=4),
+             _expect_capacity, _goal_capacity, seat_shards=4),
     ]
 }  # fmt: skip
 
@@ -866,6 +931,9 @@ def run_point(harness: Harness, flow: Flow, kind: str | None, at: int) -> PointR
     except Exception:  # no fault was armed: reported, the matrix goes on
         failure = "set-up failed without a fault: " + traceback.format_exc(limit=6)
         return PointResult(flow.name, kind, at, None, 0, [failure], run.notes)
+    goal_missed: list[str] = []
+    if kind is None and not flow.goal(run):
+        goal_missed.append(f"HARNESS: {flow.name}'s goal holds before its entry point runs")
     harness.plan.arm(kind, at)
     try:
         flow.action(run)
@@ -880,11 +948,18 @@ def run_point(harness: Harness, flow: Flow, kind: str | None, at: int) -> PointR
         harness.cold_start()
     fired = harness.plan.fired
     try:
+        if kind is None:
+            goal_missed += [f"HARNESS: {flow.name}'s clean run: {p}" for p in flow.goal(run)]
         flow.recover(run)
-        violations = invariants(run) + flow.expect(run)
+        violations = goal_missed + invariants(run) + flow.expect(run)
     except Exception:
         violations = ["recovery or check failed: " + traceback.format_exc(limit=4)]
     return PointResult(flow.name, kind, at, fired, len(sent), violations, run.notes, sent)
+
+
+def goal_missed(result: PointResult) -> list[str]:
+    """What a clean run says about the harness itself: its flow did not do what it is for."""
+    return [v for v in result.violations if v.startswith("HARNESS")]
 
 
 def _settle() -> None:
@@ -920,6 +995,12 @@ def run_matrix(
             f"{name}: {clean.requests} requests in a clean run"
             + (f"; VIOLATIONS {clean.violations}" if clean.violations else "")
         )
+        if goal_missed(clean):
+            report(
+                f"  HARNESS FAILURE: {name}'s clean run does not reach its goal, so its failure"
+                f" points would test nothing; skipped. {goal_missed(clean)} {clean.notes}"
+            )
+            continue
         for kind in kinds:
             started = time.monotonic()
             tried = 0

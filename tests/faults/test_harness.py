@@ -4,8 +4,11 @@ services promise (DynamoDB's ``ClientRequestToken``, Stripe's ``Idempotency-Key`
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
+from bench.faults import FLOWS, flow_count, goal_missed
 from bench.faults_proxy import SimulatedCrash
 from orders.models import TicketType
 from payments import stripe_client
@@ -75,3 +78,24 @@ def test_stripe_answers_a_repeated_idempotency_key_with_the_first_object(harness
     assert again.id == intent.id
     assert harness.plan.intents == [intent.id]  # Stripe made one
     assert [r.fault for r in sent] == ["lose", None, None]
+
+
+def test_a_flow_that_stops_at_the_confirmation_page_fails_its_clean_run(harness):
+    """Staff cancel without the reason the confirmation page asks for: the page comes back,
+    nothing is canceled, and no invariant is broken by nothing happening. The clean run's
+    goal check says so (the refund and cancel flows once passed every point this way)."""
+    from orders.selectors import order_get
+
+    def cancel_unconfirmed(run):
+        order = order_get(order_id=run.order_id)
+        return run.harness.staff_client("support").post(
+            f"/admin/orders/order/{run.order_id}/action/cancel/", {"_version": order.version}
+        )
+
+    flow = dataclasses.replace(FLOWS["staff_cancel"], action=cancel_unconfirmed)
+
+    clean = flow_count(harness, flow)
+
+    assert "HARNESS: staff_cancel's clean run: the canceled order ends pending_payment" in (
+        goal_missed(clean)
+    )
