@@ -14,10 +14,14 @@ beyond the status and code they carry.
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 
@@ -164,7 +168,65 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonR
     return JsonResponse(error_body("not_found", "Not found."), status=404)
 
 
-def server_error(request: HttpRequest) -> JsonResponse:
+# AWS answers that mean "not now" rather than "never": what is left of them after the client's
+# own retries (botocore's standard mode, three attempts) is a dependency being unavailable.
+_TRANSIENT_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "Throttling",
+        "RequestLimitExceeded",
+        "TransactionConflictException",
+        "TransactionInProgressException",
+        "InternalServerError",
+        "InternalFailure",
+        "ServiceUnavailable",
+    }
+)
+# A cancelled transaction whose every reason is one of these was refused for contention or
+# capacity, not for one of our conditions (those the services turn into their own errors).
+_TRANSIENT_CANCEL_REASONS = frozenset(
+    {"None", "TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
+)
+
+
+def dependency_failed(exc: BaseException | None) -> bool:
+    """Whether ``exc`` (or what it wraps: PynamoDB keeps botocore's error as ``cause``) is AWS
+    being unreachable, throttling or conflicting after the client's retries: the request can
+    succeed if repeated, so the answer is a 503, not a 500 that hides a bug."""
+    seen = 0
+    while exc is not None and seen < 6:
+        seen += 1
+        if isinstance(exc, (HTTPClientError, BotocoreConnectionError)):
+            return True
+        if isinstance(exc, ClientError):
+            error = exc.response.get("Error", {})
+            if error.get("Code") in _TRANSIENT_CODES:
+                return True
+            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons") or []]
+            if error.get("Code") == "TransactionCanceledException" and reasons:
+                return set(reasons) <= _TRANSIENT_CANCEL_REASONS
+            return False
+        exc = getattr(exc, "cause", None) or exc.__cause__ or exc.__context__
+    return False
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Django's handler500 (it runs inside the ``except`` of the failed request). An AWS
+    dependency that stayed unavailable through the client's retries answers 503 with
+    ``Retry-After`` (an HTML page under /admin/, the error body elsewhere); anything else is
+    a bug and answers 500."""
+    failure = sys.exc_info()[1]
+    if dependency_failed(failure):
+        logger.warning(
+            "dependency unavailable after retries", extra={"error": type(failure).__name__}
+        )
+        headers = {"Retry-After": "5"}
+        if request.path.startswith("/admin/"):
+            page = render_to_string("admin/backoffice/unavailable.html")
+            return HttpResponse(page, status=503, headers=headers)
+        body = error_body(ServiceUnavailable.code, ServiceUnavailable.message)
+        return JsonResponse(body, status=503, headers=headers)
     return JsonResponse(
         error_body("internal_error", "Something went wrong on our side."), status=500
     )
