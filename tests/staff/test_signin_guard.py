@@ -172,7 +172,9 @@ def test_unknown_disabled_and_real_usernames_get_the_same_answers(make_staff, st
 @override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.PBKDF2PasswordHasher"])
 def test_timing_does_not_tell_which_usernames_exist(make_staff, capsys):
     """With production's password hasher: a real username, a disabled account (each with a
-    wrong password) and an unknown username take the same time (medians within 25%)."""
+    wrong password) and an unknown username take the same time: their lower quartiles within
+    25% (the quartile, not the median: on a busy machine, stalls of other processes land on
+    any case and move medians; what a leak adds, e.g. a second hash, moves every sample)."""
     from staff.services import staff_create
 
     make_staff("admin", "ada")
@@ -182,7 +184,7 @@ def test_timing_does_not_tell_which_usernames_exist(make_staff, capsys):
     )  # fmt: skip
     cases = {"ada": "wrong", "gone": "wrong", "nobody": "wrong"}
     times: dict[str, list[float]] = {name: [] for name in cases}
-    for round_ in range(7):
+    for round_ in range(9):
         for n, (name, password) in enumerate(cases.items()):  # interleaved: load hits all alike
             browser = Client(REMOTE_ADDR=f"192.0.2.{10 * round_ + n + 1}")
             start = time.perf_counter()
@@ -190,11 +192,11 @@ def test_timing_does_not_tell_which_usernames_exist(make_staff, capsys):
             times[name].append(time.perf_counter() - start)
             assert WRONG in error_of(answer)
 
-    medians = {name: statistics.median(values) for name, values in times.items()}
+    quartiles = {name: statistics.quantiles(values, n=4)[0] for name, values in times.items()}
     with capsys.disabled():
-        print("\nsign-in refusal, median ms:", {k: round(v * 1000) for k, v in medians.items()})
-    fastest, slowest = min(medians.values()), max(medians.values())
-    assert slowest <= fastest * 1.25, medians
+        print("\nsign-in refusal, lower quartile ms:", {k: round(v * 1000) for k, v in quartiles.items()})  # fmt: skip
+    fastest, slowest = min(quartiles.values()), max(quartiles.values())
+    assert slowest <= fastest * 1.25, quartiles
 
 
 def test_each_refused_sign_in_is_counted_in_a_metric(make_staff, capfd):
