@@ -27,7 +27,10 @@ and gets, in the admin's own templates (breadcrumbs, messages, app index, permis
   still at that version (raise a conflict error otherwise: the page says so, never overwrites);
 - object actions (a button, optionally a small form) with their own permission, refused with a
   message when the object changed since the page was read;
-- a history page from the audit sink (``audit``), with before/after values.
+- a history page from the audit sink (``audit``), with before/after values;
+- one-time forms (``once``): every edit, action and bulk action takes effect once, however
+  often its form is sent, and a form rendered before a colleague's action on the object is
+  refused with what they did, until its owner confirms again on the page as it is now.
 
 The package never writes a table: saves, creations and actions call the project's services.
 Nothing here Scans, counts a table or uses the ORM (the shape model only gives ``_meta``).
@@ -37,6 +40,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -51,7 +55,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from dynamo_admin import conf, errors
+from dynamo_admin import conf, errors, once
 from dynamo_admin.audit import AuditSink, NullAuditSink
 from dynamo_admin.cursor import PREV, cursor_decode
 from dynamo_admin.declarations import (
@@ -65,6 +69,36 @@ from dynamo_admin.filters import ChoiceFilter, DateRangeFilter
 from dynamo_admin.forms import VERSION_FIELD, form_disable, form_errors_line, version_posted
 from dynamo_admin.paging import ListSource, Page, page_fetch
 from dynamo_admin.params import CURSOR_VAR, SEARCH_VAR
+
+
+def when_text(moment: datetime) -> str:
+    """A time as the admin shows it: ``2026-11-25 12:44:05 UTC``."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+@dataclass
+class _Claim:
+    """A claimed one-time submit of one form for one object: ``finish`` records what it did
+    (a second submit is told), ``release`` forgets it (it did nothing; it may be sent again)."""
+
+    store: once.Submissions
+    nonce: str
+    object_type: str
+    object_id: str
+
+    def finish(self, summary: str, *, failed: bool) -> None:
+        self.store.finish(
+            nonce=self.nonce,
+            object_type=self.object_type,
+            object_id=self.object_id,
+            summary=summary,
+            failed=failed,
+        )
+
+    def release(self) -> None:
+        self.store.release(nonce=self.nonce, object_type=self.object_type, object_id=self.object_id)
 
 
 @dataclass
@@ -176,6 +210,21 @@ class DynamoModelAdmin(admin.ModelAdmin):
         if sink is None:
             sink = conf.setting_object("DYNAMO_ADMIN_AUDIT_SINK") or NullAuditSink()
         return sink
+
+    @property
+    def submissions(self) -> once.Submissions:
+        store = getattr(self.admin_site, "submissions", None)
+        return store if store is not None else once.submissions()
+
+    def object_type(self) -> str:
+        return self.opts.label_lower
+
+    def form_token(
+        self, request: HttpRequest, action: str, sequences: dict[str, int] | None
+    ) -> str:
+        return once.token_issue(
+            request, object_type=self.object_type(), action=action, sequences=sequences
+        )
 
     def conflict_errors(self) -> tuple[type[BaseException], ...]:
         return (errors.Conflict, *conf.setting_classes("DYNAMO_ADMIN_CONFLICT_ERRORS"))
@@ -387,6 +436,19 @@ class DynamoModelAdmin(admin.ModelAdmin):
         page, searched, notice = self._rows_and_notice(request, term)
         if page is not None:
             self.list_rows_prepare(page.rows)
+        list_actions = [
+            a
+            for a in self.object_actions
+            if a.form_class is None and a.confirm is None and self.has_action_permission(request, a)
+        ]
+        list_token = ""
+        if list_actions:
+            keys = [self.item_key(item) for item in (page.rows if page else [])]
+            list_token = self.form_token(
+                request,
+                once.LIST_ACTIONS,
+                self.submissions.sequences(object_type=self.object_type(), keys=keys),
+            )
         filter_specs = [f.spec(request, self.query_string) for f in self.list_filters]
         context = {
             **self.base_context(request, f"Select {self.opts.verbose_name} to view"),
@@ -406,13 +468,8 @@ class DynamoModelAdmin(admin.ModelAdmin):
             "searched": searched,
             "search_help": self.search_help,
             "notice": notice,
-            "list_actions": [
-                a
-                for a in self.object_actions
-                if a.form_class is None
-                and a.confirm is None
-                and self.has_action_permission(request, a)
-            ],
+            "list_actions": list_actions,
+            "list_token": list_token,
             **self._page_links(request, page),
             "order_label": self.list_order_label,
             "object_tools": [
@@ -440,10 +497,17 @@ class DynamoModelAdmin(admin.ModelAdmin):
         if not keys:
             messages.warning(request, "Items must be selected in order to perform actions on them.")
             return HttpResponseRedirect(request.get_full_path())
-        for key in keys[: self.page_size()]:
+        try:
+            token = once.token_read(
+                request, object_type=self.object_type(), action=once.LIST_ACTIONS
+            )
+        except once.StaleForm as stale:
+            messages.error(request, f"{stale.message} Open the list again and choose again.")
+            return HttpResponseRedirect(request.get_full_path())
+        for key in list(dict.fromkeys(keys))[: self.page_size()]:
             item = self.item_get(key)
             if item is not None:
-                self._run_action(request, action, item, {})
+                self._run_action(request, action, item, {}, token)
         return HttpResponseRedirect(request.get_full_path())
 
     # --- change / add ------------------------------------------------------------------------
@@ -463,17 +527,33 @@ class DynamoModelAdmin(admin.ModelAdmin):
             for r in self.related_lists
         ]
 
-    def _object_actions(self, request: HttpRequest, item: Any) -> list[dict[str, Any]]:
+    def _object_actions(
+        self, request: HttpRequest, item: Any, sequence: int
+    ) -> list[dict[str, Any]]:
+        key = self.item_key(item)
         return [
             {
                 "action": a,
-                "url": self.url("action", self.item_key(item), a.name),
+                "url": self.url("action", key, a.name),
                 "form": a.form_class() if a.form_class else None,
+                # Each button is its own one-time form (an added note stales no one's page).
+                "token": self.form_token(request, a.name, {key: sequence} if a.checks_version else None),
             }
+            for a in self._actions_shown(request, item)
+        ]  # fmt: skip
+
+    def _actions_shown(self, request: HttpRequest, item: Any) -> list[ObjectAction]:
+        # An action the role cannot use is not shown (rather than refused when tried).
+        return [
+            a
             for a in self.object_actions
-            # An action the role cannot use is not shown (rather than refused when tried).
             if a.available(item) and self.has_action_permission(request, a)
         ]
+
+    def _sequence(self, item: Any) -> int:
+        """The object's action sequence now, which the page's one-time forms carry."""
+        key = self.item_key(item)
+        return self.submissions.sequences(object_type=self.object_type(), keys=[key])[key]
 
     def _render_form(
         self,
@@ -489,6 +569,13 @@ class DynamoModelAdmin(admin.ModelAdmin):
         fieldsets = [(None, {"fields": list(form.fields)})] if form is not None else []
         adminform = helpers.AdminForm(form or forms.Form(), fieldsets, {}, model_admin=self)
         verb = "Add" if add else "Change" if editable else "View"
+        acts = item is not None and (editable or bool(self._actions_shown(request, item)))
+        sequence = self._sequence(item) if acts else 0
+        form_token = (
+            self.form_token(request, "change", {self.item_key(item): sequence})
+            if editable and not add and item is not None
+            else ""
+        )
         context = {
             **self.base_context(request, f"{verb} {self.opts.verbose_name}"),
             "subtitle": None if add else self.item_repr(item),
@@ -513,7 +600,8 @@ class DynamoModelAdmin(admin.ModelAdmin):
             "version_field": VERSION_FIELD,
             "details": [] if item is None else [(label, value(item)) for label, value in self.details],
             "related": [] if item is None else self._related(item),
-            "object_actions": [] if item is None else self._object_actions(request, item),
+            "object_actions": [] if item is None else self._object_actions(request, item, sequence),
+            "form_token": form_token,
         }  # fmt: skip
         request.current_app = self.admin_site.name
         return TemplateResponse(request, self.change_form_template, context)
@@ -556,27 +644,38 @@ class DynamoModelAdmin(admin.ModelAdmin):
             messages.info(request, "No changes to save.")
             return HttpResponseRedirect(request.get_full_path())
         if version is None or version != item.version:
-            self._conflict_message(request, name)
+            self._conflict_message(request, name, item)
             return None
+        key = self.item_key(item)
+        summary = "Changed " + ", ".join(sorted(changed))
+        claim = self._claim(request, "change", "Change", item)
+        if claim is None:
+            return HttpResponseRedirect(request.get_full_path())
         try:
             saved = self.item_save(request, item, version, changed)
         except self.conflict_errors() as error:
+            claim.finish(f"Not saved: {errors.error_message(error)}", failed=True)
             if self._version_moved(item, version):
-                self._conflict_message(request, name)
+                self._conflict_message(request, name, item)
             else:
                 messages.error(request, f"Not saved: {errors.error_message(error)}")
             return None
         except self.user_errors() as error:
+            claim.finish(f"Not saved: {errors.error_message(error)}", failed=True)
             messages.error(request, errors.error_message(error))
             return None
-        saved = saved if saved is not None else self.item_get(self.item_key(item)) or item
+        except BaseException:
+            claim.release()
+            raise
+        saved = saved if saved is not None else self.item_get(key) or item
         name = self.item_repr(saved)  # its name after the change
+        claim.finish(f"{summary} of “{name}”.", failed=False)
         self.audit(
             request,
             saved,
             name=name,
             action="change",
-            summary="Changed " + ", ".join(sorted(changed)),
+            summary=summary,
             before={n: before.get(n) for n in changed},
             after=changed,
         )
@@ -599,12 +698,83 @@ class DynamoModelAdmin(admin.ModelAdmin):
         current = self.item_get(self.item_key(item))
         return current is None or getattr(current, "version", None) != version
 
-    def _conflict_message(self, request: HttpRequest, name: str) -> None:
+    def _conflict_message(self, request: HttpRequest, name: str, item: Any = None) -> None:
+        """ "Changed by someone else", with the last recorded change to the object (what
+        changed, who, when) when the audit sink has one."""
+        last = ""
+        if item is not None:
+            entries = self.audit_sink.history(
+                object_type=self.object_type(), object_id=self.item_key(item), limit=1
+            )
+            if entries:
+                entry = entries[0]
+                what = entry.summary or entry.action
+                last = f" The last change: {what} ({entry.user}, {when_text(entry.at)})."
         messages.error(
             request,
             f"The {self.opts.verbose_name} “{name}” was changed by someone else since you "
-            "opened it, so your changes were not saved. The page now shows the current "
+            f"opened it, so your changes were not saved.{last} The page now shows the current "
             "values: review them and make your change again.",
+        )
+
+    # --- one-time forms (``once``) -----------------------------------------------------------
+    def _claim(
+        self,
+        request: HttpRequest,
+        action: str,
+        label: str,
+        item: Any,
+        token: once.FormToken | None = None,
+    ) -> _Claim | None:
+        """Claim this submit of the form for ``item``; None (and the page says why) when it
+        must not run: already submitted, the object changed meanwhile, or a stale form."""
+        key = self.item_key(item)
+        name = self.item_repr(item)
+        try:
+            if token is None:
+                token = once.token_read(request, object_type=self.object_type(), action=action)
+            self.submissions.claim(
+                nonce=token.nonce,
+                object_type=self.object_type(),
+                object_id=key,
+                action=label,
+                user=request.user.get_username(),
+                sequence=token.sequence_of(key),
+            )
+        except once.StaleForm as stale:
+            messages.error(request, f"{label} “{name}”: {stale.message} Open the page again.")
+            return None
+        except once.AlreadySubmitted as again:
+            messages.warning(request, self._already_submitted_text(label, name, again.earlier))
+            return None
+        except once.ChangedMeanwhile as changed:
+            messages.error(request, self._changed_meanwhile_text(label, name, changed.earlier))
+            return None
+        return _Claim(self.submissions, token.nonce, self.object_type(), key)
+
+    @staticmethod
+    def _already_submitted_text(label: str, name: str, earlier: once.Earlier) -> str:
+        by = f"by {earlier.user}, {earlier.at}"
+        if not earlier.finished:
+            return (
+                f"{label} “{name}”: this form was already sent ({by}) and is still being "
+                "carried out, so it was not done again. Reload the page in a moment to see "
+                "its result."
+            )
+        if earlier.failed:
+            return (
+                f"{label} “{name}”: this form was already sent ({by}) and did not go "
+                f"through: {earlier.summary} Nothing was done again."
+            )
+        return f"Already done ({by}): {earlier.summary} This second submit did nothing."
+
+    def _changed_meanwhile_text(self, label: str, name: str, earlier: once.Earlier) -> str:
+        outcome = earlier.summary or "still being carried out"
+        return (
+            f"{label} “{name}” was not done: the {self.opts.verbose_name} changed since you "
+            f"opened the page. {earlier.user} ran “{earlier.action}” at {earlier.at}: "
+            f"{outcome} Nothing of yours was applied. The page now shows it as it is: "
+            "confirm again if you still want to."
         )
 
     def add_view(
@@ -663,7 +833,7 @@ class DynamoModelAdmin(admin.ModelAdmin):
             data = form.cleaned_data
         version = params.get(VERSION_FIELD) if chosen.checks_version else None
         if version is not None and str(getattr(item, "version", "")) != version:
-            self._conflict_message(request, self.item_repr(item))
+            self._conflict_message(request, self.item_repr(item), item)
             return back
         if chosen.confirm is not None:
             confirm_form = chosen.confirm_form_class(
@@ -676,6 +846,27 @@ class DynamoModelAdmin(admin.ModelAdmin):
                 data = {**data, **confirm_form.cleaned_data}
         self._run_action(request, chosen, item, data)
         return back
+
+    def _confirmation_token(self, request: HttpRequest, action: ObjectAction, item: Any) -> str:
+        """The one-time token the confirmation carries: the one its button's form brought
+        (so the confirmation opened twice from one page is one submit), else a new one at the
+        sequence the object has now (the confirmation opened by its URL)."""
+        raw = request.GET.get(once.ONCE_FIELD) or request.POST.get(once.ONCE_FIELD)
+        if raw:
+            try:
+                once.token_check(
+                    raw,
+                    user=request.user.get_username(),
+                    object_type=self.object_type(),
+                    action=action.name,
+                )
+                return raw
+            except once.StaleForm:
+                pass
+        key = self.item_key(item)
+        return self.form_token(
+            request, action.name, {key: self._sequence(item)} if action.checks_version else None
+        )
 
     def _confirmation(
         self,
@@ -701,6 +892,8 @@ class DynamoModelAdmin(admin.ModelAdmin):
             )
             return HttpResponseRedirect(self.url("change", self.item_key(item)))
         carried = [VERSION_FIELD, *(action.form_class.base_fields if action.form_class else [])]
+        hidden = [(n, params.get(n)) for n in carried if params.get(n) is not None]
+        hidden.append((once.ONCE_FIELD, self._confirmation_token(request, action, item)))
         context = {
             **self.base_context(request, "Are you sure?"),
             "subtitle": None,
@@ -711,15 +904,22 @@ class DynamoModelAdmin(admin.ModelAdmin):
             "action_url": self.url("action", self.item_key(item), action.name),
             "confirm_label": action.confirm_label or f"Yes, {action.label.lower()}",
             "lines": lines,
-            "hidden": [(n, params.get(n)) for n in carried if params.get(n) is not None],
+            "hidden": hidden,
             "confirm_form": confirm_form,
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, self.action_confirmation_template, context)
 
     def _run_action(
-        self, request: HttpRequest, action: ObjectAction, item: Any, data: dict[str, Any]
+        self,
+        request: HttpRequest,
+        action: ObjectAction,
+        item: Any,
+        data: dict[str, Any],
+        token: once.FormToken | None = None,
     ) -> bool:
+        """Run ``action`` on ``item`` once for this submit of its form (``token``: a bulk
+        action's, read once for all its rows; else this request's)."""
         name = self.item_repr(item)
         if not self.has_action_permission(request, action):
             messages.error(
@@ -727,25 +927,34 @@ class DynamoModelAdmin(admin.ModelAdmin):
                 f"You are not allowed to {action.label.lower()}: your role does not include it.",
             )
             return False
+        claim = self._claim(request, action.name, action.label, item, token)
+        if claim is None:
+            return False
         if not action.available(item):
-            messages.error(request, f"{action.label} does not apply to “{name}” now.")
+            message = f"{action.label} does not apply to “{name}” now."
+            claim.finish(message, failed=True)
+            messages.error(request, message)
             return False
         before = self.audit_snapshot(item)
         try:
-            message = action.run(request, item, data)
+            message = action.run(request, item, {**data, once.SUBMISSION_ID: claim.nonce})
         except self.conflict_errors() as error:
+            failure = f"{action.label} failed for “{name}”: {errors.error_message(error)}"
+            claim.finish(failure, failed=True)
             if self._version_moved(item, getattr(item, "version", None)):
-                self._conflict_message(request, name)
+                self._conflict_message(request, name, item)
                 return False
-            messages.error(
-                request, f"{action.label} failed for “{name}”: {errors.error_message(error)}"
-            )
+            messages.error(request, failure)
             return False
         except self.user_errors() as error:
-            messages.error(
-                request, f"{action.label} failed for “{name}”: {errors.error_message(error)}"
-            )
+            failure = f"{action.label} failed for “{name}”: {errors.error_message(error)}"
+            claim.finish(failure, failed=True)
+            messages.error(request, failure)
             return False
+        except BaseException:
+            claim.release()  # it raised before saying what it did: the form may be sent again
+            raise
+        claim.finish(message, failed=False)
         if not action.audited_by_service:  # else the service recorded it, once
             after_item = self.item_get(self.item_key(item))
             self.audit(

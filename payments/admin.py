@@ -22,6 +22,7 @@ from django.utils.html import format_html
 
 from dynamo_admin.declarations import Column, ObjectAction, RelatedList, SearchField
 from dynamo_admin.filters import ChoiceFilter
+from dynamo_admin.once import SUBMISSION_ID
 from dynamo_admin.options import DynamoModelAdmin
 from dynamo_admin.paging import ListSource, Partition
 from dynamo_admin.shapes import dynamo_shape
@@ -399,6 +400,8 @@ def _refund(request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
         staff=request.user.get_username(),
         reason=data["reason"],
         note=data["note"],
+        # One confirmation, one refund at Stripe: its key is this submit's (dynamo_admin.once).
+        idempotency_key=f"refund:{order.order_id}:{data[SUBMISSION_ID]}",
     )
     shown = money_format(minor, order.currency)
     return f"Refund of {shown} requested for order {order.order_id}; Stripe confirms it shortly."

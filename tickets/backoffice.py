@@ -15,6 +15,8 @@ idempotency record). Items are told apart by their key prefixes::
     AUDIT#{object type}#{id}    {time}#{n}         one staff change
     RATE#{client}#{window}      COUNTER            a rate-limit window (TTL)
     SEATS#{sku}#{n}             SHARD              seats left in shard n of a hot ticket type
+    ONCE#{nonce}                {type}#{id}        one submit of one admin form (TTL)
+    ACTIONS#{type}#{id}         SEQ                how many staff actions an object has had
 
 ``gsi1`` (``gsi1pk``/``gsi1sk``) serves the secondary access patterns (e.g. a staff member's
 sessions, to revoke them all; the Stripe event inbox by outcome). ``gsi2`` (``gsi2pk``/

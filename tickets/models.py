@@ -116,3 +116,46 @@ class AuditEntry(Model):
     after = UnicodeAttribute(default="{}")  # JSON
 
     gsi1 = _AuditGsi1()
+
+
+class SubmissionRecord(Model):
+    """One submit of one admin form for one object: ``ONCE#{nonce}`` / ``{object type}#{id}``
+    (a bulk action's one form claims one item per selected object). Written only by
+    ``tickets.submissions``: claimed ``in_progress`` with a lease, then ``done`` or
+    ``failed`` with what happened, which a second submit of the same form is told."""
+
+    class Meta(BackOfficeMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute(default="submission")
+    status = UnicodeAttribute()  # in_progress | done | failed
+    action = UnicodeAttribute()
+    user = UnicodeAttribute()
+    claimed_at = UnicodeAttribute()
+    lease_until = NumberAttribute()
+    done_at = UnicodeAttribute(null=True)
+    summary = UnicodeAttribute(default="")
+    expires_at = TTLAttribute()
+
+
+class ActionSequence(Model):
+    """How many staff actions an object has had: ``ACTIONS#{object type}#{id}`` / ``SEQ``.
+    A form carries the number it was rendered at; claiming a submit moves it on in the same
+    transaction, so of two colleagues acting on what they both saw, the second is told what
+    the first did. Written only by ``tickets.submissions``."""
+
+    class Meta(BackOfficeMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute(default="action_sequence")
+    seq = NumberAttribute(default=0)
+    last_nonce = UnicodeAttribute(null=True)
+    last_action = UnicodeAttribute(null=True)
+    last_user = UnicodeAttribute(null=True)
+    last_at = UnicodeAttribute(null=True)
+    last_summary = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)

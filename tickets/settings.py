@@ -136,6 +136,7 @@ LOGIN_URL = "admin:login"
 # few Queries of this size), where it records changes, and which of our errors it shows.
 DYNAMO_ADMIN_PAGE_SIZE = int(os.environ.get("ADMIN_PAGE_SIZE", "50"))
 DYNAMO_ADMIN_AUDIT_SINK = "tickets.admin_site.BackOfficeAuditSink"
+DYNAMO_ADMIN_SUBMISSIONS = "tickets.submissions.BackOfficeSubmissions"
 DYNAMO_ADMIN_CONFLICT_ERRORS = ["tickets.exceptions.Conflict"]
 DYNAMO_ADMIN_USER_ERRORS = ["tickets.exceptions.ApplicationError"]
 

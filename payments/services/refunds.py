@@ -113,7 +113,11 @@ def _reserve(
     staff: str,
     reason: str | None,
     note: str,
+    key: str | None = None,
 ) -> Refund:
+    """Reserve the refund on the payment (see the module docstring). With ``key``, a refund
+    already reserved (or made) with it is the answer, whatever its state: that request ran
+    before and must not run twice."""
     reserved: list[Refund] = []
     # This request's reservation, told apart by its time (microseconds) and staff member: if
     # the write was applied but its answer lost, the retry re-reads the payment and must find
@@ -125,7 +129,8 @@ def _reserve(
             (
                 r
                 for r in payment.refunds
-                if r.status == RESERVED and r.created_at == at and r.requested_by == staff
+                if (key is not None and r.idempotency_key == key)
+                or (r.status == RESERVED and r.created_at == at and r.requested_by == staff)
             ),
             None,
         )
@@ -142,13 +147,13 @@ def _reserve(
                 f"At most {most} is left to refund.",
                 fields={"amount": [f"At most {most}."]},
             )
-        key = f"refund:{order_id}:{len(payment.refunds) + 1}"
+        refund_key = key or f"refund:{order_id}:{len(payment.refunds) + 1}"
         refund = Refund(
-            refund_id=key,
+            refund_id=refund_key,
             amount=wanted,
             status=RESERVED,
             created_at=at,
-            idempotency_key=key,
+            idempotency_key=refund_key,
             requested_by=staff,
             reason=reason,
             note=note or None,
@@ -284,6 +289,7 @@ def refund_create(
     staff: str,
     reason: str | None = None,
     note: str = "",
+    idempotency_key: str | None = None,
 ) -> RefundOutcome:
     """Refund ``amount`` (minor units; ``None``: all that is left) of a paid order, as ``staff``,
     for ``reason`` (one of Stripe's, ``REFUND_REASONS``; the admin always asks for one) and
@@ -294,7 +300,11 @@ def refund_create(
     Raises ``RefundNotAllowed`` (409) unless the order is paid (or fulfilled, failed to be
     fulfilled, partially refunded), ``RefundAmountInvalid`` (400) for an amount that is not
     positive or above what is left, ``RefundRefused`` (402, Stripe's reason in its message; the refund is kept as ``failed``) if Stripe declines, and
-    ``PaymentProviderUnavailable`` (503) if Stripe cannot be reached (then retrying is safe)."""
+    ``PaymentProviderUnavailable`` (503) if Stripe cannot be reached (then retrying is safe).
+
+    ``idempotency_key`` (from the admin's one-time form: ``refund:{order_id}:{submit}``) makes
+    the call itself once: called again with it, it completes or answers the refund it made,
+    and never reserves or sends a second one."""
     if reason is not None and reason not in REFUND_REASONS:
         raise RefundReasonInvalid(fields={"reason": [f"One of {', '.join(REFUND_REASONS)}."]})
     note = note.strip()[:500]
@@ -331,8 +341,20 @@ def refund_create(
             staff=staff,
             reason=reason,
             note=note,
+            key=idempotency_key,
         )
-        result = _send(order=order, refund=refund)
+        if refund.status == RESERVED:
+            result = _send(order=order, refund=refund)
+        else:  # this very request ran before and Stripe's answer is recorded: that is it
+            result = stripe_client.RefundResult(
+                id=refund.refund_id,
+                status=refund.status,
+                amount=int(refund.amount),
+                payment_intent_id=order.payment_intent_id,
+                reason=refund.reason,
+                failure_reason=refund.failure_reason,
+                idempotency_key=refund.idempotency_key,
+            )
 
     before = int(order.refunded_amount or 0)
     payment_now = selectors.payment_get(payment_intent_id=order.payment_intent_id)

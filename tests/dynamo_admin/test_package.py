@@ -16,6 +16,7 @@ from django.core.management import call_command
 from django.test import override_settings
 
 from orders.models import Customer
+from tests.admin_forms import edit
 from tickets.audit import audit_history
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -132,9 +133,10 @@ def test_the_audit_sink_named_in_settings_records_each_change(staff_client):
     MemorySink.records = []
 
     with override_settings(DYNAMO_ADMIN_AUDIT_SINK=f"{__name__}.MemorySink"):
-        support.post(
-            f"/admin/orders/customer/{customer.customer_id}/change/",
-            {"name": "Ada King", "phone": customer.phone, "_version": customer.version},
+        edit(
+            support,
+            f"/admin/orders/customer/{customer.customer_id}/",
+            {"name": "Ada King", "phone": customer.phone},
         )
         history = support.get(f"/admin/orders/customer/{customer.customer_id}/history/")
 
@@ -299,7 +301,13 @@ client.force_login(User.objects.create_superuser("lib", "lib@example.com", "pw")
 first = client.get("/admin/library/book/").content.decode()
 following = re.search(r'href="([^"]+)" class="next"', first).group(1).replace("&amp;", "&")
 second = client.get("/admin/library/book/" + following).content.decode()
-saved = client.post("/admin/library/book/2/change/", {"title": "Emma (1815)", "_version": 1})
+page = client.get("/admin/library/book/2/change/").content.decode()
+token = re.search(r'name="_once" value="([^"]+)"', page).group(1)
+tokenless = client.post("/admin/library/book/2/change/", {"title": "Forged", "_version": 1})
+print("TOKENLESS", Book.get("2").title)
+saved = client.post(
+    "/admin/library/book/2/change/", {"title": "Emma (1815)", "_version": 1, "_once": token}
+)
 print("FIRST", re.findall(r'/admin/library/book/(\\d)/change/', first))
 print("SECOND", re.findall(r'/admin/library/book/(\\d)/change/', second))
 print("SAVED", saved.status_code, Book.get("2").title)
@@ -338,6 +346,7 @@ def test_another_django_project_lists_and_edits_its_own_models(tmp_path, local_s
     assert done.returncode == 0, done.stderr[-3000:]
     assert "FIRST ['1', '2']" in done.stdout  # A-Z by title, two a page
     assert "SECOND ['3']" in done.stdout
+    assert "TOKENLESS Emma" in done.stdout  # a form without its one-time token saves nothing
     assert "SAVED 302 Emma (1815)" in done.stdout
     assert "AUDIT lib change {'title': 'Emma (1815)'}" in done.stdout
 

@@ -13,6 +13,7 @@ from django.test import override_settings
 from dynamo_admin.cursor import cursor_encode
 from orders.models import Customer, Order, OrderItem, TicketType
 from payments.models import Payment
+from tests.admin_forms import confirm, confirmation_form, edit, edit_form
 from tickets.dynamodb import iso_utc, new_id
 from tickets.dynamodb_requests import dynamodb_requests
 
@@ -160,12 +161,12 @@ def test_an_order_action_is_refused_to_a_viewer_and_carried_out_for_support(staf
     viewer = staff_client("viewer")
     support = staff_client("support")
     url = f"/admin/orders/order/{order.order_id}/action/cancel/"
+    object_url = f"/admin/orders/order/{order.order_id}/"
 
     refused = viewer.post(url, {"_version": order.version}, follow=True).content.decode()
     after_refusal = Order.get(order.order_id, order.created_at).status
-    confirmed = {"_confirmed": "yes", "reason": "requested_by_customer", "note": "asked"}
-    done = support.post(url, {"_version": order.version, **confirmed}, follow=True)
-    done = done.content.decode()
+    reason = {"reason": "requested_by_customer", "note": "asked"}
+    done = confirm(support, object_url, "cancel", answers=reason, follow=True).content.decode()
 
     assert "You are not allowed to cancel unpaid order" in refused
     assert after_refusal == "pending_payment"
@@ -176,12 +177,13 @@ def test_an_order_action_is_refused_to_a_viewer_and_carried_out_for_support(staf
 def test_an_action_on_an_order_changed_since_the_page_was_read_is_refused(staff_client):
     order = make_order(hours_ago=1, status="pending_payment")
     support = staff_client("support")
-    read_version = order.version
+    url = f"/admin/orders/order/{order.order_id}/"
+    opened = confirmation_form(support, url, "cancel")
     order.update(actions=[Order.disputed.set(True)])  # someone else, meanwhile
 
     page = support.post(
-        f"/admin/orders/order/{order.order_id}/action/cancel/",
-        {"_version": read_version},
+        f"{url}action/cancel/",
+        {**opened, "reason": "abandoned", "note": "gone"},
         follow=True,
     ).content.decode()
 
@@ -194,9 +196,10 @@ def test_a_customer_edit_is_audited_and_shown_in_history_and_recent_actions(staf
     customer = next(iter(Customer.email_index.query("ada@example.com")))
     support = staff_client("support", "sam")
 
-    response = support.post(
-        f"/admin/orders/customer/{customer.customer_id}/change/",
-        {"name": "Ada King", "phone": customer.phone, "_version": customer.version},
+    response = edit(
+        support,
+        f"/admin/orders/customer/{customer.customer_id}/",
+        {"name": "Ada King", "phone": customer.phone},
     )
     history = support.get(f"/admin/orders/customer/{customer.customer_id}/history/")
     index = support.get("/admin/")
@@ -227,12 +230,12 @@ def test_a_capacity_change_keeps_seats_reserved_meanwhile(staff_client):
     ga = TicketType.get("ga-2027")  # capacity 500, 490 left
     finance = staff_client("finance")
     form = {
+        **edit_form(finance, "/admin/orders/tickettype/ga-2027/"),
         "name": ga.name,
         "description": ga.description,
         "unit_amount": "49.00",  # the price as staff type it (unchanged: 4900 minor units)
         "capacity": 600,
         "active": "on",
-        "_version": ga.version,
     }
     # A buyer reserves two seats with a plain atomic decrement while the page is open.
     TicketType._get_connection().update_item("ga-2027", actions=[TicketType.available.add(-2)])
@@ -288,10 +291,7 @@ def test_an_admin_disables_a_staff_account_and_its_sessions_end(staff_client):
     from staff.services import staff_account_get
 
     account = staff_account_get(username="sam")
-    response = admin.post(
-        "/admin/staff/staff/sam/change/",
-        {"email": account.email, "role": "support", "_version": account.version},
-    )
+    response = edit(admin, "/admin/staff/staff/sam/", {"email": account.email, "role": "support"})
 
     assert response.status_code == 302
     assert sam.get("/admin/").status_code == 302

@@ -17,6 +17,7 @@ from payments.services.events import (
     EventReplayFailed,
     webhook_event_replay,
 )
+from tests.admin_forms import act
 from tests.factories import (
     PAID_OR_LATER,
     event_build,
@@ -193,9 +194,7 @@ def test_support_replays_a_failed_event_from_its_admin_page(
     url = f"/admin/payments/stripeevent/{event['id']}/change/"
     assert "Replay" in browser.get(url).content.decode()
 
-    response = browser.post(
-        f"/admin/payments/stripeevent/{event['id']}/action/replay/", follow=True
-    )
+    response = act(browser, f"/admin/payments/stripeevent/{event['id']}/", "replay", follow=True)
 
     assert response.status_code == 200
     assert "applied" in response.content.decode()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from payments.services.refunds import RefundReasonInvalid, refund_create
+from tests.admin_forms import action_form, page_form
 from tests.factories import (
     event_build,
     intent_pay,
@@ -68,19 +69,13 @@ def test_the_admin_refunds_only_after_the_confirmation_with_a_reason(paid_order,
     finance = staff_client("finance", "fin")
     url = f"/admin/orders/order/{paid_order.order_id}/action/refund/"
 
-    first = finance.post(url, {"_version": paid_order.version, "amount": ""})
+    button = action_form(finance, f"/admin/orders/order/{paid_order.order_id}/", "refund")
+    first = finance.post(url, {**button, "amount": ""})
     assert first.status_code == 200 and "Full refund of USD 100.00" in first.content.decode()
-    no_reason = finance.post(url, {"_version": paid_order.version, "_confirmed": "yes"})
+    yes = page_form(first.content.decode(), "action-confirm")
+    no_reason = finance.post(url, yes)
     assert no_reason.status_code == 200 and "This field is required" in no_reason.content.decode()
     assert payment_get(paid_order.payment_intent_id).refunds == []
 
-    finance.post(
-        url,
-        {
-            "_version": paid_order.version,
-            "_confirmed": "yes",
-            "reason": "requested_by_customer",
-            "note": "asked",
-        },
-    )
+    finance.post(url, {**yes, "reason": "requested_by_customer", "note": "asked"})
     assert [r.amount for r in payment_get(paid_order.payment_intent_id).refunds] == [10000]

@@ -19,6 +19,7 @@ from orders import jobs
 from orders.models import Order, OrderStatus
 from payments import jobs as payment_jobs
 from payments.services.sync import payment_sync
+from tests.admin_forms import act, confirm
 from tests.factories import (
     PAID_OR_LATER,
     intent_pay,
@@ -248,12 +249,12 @@ def test_staff_sync_with_stripe_pays_the_order_and_says_what_changed(aws, staff_
     order = order_create(items=[("ga", 2)], age_minutes=2)
     intent_pay(aws, order.payment_intent_id)
     support = staff_client("support")
-    url = f"/admin/orders/order/{order.order_id}/action/sync_payment/"
+    url = f"/admin/orders/order/{order.order_id}/"
 
-    page = support.get(f"/admin/orders/order/{order.order_id}/change/").content.decode()
-    first = support.post(url, {"_version": order.version}, follow=True).content.decode()
+    page = support.get(f"{url}change/").content.decode()
+    first = act(support, url, "sync_payment", follow=True).content.decode()
     synced = order_get(order.order_id)
-    second = support.post(url, {"_version": synced.version}, follow=True).content.decode()
+    second = act(support, url, "sync_payment", follow=True).content.decode()  # a new page
 
     assert "Sync with Stripe" in page
     assert "Synced with Stripe. Stripe says the payment succeeded." in first
@@ -284,15 +285,13 @@ def test_cancel_on_an_order_paid_in_stripe_says_so_and_points_to_the_sync(aws, s
     order = order_create(age_minutes=2)
     intent_pay(aws, order.payment_intent_id)
 
-    page = (
-        staff_client("support")
-        .post(
-            f"/admin/orders/order/{order.order_id}/action/cancel/",
-            {"_version": order.version, "_confirmed": "yes", "reason": "abandoned", "note": "-"},
-            follow=True,
-        )
-        .content.decode()
-    )
+    page = confirm(
+        staff_client("support"),
+        f"/admin/orders/order/{order.order_id}/",
+        "cancel",
+        answers={"reason": "abandoned", "note": "-"},
+        follow=True,
+    ).content.decode()
 
     assert "changed by someone else" not in page
     assert "payment went through" in page and "Sync with Stripe" in page

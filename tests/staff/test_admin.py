@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from staff.services import staff_account_get, staff_get
+from staff.services import staff_get
+from tests.admin_forms import act, edit, edit_form
 from tests.conftest import STAFF_PASSWORD
 from tickets.audit import audit_history
 
@@ -50,11 +51,8 @@ def test_a_weak_password_is_refused_when_an_admin_creates_an_account(staff_clien
 def test_an_admin_ends_another_staff_members_sessions(staff_client):
     sam = staff_client("support", "sam")
     admin = staff_client("admin", "ada")
-    version = staff_account_get(username="sam").version
 
-    page = admin.post(
-        "/admin/staff/staff/sam/action/sign_out/", {"_version": version}, follow=True
-    ).content.decode()
+    page = act(admin, "/admin/staff/staff/sam/", "sign_out", follow=True).content.decode()
 
     assert "Ended 1 session(s) of sam" in page
     assert sam.get("/admin/").status_code == 302
@@ -65,30 +63,34 @@ def test_two_admins_editing_one_account_the_second_is_told(staff_client):
     make = staff_client("support", "sam")  # noqa: F841 - the account being edited
     first = staff_client("admin", "ada")
     second = staff_client("admin", "bob")
-    version = staff_account_get(username="sam").version
+    first_form = edit_form(first, "/admin/staff/staff/sam/")
+    second_form = edit_form(second, "/admin/staff/staff/sam/")
 
     ok = first.post(
         "/admin/staff/staff/sam/change/",
-        {"email": "sam@new.example", "role": "finance", "is_active": "on", "_version": version},
+        {**first_form, "email": "sam@new.example", "role": "finance", "is_active": "on"},
     )
     late = second.post(
         "/admin/staff/staff/sam/change/",
-        {"email": "sam@other.example", "role": "viewer", "is_active": "on", "_version": version},
+        {**second_form, "email": "sam@other.example", "role": "viewer", "is_active": "on"},
+        follow=True,
     )
 
     assert ok.status_code == 302
-    assert "changed by someone else" in late.content.decode()
+    told = late.content.decode()
+    assert "changed by someone else" in told
+    assert "The last change: Changed email, role (ada, " in told  # what, and who
     assert staff_get(username="sam").role == "finance"
     assert Client().login(username="sam", password=STAFF_PASSWORD)
 
 
 def test_an_admin_cannot_demote_or_disable_themselves(staff_client):
     admin = staff_client("admin", "ada")
-    version = staff_account_get(username="ada").version
 
-    response = admin.post(
-        "/admin/staff/staff/ada/change/",
-        {"email": "ada@staff.example", "role": "viewer", "is_active": "on", "_version": version},
+    response = edit(
+        admin,
+        "/admin/staff/staff/ada/",
+        {"email": "ada@staff.example", "role": "viewer", "is_active": "on"},
     )
 
     assert "cannot take away your own admin role" in response.content.decode()
@@ -98,11 +100,12 @@ def test_an_admin_cannot_demote_or_disable_themselves(staff_client):
 def test_an_admin_sets_a_forgotten_password_and_the_old_sessions_end(staff_client):
     sam = staff_client("support", "sam")
     admin = staff_client("admin", "ada")
-    version = staff_account_get(username="sam").version
 
-    page = admin.post(
-        "/admin/staff/staff/sam/action/set_password/",
-        {"_version": version, "new_password": "a brand new passphrase"},
+    page = act(
+        admin,
+        "/admin/staff/staff/sam/",
+        "set_password",
+        {"new_password": "a brand new passphrase"},
         follow=True,
     ).content.decode()
 

@@ -10,8 +10,8 @@ import time
 import pytest
 from django.test import Client, override_settings
 
-from staff.services import staff_account_get
 from staff.signin_guard import delay_seconds, signin_wait
+from tests.admin_forms import act
 from tests.conftest import STAFF_PASSWORD
 from tests.factories import metrics_in
 
@@ -126,18 +126,13 @@ def test_an_admins_unlock_and_a_new_password_forget_the_failures(make_staff, sta
     assert DELAYED in error_of(sign_in(Client(REMOTE_ADDR=OFFICE), "sam", STAFF_PASSWORD))
     page = admin.get("/admin/staff/staff/sam/change/").content.decode()
     assert "Failed sign-ins (last hour)" in page and "Unlock" in page
-    version = staff_account_get(username="sam").version
-    page = admin.post(
-        "/admin/staff/staff/sam/action/unlock/", {"_version": version}, follow=True
-    ).content.decode()
+    page = act(admin, "/admin/staff/staff/sam/", "unlock", follow=True).content.decode()
     assert "Forgot the failed sign-ins typed for sam" in page
     assert sign_in(Client(REMOTE_ADDR=OFFICE), "sam", STAFF_PASSWORD).status_code == 302
 
     attack()
-    version = staff_account_get(username="sam").version
-    admin.post(
-        "/admin/staff/staff/sam/action/set_password/",
-        {"_version": version, "new_password": "a brand new passphrase"},
+    act(
+        admin, "/admin/staff/staff/sam/", "set_password", {"new_password": "a brand new passphrase"}
     )
     new_device = Client(REMOTE_ADDR="198.51.100.201")
     assert sign_in(new_device, "sam", "a brand new passphrase").status_code == 302

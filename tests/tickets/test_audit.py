@@ -13,6 +13,7 @@ from django.core.management import call_command
 from orders.models import LegacyOrderAuditEntry
 from orders.services.transitions import orders_expire
 from payments.services.refunds import refund_create
+from tests.admin_forms import confirm
 from tests.factories import (
     event_build,
     intent_pay,
@@ -80,14 +81,11 @@ def test_a_staff_cancel_from_the_admin_is_recorded_once_and_shown_in_history(sta
     order = order_create(items=[("ga", 3)])
     support = staff_client("support", "sam")
 
-    support.post(  # the confirmation page's "Yes", with the reason it asks for
-        f"/admin/orders/order/{order.order_id}/action/cancel/",
-        {
-            "_version": order.version,
-            "_confirmed": "yes",
-            "reason": "requested_by_customer",
-            "note": "asked by phone",
-        },
+    confirm(  # the confirmation page's "Yes", with the reason it asks for
+        support,
+        f"/admin/orders/order/{order.order_id}/",
+        "cancel",
+        answers={"reason": "requested_by_customer", "note": "asked by phone"},
         follow=True,
     )
     history = support.get(f"/admin/orders/order/{order.order_id}/history/").content.decode()
