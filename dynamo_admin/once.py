@@ -31,6 +31,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from django.contrib import messages
 from django.core import signing
 from django.http import HttpRequest
 
@@ -199,3 +200,90 @@ def token_check(raw: str, *, user: str, object_type: str, action: str) -> FormTo
     return FormToken(
         object_type=object_type, action=action, user=user, nonce=payload["n"], sequences=checked
     )
+
+
+@dataclass
+class Claim:
+    """A claimed submit of one form for one object: ``finish`` records what it did (a second
+    submit is told), ``release`` forgets it (it did nothing; the form may be sent again)."""
+
+    store: Submissions
+    nonce: str
+    object_type: str
+    object_id: str
+
+    def finish(self, summary: str, *, failed: bool) -> None:
+        self.store.finish(
+            nonce=self.nonce,
+            object_type=self.object_type,
+            object_id=self.object_id,
+            summary=summary,
+            failed=failed,
+        )
+
+    def release(self) -> None:
+        self.store.release(nonce=self.nonce, object_type=self.object_type, object_id=self.object_id)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a submit did not run, as staff read it (``level``: a ``django.contrib.messages``
+    level: a repeat is a warning, a colleague's change an error)."""
+
+    level: int
+    text: str
+
+
+def already_submitted_text(label: str, name: str, earlier: Earlier) -> str:
+    by = f"by {earlier.user}, {earlier.at}"
+    if not earlier.finished:
+        return (
+            f"{label} “{name}”: this form was already sent ({by}) and is still being carried "
+            "out, so it was not done again. Reload the page in a moment to see its result."
+        )
+    if earlier.failed:
+        return (
+            f"{label} “{name}”: this form was already sent ({by}) and did not go through: "
+            f"{earlier.summary} Nothing was done again."
+        )
+    return f"Already done ({by}): {earlier.summary} This second submit did nothing."
+
+
+def changed_meanwhile_text(label: str, name: str, noun: str, earlier: Earlier) -> str:
+    outcome = earlier.summary or "still being carried out."
+    return (
+        f"{label} “{name}” was not done: the {noun} changed since you opened the page. "
+        f"{earlier.user} ran “{earlier.action}” at {earlier.at}: {outcome} Nothing of yours "
+        "was applied. The page now shows it as it is: confirm again if you still want to."
+    )
+
+
+def claim_submit(
+    store: Submissions,
+    token: FormToken,
+    *,
+    object_id: str,
+    label: str,
+    name: str,
+    noun: str,
+    user: str,
+) -> tuple[Claim | None, Refusal]:
+    """Claim ``token``'s submit for one object: the claim, or None and why not."""
+    try:
+        store.claim(
+            nonce=token.nonce,
+            object_type=token.object_type,
+            object_id=object_id,
+            action=label,
+            user=user,
+            sequence=token.sequence_of(object_id),
+        )
+    except StaleForm as stale:
+        return None, Refusal(messages.ERROR, f"{label} “{name}”: {stale.message}")
+    except AlreadySubmitted as again:
+        return None, Refusal(messages.WARNING, already_submitted_text(label, name, again.earlier))
+    except ChangedMeanwhile as changed:
+        return None, Refusal(
+            messages.ERROR, changed_meanwhile_text(label, name, noun, changed.earlier)
+        )
+    return Claim(store, token.nonce, token.object_type, object_id), Refusal(messages.SUCCESS, "")

@@ -79,29 +79,6 @@ def when_text(moment: datetime) -> str:
 
 
 @dataclass
-class _Claim:
-    """A claimed one-time submit of one form for one object: ``finish`` records what it did
-    (a second submit is told), ``release`` forgets it (it did nothing; it may be sent again)."""
-
-    store: once.Submissions
-    nonce: str
-    object_type: str
-    object_id: str
-
-    def finish(self, summary: str, *, failed: bool) -> None:
-        self.store.finish(
-            nonce=self.nonce,
-            object_type=self.object_type,
-            object_id=self.object_id,
-            summary=summary,
-            failed=failed,
-        )
-
-    def release(self) -> None:
-        self.store.release(nonce=self.nonce, object_type=self.object_type, object_id=self.object_id)
-
-
-@dataclass
 class _ChangeListInfo:
     """What the stock change-list template reads from ``cl`` in the blocks we keep."""
 
@@ -725,57 +702,29 @@ class DynamoModelAdmin(admin.ModelAdmin):
         label: str,
         item: Any,
         token: once.FormToken | None = None,
-    ) -> _Claim | None:
+    ) -> once.Claim | None:
         """Claim this submit of the form for ``item``; None (and the page says why) when it
         must not run: already submitted, the object changed meanwhile, or a stale form."""
-        key = self.item_key(item)
-        name = self.item_repr(item)
         try:
             if token is None:
                 token = once.token_read(request, object_type=self.object_type(), action=action)
-            self.submissions.claim(
-                nonce=token.nonce,
-                object_type=self.object_type(),
-                object_id=key,
-                action=label,
-                user=request.user.get_username(),
-                sequence=token.sequence_of(key),
-            )
         except once.StaleForm as stale:
-            messages.error(request, f"{label} “{name}”: {stale.message} Open the page again.")
-            return None
-        except once.AlreadySubmitted as again:
-            messages.warning(request, self._already_submitted_text(label, name, again.earlier))
-            return None
-        except once.ChangedMeanwhile as changed:
-            messages.error(request, self._changed_meanwhile_text(label, name, changed.earlier))
-            return None
-        return _Claim(self.submissions, token.nonce, self.object_type(), key)
-
-    @staticmethod
-    def _already_submitted_text(label: str, name: str, earlier: once.Earlier) -> str:
-        by = f"by {earlier.user}, {earlier.at}"
-        if not earlier.finished:
-            return (
-                f"{label} “{name}”: this form was already sent ({by}) and is still being "
-                "carried out, so it was not done again. Reload the page in a moment to see "
-                "its result."
+            messages.error(
+                request, f"{label} “{self.item_repr(item)}”: {stale.message} Open the page again."
             )
-        if earlier.failed:
-            return (
-                f"{label} “{name}”: this form was already sent ({by}) and did not go "
-                f"through: {earlier.summary} Nothing was done again."
-            )
-        return f"Already done ({by}): {earlier.summary} This second submit did nothing."
-
-    def _changed_meanwhile_text(self, label: str, name: str, earlier: once.Earlier) -> str:
-        outcome = earlier.summary or "still being carried out"
-        return (
-            f"{label} “{name}” was not done: the {self.opts.verbose_name} changed since you "
-            f"opened the page. {earlier.user} ran “{earlier.action}” at {earlier.at}: "
-            f"{outcome} Nothing of yours was applied. The page now shows it as it is: "
-            "confirm again if you still want to."
+            return None
+        claim, refusal = once.claim_submit(
+            self.submissions,
+            token,
+            object_id=self.item_key(item),
+            label=label,
+            name=self.item_repr(item),
+            noun=str(self.opts.verbose_name),
+            user=request.user.get_username(),
         )
+        if claim is None:
+            messages.add_message(request, refusal.level, refusal.text)
+        return claim
 
     def add_view(
         self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None

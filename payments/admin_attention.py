@@ -14,7 +14,9 @@ Each reason is one Query of one index partition (``orders.selectors.orders_needi
 oldest first, at most ``SHOWN``): no Scan, a fixed cost whatever the tables hold. An action
 calls the same service as everywhere else (``payment_sync``, ``fulfillment_retry_now``,
 ``order_reinstate``, ``refund_create``), which records its audit entry, and the write that
-resolves the state takes the order out of its partition. It lives in the payments app because
+resolves the state takes the order out of its partition. Each section's form is a one-time form
+(``dynamo_admin.once``): sent twice it acts once, and an order a colleague acted on since the
+page was rendered is left alone, with what they did. It lives in the payments app because
 its actions reach both apps (payments -> orders, never back); the dashboard (orders) links its
 counts by URL name.
 """
@@ -32,6 +34,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from dynamo_admin import once
 from orders import selectors as order_selectors
 from orders.models import AttentionReason, Order
 from orders.services.attention import order_reinstate
@@ -55,7 +58,8 @@ class Action:
     name: str
     label: str
     permission: str
-    run: Callable[[HttpRequest, Order], str]
+    # (request, order, the submit's id: a refund's Stripe idempotency key derives from it)
+    run: Callable[[HttpRequest, Order, str], str]
     bulk: bool = False
 
 
@@ -68,12 +72,12 @@ class Reason:
     action: Action
 
 
-def _retry(request: HttpRequest, order: Order) -> str:
+def _retry(request: HttpRequest, order: Order, submission_id: str) -> str:
     fulfillment_retry_now(order_id=order.order_id, staff=request.user.get_username())
     return f"Fulfillment of order {order.order_id} was started again."
 
 
-def _sync(request: HttpRequest, order: Order) -> str:
+def _sync(request: HttpRequest, order: Order, submission_id: str) -> str:
     if not order.payment_intent_id:
         raise ApplicationError("This order has no payment to sync.")
     result = payment_sync(
@@ -82,11 +86,16 @@ def _sync(request: HttpRequest, order: Order) -> str:
     return f"Synced with Stripe. {result.describe()}"
 
 
-def _reinstate_or_refund(request: HttpRequest, order: Order) -> str:
+def _reinstate_or_refund(request: HttpRequest, order: Order, submission_id: str) -> str:
     staff = request.user.get_username()
     if order_reinstate(order_id=order.order_id, staff=staff):
         return f"Order {order.order_id} was reinstated: paid, its seats taken, tickets on the way."
-    outcome = refund_create(order_id=order.order_id, amount=None, staff=staff)
+    outcome = refund_create(
+        order_id=order.order_id,
+        amount=None,
+        staff=staff,
+        idempotency_key=f"refund:{order.order_id}:{submission_id}",
+    )
     return (
         f"The seats of order {order.order_id} are gone, so its payment was refunded: "
         f"{money_format(outcome.amount, order.currency)} ({outcome.status})."
@@ -180,6 +189,20 @@ REASONS = [
 BY_NAME = {r.reason.value: r for r in REASONS}
 
 
+OBJECT_TYPE = "orders.order"  # the one-time forms' object type: the order admin's
+
+
+def _section_token(request: HttpRequest, action: Action, orders: list[Order]) -> str:
+    """The section form's one-time token, carrying each row's action sequence."""
+    keys = [o.order_id for o in orders]
+    return once.token_issue(
+        request,
+        object_type=OBJECT_TYPE,
+        action=action.name,
+        sequences=once.submissions().sequences(object_type=OBJECT_TYPE, keys=keys),
+    )
+
+
 def attention_sections(*, limit: int = SHOWN) -> list[tuple[Reason, list[Order]]]:
     """Each reason with its orders, oldest first (one Query each)."""
     paid_before = iso_utc(utc_now() - PAID_NOT_FULFILLED_AFTER)
@@ -217,20 +240,50 @@ def _run(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     only = request.POST.get("only")
     order_ids = [only] if only else request.POST.getlist("order_id")
+    back = HttpResponseRedirect(f"{request.path}#{reason.reason.value}")
     if not order_ids or (len(order_ids) > 1 and not reason.action.bulk):
         messages.error(request, "Choose one order for this action." if order_ids else
                        "Select at least one order.")  # fmt: skip
-        return HttpResponseRedirect(f"{request.path}#{reason.reason.value}")
-    for order_id in order_ids[:SHOWN]:
+        return back
+    try:
+        token = once.token_read(request, object_type=OBJECT_TYPE, action=reason.action.name)
+    except once.StaleForm as stale:
+        messages.error(request, f"{stale.message} The page was opened again: choose again.")
+        return back
+    for order_id in list(dict.fromkeys(order_ids))[:SHOWN]:
         order = order_selectors.order_get(order_id=order_id)
         if order is None:
             messages.error(request, f"No order {order_id}.")
             continue
-        try:
-            messages.success(request, reason.action.run(request, order))
-        except ApplicationError as error:
-            messages.error(request, f"Order {order_id}: {error.message}")
-    return HttpResponseRedirect(f"{request.path}#{reason.reason.value}")
+        _run_once(request, reason.action, order, token)
+    return back
+
+
+def _run_once(request: HttpRequest, action: Action, order: Order, token: once.FormToken) -> None:
+    """``action`` on ``order``, once for this submit of the section's form."""
+    claim, refusal = once.claim_submit(
+        once.submissions(),
+        token,
+        object_id=order.order_id,
+        label=action.label,
+        name=order.order_id,
+        noun="order",
+        user=request.user.get_username(),
+    )
+    if claim is None:
+        messages.add_message(request, refusal.level, refusal.text)
+        return
+    try:
+        done = action.run(request, order, claim.nonce)
+    except ApplicationError as error:
+        claim.finish(f"Order {order.order_id}: {error.message}", failed=True)
+        messages.error(request, f"Order {order.order_id}: {error.message}")
+        return
+    except BaseException:
+        claim.release()  # it raised before saying what it did: the form may be sent again
+        raise
+    claim.finish(done, failed=False)
+    messages.success(request, done)
 
 
 def attention_view(request: HttpRequest, site: admin.AdminSite) -> HttpResponse:
@@ -238,17 +291,20 @@ def attention_view(request: HttpRequest, site: admin.AdminSite) -> HttpResponse:
         raise PermissionDenied
     if request.method == "POST":
         return _run(request)
-    sections = [
-        {
-            "reason": r.reason.value,
-            "title": r.title,
-            "explanation": r.explanation,
-            "rows": [_row(r, o) for o in orders],
-            "more": len(orders) >= SHOWN,
-            "action": r.action if request.user.has_perm(r.action.permission) else None,
-        }
-        for r, orders in attention_sections()
-    ]
+    sections = []
+    for r, orders in attention_sections():
+        action = r.action if request.user.has_perm(r.action.permission) else None
+        sections.append(
+            {
+                "reason": r.reason.value,
+                "title": r.title,
+                "explanation": r.explanation,
+                "rows": [_row(r, o) for o in orders],
+                "more": len(orders) >= SHOWN,
+                "action": action,
+                "token": _section_token(request, action, orders) if action and orders else "",
+            }
+        )
     context = {
         **site.each_context(request),
         "title": "Needs attention",

@@ -57,8 +57,20 @@ def queue(browser) -> dict[str, list[str]]:
     }
 
 
+def section_form(browser, reason: AttentionReason) -> dict[str, str]:
+    """The hidden fields of a reason's form as the page renders it (its one-time token)."""
+    html = browser.get(QUEUE).content.decode()
+    section = html.split(f'<div class="module attention" id="{reason.value}">', 1)[1]
+    return dict(
+        re.findall(
+            r'<input type="hidden" name="([^"]+)" value="([^"]*)"', section.split("</form>", 1)[0]
+        )
+    )
+
+
 def act(browser, reason: AttentionReason, action: str, *order_ids: str, one: bool = True):
-    data = {"reason": reason.value, "action": action}
+    """Open the queue and press the reason's action (one row's button, or the bulk one)."""
+    data = {**section_form(browser, reason), "reason": reason.value, "action": action}
     if one:
         data["only"] = order_ids[0]
     else:
