@@ -239,12 +239,12 @@ def already_submitted_text(label: str, name: str, earlier: Earlier) -> str:
     if not earlier.finished:
         return (
             f"{label} “{name}”: this form was already sent ({by}) and is still being carried "
-            "out, so it was not done again. Reload the page in a moment to see its result."
+            "out. This second submit did nothing: reload the page in a moment to see its result."
         )
     if earlier.failed:
         return (
             f"{label} “{name}”: this form was already sent ({by}) and did not go through: "
-            f"{earlier.summary} Nothing was done again."
+            f"{earlier.summary} This second submit did nothing."
         )
     return f"Already done ({by}): {earlier.summary} This second submit did nothing."
 

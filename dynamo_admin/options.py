@@ -617,17 +617,21 @@ class DynamoModelAdmin(admin.ModelAdmin):
         before = self.item_values(item)
         changed = {n: v for n, v in form.cleaned_data.items() if before.get(n) != v}
         name = self.item_repr(item)
-        if not changed:
-            messages.info(request, "No changes to save.")
-            return HttpResponseRedirect(request.get_full_path())
-        if version is None or version != item.version:
-            self._conflict_message(request, name, item)
-            return None
         key = self.item_key(item)
         summary = "Changed " + ", ".join(sorted(changed))
+        current = version is not None and version == item.version
+        if current and not changed:
+            messages.info(request, "No changes to save.")
+            return HttpResponseRedirect(request.get_full_path())
+        # A page read at an older version is claimed first, so it is told why: this very form
+        # was sent before ("already done"), or a colleague acted meanwhile (what they did).
         claim = self._claim(request, "change", "Change", item)
         if claim is None:
             return HttpResponseRedirect(request.get_full_path())
+        if not current:
+            claim.finish("Not saved: it had been changed by someone else.", failed=True)
+            self._conflict_message(request, name, item)
+            return None
         try:
             saved = self.item_save(request, item, version, changed)
         except self.conflict_errors() as error:
@@ -781,7 +785,8 @@ class DynamoModelAdmin(admin.ModelAdmin):
                 return back
             data = form.cleaned_data
         version = params.get(VERSION_FIELD) if chosen.checks_version else None
-        if version is not None and str(getattr(item, "version", "")) != version:
+        confirmed = request.method == "POST" and (chosen.confirm is None or "_confirmed" in params)
+        if not confirmed and version is not None and str(getattr(item, "version", "")) != version:
             self._conflict_message(request, self.item_repr(item), item)
             return back
         if chosen.confirm is not None:
@@ -793,7 +798,7 @@ class DynamoModelAdmin(admin.ModelAdmin):
                 return self._confirmation(request, chosen, item, params, data, confirm_form)
             if confirm_form is not None:
                 data = {**data, **confirm_form.cleaned_data}
-        self._run_action(request, chosen, item, data)
+        self._run_action(request, chosen, item, data, version=version)
         return back
 
     def _confirmation_token(self, request: HttpRequest, action: ObjectAction, item: Any) -> str:
@@ -866,6 +871,8 @@ class DynamoModelAdmin(admin.ModelAdmin):
         item: Any,
         data: dict[str, Any],
         token: once.FormToken | None = None,
+        *,
+        version: str | None = None,
     ) -> bool:
         """Run ``action`` on ``item`` once for this submit of its form (``token``: a bulk
         action's, read once for all its rows; else this request's)."""
@@ -878,6 +885,10 @@ class DynamoModelAdmin(admin.ModelAdmin):
             return False
         claim = self._claim(request, action.name, action.label, item, token)
         if claim is None:
+            return False
+        if version is not None and str(getattr(item, "version", "")) != version:
+            claim.finish(f"{action.label}: not done, the page was out of date.", failed=True)
+            self._conflict_message(request, name, item)
             return False
         if not action.available(item):
             message = f"{action.label} does not apply to “{name}” now."
