@@ -9,7 +9,9 @@ Two kinds of item (``tickets.models``)::
 ``claim`` is one ``TransactWriteItems``: put the submit's item if there is none, and move the
 object's sequence on from the number the form was rendered at. Either condition failing
 cancels both, so two submits of one form, or two colleagues' forms rendered at one sequence,
-cannot both pass; the loser reads the winner's item to say what it did. A claim stays
+cannot both pass; the loser reads the winner's item to say what it did (a second submit of the
+same form waits a few seconds for the first to finish, so a double click's page says what the
+first did rather than "in progress"). A claim stays
 ``in_progress`` until ``finish`` (its outcome, kept for a second submit to be told) or
 ``release`` (it raised before doing anything staff should see: the same form may be sent
 again, and the sequence's ``last_nonce`` lets it past its own move). A claim whose request
@@ -33,6 +35,9 @@ from tickets.models import ActionSequence, SubmissionRecord
 
 IN_PROGRESS, DONE, FAILED = "in_progress", "done", "failed"
 LEASE_SECONDS = 60
+# How long a second submit waits for the first to finish, to say what it did (a refund at
+# Stripe takes a second or two; a double click comes within a fraction of one).
+WAIT_FOR_FIRST_SECONDS = 8
 RECORD_TTL = timedelta(days=2)  # longer than a form token lives (12 hours)
 SEQUENCE_TTL = timedelta(days=30)  # refreshed by every claim; far longer than a token lives
 SEQUENCE_SK = "SEQ"
@@ -74,6 +79,21 @@ def _earlier_action(sequence: ActionSequence | None) -> Earlier:
         summary=sequence.last_summary or "",
         finished=sequence.last_summary is not None,
     )
+
+
+def _first_submit_outcome(pk: str, sk: str) -> SubmissionRecord:
+    """The first submit of a form sent twice, once it has finished: a double click's second
+    request arrives while the first is still running, and its page should say what the first
+    did, not "in progress". Waits at most ``WAIT_FOR_FIRST_SECONDS`` (then: as it is), and not
+    at all for a claim whose lease ran out (its request died)."""
+    deadline = time.monotonic() + WAIT_FOR_FIRST_SECONDS
+    while True:
+        record = SubmissionRecord.get(pk, sk, consistent_read=True)
+        if record.status != IN_PROGRESS or record.lease_until <= time.time():
+            return record
+        if time.monotonic() >= deadline:
+            return record
+        time.sleep(0.2)
 
 
 def _sequence_get(object_type: str, object_id: str) -> ActionSequence | None:
@@ -149,7 +169,7 @@ class BackOfficeSubmissions:
                 if not codes:
                     raise
             if codes[0] == _CONDITION_FAILED:
-                existing = SubmissionRecord.get(pk, sk, consistent_read=True)
+                existing = _first_submit_outcome(pk, sk)
                 if existing.status != IN_PROGRESS or existing.lease_until > time.time():
                     raise AlreadySubmitted(_earlier_submit(existing))
                 taking_over = existing

@@ -166,3 +166,47 @@ def test_the_dashboard_draws_the_chart_and_links_problems(demo, make_staff, new_
     page.locator("#problems-1 a").first.click()
 
     expect(page.locator("body")).to_contain_text("Fulfillment failed")
+
+
+def test_yes_refund_clicked_twice_quickly_refunds_once(aws, demo, make_staff, new_page):
+    """A double click on "Yes, refund" (a slow connection, an impatient finger): Chromium sends
+    the confirmation twice; Stripe gets one refund and the pages say the second did nothing."""
+    from orders.services.transitions import order_mark_paid
+    from payments.services.records import payment_record_success
+    from payments.stripe_client import payment_intent_retrieve
+    from tests.factories import intent_pay, order_create, stripe_object
+
+    order = order_create(items=[("ga-2027", 2)])
+    intent_pay(aws, order.payment_intent_id)
+    charge = payment_intent_retrieve(payment_intent_id=order.payment_intent_id).latest_charge
+    payment_record_success(payment_intent_id=order.payment_intent_id, charge_id=charge)
+    order_mark_paid(order_id=order.order_id)
+    make_staff("finance", "fin")
+    page = new_page()
+    sign_in(page, "fin")
+    page.goto(f"/admin/orders/order/{order.order_id}/change/")
+    page.fill("#action-refund input[name=amount]", "10.00")
+    page.click("#action-refund input[type=submit]")
+    page.select_option("#id_reason", "requested_by_customer")
+    page.fill("#id_note", "one ticket returned")
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if r.method == "POST" else None)
+
+    box = page.locator("#action-confirm input[type=submit]").bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.click(x, y)  # the mouse itself: Playwright does not wait for the page between
+    page.wait_for_timeout(40)  # the first is on its way when the finger comes down again
+    page.mouse.click(x, y)
+    expect(page.locator(".messagelist")).to_be_visible()
+    seen = page.locator(".messagelist li").all_inner_texts()
+    page.goto(f"/admin/orders/order/{order.order_id}/change/")  # a message left in the session
+    seen += page.locator(".messagelist li").all_inner_texts()
+
+    refunds = stripe_object(aws, f"/v1/refunds?payment_intent={order.payment_intent_id}")
+    assert [r["amount"] for r in refunds["data"]] == [1000]
+    assert len(sent) == 2, sent  # the browser did send it twice
+    # The page the browser shows is the second submit's answer, saying what the first did (the
+    # first's own message went to the same session at the same moment and may be lost).
+    (told,) = [m for m in seen if "This second submit did nothing" in m]
+    assert "Refund of USD 10.00 requested" in told and "by fin, " in told, seen
