@@ -28,6 +28,11 @@ fulfillment) or ``fulfillment_failed``; refunds agree between the order, the pay
 Stripe, never exceed the charge, and a repeated staff refund never refunds twice; no
 idempotency record or webhook claim is left in progress; the audit trail has each change once.
 
+The staff flows also meet faults of people (``HUMAN_KINDS``): ``twice``, the same form sent
+twice at the same moment (a double click, a resubmitting browser, two tabs of one page), and
+``two_staff``, two colleagues confirming the same action on the same object at once; the same
+recovery and invariants then say whether anything happened twice.
+
 Run: ``.venv/bin/python bench/faults.py`` (the full matrix; ``--flows`` and ``--kinds`` to
 narrow it, ``--every K`` to try every Kth point only). tests/faults/ runs a bounded part of it.
 """
@@ -39,6 +44,7 @@ import json
 import os
 import secrets
 import sys
+import threading
 import time
 import traceback
 import urllib.request
@@ -136,27 +142,32 @@ class Harness:
         stripe_client._client = None
         vendor_client._local = threading.local()
 
-    def staff_client(self, role: str) -> Any:
-        """A signed-in admin browser for ``role`` (signed in once, without faults)."""
-        if role not in self.staff:
-            from django.test import Client
-
+    def staff_client(self, role: str, who: str = "") -> Any:
+        """A signed-in admin browser for ``role`` (signed in once, without faults); ``who``
+        names a colleague with the same role (a second staff member)."""
+        username = f"faults-{role}" + (f"-{who}" if who else "")
+        if username not in self.staff:
             from staff.services import staff_create
 
-            username = f"faults-{role}"
             staff_create(
                 username=username,
                 email=f"{username}@staff.example",
                 role=role,
                 password=self.password,
             )
-            browser = Client(raise_request_exception=False)
-            response = browser.post(
-                "/admin/login/?next=/admin/", {"username": username, "password": self.password}
-            )
-            assert response.status_code == 302, response.status_code
-            self.staff[role] = browser
-        return self.staff[role]
+            self.staff[username] = self.staff_session(username)
+        return self.staff[username]
+
+    def staff_session(self, username: str) -> Any:
+        """``username`` signed in once more: another window of the same staff member."""
+        from django.test import Client
+
+        browser = Client(raise_request_exception=False)
+        response = browser.post(
+            "/admin/login/?next=/admin/", {"username": username, "password": self.password}
+        )
+        assert response.status_code == 302, response.status_code
+        return browser
 
 
 @dataclass
@@ -434,6 +445,10 @@ class Flow:
     # every point, since nothing happening breaks no invariant.
     goal: Callable[[Run], list[str]] = lambda run: ["no goal"]
     seat_shards: int = 1  # > 1: the run's ticket type keeps its seats in that many shards
+    # A staff flow: the role that acts and how its browser fills the form in (the page read,
+    # its one-time token kept): (url, data). The human kinds (HUMAN_KINDS) send it twice.
+    form: Callable[[Run, Any], tuple[str, dict[str, Any]]] | None = None
+    role: str = ""
 
 
 def _setup_catalog(run: Run) -> None:
@@ -549,21 +564,30 @@ def _setup_paid(run: Run) -> None:
     run.refund_wanted = REFUND
 
 
-def _refund_post(run: Run) -> Any:
-    from orders.selectors import order_get
+def _refund_form(run: Run, browser: Any) -> tuple[str, dict[str, Any]]:
+    """The order page's Refund with an amount, then the confirmation's "Yes" with a reason."""
+    from tests.admin_forms import confirmation_form
 
-    order = order_get(order_id=run.order_id)
-    return run.harness.staff_client("finance").post(
-        f"/admin/orders/order/{run.order_id}/action/refund/",
-        {
-            "amount": f"{REFUND / 100:.2f}",
-            "_version": order.version,
-            # The confirmation page's answer (staff confirm with a reason).
-            "_confirmed": "yes",
-            "reason": "requested_by_customer",
-            "note": "fault run",
-        },
-    )
+    url = f"/admin/orders/order/{run.order_id}/"
+    form = confirmation_form(browser, url, "refund", {"amount": f"{REFUND / 100:.2f}"})
+    answers = {"reason": "requested_by_customer", "note": "fault run"}
+    return f"{url}action/refund/", {**form, **answers}
+
+
+def _refund_post(run: Run) -> Any:
+    return _form_post(run, _refund_form, "finance")
+
+
+def _form_post(run: Run, form: Callable[[Run, Any], tuple[str, dict[str, Any]]], role: str) -> Any:
+    """Staff open the page, fill the form in and send it (no fault while the page is read)."""
+    browser = run.harness.staff_client(role)
+    plan = run.harness.plan
+    armed = plan.pause()
+    try:
+        url, data = form(run, browser)
+    finally:
+        plan.resume(armed)
+    return browser.post(url, data)
 
 
 def _refund_webhook(run: Run) -> None:
@@ -610,20 +634,18 @@ def _setup_pending(run: Run) -> None:
     run.harness.staff_client("support")
 
 
-def _cancel_post(run: Run) -> Any:
-    from orders.selectors import order_get
+def _cancel_form(run: Run, browser: Any) -> tuple[str, dict[str, Any]]:
+    """The order page's Cancel, then the confirmation's "Yes" with a reason and words."""
+    from tests.admin_forms import confirmation_form
 
-    order = order_get(order_id=run.order_id)
-    return run.harness.staff_client("support").post(
-        f"/admin/orders/order/{run.order_id}/action/cancel/",
-        {
-            "_version": order.version,
-            # The confirmation page's answer (staff confirm with a reason and their words).
-            "_confirmed": "yes",
-            "reason": "requested_by_customer",
-            "note": "fault run",
-        },
-    )
+    url = f"/admin/orders/order/{run.order_id}/"
+    form = confirmation_form(browser, url, "cancel")
+    answers = {"reason": "requested_by_customer", "note": "fault run"}
+    return f"{url}action/cancel/", {**form, **answers}
+
+
+def _cancel_post(run: Run) -> Any:
+    return _form_post(run, _cancel_form, "support")
 
 
 def _cancel_recover(run: Run) -> None:
@@ -680,21 +702,25 @@ def _setup_capacity(run: Run) -> None:
     run.capacity_wanted = CAPACITY + 5
 
 
-def _capacity_post(run: Run) -> Any:
+def _capacity_form(run: Run, browser: Any) -> tuple[str, dict[str, Any]]:
+    """The ticket type's page, its capacity typed in, saved."""
     from orders.models import TicketType
+    from tests.admin_forms import edit_form
 
     ticket_type = TicketType.get(run.sku, consistent_read=True)
-    return run.harness.staff_client("finance").post(
-        f"/admin/orders/tickettype/{run.sku}/change/",
-        {
-            "name": ticket_type.name,
-            "description": ticket_type.description or "",
-            "unit_amount": f"{int(ticket_type.unit_amount) / 100:.2f}",  # major units (USD)
-            "capacity": run.capacity_wanted,
-            "active": "on",
-            "_version": ticket_type.version,
-        },
-    )
+    url = f"/admin/orders/tickettype/{run.sku}/"
+    return f"{url}change/", {
+        **edit_form(browser, url),
+        "name": ticket_type.name,
+        "description": ticket_type.description or "",
+        "unit_amount": f"{int(ticket_type.unit_amount) / 100:.2f}",  # major units (USD)
+        "capacity": run.capacity_wanted,
+        "active": "on",
+    }
+
+
+def _capacity_post(run: Run) -> Any:
+    return _form_post(run, _capacity_form, "finance")
 
 
 def _capacity_recover(run: Run) -> None:
@@ -738,22 +764,24 @@ FLOWS: dict[str, Flow] = {
         Flow("fulfillment_attempt", _setup_fulfillment_due, _sweep_action, _jobs_recover,
              _expect_fulfilled, _expect_fulfilled),
         Flow("staff_refund", _setup_paid, _refund_post, _refund_recover, _expect_refunded,
-             _expect_refunded),
+             _expect_refunded, form=_refund_form, role="finance"),
         Flow("staff_cancel", _setup_pending, _cancel_post, _cancel_recover, _expect_canceled,
-             _expect_canceled),
+             _expect_canceled, form=_cancel_form, role="support"),
         Flow("expiry", _setup_pending, _expire_action, _jobs_recover, _expect_canceled,
              _expect_canceled),
         Flow("reconciliation", _setup_reconcile, _reconcile_action, _jobs_recover,
              _expect_fulfilled, _goal_paid),
         Flow("capacity_edit", _setup_capacity, _capacity_post, _capacity_recover,
-             _expect_capacity, _goal_capacity),
+             _expect_capacity, _goal_capacity, form=_capacity_form, role="finance"),
         # The same with the ticket type's seats over 4 shards (orders.services.seats).
         Flow("order_create_key_sharded", _setup_catalog, _create_with_key, _recover_with_key,
              _expect_one_paid_order, _goal_order_created, seat_shards=4),
         Flow("staff_cancel_sharded", _setup_pending, _cancel_post, _cancel_recover,
-             _expect_canceled, _expect_canceled, seat_shards=4),
+             _expect_canceled, _expect_canceled, seat_shards=4, form=_cancel_form,
+             role="support"),
         Flow("capacity_edit_sharded", _setup_capacity, _capacity_post, _capacity_recover,
-             _expect_capacity, _goal_capacity, seat_shards=4),
+             _expect_capacity, _goal_capacity, seat_shards=4, form=_capacity_form,
+             role="finance"),
     ]
 }  # fmt: skip
 
@@ -957,6 +985,63 @@ def run_point(harness: Harness, flow: Flow, kind: str | None, at: int) -> PointR
     return PointResult(flow.name, kind, at, fired, len(sent), violations, run.notes, sent)
 
 
+# Faults of people rather than wires, for the staff flows (those with a ``form``): "twice", one
+# form sent twice at the same moment (a double click, a browser that resubmits, two tabs of
+# one page); "two_staff", two colleagues each confirming the same action on the same object at
+# the same moment. One point each per flow: recovery and the invariants then say whether
+# anything happened twice (a refund, seats given back, an audit entry).
+HUMAN_KINDS = ("twice", "two_staff")
+
+
+def _send_together(sends: list[tuple[Any, str, dict[str, Any]]]) -> None:
+    """Each (browser, url, data) posted from its own thread, released at the same moment."""
+    start = threading.Barrier(len(sends))
+
+    def send(browser: Any, url: str, data: dict[str, Any]) -> None:
+        start.wait()
+        browser.post(url, data)
+
+    threads = [threading.Thread(target=send, args=item) for item in sends]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+
+def run_human(harness: Harness, flow: Flow, kind: str) -> PointResult:
+    """One try of a human fault (``HUMAN_KINDS``) on a staff flow: set up, the form(s) read,
+    sent together, recover, check."""
+    assert flow.form is not None and flow.role
+    run = Run(harness, seat_shards=flow.seat_shards)
+    _vendor_reset(run)
+    run.intents_from = len(harness.plan.intents)
+    try:
+        flow.setup(run)
+        first = harness.staff_client(flow.role)
+        if kind == "twice":
+            url, data = flow.form(run, first)
+            window = harness.staff_session(f"faults-{flow.role}")
+            sends = [(first, url, data), (window, url, data)]
+        else:
+            colleague = harness.staff_client(flow.role, "colleague")
+            sends = [(first, *flow.form(run, first)), (colleague, *flow.form(run, colleague))]
+    except Exception:
+        failure = "set-up failed without a fault: " + traceback.format_exc(limit=6)
+        return PointResult(flow.name, kind, 0, None, 0, [failure], run.notes)
+    harness.plan.arm(None, 0)  # counts what the two submits send; no wire fault
+    try:
+        _send_together(sends)
+    finally:
+        sent = harness.plan.disarm()
+    fired = WireRequest(0, "staff", kind, kind)
+    try:
+        flow.recover(run)
+        violations = invariants(run) + flow.expect(run)
+    except Exception:
+        violations = ["recovery or check failed: " + traceback.format_exc(limit=4)]
+    return PointResult(flow.name, kind, 0, fired, len(sent), violations, run.notes, sent)
+
+
 def goal_missed(result: PointResult) -> list[str]:
     """What a clean run says about the harness itself: its flow did not do what it is for."""
     return [v for v in result.violations if v.startswith("HARNESS")]
@@ -1005,6 +1090,17 @@ def run_matrix(
             started = time.monotonic()
             tried = 0
             broken: list[PointResult] = []
+            if kind in HUMAN_KINDS:
+                if flow.form is None:
+                    continue  # not a staff flow: no person submits anything
+                result = run_human(harness, flow, kind)
+                results.append(result)
+                tried, broken = 1, [result] if result.violations else []
+                report(f"  {kind:9} {tried:3} failure points tried, {len(broken)} with violations"
+                       f" ({time.monotonic() - started:.0f} s)")  # fmt: skip
+                for result in broken:
+                    report(f"    {kind}: {result.violations} {result.notes}")
+                continue
             for at in range(1, clean.requests + 1, every):
                 if not applicable(kind, clean.sent[at - 1].service, clean.sent[at - 1].operation):
                     continue  # e.g. a TransactionConflict on a read
@@ -1027,7 +1123,7 @@ def run_matrix(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--flows", nargs="*", default=list(FLOWS))
-    parser.add_argument("--kinds", nargs="*", default=list(FAULTS))
+    parser.add_argument("--kinds", nargs="*", default=[*FAULTS, *HUMAN_KINDS])
     parser.add_argument("--every", type=int, default=1)
     args = parser.parse_args()
 

@@ -96,6 +96,17 @@ class FaultPlan:
             self.requests = []
             self.victim = threading.get_ident()
 
+    def pause(self) -> bool:
+        """Stop counting for a while (staff reading a page before the entry point's submit);
+        returns whether it was armed, for ``resume``."""
+        with self.lock:
+            armed, self.armed = self.armed, False
+            return armed
+
+    def resume(self, armed: bool) -> None:
+        with self.lock:
+            self.armed = armed
+
     def disarm(self) -> list[WireRequest]:
         with self.lock:
             self.armed = False

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.faults import FLOWS, flow_count, run_point
+from bench.faults import FLOWS, HUMAN_KINDS, flow_count, run_human, run_point
 from bench.faults_proxy import applicable
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -47,3 +47,20 @@ def test_a_fault_mid_flow_leaves_every_invariant_holding_after_recovery(harness,
 
         assert result.fired is not None, f"{kind} at {at} never fired: {result.sent}"
         assert result.violations == [], (str(result.fired), result.violations, result.notes)
+
+
+STAFF_FLOWS = [
+    name for name, flow in FLOWS.items() if flow.form is not None and "sharded" not in name
+]
+
+
+@pytest.mark.parametrize("kind", HUMAN_KINDS)
+@pytest.mark.parametrize("name", STAFF_FLOWS)
+def test_a_staff_form_sent_twice_or_by_two_staff_at_once_acts_once(harness, name, kind):
+    """A person, not a wire: one form sent twice at once, or two colleagues confirming at
+    once; every invariant holds after recovery (the refund made once, seats given back once,
+    each audit entry once)."""
+    result = run_human(harness, FLOWS[name], kind)
+
+    assert result.requests > 0  # both submits reached the app
+    assert result.violations == [], (result.violations, result.notes)
