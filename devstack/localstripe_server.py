@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -145,12 +146,18 @@ async def idempotency(request: web.Request, handler):
     return response
 
 
+async def stack_id(request: web.Request) -> web.Response:
+    """Which local stack this localstripe belongs to (``devstack.stack``'s start-up check)."""
+    return web.Response(text=os.environ.get("DEVSTACK_ID", ""))
+
+
 def main() -> None:
     resources.Refund.__init__ = _refund_with_reason(resources.Refund.__init__)  # type: ignore[method-assign]
     resources.Store.dump_to_disk = lambda self: None  # type: ignore[method-assign]
     resources.Store.try_load_from_disk = lambda self: None  # type: ignore[method-assign]
     # Under /js.stripe.com/, which localstripe serves without a secret key (as Stripe.js is).
     server.app.router.add_get("/js.stripe.com/v3/payment-element/", stripe_js)
+    server.app.router.add_get("/_config/devstack-id", stack_id)
     server.app.router.add_post(
         "/js.stripe.com/v3/payment_intents/{id}/confirm", payment_intent_confirm
     )

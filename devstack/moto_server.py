@@ -31,6 +31,9 @@ from moto.server import MotoRequestHandler
 from werkzeug.serving import run_simple
 
 TOKEN_WINDOW_SECONDS = 600
+STACK_ID_PATH = (
+    "/_config/devstack-id"  # answers the DEVSTACK_ID it was started with (devstack.stack)
+)
 _TRANSACT_WRITE = "DynamoDB_20120810.TransactWriteItems"
 
 
@@ -41,6 +44,9 @@ class _Serialised:
         self.tokens: dict[str, tuple[str, float]] = {}  # token -> (request digest, when)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO") == STACK_ID_PATH:  # which stack this emulator belongs to
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [os.environ.get("DEVSTACK_ID", "").encode()]
         with self.lock:
             if environ.get("HTTP_X_AMZ_TARGET") == _TRANSACT_WRITE:
                 return self._transact_write(environ, start_response)

@@ -45,19 +45,31 @@ def port_free(port: int) -> bool:
         return True
 
 
-def _wait_for(url: str, process: subprocess.Popen, timeout: float = 30.0) -> None:
+STACK_ID_PATH = "/_config/devstack-id"  # each stand-in answers the DEVSTACK_ID it was started with
+PORT_TRIES = 5
+
+
+class PortTaken(RuntimeError):
+    """The server could not bind its port: someone else (another stack) has it."""
+
+
+def _wait_for_ours(base_url: str, process: subprocess.Popen, stack_id: str,
+                   timeout: float = 30.0) -> None:  # fmt: skip
+    """Until the server at ``base_url`` is up and is *this* stack's (it answers our id): a
+    server of another stack answering on the port is never taken for ours. ``PortTaken`` when
+    ours exits instead (it could not bind); ``RuntimeError`` when nothing comes up in time."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{process.args!r} exited with {process.returncode}")
+            raise PortTaken(f"{process.args!r} exited with {process.returncode}")
         try:
-            urllib.request.urlopen(url, timeout=1).close()
-            return
-        except urllib.error.HTTPError:
-            return  # it answered: it is up
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up within {timeout} s")
+            with urllib.request.urlopen(base_url + STACK_ID_PATH, timeout=1) as answer:
+                if answer.read().decode().strip().strip('"') == stack_id:
+                    return
+        except OSError:  # not up yet (URLError, HTTPError, a reset)
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{base_url} did not come up within {timeout} s")
 
 
 @dataclass
@@ -82,6 +94,9 @@ class LocalStack:
     project: str = "ticketstoheaven"
     stage: str = "local"
     processes: list[subprocess.Popen] = field(default_factory=list)
+    # Told to each of its servers, which answer it: two stacks started together on one
+    # machine never mistake each other's servers for their own.
+    stack_id: str = field(default_factory=lambda: secrets.token_hex(8))
 
     @property
     def aws_url(self) -> str:
@@ -114,34 +129,41 @@ class LocalStack:
             "DJANGO_HSTS_SECONDS": "0",
         }
 
+    def _commands(self) -> dict[str, list[str]]:
+        return {
+            # moto with its requests serialised: conditional writes atomic, as in AWS
+            "aws": [sys.executable, "-m", "devstack.moto_server", "-H", "127.0.0.1", "-p", str(self.aws_port)],
+            "stripe": [sys.executable, "-m", "devstack.localstripe_server", "--port", str(self.stripe_port)],
+            "vendor": [
+                sys.executable, "-m", "devstack.vendor",
+                "--port", str(self.vendor_port),
+                "--api-key", self.secrets.vendor_api_key,
+            ],
+        }  # fmt: skip
+
     def start(self, quiet: bool = True) -> LocalStack:
+        """Start the three servers. A port taken meanwhile (checked free, then bound by another
+        stack started in the same second) is given up for a free one, up to ``PORT_TRIES``
+        times; a server is only taken as up once it answers this stack's id."""
         out = subprocess.DEVNULL if quiet else None
-        commands = [
-            (
-                # moto with its requests serialised: conditional writes atomic, as in AWS
-                [sys.executable, "-m", "devstack.moto_server", "-H", "127.0.0.1", "-p", str(self.aws_port)],
-                f"{self.aws_url}/moto-api/data.json",
-            ),
-            (
-                [sys.executable, "-m", "devstack.localstripe_server", "--port", str(self.stripe_port)],
-                f"{self.stripe_url}/v1/customers",
-            ),
-            (
-                [
-                    sys.executable, "-m", "devstack.vendor",
-                    "--port", str(self.vendor_port),
-                    "--api-key", self.secrets.vendor_api_key,
-                ],
-                f"{self.vendor_url}/health",
-            ),
-        ]  # fmt: skip
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        for argv, _url in commands:
-            process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=out)
-            self.processes.append(process)
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "DEVSTACK_ID": self.stack_id}
         try:
-            for (_, url), process in zip(commands, self.processes, strict=True):
-                _wait_for(url, process)
+            for name in ("aws", "stripe", "vendor"):
+                for attempt in range(PORT_TRIES):
+                    argv = self._commands()[name]
+                    process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=out)
+                    try:
+                        _wait_for_ours(getattr(self, f"{name}_url"), process, self.stack_id)
+                    except PortTaken:
+                        if attempt == PORT_TRIES - 1:
+                            raise
+                        setattr(self, f"{name}_port", free_port())
+                        continue
+                    except RuntimeError:
+                        process.kill()
+                        raise
+                    self.processes.append(process)
+                    break
         except RuntimeError:
             self.stop()  # none of them left running behind a failed start
             raise

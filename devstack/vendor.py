@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import secrets
 import threading
 import time
@@ -101,6 +102,10 @@ class Handler(BaseHTTPRequestHandler):
                 self._send(200, list(state.requests))
         elif self.path == "/health":
             self._send(200, {"status": "ok"})
+        elif (
+            self.path == "/_config/devstack-id"
+        ):  # which local stack it belongs to (devstack.stack)
+            self._send(200, os.environ.get("DEVSTACK_ID", ""))
         else:
             self._send(404, {"error": "not found"})
 

@@ -39,6 +39,10 @@ class AuditEntry:
     before: dict[str, Any] = field(default_factory=dict)
     after: dict[str, Any] = field(default_factory=dict)
     reason: str = ""  # why, when the change was made for a reason (a refund's, a cancel's)
+    # Set for an entry about a whole list rather than one object (a CSV export): where its
+    # link goes (None: no link). It then reads as neither an addition nor a change.
+    list_url: str | None = None
+    about_list: bool = False
 
     @property
     def action_time(self) -> datetime:
@@ -50,7 +54,7 @@ class AuditEntry:
 
     @property
     def is_change(self) -> bool:
-        return self.action != "add"
+        return self.action != "add" and not self.about_list
 
     @property
     def is_deletion(self) -> bool:
@@ -67,6 +71,8 @@ class AuditEntry:
         ]
 
     def get_admin_url(self) -> str:
+        if self.about_list:
+            return self.list_url or ""
         app_label, _, model_name = self.object_type.partition(".")
         try:
             return reverse(f"admin:{app_label}_{model_name}_change", args=[self.object_id])
@@ -80,7 +86,8 @@ class AuditEntry:
             model = apps.get_model(app_label, model_name)
         except LookupError:
             return None
-        return type("ContentTypeName", (), {"name": model._meta.verbose_name})()
+        name = model._meta.verbose_name_plural if self.about_list else model._meta.verbose_name
+        return type("ContentTypeName", (), {"name": name})()
 
 
 class AuditSink(Protocol):

@@ -18,6 +18,7 @@ class Column:
     name: str | Callable[[Any], Any]
     title: str
     link: bool = False
+    nowrap: bool = False  # kept on one line at any width (an amount, a time)
 
     def value(self, item: Any) -> Any:
         value = self.name(item) if callable(self.name) else getattr(item, self.name, None)
@@ -79,6 +80,7 @@ class RelatedList:
     columns: list[str]
     rows: Callable[[Any], list[Any]]
     template: str = ""
+    side: bool = False  # shown beside the details on a wide screen (a timeline), not below
 
 
 def _label(entry: Any) -> str | None:

@@ -24,5 +24,11 @@ def form_disable(form: forms.Form) -> forms.Form:
 
 
 def form_errors_line(form: forms.Form) -> str:
-    """A bound form's errors on one line, for a message: ``amount: Enter a number.``"""
-    return "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
+    """A bound form's errors on one line, for a message, by the fields' labels:
+    ``Amount: Enter a number.``"""
+
+    def label(name: str) -> str:
+        field = form.fields.get(name)
+        return str(field.label or name) if field is not None else name
+
+    return "; ".join(f"{label(name)}: {' '.join(errors)}" for name, errors in form.errors.items())

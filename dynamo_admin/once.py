@@ -252,7 +252,8 @@ def already_submitted_text(label: str, name: str, earlier: Earlier) -> str:
 def changed_meanwhile_text(label: str, name: str, noun: str, earlier: Earlier) -> str:
     outcome = earlier.summary or "still being carried out."
     return (
-        f"{label} “{name}” was not done: the {noun} changed since you opened the page. "
+        f"{label} “{name}” was not done: the {noun} was changed by someone else since you "
+        "opened the page. "
         f"{earlier.user} ran “{earlier.action}” at {earlier.at}: {outcome} Nothing of yours "
         "was applied. The page now shows it as it is: confirm again if you still want to."
     )

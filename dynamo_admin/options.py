@@ -54,6 +54,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.text import slugify
 
 from dynamo_admin import conf, errors, once
 from dynamo_admin.audit import AuditSink, NullAuditSink
@@ -105,6 +106,8 @@ class DynamoModelAdmin(admin.ModelAdmin):
     object_actions: list[ObjectAction] = []
     related_lists: list[RelatedList] = []
     details: list[tuple[str, Callable[[Any], Any]]] = []
+    # The key facts at the top of the change page (status, amounts, whose it is).
+    summary: list[tuple[str, Callable[[Any], Any]]] = []
     form_class: type[forms.Form] | None = None
     add_form_class: type[forms.Form] | None = None
     list_empty_message: str = ""
@@ -397,7 +400,15 @@ class DynamoModelAdmin(admin.ModelAdmin):
             {
                 "key": self.item_key(item),
                 "url": self.url("change", self.item_key(item)),
-                "cells": [{"value": c.value(item), "link": c.link} for c in self.list_columns],
+                "cells": [
+                    {
+                        "value": c.value(item),
+                        "link": c.link,
+                        "nowrap": c.nowrap,
+                        "slug": slugify(c.title),
+                    }
+                    for c in self.list_columns
+                ],
             }
             for item in rows
         ]
@@ -488,10 +499,11 @@ class DynamoModelAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(request.get_full_path())
 
     # --- change / add ------------------------------------------------------------------------
-    def _related(self, item: Any) -> list[dict[str, Any]]:
+    def _related(self, item: Any, *, side: bool = False) -> list[dict[str, Any]]:
         return [
             {
                 "title": r.title,
+                "slug": slugify(r.title),
                 "columns": r.columns,
                 "template": r.template,
                 "rows": r.rows(item)
@@ -502,6 +514,7 @@ class DynamoModelAdmin(admin.ModelAdmin):
                 ],
             }
             for r in self.related_lists
+            if r.side == side
         ]
 
     def _object_actions(
@@ -577,11 +590,21 @@ class DynamoModelAdmin(admin.ModelAdmin):
             "version_field": VERSION_FIELD,
             "details": [] if item is None else [(label, value(item)) for label, value in self.details],
             "related": [] if item is None else self._related(item),
+            "side": [] if item is None else self._related(item, side=True),
+            "summary": [] if item is None else [(label, value(item)) for label, value in self.summary],
             "object_actions": [] if item is None else self._object_actions(request, item, sequence),
             "form_token": form_token,
         }  # fmt: skip
         request.current_app = self.admin_site.name
         return TemplateResponse(request, self.change_form_template, context)
+
+    def item_by_url_id(self, object_id: str) -> Any | None:
+        """The item a URL names: its id as it is, else as Django's stock templates quote it
+        (``admin_urlquote``: ``_`` as ``_5F``, in breadcrumbs and "View on site" links)."""
+        item = self.item_get(object_id)
+        if item is None and unquote(object_id) != object_id:
+            item = self.item_get(unquote(object_id))
+        return item
 
     def change_view(
         self,
@@ -592,7 +615,7 @@ class DynamoModelAdmin(admin.ModelAdmin):
     ) -> HttpResponse:
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
-        item = self.item_get(object_id)
+        item = self.item_by_url_id(object_id)
         if item is None:
             messages.warning(
                 request, f"{self.opts.verbose_name.capitalize()} “{object_id}” does not exist."
@@ -608,7 +631,7 @@ class DynamoModelAdmin(admin.ModelAdmin):
                 done = self._save_change(request, item, form)
                 if done is not None:
                     return done
-                item = self.item_get(object_id)
+                item = self.item_get(self.item_key(item))
                 form = self.form_class(initial=self.item_values(item))
         return self._render_form(request, form=form, item=item, add=False, editable=editable)
 
@@ -763,7 +786,7 @@ class DynamoModelAdmin(admin.ModelAdmin):
     # --- actions -----------------------------------------------------------------------------
     def object_action_view(self, request: HttpRequest, object_id: str, action: str) -> HttpResponse:
         chosen = next((a for a in self.object_actions if a.name == action), None)
-        item = self.item_get(object_id)
+        item = self.item_by_url_id(object_id)
         if chosen is None or item is None:
             messages.error(request, "That action is not available here.")
             return HttpResponseRedirect(self.url("changelist"))
@@ -940,9 +963,7 @@ class DynamoModelAdmin(admin.ModelAdmin):
     ) -> HttpResponse:
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
-        item = self.item_get(object_id)
-        if item is None and unquote(object_id) != object_id:
-            item = self.item_get(unquote(object_id))  # a link quoted the Django way (``_5F``)
+        item = self.item_by_url_id(object_id)
         if item is None:
             messages.warning(
                 request, f"{self.opts.verbose_name.capitalize()} “{object_id}” does not exist."

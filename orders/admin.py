@@ -26,6 +26,7 @@ from dynamo_admin.paging import ListSource, Partition, day_partitions
 from dynamo_admin.shapes import dynamo_shape
 from orders import selectors
 from orders.models import Customer, Order, OrderStatus, TicketType, search_key
+from orders.phones import PHONE_HELP, PhoneInvalid, phone_display, phone_e164
 from orders.services.customers import customer_update
 from orders.services.fulfillment import breaker_banners, fulfillment_retry
 from orders.services.notes import NOTE_MAX_LENGTH, customer_note_add, order_note_add
@@ -33,6 +34,7 @@ from orders.services.seats import MAX_SEAT_SHARDS
 from orders.services.ticket_types import ticket_type_create, ticket_type_update
 from orders.services.transitions import CANCEL_REASONS, OrderBeingPaid, order_cancel
 from orders.site_urls import site_urls
+from orders.vendor_client import answer_in_words
 from tickets.admin_views import site_urls_register
 from tickets.currencies import amount_major, amount_minor, currency_decimals, currency_valid
 from tickets.exceptions import ValidationFailed
@@ -133,8 +135,22 @@ def _retry(request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
     return f"Fulfillment of order {order.order_id} was started again."
 
 
+def _customer_of(order: Order) -> Customer | None:
+    """The order's customer, read once per page (the summary and the Customer list share it)."""
+    if not hasattr(order, "_customer"):
+        order._customer = selectors.customer_get(customer_id=order.customer_id, consistent=True)
+    return order._customer
+
+
+def _customer_summary(order: Order) -> str:
+    customer = _customer_of(order)
+    if customer is None:
+        return order.customer_email_masked
+    return f"{customer.name} <{customer.email}>"
+
+
 def _customer_rows(order: Order) -> list[dict[str, Any]]:
-    customer = selectors.customer_get(customer_id=order.customer_id, consistent=True)
+    customer = _customer_of(order)
     if customer is None:
         return []
     return [
@@ -142,7 +158,7 @@ def _customer_rows(order: Order) -> list[dict[str, Any]]:
             "_url": _admin_url("orders_customer_change", customer.customer_id),
             "Name": customer.name,
             "E-mail": customer.email,
-            "Phone": customer.phone,
+            "Phone": phone_display(customer.phone) or None,
             "Customer id": customer.customer_id,
         }
     ]
@@ -225,9 +241,10 @@ class OrderAdmin(DynamoModelAdmin):
     list_columns = [
         Column("order_id", "Order", link=True),
         Column(_customer_label, "Customer"),  # second: whose order it is, at any width
-        Column(lambda i: when(i.created_at), "Created"),
+        Column("customer_email_masked", "E-mail"),
+        Column(lambda i: when(i.created_at), "Created", nowrap=True),
         Column(lambda o: label(o.status) + (", disputed" if o.disputed else ""), "Status"),
-        Column(lambda o: money_format(o.total_amount, o.currency), "Total"),
+        Column(lambda o: money_format(o.total_amount, o.currency), "Total", nowrap=True),
     ]
     list_filters = [
         ChoiceFilter("status", "status", [(s.value, label(s.value)) for s in OrderStatus]),
@@ -254,20 +271,22 @@ class OrderAdmin(DynamoModelAdmin):
     search_help = (
         "Search by customer name (Ada, Lovelace), the start of an e-mail (ada, ada@exa), "
         "ticket code, order id (ord_…), PaymentIntent id (pi_…) or charge id (ch_…). "
-        "The filters on the right still apply."
+        "The filters still apply."
     )
-    details = [
-        ("Status", lambda o: label(o.status)),
-        ("Created", lambda o: when(o.created_at)),
-        ("Updated", lambda o: when(o.updated_at)),
+    summary = [
+        ("Status", lambda o: label(o.status) + (", disputed" if o.disputed else "")),
         ("Total", lambda o: money_format(o.total_amount, o.currency)),
         ("Refunded", lambda o: money_format(o.refunded_amount or 0, o.currency)),
-        ("Customer", lambda o: o.customer_email_masked),
+        ("Customer", _customer_summary),
+        ("Created", lambda o: when(o.created_at)),
+    ]
+    details = [  # besides the summary's status, total, refunded, customer and creation
+        ("Updated", lambda o: when(o.updated_at)),
         ("PaymentIntent", lambda o: o.payment_intent_id),
         ("Disputed", lambda o: "yes" if o.disputed else "no"),
         ("Fulfillment", lambda o: label(o.fulfillment_status)),
         ("Fulfillment id", lambda o: o.fulfillment_id),
-        ("Fulfillment failure", lambda o: o.fulfillment_failure_reason),
+        ("Fulfillment failure", lambda o: answer_in_words(o.fulfillment_failure_reason) or None),
     ]
     related_lists = [
         RelatedList(
@@ -306,6 +325,7 @@ class OrderAdmin(DynamoModelAdmin):
             [],
             lambda o: selectors.order_timeline(order=o),
             template=TIMELINE_TEMPLATE,
+            side=True,
         ),
     ]
     object_actions = [  # the payments app adds "Refund" first (payments/admin.py)
@@ -392,7 +412,17 @@ class OrderAdmin(DynamoModelAdmin):
 
 class CustomerForm(forms.Form):
     name = forms.CharField(max_length=200)
-    phone = forms.CharField(max_length=40, required=False)
+    phone = forms.CharField(max_length=40, required=False, help_text=PHONE_HELP)
+
+    def clean_phone(self) -> str:
+        """Kept in E.164; empty removes it."""
+        typed = self.cleaned_data.get("phone") or ""
+        if not typed.strip():
+            return ""
+        try:
+            return phone_e164(typed)
+        except PhoneInvalid as error:
+            raise forms.ValidationError(str(error), code="phone") from None
 
 
 class CustomerAdmin(DynamoModelAdmin):
@@ -429,6 +459,7 @@ class CustomerAdmin(DynamoModelAdmin):
     )
     details = [
         ("E-mail", lambda c: c.email),
+        ("Phone", lambda c: phone_display(c.phone) or "-"),
         ("Created", lambda c: when(c.created_at)),
         ("Updated", lambda c: when(c.updated_at)),
     ]
@@ -452,6 +483,7 @@ class CustomerAdmin(DynamoModelAdmin):
             [],
             lambda c: selectors.customer_timeline(customer_id=c.customer_id),
             template=TIMELINE_TEMPLATE,
+            side=True,
         ),
     ]
     object_actions = [_note_action(_customer_note, "orders.add_note")]

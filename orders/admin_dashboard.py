@@ -27,6 +27,7 @@ from orders.selectors import (
     orders_with_open_dispute,
     orders_with_status,
 )
+from orders.vendor_client import answer_in_words
 from tickets.config import parameters_get
 from tickets.dynamodb import iso_utc, utc_now
 from tickets.formatting import money_format, money_minor_units, today, when
@@ -51,6 +52,7 @@ PROBLEMS_SHOWN = 10
 # the bars for their values and below for the days.
 CHART_WIDTH, CHART_HEIGHT, BAR_GAP = 900, 262, 4
 PLOT_LEFT, PLOT_TOP, PLOT_BOTTOM = 56, 22, 222
+LABEL_CHAR_WIDTH = 5.2  # px per character of a 9 px upright label (money over a bar)
 TICKS = 4  # gridlines above zero
 
 
@@ -62,8 +64,10 @@ class Bar:
     height: float
     label: str  # the day of the month under the bar ("26")
     month: str  # the month under that, where it starts ("Nov"; "" elsewhere)
-    value: str  # the value over it, short ("12", "1.2k"), readable without hovering
+    value: str  # the value over it ("12", "USD 251.50"), readable without hovering
     title: str  # the tooltip, in full
+    upright: bool = False  # the value written bottom-to-top (a long one: money)
+    inside: bool = False  # ... inside the top of the bar (it is tall enough), else above it
 
     @property
     def center(self) -> float:
@@ -94,7 +98,9 @@ def _nice_step(top: float) -> float:
     return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
 
 
-def _chart(days: list[str], values: list[float], titles: list[str]) -> dict[str, Any]:
+def _chart(
+    days: list[str], values: list[float], titles: list[str], labels: list[str] | None = None
+) -> dict[str, Any]:
     """Bars on a scale: gridlines at round values with their labels on the left, each bar's
     value written over it, each day under it (the month where it changes), and a tooltip
     (``<title>``) with the full value. ``values`` are in the unit the scale shows."""
@@ -105,6 +111,7 @@ def _chart(days: list[str], values: list[float], titles: list[str]) -> dict[str,
     bars = []
     for n, (day, value, title) in enumerate(zip(days, values, titles, strict=True)):
         height = (value / top) * plot_height
+        text = labels[n] if labels is not None else (_compact(value) if value else "")
         month_starts = n == 0 or day[8:] == "01"
         bars.append(
             Bar(
@@ -114,7 +121,10 @@ def _chart(days: list[str], values: list[float], titles: list[str]) -> dict[str,
                 height=height,
                 label=str(int(day[8:])),
                 month=date.fromisoformat(day).strftime("%b") if month_starts else "",
-                value=_compact(value) if value else "",
+                value=text,
+                # A long label (money) stands upright: inside a bar tall enough, else above it.
+                upright=labels is not None,
+                inside=labels is not None and height > len(text) * LABEL_CHAR_WIDTH + 8,
                 title=f"{day}: {title}",
             )
         )
@@ -194,6 +204,8 @@ def dashboard_view(request: HttpRequest, site: Any) -> HttpResponse:
             days,
             [r / money_minor_units(1, currency) for r in revenue],
             [money_format(r, currency) for r in revenue],
+            # Money over a bar is exact and names its currency (USD 251.50), never rounded.
+            labels=[money_format(r, currency) if r else "" for r in revenue],
         ),
         "per_day": [
             {"day": d, "orders": o, "revenue": money_format(r, currency)}
@@ -208,16 +220,21 @@ def dashboard_view(request: HttpRequest, site: Any) -> HttpResponse:
         "problems": [
             {
                 "title": "Fulfillment failures",
-                "rows": _problem_rows(failures, lambda o: o.fulfillment_failure_reason or ""),
+                "note_title": "Why",
+                "rows": _problem_rows(
+                    failures, lambda o: answer_in_words(o.fulfillment_failure_reason)
+                ),
                 "more": f"{changelist}?status=fulfillment_failed",
             },
             {
                 "title": "Open disputes",
+                "note_title": "Amount",
                 "rows": _problem_rows(disputes, lambda o: money_format(o.total_amount, o.currency)),
                 "more": None,
             },
             {
                 "title": "Unpaid orders past their expiry",
+                "note_title": "Customer",
                 "rows": _problem_rows(overdue, lambda o: o.customer_email_masked),
                 "more": f"{changelist}?status=pending_payment",
             },

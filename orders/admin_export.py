@@ -113,6 +113,12 @@ def orders_export_view(model_admin: Any) -> Callable[[HttpRequest], HttpResponse
             date_or_none(request.GET.get("from")),
             date_or_none(request.GET.get("to")),
         )
+        typed = {k: request.GET.get(k, "") for k in ("from", "to") if request.GET.get(k)}
+        bogus = [v for k, v in typed.items() if date_or_none(v) is None]
+        if bogus and preset is None:
+            messages.error(
+                request, f"“{bogus[0][:40]}” is not a date: choose one, or type it as YYYY-MM-DD."
+            )
         if first is None or last is None:
             # The form, filled in with the order list's filters (its "Export CSV" link
             # carries them): the dates chosen there, or the last 30 days.
@@ -134,8 +140,18 @@ def orders_export_view(model_admin: Any) -> Callable[[HttpRequest], HttpResponse
             }  # fmt: skip
             return TemplateResponse(request, "admin/backoffice/orders_export.html", context)
         if last < first or (last - first).days >= EXPORT_MAX_DAYS:
-            messages.error(request, f"Choose a range of 1 to {EXPORT_MAX_DAYS} days, oldest first.")
-            return HttpResponseRedirect(request.path)
+            problem = (
+                f"“From” ({first}) is after “To” ({last})"
+                if last < first
+                else f"{(last - first).days + 1} days is more than {EXPORT_MAX_DAYS}"
+            )
+            messages.error(
+                request,
+                f"Nothing was exported: {problem}. Choose a range of 1 to {EXPORT_MAX_DAYS} "
+                "days, oldest first.",
+            )
+            keep = {"status": status} if status else {}
+            return HttpResponseRedirect(request.path + ("?" + urlencode(keep) if keep else ""))
         which = f"{label(status)} orders" if status else "orders"
         audit_record(
             staff=request.user.get_username(),

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from orders import api_schema as doc
+from orders.phones import PhoneInvalid, phone_e164
 from orders.selectors import catalog_list, order_get
 from orders.services.creation import CreatedOrder, OrderLine, order_create_idempotent
 from tickets.api_docs import extend_schema
@@ -75,6 +76,16 @@ class OrderCreateApi(APIView):
             phone = StrictCharField(
                 max_length=32, required=False, allow_null=True, allow_blank=True
             )
+
+            def validate_phone(self, value: str | None) -> str | None:
+                """Kept in E.164 (``orders.phones``); a number without its country code or
+                not a number at all is a 400 naming the field."""
+                if not value or not value.strip():
+                    return None
+                try:
+                    return phone_e164(value)
+                except PhoneInvalid as error:
+                    raise serializers.ValidationError(str(error)) from None
 
         class NewOrderLineSerializer(serializers.Serializer):
             sku = StrictCharField(max_length=64)

@@ -17,6 +17,7 @@ Every answer becomes one of three outcomes, and nothing else escapes this module
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,6 +72,35 @@ def vendor_sessions_reset() -> None:
     """Forget the calling thread's session (its pooled connections): the next call opens new
     ones. Lambda runs one request at a time, on the thread that restores a SnapStart copy."""
     _local.session = None
+
+
+def answer_in_words(summary: str | None) -> str:
+    """A vendor answer's summary (``422 {"error": "sold out"}``, as kept on the order) as staff
+    read it: ``The vendor refused (HTTP 422): sold out``. Anything else is returned as it is."""
+    if not summary:
+        return ""
+    status, _, body = summary.partition(" ")
+    if not status.isdigit():
+        return summary
+    said = body.strip()
+    try:
+        parsed = json.loads(said) if said.startswith("{") else None
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict):
+        said = next(
+            (str(parsed[k]) for k in ("error", "message", "detail", "reason") if parsed.get(k)),
+            "",
+        )
+    code = int(status)
+    who = (
+        "The vendor refused"
+        if 400 <= code < 500
+        else "The vendor failed"
+        if code >= 500
+        else "The vendor answered"
+    )
+    return f"{who} (HTTP {code})" + (f": {said}" if said else "")
 
 
 def _summary(status: int, body: str) -> str:

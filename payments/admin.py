@@ -11,6 +11,7 @@ page's "Payments" list, the search by PaymentIntent id, the "Refund" action, whi
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -329,15 +330,36 @@ admin.site.register(StripeEventShape, StripeEventAdmin)
 # --- The payments part of the order admin ------------------------------------------------------
 
 
+AMOUNT_TYPED = re.compile(r"^\d{1,12}([.,]\d{1,3})?$")
+
+
 class RefundForm(forms.Form):
-    amount = forms.DecimalField(
+    amount = forms.CharField(
         required=False,
-        min_value=Decimal("0.001"),
-        max_digits=14,
+        max_length=20,
         label="Amount",
-        help_text="In the order's currency, e.g. 12.50. Empty: all that is left (you confirm "
-        "the amount next).",
+        help_text="In the order's currency, e.g. 12.50 (or 12,50). Empty: all that is left "
+        "(you confirm the amount next).",
     )
+
+    def clean_amount(self) -> Decimal | None:
+        """An amount as staff type it: ``12.50`` or ``12,50``; a thousands separator, a sign
+        or anything else gets a message saying how to type it."""
+        typed = (self.cleaned_data.get("amount") or "").strip().replace(" ", "")
+        if not typed:
+            return None
+        if not AMOUNT_TYPED.match(typed):
+            raise forms.ValidationError(
+                f"“{typed[:20]}” is not an amount: type it like 12.50 (digits, then a point or a "
+                "comma and the cents).",
+                code="amount",
+            )
+        amount = Decimal(typed.replace(",", "."))
+        if amount <= 0:
+            raise forms.ValidationError(
+                "Type an amount above zero, or leave it empty for all that is left.", code="amount"
+            )
+        return amount
 
 
 class RefundReasonForm(forms.Form):

@@ -39,6 +39,7 @@ from orders import selectors as order_selectors
 from orders.models import AttentionReason, Order
 from orders.services.attention import order_reinstate
 from orders.services.fulfillment import fulfillment_retry_now
+from orders.vendor_client import answer_in_words
 from payments import selectors
 from payments.services.refunds import refund_create
 from payments.services.sync import payment_sync
@@ -145,7 +146,7 @@ REASONS = [
         AttentionReason.FULFILLMENT_FAILED,
         "Fulfillment failed",
         "The ticket vendor refused, or every retry failed.",
-        lambda o: o.fulfillment_failure_reason or "",
+        lambda o: answer_in_words(o.fulfillment_failure_reason),
         RETRY,
     ),
     Reason(

@@ -162,8 +162,16 @@ def _translate(error: Exception) -> Exception:
     if isinstance(error, stripe.StripeError) and error.http_status == 404:
         return PaymentProviderNotFound(type(error).__name__, code=error.code)
     if isinstance(error, stripe.StripeError):
-        return PaymentProviderError(error.user_message or type(error).__name__, code=error.code)
+        return PaymentProviderError(_stripe_says(error), code=error.code)
     return error
+
+
+def _stripe_says(error: stripe.StripeError) -> str:
+    """Stripe's own words for a refusal (the error object's ``message``: "Charge ch_… has
+    already been refunded."), else the message meant for the buyer, else the error's kind.
+    They name Stripe's objects, never card numbers."""
+    body = getattr(error, "error", None)
+    return str(getattr(body, "message", None) or error.user_message or type(error).__name__)
 
 
 def _call(operation: Any, *args: Any, **kwargs: Any) -> Any:

@@ -174,6 +174,7 @@ WRITE_EXCEPTIONS = {
     # Shared plumbing in the project package: each is the service of its own record.
     "tickets/audit.py": "the audit log's service (audit_record), called by services and admin",
     "tickets/idempotency.py": "Idempotency-Key records: claim, complete, release",
+    "tickets/submissions.py": "the admin's one-time form claims and action sequences",
     "tickets/ratelimit.py": "the rate-limit counter of the DRF throttle it implements",
     "tickets/dynamodb.py": "defines transaction(), the helper services write through",
     # App modules that are a service by role, under another name.

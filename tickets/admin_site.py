@@ -11,15 +11,29 @@ from typing import Any
 from django.conf import settings
 from django.contrib.admin import autodiscover
 from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
 
 from dynamo_admin.audit import AuditEntry
 from dynamo_admin.sites import DynamoAdminSite
 from tickets.audit import AuditRecord, audit_history, audit_recent_by, audit_record
 from tickets.health import health_banners
 
+# Audit actions about a whole list (not one object), and the admin page each links to.
+LIST_ACTIONS = {"export": "admin:orders_order_export"}
+
+
+def _list_url(action: str) -> str | None:
+    try:
+        return reverse(LIST_ACTIONS[action])
+    except NoReverseMatch:
+        return None
+
 
 def _entry(record: AuditRecord) -> AuditEntry:
+    about_list = record.action in LIST_ACTIONS
     return AuditEntry(
+        about_list=about_list,
+        list_url=_list_url(record.action) if about_list else None,
         at=record.at,
         user=record.staff,
         action=record.action,

@@ -80,11 +80,13 @@ def test_an_empty_amount_asks_to_confirm_a_full_refund_with_a_reason(
     )
     in_stripe = stripe_object(aws, f"/v1/refunds/{refund.refund_id}")
     assert in_stripe["reason"] == "requested_by_customer"
+    # The key is the confirmation's one submit (dynamo_admin.once): refund:{order}:{submit}.
     assert in_stripe["metadata"] == {
         "order_id": paid_order.order_id,
         "requested_by": "fin",
-        "idempotency_key": f"refund:{paid_order.order_id}:1",
+        "idempotency_key": refund.idempotency_key,
     }
+    assert refund.idempotency_key.startswith(f"refund:{paid_order.order_id}:")
 
     # The reason is on the payment's page, beside the refund.
     page.goto(f"/admin/payments/payment/{paid_order.payment_intent_id}/change/")

@@ -43,8 +43,8 @@ def test_the_charts_have_a_scale_and_show_each_days_value(make_staff, new_page, 
 
     revenue_chart = page.locator("#revenue-chart svg")
     expect(revenue_chart.locator("text.unit")).to_have_text("USD")
-    # In major units: 18 orders x 49.00 = 882 on the tallest day.
-    assert "882" in revenue_chart.locator("text.value").all_text_contents()
+    # In major units, exact, with the currency: 18 orders x 49.00 on the tallest day.
+    assert "USD 882.00" in revenue_chart.locator("text.value").all_text_contents()
 
     page.click("#per-day summary")
     today_row = page.locator("#per-day tbody tr").first

@@ -156,7 +156,7 @@ def test_staff_read_states_in_words_and_no_internal_version(demo, make_staff, ne
     expect(page.locator("#result_list")).to_contain_text("Pending payment")
     expect(page.locator("#result_list")).not_to_contain_text("pending_payment")
     page.goto(f"/admin/orders/order/{order.order_id}/change/")
-    details = page.locator("#content-main")
+    details = page.locator("#content")
     expect(details).to_contain_text("Pending payment")
     expect(details).to_contain_text("Not started")
     expect(details).not_to_contain_text("pending_payment")

@@ -105,7 +105,7 @@ def test_every_time_reads_one_way_with_its_timezone(demo, make_staff, new_page):
     order = _order("partially_refunded")
 
     page.goto("/admin/orders/order/")
-    created = page.locator("#result_list tbody td.field-3").all_inner_texts()
+    created = page.locator("#result_list tbody td.col-created").all_inner_texts()
     assert created and all(ONE_FORMAT.match(t.replace("\n", " ")) for t in created), created
 
     for url in (

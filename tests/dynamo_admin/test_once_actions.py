@@ -40,7 +40,7 @@ from tickets.audit import SYSTEM_SCHEDULER, audit_entries_of
 pytestmark = pytest.mark.usefixtures("aws")
 
 REPEATED = "This second submit did nothing"
-CHANGED = "changed since you opened the page"
+CHANGED = "was changed by someone else since you opened the page"
 
 
 @dataclass

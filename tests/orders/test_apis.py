@@ -99,9 +99,9 @@ def test_an_order_is_priced_from_the_catalog_and_gets_a_payment_intent(client):
 
 def test_the_order_status_page_shows_no_personal_data_beyond_a_masked_email(client):
     ticket_type_create("ga")
-    order_id = post_order(client, order_body("Jane.Doe@Example.com", phone="+1 555 0100")).json()[
-        "order_id"
-    ]
+    order_id = post_order(
+        client, order_body("Jane.Doe@Example.com", phone="+1 415 555 0100")
+    ).json()["order_id"]
 
     response = client.get(f"/orders/{order_id}")
 

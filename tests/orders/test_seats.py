@@ -26,6 +26,7 @@ from orders.models import Order, OrderStatus, SeatShard, TicketType
 from orders.selectors import catalog_list, ticket_type_get
 from orders.services.seats import CapacityBelowSold, seats_capacity_change, seats_shard_levels
 from orders.services.transitions import order_cancel
+from tests.admin_forms import page_form
 from tests.factories import order_body, ticket_type_create
 from tickets.dynamodb import connections_reset, table_name
 from tickets.exceptions import Conflict
@@ -403,11 +404,11 @@ def test_finance_adds_a_sharded_type_and_edits_its_capacity_in_the_admin(staff_c
     assert levels("final-2027") == [125] * 8
     assert buy(1, quantity=4, sku="final-2027").status_code == 201
     page = finance.get("/admin/orders/tickettype/final-2027/change/")
-    version = TicketType.get("final-2027", consistent_read=True).version
+    hidden = page_form(page.content.decode(), "tickettype_form")
     edit = {k: v for k, v in form.items() if k not in {"sku", "currency", "seat_shards"}}
     response = finance.post(
         "/admin/orders/tickettype/final-2027/change/",
-        {**edit, "capacity": 990, "_version": version},
+        {**edit, "capacity": 990, "_version": hidden["_version"], "_once": hidden["_once"]},
     )
 
     assert "996" in page.content.decode()  # seats left, summed over the shards

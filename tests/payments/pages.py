@@ -11,10 +11,11 @@ from typing import Any
 
 
 def detail(html: str, label: str) -> str:
-    """The value of a read-only detail ("Refunded") on a change page."""
+    """The value of a read-only detail ("Refunded") on a change page: in its details, or in
+    the summary at its top."""
     found = re.search(
         rf'<label>{re.escape(label)}:</label><div class="readonly">([^<]*)</div>', html
-    )
+    ) or re.search(rf"<dt>{re.escape(label)}</dt><dd>([^<]*)</dd>", html)
     assert found, f"no detail {label!r}"
     return unescape(found.group(1)).strip()
 

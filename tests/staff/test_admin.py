@@ -78,8 +78,8 @@ def test_two_admins_editing_one_account_the_second_is_told(staff_client):
 
     assert ok.status_code == 302
     told = late.content.decode()
-    assert "changed by someone else" in told
-    assert "The last change: Changed email, role (ada, " in told  # what, and who
+    assert "was changed by someone else since you opened the page" in told
+    assert "ada ran “Change”" in told and "Changed email, role" in told  # who, and what
     assert staff_get(username="sam").role == "finance"
     assert Client().login(username="sam", password=STAFF_PASSWORD)
 

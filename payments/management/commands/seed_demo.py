@@ -28,6 +28,7 @@ from orders.models import (
     Ticket,
     TicketType,
 )
+from orders.phones import phone_e164
 from orders.services.customers import customers_first_day_note
 from orders.services.fulfillment import ticket_codes_record
 from payments.models import Payment, PaymentAttempt, Refund
@@ -96,7 +97,7 @@ class Command(BaseCommand):
                 customer_id=demo_id("cus"),
                 email=email_normalise(email),
                 name=name,
-                phone=phone,
+                phone=phone_e164(phone) if phone else None,
                 created_at=iso_utc(now - timedelta(days=30)),
                 updated_at=iso_utc(now - timedelta(days=30)),
             )
