@@ -54,8 +54,11 @@ function say(message: string): void {
   progress.textContent = message;
 }
 
+const HEADINGS = { "step-order": "Buy tickets", "step-pay": "Pay for your tickets", "step-tickets": "Your order" };
+
 function show(step: "step-order" | "step-pay" | "step-tickets"): void {
   for (const id of ["step-order", "step-pay", "step-tickets"]) $(id).hidden = id !== step;
+  $("page-title").textContent = HEADINGS[step];
   const title = document.querySelector<HTMLElement>(`#${step} h2`);
   title?.focus();
 }
@@ -169,6 +172,18 @@ function showFieldErrors(fields: Record<string, string[]>, items: OrderCreateInp
     }
   }
   first?.focus();
+}
+
+// What the page checks before sending the order (the API checks it all again).
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+function formProblems(body: OrderCreateInput): Record<string, string[]> {
+  const problems: Record<string, string[]> = {};
+  if (body.items.length === 0) problems.items = ["Choose at least one ticket."];
+  if (!body.customer.email) problems["customer.email"] = ["Enter your e-mail address: your tickets go there."];
+  else if (!EMAIL.test(body.customer.email)) problems["customer.email"] = ["This does not look like an e-mail address (name@example.com)."];
+  if (!body.customer.name) problems["customer.name"] = ["Enter your full name, as on your ID."];
+  return problems;
 }
 
 // --- 2. Creating the order --------------------------------------------------------------------
@@ -356,8 +371,8 @@ async function followOrder(api: StorefrontClient, orderId: string): Promise<void
       }
       if (data.status !== last) {
         last = data.status;
-        renderOrder(data);
-        say(`Order status: ${data.status.replace(/_/g, " ")}.`);
+        renderOrder(data); // the status is shown once, in the order's line
+        say("");
       }
       if (FINAL_STATES.has(data.status)) return;
     } catch {
@@ -397,11 +412,6 @@ async function main(): Promise<void> {
     clearAlert();
     clearFieldErrors();
     const items = chosenItems();
-    if (items.length === 0) {
-      showFieldErrors({ items: ["Choose at least one ticket."] }, items);
-      showAlert("Choose at least one ticket.");
-      return;
-    }
     const phone = $<HTMLInputElement>("phone").value.trim();
     const body: OrderCreateInput = {
       customer: {
@@ -411,6 +421,15 @@ async function main(): Promise<void> {
       },
       items,
     };
+    // Everything the page can tell before asking the API, said at once: each field's own
+    // message beside it, one line on top counting them (not the same message twice).
+    const problems = formProblems(body);
+    if (Object.keys(problems).length > 0) {
+      showFieldErrors(problems, items);
+      const count = Object.keys(problems).length;
+      showAlert(count === 1 ? "Please correct the field marked below." : `Please correct the ${count} fields marked below.`);
+      return;
+    }
     orderButton.disabled = true;
     say("Placing your order…");
     try {

@@ -215,3 +215,46 @@ def test_rate_limited_and_stripe_unavailable_are_explained(
     page.get_by_role("button", name="Continue to payment").click()  # same Idempotency-Key
     expect(page.get_by_role("heading", name="2. Pay")).to_be_visible()
     assert len(all_orders()) == 1
+
+
+def test_the_checkout_says_every_mistake_at_once_and_reads_well_after_paying(
+    aws, catalog, storefront, new_page, artifacts
+):
+    """No ticket, a bad e-mail and no name: each field says what is wrong, at once, and the
+    banner counts them (it does not repeat a field's message); an ordinary address fits its
+    box; after paying, the page is about the order (not "Buy tickets") and says its status
+    once; the tab has an icon (no 404)."""
+    failed: list[str] = []
+    page = new_page()
+    page.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
+    page.goto(f"{storefront}/")
+    expect(page.get_by_label("Quantity of General admission")).to_be_visible()
+
+    page.get_by_label("E-mail").fill("not-an-address")
+    page.get_by_role("button", name="Continue to payment").click()
+
+    expect(page.locator("#items-error")).to_contain_text("Choose at least one ticket")
+    expect(page.locator("#email-error")).to_contain_text("does not look like an e-mail")
+    expect(page.locator("#name-error")).to_contain_text("Enter your full name")
+    expect(page.locator("#alert")).to_have_text("Please correct the 3 fields marked below.")
+    page.screenshot(path=str(artifacts / "storefront-errors.png"), full_page=True)
+    address = "margaret.hamilton.apollo@example-university.edu"
+    page.get_by_label("E-mail").fill(address)
+    fits = page.get_by_label("E-mail").evaluate("e => e.scrollWidth <= e.clientWidth")
+    assert fits, "the e-mail box cuts an ordinary address off"
+
+    page.get_by_label("Quantity of General admission").fill("1")
+    page.get_by_label("Full name").fill("Margaret Hamilton")
+    page.get_by_role("button", name="Continue to payment").click()
+    page.get_by_label("Card number").fill(PAYS)
+    page.get_by_label("Expiration date (MM / YY)").fill("12 / 34")
+    page.get_by_label("Security code").fill("123")
+    page.get_by_role("button", name="Pay").click()
+    expect(page.locator("#order-state")).to_have_attribute(
+        "data-state", "fulfilled", timeout=20_000
+    )
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your order")
+    body = page.locator("main").inner_text().lower()
+    assert body.count("fulfilled") == 1, body  # the status, once
+    assert failed == [], failed  # the favicon included
