@@ -59,13 +59,8 @@ from django.utils.text import slugify
 from dynamo_admin import conf, errors, once
 from dynamo_admin.audit import AuditSink, NullAuditSink
 from dynamo_admin.cursor import PREV, cursor_decode
-from dynamo_admin.declarations import (
-    Column,
-    ObjectAction,
-    RelatedList,
-    SearchField,
-    declaration_insert,
-)
+from dynamo_admin.declarations import Column, ObjectAction, RelatedList, SearchField
+from dynamo_admin.extensions import declarations_extended
 from dynamo_admin.filters import ChoiceFilter, DateRangeFilter
 from dynamo_admin.forms import VERSION_FIELD, form_disable, form_errors_line, version_posted
 from dynamo_admin.paging import ListSource, Page, page_fetch
@@ -126,27 +121,15 @@ class DynamoModelAdmin(admin.ModelAdmin):
     def page_size(self) -> int:
         return self.per_page or conf.page_size()
 
-    # --- contributions from other apps -------------------------------------------------------
-    @classmethod
-    def contribute(
-        cls,
-        *,
-        related_list: RelatedList | None = None,
-        search_field: SearchField | None = None,
-        object_action: ObjectAction | None = None,
-        before: str | None = None,
-    ) -> None:
-        """Let another app add a declaration to this admin (before the entry named or titled
-        ``before``), so that app depends on this one and never the reverse: a payments app
-        adds its "Payments" list and "Refund" action to an order admin."""
-        if related_list is not None:
-            cls.related_lists = declaration_insert(cls.related_lists, related_list, before=before)
-        if search_field is not None:
-            cls.search_fields = declaration_insert(cls.search_fields, search_field, before=before)
-        if object_action is not None:
-            cls.object_actions = declaration_insert(
-                cls.object_actions, object_action, before=before
-            )
+    # --- declarations, with what other apps add (``extensions``) --------------------------
+    def get_related_lists(self) -> list[RelatedList]:
+        return declarations_extended(self.related_lists, self.object_type(), "related_lists")
+
+    def get_search_fields(self, request: HttpRequest | None = None) -> list[SearchField]:  # type: ignore[override]
+        return declarations_extended(self.search_fields, self.object_type(), "search_fields")
+
+    def get_object_actions(self) -> list[ObjectAction]:
+        return declarations_extended(self.object_actions, self.object_type(), "object_actions")
 
     # --- to implement ------------------------------------------------------------------------
     def list_source(self, request: HttpRequest, filters: dict[str, Any]) -> ListSource | None:
@@ -327,7 +310,7 @@ class DynamoModelAdmin(admin.ModelAdmin):
         reset it)."""
         rows: dict[str, Any] = {}
         tried = []
-        for spec in self.search_fields:
+        for spec in self.get_search_fields():
             if spec.matches(term):
                 tried.append(spec.title)
                 for item in spec.lookup(term):
@@ -426,7 +409,7 @@ class DynamoModelAdmin(admin.ModelAdmin):
             self.list_rows_prepare(page.rows)
         list_actions = [
             a
-            for a in self.object_actions
+            for a in self.get_object_actions()
             if a.form_class is None and a.confirm is None and self.has_action_permission(request, a)
         ]
         list_token = ""
@@ -474,7 +457,7 @@ class DynamoModelAdmin(admin.ModelAdmin):
 
     def _list_action(self, request: HttpRequest) -> HttpResponse:
         name = request.POST.get("action", "")
-        action = next((a for a in self.object_actions if a.name == name), None)
+        action = next((a for a in self.get_object_actions() if a.name == name), None)
         if action is None or action.form_class is not None or action.confirm is not None:
             messages.error(request, "Choose an action.")
             return HttpResponseRedirect(request.get_full_path())
@@ -513,7 +496,7 @@ class DynamoModelAdmin(admin.ModelAdmin):
                     for row in r.rows(item)
                 ],
             }
-            for r in self.related_lists
+            for r in self.get_related_lists()
             if r.side == side
         ]
 
@@ -536,7 +519,7 @@ class DynamoModelAdmin(admin.ModelAdmin):
         # An action the role cannot use is not shown (rather than refused when tried).
         return [
             a
-            for a in self.object_actions
+            for a in self.get_object_actions()
             if a.available(item) and self.has_action_permission(request, a)
         ]
 
@@ -785,7 +768,7 @@ class DynamoModelAdmin(admin.ModelAdmin):
 
     # --- actions -----------------------------------------------------------------------------
     def object_action_view(self, request: HttpRequest, object_id: str, action: str) -> HttpResponse:
-        chosen = next((a for a in self.object_actions if a.name == action), None)
+        chosen = next((a for a in self.get_object_actions() if a.name == action), None)
         item = self.item_by_url_id(object_id)
         if chosen is None or item is None:
             messages.error(request, "That action is not available here.")

@@ -267,7 +267,7 @@ class OrderAdmin(DynamoModelAdmin):
             matches=lambda t: not _is_id(t) and bool(TICKET_CODE.match(t.strip())),
             lookup=lambda t: [o for o in [selectors.order_by_ticket_code(code=t)] if o],
         ),
-    ]  # the payments app adds "PaymentIntent id" and "charge id" (payments/admin.py)
+    ]  # payments adds "PaymentIntent id" and "charge id" (its extension, payments/admin.py)
     search_help = (
         "Search by customer name (Ada, Lovelace), the start of an e-mail (ada, ada@exa), "
         "ticket code, order id (ord_…), PaymentIntent id (pi_…) or charge id (ch_…). "
@@ -304,7 +304,7 @@ class OrderAdmin(DynamoModelAdmin):
             ],
         ),
         RelatedList("Customer", ["Name", "E-mail", "Phone", "Customer id"], _customer_rows),
-        # The payments app adds "Payments" here (payments/admin.py).
+        # Payments adds "Payments" and "Refunds" here (its extension, payments/admin.py).
         RelatedList(
             "Fulfillment attempts",
             ["At", "Outcome", "Detail"],
@@ -328,7 +328,7 @@ class OrderAdmin(DynamoModelAdmin):
             side=True,
         ),
     ]
-    object_actions = [  # the payments app adds "Refund" first (payments/admin.py)
+    object_actions = [  # payments adds "Refund" and "Sync" first (its extension)
         ObjectAction(
             "cancel",
             "Cancel unpaid order",

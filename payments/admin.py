@@ -3,7 +3,8 @@ and the Stripe event inbox: every verified event newest first, by outcome and ty
 it touched, and "Replay" for a failed one (``payments.services.events.webhook_event_replay``).
 
 Payments change only through Stripe's webhooks, so their pages are read-only. This app also
-adds its part to the order admin (the arrow runs payments -> orders, never back): the order
+adds its part to the order admin through ``dynamo_admin.extensions`` (the arrow runs
+payments -> orders, never back; the order admin's class is not changed): the order
 page's "Payments" list, the search by PaymentIntent id, the "Refund" action, which calls
 ``payments.services.refunds.refund_create``, and "Sync with Stripe", which calls
 ``payments.services.sync.payment_sync`` and says what changed.
@@ -22,13 +23,14 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from dynamo_admin.declarations import Column, ObjectAction, RelatedList, SearchField
+from dynamo_admin.extensions import AdminExtension, extension_register
 from dynamo_admin.filters import ChoiceFilter
 from dynamo_admin.once import SUBMISSION_ID
 from dynamo_admin.options import DynamoModelAdmin
 from dynamo_admin.paging import ListSource, Partition
 from dynamo_admin.shapes import dynamo_shape
-from orders.admin import OrderAdmin
-from orders.models import Order, OrderStatus
+from orders.models import Order
+from orders.services.transitions import REFUNDABLE
 from payments import selectors
 from payments.admin_attention import site_urls as attention_site_urls
 from payments.models import (
@@ -42,11 +44,15 @@ from payments.models import (
 from payments.selectors import integration_banners
 from payments.services.events import webhook_event_replay
 from payments.services.records import payment_refunded_total
-from payments.services.refunds import REFUND_REASONS, refund_create, refund_reason_text
+from payments.services.refunds import (
+    REFUND_REASONS,
+    refund_amount_choose,
+    refund_create,
+    refund_reason_text,
+)
 from payments.services.sync import payment_sync
 from tickets.admin_views import site_urls_register
-from tickets.exceptions import ValidationFailed
-from tickets.formatting import money_format, money_minor_units, when, when_short
+from tickets.formatting import money_format, when, when_short
 from tickets.health import health_source_register
 
 # A PaymentIntent's statuses (Stripe's list): the partitions of payment-status-index.
@@ -375,28 +381,8 @@ class RefundReasonForm(forms.Form):
     )
 
 
-REFUNDABLE = {
-    OrderStatus.PAID,
-    OrderStatus.FULFILLED,
-    OrderStatus.FULFILLMENT_FAILED,
-    OrderStatus.PARTIALLY_REFUNDED,
-}
-
-
 def _refund_amount(order: Order, data: dict[str, Any]) -> tuple[int, bool]:
-    """The amount to refund in minor units, and whether it is all that is left; raises
-    ``ValidationFailed`` for more than is left or more decimals than the currency has."""
-    left = order.total_amount - (order.refunded_amount or 0)
-    amount = data.get("amount")
-    if amount is None:
-        return left, True
-    try:
-        minor = money_minor_units(amount, order.currency)
-    except ValueError as error:
-        raise ValidationFailed(f"{error} (you typed {amount})") from None
-    if minor > left:
-        raise ValidationFailed(f"At most {money_format(left, order.currency)} is left to refund.")
-    return minor, minor == left
+    return refund_amount_choose(order=order, typed=data.get("amount"))
 
 
 def _refund_confirm(order: Order, data: dict[str, Any]) -> list[str]:
@@ -436,6 +422,9 @@ def _sync(request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
     return f"Synced with Stripe. {result.describe()}"
 
 
+PAYMENT_COLUMNS = ["PaymentIntent", "Status", "Amount", "Refunded", "Charge", "Disputed", "Created"]
+
+
 def _payments_rows(order: Order) -> list[dict[str, Any]]:
     return [
         {
@@ -452,67 +441,74 @@ def _payments_rows(order: Order) -> list[dict[str, Any]]:
     ]
 
 
-OrderAdmin.contribute(
-    related_list=RelatedList(
-        "Payments",
-        ["PaymentIntent", "Status", "Amount", "Refunded", "Charge", "Disputed", "Created"],
-        _payments_rows,
-    ),
-    before="Fulfillment attempts",
-)
-OrderAdmin.contribute(
-    related_list=RelatedList(
-        "Refunds",
-        REFUND_COLUMNS,
-        lambda o: [
-            row
-            for p in selectors.payments_for_order(order_id=o.order_id, limit=PAYMENTS_SHOWN)
-            for row in _refund_rows(p)
+def _refund_rows_of_order(order: Order) -> list[dict[str, Any]]:
+    return [
+        row
+        for p in selectors.payments_for_order(order_id=order.order_id, limit=PAYMENTS_SHOWN)
+        for row in _refund_rows(p)
+    ]
+
+
+# This app's part of the order page, registered for the order admin (dynamo_admin.extensions):
+# the arrow runs payments -> orders, and the order admin's class stays as orders wrote it.
+extension_register(
+    "orders.order",
+    AdminExtension(
+        related_lists=[
+            (RelatedList("Payments", PAYMENT_COLUMNS, _payments_rows), "Fulfillment attempts"),
+            (RelatedList("Refunds", REFUND_COLUMNS, _refund_rows_of_order), "Fulfillment attempts"),
+        ],
+        search_fields=[
+            (
+                SearchField(
+                    "PaymentIntent id",
+                    matches=lambda t: t.startswith("pi_"),
+                    lookup=lambda t: selectors.orders_by_payment_intent(payment_intent_id=t),
+                ),
+                None,
+            ),
+            (
+                SearchField(
+                    "charge id",
+                    matches=lambda t: t.startswith(("ch_", "py_")),
+                    lookup=lambda t: selectors.orders_by_charge(charge_id=t),
+                ),
+                None,
+            ),
+        ],
+        object_actions=[
+            (
+                ObjectAction(
+                    "refund",
+                    "Refund",
+                    permission="orders.refund_order",
+                    run=_refund,
+                    form_class=RefundForm,
+                    available=lambda o: o.status in REFUNDABLE,  # orders' one rule
+                    help_text="Full or partial, through Stripe; you confirm it with a reason next.",
+                    audited_by_service=True,
+                    confirm=_refund_confirm,
+                    confirm_form_class=RefundReasonForm,
+                    confirm_label="Yes, refund",
+                ),
+                "cancel",
+            ),
+            (
+                ObjectAction(
+                    "sync_payment",
+                    "Sync with Stripe",
+                    permission="orders.sync_payment_order",
+                    run=_sync,
+                    available=lambda o: bool(o.payment_intent_id),
+                    help_text="Re-read the payment in Stripe and apply what it says (never "
+                    "backwards).",
+                    audited_by_service=True,
+                ),
+                "cancel",
+            ),
         ],
     ),
-    before="Fulfillment attempts",
-)
-OrderAdmin.contribute(
-    search_field=SearchField(
-        "PaymentIntent id",
-        matches=lambda t: t.startswith("pi_"),
-        lookup=lambda t: selectors.orders_by_payment_intent(payment_intent_id=t),
-    )
-)
-OrderAdmin.contribute(
-    search_field=SearchField(
-        "charge id",
-        matches=lambda t: t.startswith(("ch_", "py_")),
-        lookup=lambda t: selectors.orders_by_charge(charge_id=t),
-    )
-)
-OrderAdmin.contribute(
-    object_action=ObjectAction(
-        "refund",
-        "Refund",
-        permission="orders.refund_order",
-        run=_refund,
-        form_class=RefundForm,
-        available=lambda o: o.status in REFUNDABLE,
-        help_text="Full or partial, through Stripe; you confirm it with a reason next.",
-        audited_by_service=True,
-        confirm=_refund_confirm,
-        confirm_form_class=RefundReasonForm,
-        confirm_label="Yes, refund",
-    ),
-    before="cancel",
-)
-OrderAdmin.contribute(
-    object_action=ObjectAction(
-        "sync_payment",
-        "Sync with Stripe",
-        permission="orders.sync_payment_order",
-        run=_sync,
-        available=lambda o: bool(o.payment_intent_id),
-        help_text="Re-read the payment in Stripe and apply what it says (never backwards).",
-        audited_by_service=True,
-    ),
-    before="cancel",
+    name=__name__,
 )
 
 

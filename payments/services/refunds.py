@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 
 from orders.models import AttentionReason, Order, OrderStatus
 from orders.selectors import order_get
@@ -36,7 +37,7 @@ from payments.services.records import (
 from tickets.audit import audit_record
 from tickets.dynamodb import iso_utc, utc_now, utc_now_iso
 from tickets.exceptions import ApplicationError, Conflict, NotFound
-from tickets.formatting import money_format
+from tickets.formatting import money_format, money_minor_units
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +104,38 @@ def refund_reason_text(*, reason: str | None, note: str) -> str:
 def refund_left(*, payment: Payment) -> int:
     """What can still be refunded: the amount minus refunds made, pending or reserved."""
     return max(int(payment.amount) - _refunded_or_reserved(payment), 0)
+
+
+def refund_left_of_order(*, order: Order) -> int:
+    """What can still be refunded of ``order``: its payment's ``refund_left`` (the one rule,
+    for the admin's confirmation as for ``refund_create``); without a payment recorded, its
+    total less what it shows refunded."""
+    payment = (
+        selectors.payment_get(payment_intent_id=order.payment_intent_id)
+        if order.payment_intent_id
+        else None
+    )
+    if payment is None:
+        return max(int(order.total_amount) - int(order.refunded_amount or 0), 0)
+    return refund_left(payment=payment)
+
+
+def refund_amount_choose(*, order: Order, typed: Decimal | None) -> tuple[int, bool]:
+    """The refund staff asked for, in minor units, and whether it is all that is left:
+    ``typed`` in major units (None: all that is left). Raises ``RefundAmountInvalid`` for more
+    decimals than the currency has, or more than is left."""
+    left = refund_left_of_order(order=order)
+    if typed is None:
+        return left, True
+    try:
+        minor = money_minor_units(typed, order.currency)
+    except ValueError as error:
+        raise RefundAmountInvalid(f"{error} (you typed {typed})") from None
+    if minor > left:
+        raise RefundAmountInvalid(
+            f"At most {money_format(left, order.currency)} is left to refund."
+        )
+    return minor, minor == left
 
 
 def _reserve(
