@@ -1,5 +1,6 @@
-"""The staff app's site-level admin page: "sign out everywhere" (registered with the admin
-site from ``staff/admin.py``)."""
+"""The staff app's site-level admin pages: the sign-in with its second factor
+(``staff.signin``) and "sign out everywhere" (registered with the admin site from
+``staff/admin.py``)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_http_methods
 
 from staff.services import staff_sessions_revoke
+from staff.signin import signin_urls
 
 
 def site_urls(site: admin.AdminSite) -> list[Any]:
@@ -30,6 +32,7 @@ def site_urls(site: admin.AdminSite) -> list[Any]:
         return TemplateResponse(request, "admin/backoffice/sign_out_everywhere.html", context)
 
     return [
+        *signin_urls(site),  # before the site's own login/: ours asks for the second factor
         path(
             "sign-out-everywhere/",
             site.admin_view(sign_out_everywhere),
