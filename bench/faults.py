@@ -345,10 +345,13 @@ def _time_passes(run: Run, seconds: int = 3600) -> None:
     from payments.models import WebhookEvent
     from payments.selectors import payment_get
     from tickets.dynamodb import iso_utc
+    from tickets.idempotency import idempotency_pk
     from tickets.models import IdempotencyRecord
 
     try:
-        record = IdempotencyRecord.get(f"IDEMPOTENCY#orders#{run.key}", "RECORD")
+        record = IdempotencyRecord.get(
+            idempotency_pk(scope="orders", key=run.key, client=run.address), "RECORD"
+        )
         if record.status == "IN_PROGRESS":
             record.update(
                 actions=[IdempotencyRecord.lease_until.set(int(record.lease_until) - seconds)]
@@ -767,6 +770,7 @@ def invariants(run: Run) -> list[str]:
     from orders.selectors import ticket_type_get
     from payments.models import WebhookEventStatus
     from payments.selectors import payment_get, webhook_event_get
+    from tickets.idempotency import idempotency_pk
     from tickets.models import IdempotencyRecord
 
     problems: list[str] = []
@@ -829,7 +833,9 @@ def invariants(run: Run) -> list[str]:
 
     # Nothing left in progress.
     try:
-        record = IdempotencyRecord.get(f"IDEMPOTENCY#orders#{run.key}", "RECORD")
+        record = IdempotencyRecord.get(
+            idempotency_pk(scope="orders", key=run.key, client=run.address), "RECORD"
+        )
         if record.status == "IN_PROGRESS":
             problems.append("idempotency record stuck IN_PROGRESS")
     except IdempotencyRecord.DoesNotExist:

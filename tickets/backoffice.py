@@ -7,7 +7,7 @@ idempotency record). Items are told apart by their key prefixes::
 
     pk                          sk                 what
     EMAIL#{normalised email}    CLAIM              the customer that owns the email
-    IDEMPOTENCY#{scope}#{key}   RECORD             a replayable API answer (TTL)
+    IDEMPOTENCY#{scope}#{client hash}#{key}  RECORD  a replayable API answer (TTL)
     EVENT#{stripe event id}     RECORD             a Stripe event in the inbox (TTL 30 days)
     HEALTH                      {condition}        an integration-health marker
     STAFF#{username}            ACCOUNT            a staff account

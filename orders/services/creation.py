@@ -154,15 +154,22 @@ def order_create_idempotent(
     phone: str | None,
     lines: list[OrderLine],
     render: Callable[[CreatedOrder], dict[str, Any]],
+    client: str = "",
 ) -> OrderCreateAnswer:
     """``order_create`` behind an ``Idempotency-Key`` (``tickets.idempotency``): the same key
     and body get the first answer again; a run that died is resumed (same order id), never
     repeated. ``render`` turns the created order into the answer's body (the API's
-    serialiser), which is what is stored for replays. Without a key, one plain creation."""
+    serialiser), which is what is stored for replays. Without a key, one plain creation. The
+    key is ``client``'s (the caller's address): another client's same key is another claim,
+    never a replay of this one's answer (``tickets.idempotency``, "Scoped to the client")."""
     claim = None
     if idempotency_key is not None:
         claim = idempotency_claim(
-            scope="orders", key=idempotency_key, payload=payload, subject_id=new_id("ord")
+            scope="orders",
+            key=idempotency_key,
+            payload=payload,
+            subject_id=new_id("ord"),
+            client=client,
         )
         if claim.replay is not None:
             return OrderCreateAnswer(claim.replay[0], claim.replay[1], replayed=True)
