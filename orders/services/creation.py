@@ -101,13 +101,15 @@ def order_create(
         order_id_var.set(order_id)
         return _resume(existing)
     order_id = order_id or new_id("ord")
-    order_id_var.set(order_id)
 
     items, currency = _priced_items(lines)
     email = email_normalise(email)
     order = _order_write(
         order_id=order_id, email=email, name=name, phone=phone, items=items, currency=currency
     )
+    # From here on the order exists: its lines carry its id (a refusal before, e.g. an unknown
+    # sku or no seats left, logs none: there is no such order).
+    order_id_var.set(order_id)
     gateway = payment_gateway()
     try:
         started = gateway.payment_start(
@@ -119,6 +121,7 @@ def order_create(
             extra={"error": type(error).__name__},
         )
         _order_abandon(order)
+        order_id_var.set(None)  # deleted: the answer's log line names no order
         raise PaymentProviderUnavailable() from None
     try:
         _payment_record(order, started)
@@ -128,6 +131,7 @@ def order_create(
             order_id=order.order_id, payment_intent_id=started.payment_intent_id
         )
         _order_abandon(order)
+        order_id_var.set(None)
         raise ServiceUnavailable() from None
     _daily_totals_count(order)
     logger.info(

@@ -47,7 +47,7 @@ from payments.services.refunds import (
 from tickets.audit import SYSTEM_SCHEDULER
 from tickets.dynamodb import iso_utc, utc_now
 from tickets.formatting import money_format
-from tickets.logging import order_id_var
+from tickets.logging import log_item, order_id_var
 from tickets.metrics import metric_emit
 
 logger = logging.getLogger(__name__)
@@ -440,16 +440,19 @@ def payments_reconcile(
             continue
         report.checked += 1
         result: SyncResult | None = None
-        try:
-            result = payment_sync(payment_intent_id=order.payment_intent_id, actor=SYSTEM_SCHEDULER)
-        except Exception:
-            logger.exception("payment sync failed", extra={"order_id": order.order_id})
-            report.failed.append(order.order_id)
-        else:
-            if result.changed:
-                report.changed.append(order.order_id)
+        with log_item(order.order_id):
+            try:
+                result = payment_sync(
+                    payment_intent_id=order.payment_intent_id, actor=SYSTEM_SCHEDULER
+                )
+            except Exception:
+                logger.exception("payment sync failed")
+                report.failed.append(order.order_id)
             else:
-                report.unchanged += 1
+                if result.changed:
+                    report.changed.append(order.order_id)
+                else:
+                    report.unchanged += 1
         if progress is not None:
             progress(order, result)
     now = int(time.time())
@@ -498,12 +501,13 @@ def refunds_reconcile(*, created_after: int, report: SweepReport, deadline: floa
         if payment is None:
             continue  # another integration's payment on the same account
         report.checked += 1
-        try:
-            if _refunds_apply(payment, refunds):
-                report.changed.append(payment.order_id)
-        except Exception:
-            logger.exception("refund reconciliation failed", extra={"order_id": payment.order_id})
-            report.failed.append(payment.order_id)
+        with log_item(payment.order_id):
+            try:
+                if _refunds_apply(payment, refunds):
+                    report.changed.append(payment.order_id)
+            except Exception:
+                logger.exception("refund reconciliation failed")
+                report.failed.append(payment.order_id)
     return True
 
 
@@ -534,7 +538,8 @@ def disputes_reconcile(*, created_after: int, report: SweepReport, deadline: flo
             if _out_of_time(deadline):
                 return False
             try:
-                outcome = dispute_apply(dispute=dispute, actor=SYSTEM_SCHEDULER)
+                with log_item():  # dispute_apply names the order once it knows it
+                    outcome = dispute_apply(dispute=dispute, actor=SYSTEM_SCHEDULER)
             except Exception:
                 logger.exception("dispute reconciliation failed", extra={"dispute": dispute.id})
                 report.failed.append(dispute.id)
