@@ -15,6 +15,7 @@ Django's ``login``: the session is a signed-in one only then.
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -186,7 +187,7 @@ def signin_urls(site: admin.AdminSite) -> list[Any]:
         context = {
             **_site_context(site, request, "Second step"),
             "error": error,
-            "passkey_options": options,
+            "passkey_options": json.loads(options),  # json_script writes it out again
         }
         return TemplateResponse(request, "staff/signin_factor.html", context)
 
@@ -244,7 +245,7 @@ def signin_urls(site: admin.AdminSite) -> list[Any]:
             "error": error,
             "secret": secret,
             "otpauth_uri": f.totp_uri(username=username, secret=secret),
-            "passkey_options": options,
+            "passkey_options": json.loads(options),
             "username": username,
         }
         return TemplateResponse(request, "staff/signin_enroll.html", context)
