@@ -245,12 +245,19 @@ class RelyingParty:
 
 
 def relying_party(request: Any) -> RelyingParty:
-    """The relying party: ``STAFF_WEBAUTHN_RP_ID`` / ``STAFF_WEBAUTHN_ORIGIN`` when set (the
-    admin's public host in AWS), else the host the page was served from (``ALLOWED_HOSTS``
-    vouches for it)."""
-    origin = settings.STAFF_WEBAUTHN_ORIGIN or f"{request.scheme}://{request.get_host()}"
-    rp_id = settings.STAFF_WEBAUTHN_RP_ID or request.get_host().rsplit(":", 1)[0]
-    return RelyingParty(rp_id=rp_id, origin=origin)
+    """The relying party: ``STAFF_WEBAUTHN_ORIGIN`` / ``STAFF_WEBAUTHN_RP_ID`` when set; else
+    the admin's public origin, the first of ``CSRF_TRUSTED_ORIGINS`` (in AWS, the CloudFront
+    distribution's, from infra/outputs.tf: Lambda sees API Gateway's host, not the one the
+    browser shows); else (locally) the host the page was served from, which
+    ``ALLOWED_HOSTS`` vouches for."""
+    from urllib.parse import urlsplit
+
+    trusted = list(settings.CSRF_TRUSTED_ORIGINS or [])
+    origin = settings.STAFF_WEBAUTHN_ORIGIN or (
+        trusted[0] if trusted else f"{request.scheme}://{request.get_host()}"
+    )
+    rp_id = settings.STAFF_WEBAUTHN_RP_ID or (urlsplit(origin).hostname or "")
+    return RelyingParty(rp_id=rp_id, origin=origin.rstrip("/"))
 
 
 def _user_handle(username: str) -> bytes:

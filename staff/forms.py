@@ -60,12 +60,17 @@ class StaffAuthenticationForm(AdminAuthenticationForm):
                 self.error_messages["throttled"], code="throttled", params={"seconds": wait}
             )
         attacked = signin_under_attack(request=self.request, username=username)
+        if attacked:
+            # Counted before the password is even checked, right or wrong: the same writes
+            # either way, so not even the time tells. The second step's success forgets it.
+            signin_failure_record(request=self.request, username=username)
         # Read for every username, existing or not: the same requests, the same time.
         factors = factors_summary(factors_of(username=username))
         try:
             cleaned = super().clean()
         except forms.ValidationError as error:
-            signin_failure_record(request=self.request, username=username)
+            if not attacked:
+                signin_failure_record(request=self.request, username=username)
             if attacked and getattr(error, "code", None) == "invalid_login":
                 self.user_cache = None
                 self.next_step = "blind"

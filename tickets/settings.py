@@ -138,7 +138,7 @@ LOGIN_URL = "admin:login"
 LOGIN_REDIRECT_URL = "admin:index"
 # The second factor (staff/factors.py): the roles that must sign in with one (comma-separated;
 # anyone who has one is asked for it), and the WebAuthn relying party (empty: the host the
-# admin was served from; in AWS, the admin's public host name and https origin).
+# admin is served from: the first of CSRF_TRUSTED_ORIGINS, else the request's host).
 STAFF_SECOND_FACTOR_ROLES = frozenset(env_list("STAFF_SECOND_FACTOR_ROLES", "finance,admin"))
 STAFF_WEBAUTHN_RP_ID = os.environ.get("STAFF_WEBAUTHN_RP_ID", "")
 STAFF_WEBAUTHN_ORIGIN = os.environ.get("STAFF_WEBAUTHN_ORIGIN", "")
