@@ -144,3 +144,26 @@ def test_an_authenticator_app_set_up_in_the_browser_gives_the_codes_to_sign_in(
     lost_phone.fill("#id_code", recovery)
     lost_phone.click("#factor-form input[type=submit]")
     _signed_in(lost_phone, "ada")
+
+
+def test_a_member_with_an_app_adds_a_passkey_later_and_signs_in_with_it(make_staff, localhost_page):
+    from tests.conftest import staff_totp_code
+
+    make_staff("finance", "fin")  # the test app's code, enrolled
+    page = localhost_page()
+    _password(page, "fin")
+    page.fill("#id_code", staff_totp_code("fin"))
+    page.click("#factor-form input[type=submit]")
+    _signed_in(page, "fin")
+    page.click("#user-tools a[href='/admin/second-factor/']")
+    page.fill("#id_label", "Laptop key")
+    page.click("#add-passkey")
+    expect(page.locator(".messagelist .success")).to_contain_text(
+        "Your second factor was added", timeout=SLOW
+    )
+    expect(page.locator("#factors")).to_contain_text("Laptop key")
+
+    page.click("#logout-form button, #logout-form input[type=submit]")
+    _password(page, "fin")
+    page.click("#use-passkey")
+    _signed_in(page, "fin")

@@ -147,3 +147,28 @@ def test_a_viewer_cannot_reset_factors(make_staff, staff_client):
 def test_the_second_step_without_a_password_first_goes_back_to_sign_in(client):
     assert client.get("/admin/login/factor/")["Location"] == "/admin/login/"
     assert client.post("/admin/login/enroll/", {"code": "123456"})["Location"] == "/admin/login/"
+
+
+def test_a_support_member_opts_in_to_an_app_from_the_second_factor_page(staff_client):
+    browser = staff_client("support", "sam")
+    page = browser.get("/admin/second-factor/").content.decode()
+    assert "You sign in with your password alone" in page
+    secret = re.search(r'<code id="totp-secret">([A-Z2-7]+)</code>', page).group(1)
+
+    added = browser.post(
+        "/admin/second-factor/", {"action": "totp", "code": pyotp.TOTP(secret).now()}
+    ).content.decode()
+
+    assert "Your second factor was added" in added
+    assert len(re.findall(r"<li><code>[a-z2-7-]+</code></li>", added)) == 10
+    assert _password(Client(), "sam")["Location"] == "/admin/login/factor/"
+    renewed = browser.post("/admin/second-factor/", {"action": "recovery"}).content.decode()
+    assert "Your new recovery codes" in renewed
+
+
+def test_a_wrong_code_adds_no_app(staff_client):
+    browser = staff_client("support", "sam")
+    browser.get("/admin/second-factor/")
+    refused = browser.post("/admin/second-factor/", {"action": "totp", "code": "000000"})
+    assert "That did not work" in refused.content.decode()
+    assert _password(Client(), "sam")["Location"] == "/admin/orders/order/"
