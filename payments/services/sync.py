@@ -67,7 +67,7 @@ REFUNDS_WINDOW = timedelta(days=7)
 # for, so an intent younger than this may belong to a creation still running).
 ORPHANS_WINDOW = timedelta(hours=6)
 ORPHANS_GRACE = timedelta(minutes=15)
-# What Stripe lets us cancel; a succeeded or processing intent needs a person (it is logged).
+# What Stripe lets us cancel (and all an orphan can be unless its buyer paid it).
 CANCELABLE = frozenset(
     {"requires_payment_method", "requires_confirmation", "requires_action", "requires_capture"}
 )
@@ -500,10 +500,9 @@ def orphans_reconcile(
     *, created_after: int, created_before: int, report: SweepReport, deadline: float | None
 ) -> bool:
     """PaymentIntents of ours (``order_id`` metadata naming one of our order ids) created in
-    ``(created_after, created_before]`` whose order does not exist: canceled if Stripe allows
-    (once: the cancel's idempotency key is the intent's), else logged for a person (money
-    taken with no order). Intents of another integration on the account are left alone.
-    False if it ran out of time."""
+    ``(created_after, created_before]``, still cancelable, whose order does not exist:
+    canceled (once: the cancel's idempotency key is the intent's). Intents of another
+    integration on the account are left alone. False if it ran out of time."""
     try:
         for intent in stripe_client.payment_intents_list(created_after=created_after):
             if _out_of_time(deadline):
@@ -513,7 +512,9 @@ def orphans_reconcile(
                 continue  # not ours
             if intent.created is None or intent.created > created_before:
                 continue  # too young: its order may still be being written
-            if intent.status == "canceled":
+            if intent.status not in CANCELABLE:
+                # Canceled already; or money moved (succeeded, processing): a payment event
+                # about an order we do not have is kept in the event inbox as "not ours".
                 continue
             if order_selectors.order_get(order_id=order_id) is not None:
                 continue  # the expiry job and the sync handle intents of existing orders
@@ -527,13 +528,6 @@ def orphans_reconcile(
 
 
 def _orphan_cancel(intent: stripe_client.PaymentIntent, report: SweepReport) -> None:
-    if intent.status not in CANCELABLE:
-        logger.error(
-            "payment intent of ours has no order and cannot be canceled",
-            extra={"payment_intent_id": intent.id, "status": intent.status},
-        )
-        report.failed.append(intent.id)
-        return
     try:
         stripe_client.payment_intent_cancel(
             payment_intent_id=intent.id, idempotency_key=f"orphan-cancel:{intent.id}"

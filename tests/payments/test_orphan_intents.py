@@ -104,8 +104,11 @@ def test_an_intent_made_for_an_abandoned_order_is_canceled_by_the_reconciliation
         stripe_object(aws, f"/v1/payment_intents/{kept.payment_intent_id}")["status"] != "canceled"
     )
     assert stripe_object(aws, f"/v1/payment_intents/{foreign.id}")["status"] != "canceled"
-    assert sorted(report.orphans.changed) == orphans
-    assert report.summary()["orphans_canceled"] == len(orphans)
+    # (localstripe outlives each test's tables: intents of earlier tests' orders are orphans
+    # now too, and canceled alike.)
+    assert set(orphans) <= set(report.orphans.changed)
+    assert {kept.payment_intent_id, foreign.id}.isdisjoint(report.orphans.changed)
+    assert report.summary()["orphans_canceled"] == len(report.orphans.changed)
     assert again.orphans.changed == []  # canceled ones are not looked at again
 
 
