@@ -377,6 +377,23 @@ def passkey_verify(
     return True
 
 
+# --- Audit -----------------------------------------------------------------------------------
+
+
+def factor_added_audit(*, username: str, what: str) -> None:
+    """An entry in the account's History: who added which factor (never the secret)."""
+    from tickets.audit import audit_record
+
+    audit_record(
+        staff=username,
+        object_type="staff.staff",
+        object_id=username,
+        object_repr=username,
+        action="factor_added",
+        summary=f"{username} added a second factor: {what}.",
+    )
+
+
 # --- Reset -----------------------------------------------------------------------------------
 
 

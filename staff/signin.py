@@ -223,6 +223,8 @@ def signin_urls(site: admin.AdminSite) -> list[Any]:
                     username=username, secret=secret, code=request.POST["code"]
                 )
             if enrolled:
+                what = "a passkey or security key" if credential else "an authenticator app"
+                f.factor_added_audit(username=username, what=what)
                 codes = f.recovery_codes_new(username=username)
                 next_url = str(pending["next"])
                 if _signin_complete(request, username, next_url) is None:

@@ -61,6 +61,9 @@ def site_urls(site: admin.AdminSite) -> list[Any]:
             elif action == "recovery":
                 codes = f.recovery_codes_new(username=username)
                 done = True
+            if done:
+                what = {"passkey": "a passkey or security key", "totp": "an authenticator app"}
+                f.factor_added_audit(username=username, what=what.get(action, "new recovery codes"))
             if done and action != "recovery":
                 request.session.pop("staff_factor_secret", None)
                 if not f.factors_summary(f.factors_of(username=username)).recovery_left:
