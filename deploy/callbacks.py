@@ -26,8 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-# The spec's budget: small enough to upload directly (50 MB) and to unpack fast.
-PACKAGE_MAX_BYTES = 15 * 1024 * 1024
+# The spec's budget: small enough to upload directly (50 MB) and to unpack fast. 22 MiB since
+# the staff's second factor (issue 29): WebAuthn's signatures need ``cryptography`` (about
+# 6 MiB zipped, its Rust extension), imported only when a passkey is checked.
+PACKAGE_MAX_BYTES = 22 * 1024 * 1024
 
 # Top-level names that must never be in the package. (PyYAML stays: drf-spectacular's
 # /schema renderer imports it.)

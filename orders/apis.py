@@ -18,6 +18,7 @@ from orders.phones import PhoneInvalid, phone_e164
 from orders.selectors import catalog_list, order_get
 from orders.services.creation import CreatedOrder, OrderLine, order_create_idempotent
 from tickets.api_docs import extend_schema
+from tickets.client_identity import client_address
 from tickets.exceptions import ApplicationError, NotFound
 from tickets.metrics import metric_emit
 from tickets.ratelimit import DynamoDBRateThrottle
@@ -149,6 +150,7 @@ class OrderCreateApi(APIView):
             phone=data["customer"].get("phone") or None,
             lines=[OrderLine(sku=i["sku"], quantity=i["quantity"]) for i in data["items"]],
             render=self._body,
+            client=client_address(request),
         )
         return Response(answer.body, status=answer.status)
 

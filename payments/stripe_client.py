@@ -58,6 +58,7 @@ class PaymentIntent:
     client_secret: str | None
     latest_charge: str | None
     metadata: dict[str, str]
+    created: int | None = None  # unix seconds
 
     def __repr__(self) -> str:  # the client secret stays out of logs and tracebacks
         return f"PaymentIntent(id={self.id!r}, status={self.status!r}, amount={self.amount})"
@@ -209,7 +210,25 @@ def _payment_intent(obj: Any) -> PaymentIntent:
         client_secret=obj.get("client_secret"),
         latest_charge=charge if isinstance(charge, str) or charge is None else charge.get("id"),
         metadata=dict(obj.get("metadata") or {}),
+        created=int(obj["created"]) if obj.get("created") is not None else None,
     )
+
+
+def payment_intents_list(
+    *, created_after: int | None, page_size: int = LIST_PAGE_SIZE
+) -> Iterator[PaymentIntent]:
+    """Every PaymentIntent created after ``created_after`` (unix seconds) in the account, read
+    page by page (Stripe lists newest first; localstripe in no order, so the cut is made on
+    each intent rather than by stopping at the first older one)."""
+    pages = _paged(
+        _stripe_client().v1.payment_intents.list, _created_filter(created_after), page_size
+    )
+    for obj in pages:
+        intent = _payment_intent(obj)
+        if created_after is not None and intent.created is not None:
+            if intent.created <= created_after:
+                continue
+        yield intent
 
 
 def payment_intent_create(

@@ -10,18 +10,20 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.password_validation import validate_password
 from django.http import HttpRequest
+from django.urls import reverse
 
 from dynamo_admin.declarations import Column, ObjectAction
 from dynamo_admin.options import DynamoModelAdmin
 from dynamo_admin.paging import ListSource, Partition
 from staff import selectors, services
+from staff.factors import factor_required, factors_of, factors_reset, factors_summary
 from staff.forms import StaffAuthenticationForm
 from staff.models import STAFF_LIST, Staff, StaffAccount
 from staff.roles import ROLE_CHOICES
-from staff.signin_guard import signin_failures_clear, signin_failures_of
+from staff.signin_guard import signin_failures_clear, signin_failures_of, unlock_link_issue
 from staff.site_urls import site_urls
 from tickets.admin_views import site_urls_register
 from tickets.formatting import when
@@ -68,10 +70,38 @@ def _set_password(request: HttpRequest, account: StaffAccount, data: dict[str, A
 
 def _unlock(request: HttpRequest, account: StaffAccount, data: dict[str, Any]) -> str:
     signin_failures_clear(username=account.username)
-    return (
-        f"Forgot the failed sign-ins typed for {account.username} (and from the address they "
-        "last came from): no delay holds their sign-in any more."
+    token = unlock_link_issue(username=account.username)
+    link = request.build_absolute_uri(f"{reverse('admin:signin_unlock')}?token={token}")
+    # The link is a message of its own, so it stays out of the audit entry (which records the
+    # returned summary): it is a credential for one sign-in.
+    messages.info(
+        request,
+        f"Give {account.username} this one-time link (valid for an hour, in the browser they "
+        f"sign in with): {link}",
     )
+    return (
+        f"Forgot the failed sign-ins typed for {account.username} and those of their devices; "
+        "a one-time unlock link frees the browser that opens it from any address's delay."
+    )
+
+
+def _reset_factors(request: HttpRequest, account: StaffAccount, data: dict[str, Any]) -> str:
+    removed = factors_reset(username=account.username)
+    return (
+        f"Reset the second factor of {account.username} ({removed} removed: keys, app, "
+        "recovery codes) and ended their sessions; they set up a new one at their next sign-in."
+    )
+
+
+def _factors_shown(account: StaffAccount) -> str:
+    summary = factors_summary(factors_of(username=account.username))
+    parts = [f"{summary.keys} passkey(s) or security key(s)"] if summary.keys else []
+    parts += ["an authenticator app"] if summary.totp else []
+    if not parts:
+        return "none" + (
+            " (required: set up at the next sign-in)" if factor_required(account.role) else ""
+        )
+    return ", ".join(parts) + f"; {summary.recovery_left} recovery code(s) left"
 
 
 def _revoke(request: HttpRequest, account: StaffAccount, data: dict[str, Any]) -> str:
@@ -93,6 +123,7 @@ class StaffAdmin(DynamoModelAdmin):
     details = [
         ("Last sign-in", lambda a: when(a.last_login)),
         ("Failed sign-ins (last hour)", lambda a: signin_failures_of(username=a.username)),
+        ("Second factor", _factors_shown),
         ("Created", lambda a: when(a.created_at)),
     ]
     object_actions = [
@@ -104,8 +135,17 @@ class StaffAdmin(DynamoModelAdmin):
             "Unlock",
             permission="staff.change_staff",
             run=_unlock,
-            help_text="Forgets the failed sign-ins typed for this username and from the "
-            "address they came from, so a delay no longer holds its sign-in.",
+            help_text="Forgets the failed sign-ins typed for this username and those of its "
+            "devices, and gives you a one-time link for its owner: the browser that opens it "
+            "is freed from any address's delay (an attacker's never is).",
+        ),
+        ObjectAction(
+            "reset_factors",
+            "Reset second factor",
+            permission="staff.change_staff",
+            run=_reset_factors,
+            help_text="For a lost key or phone: removes every passkey, app and recovery code "
+            "of this account and ends its sessions; its owner sets up a new one at sign-in.",
         ),
         ObjectAction(
             "set_password",

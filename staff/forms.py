@@ -1,7 +1,16 @@
 """The admin's sign-in form: the sign-in guard's delays around Django's own check.
 
 ``staff.signin_guard`` decides, from its counters alone, whether this client must wait; only
-then are the username and password checked (``staff.backends``), and the outcome counted.
+then are the username and password checked (``staff.backends``), and a refusal counted. The
+form decides the next step (``next_step``), which ``staff.signin``'s view carries out:
+
+- ``"signin"``: the right password, and no second factor asked: signed in.
+- ``"factor"``: the right password of a member with a factor: the factor's page.
+- ``"enroll"``: the right password of a member whose role requires a factor they do not have
+  yet: the enrollment page.
+- ``"blind"``: a refused password for a username under a distributed attack, on a new device
+  (``signin_under_attack``): the factor's page as well, exactly as for the right password, so
+  the answer tells an attacker nothing; no factor can pass there.
 """
 
 from __future__ import annotations
@@ -11,7 +20,8 @@ from typing import Any
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 
-from staff.signin_guard import signin_failure_record, signin_success_record, signin_wait
+from staff.factors import factor_required, factors_of, factors_summary
+from staff.signin_guard import signin_failure_record, signin_under_attack, signin_wait
 
 
 class StaffAuthenticationForm(AdminAuthenticationForm):
@@ -37,6 +47,8 @@ class StaffAuthenticationForm(AdminAuthenticationForm):
             raise forms.ValidationError(self.error_messages[code], code=code)
         super().confirm_login_allowed(user)
 
+    next_step = ""
+
     def clean(self) -> dict[str, Any]:
         username = self.cleaned_data.get("username")
         password = self.cleaned_data.get("password")
@@ -47,10 +59,28 @@ class StaffAuthenticationForm(AdminAuthenticationForm):
             raise forms.ValidationError(
                 self.error_messages["throttled"], code="throttled", params={"seconds": wait}
             )
+        attacked = signin_under_attack(request=self.request, username=username)
+        if attacked:
+            # Counted before the password is even checked, right or wrong: the same writes
+            # either way, so not even the time tells. The second step's success forgets it.
+            signin_failure_record(request=self.request, username=username)
+        # Read for every username, existing or not: the same requests, the same time.
+        factors = factors_summary(factors_of(username=username))
         try:
             cleaned = super().clean()
-        except forms.ValidationError:
-            signin_failure_record(request=self.request, username=username)
+        except forms.ValidationError as error:
+            if not attacked:
+                signin_failure_record(request=self.request, username=username)
+            if attacked and getattr(error, "code", None) == "invalid_login":
+                self.user_cache = None
+                self.next_step = "blind"
+                return self.cleaned_data
             raise
-        signin_success_record(request=self.request, username=username)
+        user = self.get_user()
+        if factors.any:
+            self.next_step = "factor"
+        elif factor_required(user.role):
+            self.next_step = "enroll"
+        else:
+            self.next_step = "signin"
         return cleaned

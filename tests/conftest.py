@@ -174,21 +174,80 @@ def lambda_package(local_stack: LocalStack) -> Iterator[Path]:
 
 
 STAFF_PASSWORD = "correct horse battery staple"
+_totp_steps_used: dict[str, int] = {}
+
+
+def staff_totp_secret(username: str) -> str:
+    """The TOTP secret ``make_staff`` enrolls for ``username`` (a test's authenticator app)."""
+    import base64
+    import hashlib
+
+    return base64.b32encode(hashlib.sha256(f"test-totp:{username}".encode()).digest()[:20]).decode()
+
+
+def staff_totp_code(username: str) -> str:
+    """A code of ``username``'s app that the server has not seen yet (a code counts once: a
+    second sign-in within the same 30 s takes the next step's code, as a person would wait)."""
+    import pyotp
+
+    totp = pyotp.TOTP(staff_totp_secret(username))
+    step = int(time.time() // totp.interval)
+    use = max(step, _totp_steps_used.get(username, -1) + 1)
+    while use > step + 1:  # a third sign-in within one step: wait for the next
+        time.sleep(1)
+        step = int(time.time() // totp.interval)
+    _totp_steps_used[username] = use
+    return totp.at(use * totp.interval)
+
+
+def staff_factor_enroll(username: str) -> None:
+    """Give ``username`` the test app's TOTP factor, written straight to the table."""
+    from staff.factors import TOTP, StaffFactor
+    from staff.models import staff_pk
+
+    StaffFactor(
+        pk=staff_pk(username), sk=TOTP, secret=staff_totp_secret(username), last_step=0
+    ).save()
+    _totp_steps_used.pop(username, None)
 
 
 @pytest.fixture
 def make_staff(aws):
-    """Create a staff account: ``make_staff("support")`` -> the username."""
+    """Create a staff account: ``make_staff("support")`` -> the username. A role that must
+    sign in with a second factor (finance, admin) gets the test app's TOTP factor
+    (``staff_totp_code``), unless ``factor=False``."""
+    from staff.factors import factor_required
     from staff.services import staff_create
 
-    def make(role: str = "admin", username: str | None = None, password: str = STAFF_PASSWORD):
+    def make(
+        role: str = "admin",
+        username: str | None = None,
+        password: str = STAFF_PASSWORD,
+        factor: bool | None = None,
+    ):
         username = username or f"{role}-user"
         staff_create(
             username=username, email=f"{username}@staff.example", role=role, password=password
         )
+        if factor if factor is not None else factor_required(role):
+            staff_factor_enroll(username)
         return username
 
     return make
+
+
+def staff_sign_in(
+    browser, username: str, password: str = STAFF_PASSWORD, next_url: str = "/admin/"
+):
+    """Sign in through the admin's pages, the second step with the test app's code when asked:
+    the final answer (a redirect when signed in)."""
+    response = browser.post(
+        f"/admin/login/?next={next_url}", {"username": username, "password": password}
+    )
+    if response.status_code == 302 and response["Location"] == "/admin/login/factor/":
+        browser.get("/admin/login/factor/")
+        response = browser.post("/admin/login/factor/", {"code": staff_totp_code(username)})
+    return response
 
 
 @pytest.fixture
@@ -199,10 +258,9 @@ def staff_client(make_staff):
     def sign_in(role: str = "admin", username: str | None = None):
         username = make_staff(role, username)
         browser = Client(raise_request_exception=False)
-        response = browser.post(
-            "/admin/login/?next=/admin/", {"username": username, "password": STAFF_PASSWORD}
-        )
+        response = staff_sign_in(browser, username)
         assert response.status_code == 302, response.content[:500]
+        assert response["Location"] == "/admin/", response["Location"]
         return browser
 
     return sign_in

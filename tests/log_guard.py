@@ -6,6 +6,9 @@ writes to CloudWatch through) and remembers each line that carries
 
 - a full e-mail address (``alice@example.com``, or URL-encoded ``alice%40example.com``; the
   masked form ``a***@example.com`` is what logs may hold),
+- a phone number in international form (``+15551234567``, URL-encoded ``%2B15551234567``,
+  with spaces or dashes; ``+1***`` is what logs may hold),
+- a value typed into a search in a query string (``?q=Lovelace``; ``q=***`` may be logged),
 - a secret of the local stack (Stripe keys, webhook secret, Django secret key, vendor key),
 - a password the tests sign in with.
 
@@ -23,6 +26,9 @@ from collections.abc import Iterable
 FULL_EMAIL = re.compile(
     r"[A-Za-z0-9._+-]{2,}(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
 )
+
+FULL_PHONE = re.compile(r"(?:\+|%2B)\d{1,3}(?:[\s().-]|%20)*\d{3}(?:[\s().-]|%20)*\d{3,}")
+SEARCH_VALUE = re.compile(r"[?&](?:q|search|query)=(?!\*\*\*)[^&\s\"]+")
 
 # Every password a test signs in or sets (tests use these, through conftest.STAFF_PASSWORD or
 # literally); add one here when a test uses a new one.
@@ -49,6 +55,8 @@ class LogGuard(logging.Handler):
             return
         found = [value for value in self.forbidden if value in line]
         found += FULL_EMAIL.findall(line)
+        found += FULL_PHONE.findall(line)
+        found += SEARCH_VALUE.findall(line)
         if found:
             self.leaks.append(f"{record.name}: {found!r} in {line[:300]}")
 

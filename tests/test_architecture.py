@@ -181,6 +181,7 @@ WRITE_EXCEPTIONS = {
     "orders/daily_totals.py": "the dashboard counters' service (daily_totals_record)",
     "staff/sessions.py": "Django's SESSION_ENGINE: save() and delete() are its interface",
     "staff/signin_guard.py": "the sign-in failure counters of the guard it implements",
+    "staff/factors.py": "the second factors' service: enroll, spend a code, reset",
     # Maintenance and demo commands (never called by a request).
     "orders/management/commands/admin_indexes_backfill.py": "maintenance backfill (a Scan)",
     "payments/management/commands/seed_demo.py": "demo data; refuses to run in prod",

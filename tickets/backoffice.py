@@ -7,10 +7,14 @@ idempotency record). Items are told apart by their key prefixes::
 
     pk                          sk                 what
     EMAIL#{normalised email}    CLAIM              the customer that owns the email
-    IDEMPOTENCY#{scope}#{key}   RECORD             a replayable API answer (TTL)
+    IDEMPOTENCY#{scope}#{client hash}#{key}  RECORD  a replayable API answer (TTL)
     EVENT#{stripe event id}     RECORD             a Stripe event in the inbox (TTL 30 days)
     HEALTH                      {condition}        an integration-health marker
     STAFF#{username}            ACCOUNT            a staff account
+    STAFF#{username}            FACTOR#{kind}...   its second factors (TOTP, passkeys, recovery)
+    SIGNIN#{ADDR|NAME}#{hash}   COUNTER            failed sign-ins of an address or a username (TTL)
+    SIGNIN#DEV#{name hash}      DEV#{device hash}  failed sign-ins of a member's known device (TTL)
+    SIGNIN#UNLOCK#{token hash}  GRANT              an admin's one-time unlock link (TTL)
     SESSION#{session key}       RECORD             a server-side session (TTL)
     AUDIT#{object type}#{id}    {time}#{n}         one staff change
     RATE#{client}#{window}      COUNTER            a rate-limit window (TTL)

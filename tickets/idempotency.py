@@ -15,17 +15,31 @@ Powertools' idempotency utility:
   a failure, so the client may retry with the same key.
 
 Records expire after 24 hours (TTL), as Stripe's own keys do.
+
+**Scoped to the client** (issue 29, F2). Stripe scopes a key to the API key that sent it; this
+API has no account to scope by, so a record is keyed by the key *and* the client that sent it
+(``client``: the caller's address as ``tickets.client_identity`` sees it, also behind
+CloudFront, hashed with the app's secret key so the table holds no addresses). Another client
+sending the same key (a guessed, reused or leaked one) gets its own claim, never the first
+client's answer (which carries the PaymentIntent's ``client_secret``). The cost, accepted: a
+buyer whose address changes between a request and its retry (a phone moving from Wi-Fi to
+mobile data) is a new client, so the retry makes a second order; that order is never paid
+(its client secret went to the retry only if the retry was answered) and expires like any
+unpaid cart. A shared address (a NAT) still needs the same key, which the storefront makes
+random (``crypto.randomUUID()``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 
 from tickets.exceptions import ApplicationError, Conflict
@@ -74,10 +88,24 @@ def _validate_key(key: str) -> None:
         raise InvalidIdempotencyKey()
 
 
-def idempotency_claim(*, scope: str, key: str, payload: Any, subject_id: str) -> Claim:
-    """Claim ``key`` for this request, or explain why not (see the module docstring)."""
+def _client_digest(client: str) -> str:
+    secret = hashlib.sha256(f"{settings.SECRET_KEY}:idempotency-client".encode()).digest()
+    return hmac.new(secret, client.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def idempotency_pk(*, scope: str, key: str, client: str = "") -> str:
+    """The record's key: the scope, the client's digest and the key."""
+    return f"IDEMPOTENCY#{scope}#{_client_digest(client)}#{key}"
+
+
+def idempotency_claim(
+    *, scope: str, key: str, payload: Any, subject_id: str, client: str = ""
+) -> Claim:
+    """Claim ``key`` of ``client`` for this request, or explain why not (see the module
+    docstring). ``client`` identifies the caller (its address); records of one client are
+    invisible to another."""
     _validate_key(key)
-    pk = f"IDEMPOTENCY#{scope}#{key}"
+    pk = idempotency_pk(scope=scope, key=key, client=client)
     digest = payload_hash(payload)
     now = time.time()
     record = IdempotencyRecord(

@@ -11,15 +11,19 @@ data in the first place. Every secret value loaded by ``tickets.config`` is regi
 the formatter replaces any occurrence of one, in the message, the extra fields or a traceback,
 with ``[REDACTED]``. The formatter also masks personal data wherever it appears in a finished
 line (``personal_data_mask``): e-mail addresses (plain or URL-encoded, as in an access-log
-line's query string) become ``a***@example.com``, and the values of query parameters and JSON
-fields named like a phone, password, token or secret become ``***``. Django's root logger
+line's query string) become ``a***@example.com``, phone numbers in international form
+(``+15551234567``, ``%2B15551234567``) become ``+1***``, the values of query parameters and
+JSON fields named like a phone, password, token or secret become ``***``, and so does what
+staff typed into a search (``q=***``: a name or a phone number has no reliable shape). Django's root logger
 config puts this formatter on the one handler in Lambda, so Zappa's access-log line
 (``GET /admin/orders/order/?q=alice@example.com``) goes through it too.
 
 The request id and order id are context variables. A request sets both on entry
 (``tickets.middleware``); a scheduled job or any other unit of work runs inside
 ``log_scope()``, which starts clean and restores what was there on exit, so no line carries
-the id of an order handled earlier in the same container.
+the id of an order handled earlier in the same container; each order a job handles runs in
+``log_item(order_id)``, so the job's summary line carries none of them. An order's id is set
+once the order exists: a request refused before (an unknown sku, no seats) logs none.
 
 Why not Powertools' Logger: importing it costs ~120 ms of cold start; this is the part we need.
 """
@@ -77,6 +81,12 @@ _SENSITIVE_NAME = r"(?:phone|password|passwd|token|secret|client_secret|api_key|
 # ``phone=...`` in a query string or form body, and ``"phone": "..."`` in JSON.
 _SENSITIVE_QUERY = re.compile(rf"(?i)((?<![A-Za-z0-9_]){_SENSITIVE_NAME}\d*=)[^&\s\"]+")
 _SENSITIVE_JSON = re.compile(rf'(?i)("[A-Za-z0-9_]*{_SENSITIVE_NAME}\d*"\s*:\s*")[^"]*(")')
+# What staff type into a search (an e-mail, a name, a phone number), in a query string: the
+# whole value goes (``q=***``), since a name or a phone has no shape to recognise reliably.
+_SEARCH_QUERY = re.compile(r"(?i)((?<![A-Za-z0-9_])(?:q|search|query|email)=)[^&\s\"]+")
+# A phone number in international form anywhere in a line (``+15551234567``, URL-encoded
+# ``%2B15551234567``, with spaces or dashes): only the country-code-sized start is kept.
+_PHONE = re.compile(r"(?<![A-Za-z0-9])(\+|%2B)(\d{1,2})(?:[\d().-]|\s|%20|\+){6,20}\d")
 # A PaymentIntent's client secret lets anyone holding it pay the order.
 _CLIENT_SECRET = re.compile(r"\b(pi_[A-Za-z0-9]+)_secret_[A-Za-z0-9]+")
 
@@ -85,6 +95,8 @@ def personal_data_mask(text: str) -> str:
     """``text`` with e-mail addresses masked and sensitive named values replaced by ``***``."""
     text = _EMAIL.sub(r"\1***\2\3", text)
     text = _SENSITIVE_QUERY.sub(r"\1***", text)
+    text = _SEARCH_QUERY.sub(r"\1***", text)
+    text = _PHONE.sub(r"\1\2***", text)
     text = _SENSITIVE_JSON.sub(r"\1***\2", text)
     return _CLIENT_SECRET.sub(r"\1_secret_***", text)
 
@@ -100,6 +112,15 @@ def log_scope(*, request_id: str | None = None, order_id: str | None = None) -> 
     finally:
         order_id_var.reset(order_token)
         request_id_var.reset(request_token)
+
+
+@contextlib.contextmanager
+def log_item(order_id: str | None = None) -> Iterator[None]:
+    """One item of a batch (an order a job looks at): the current request id, ``order_id``
+    (or none), and afterwards the order id that was there before, so the batch's summary line
+    carries no order it looked at (issue 29, F4)."""
+    with log_scope(request_id=request_id_var.get(), order_id=order_id):
+        yield
 
 
 class JsonFormatter(logging.Formatter):

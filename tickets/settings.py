@@ -118,9 +118,11 @@ SESSION_COOKIE_AGE = int(os.environ.get("STAFF_SESSION_SECONDS", str(8 * 3600)))
 SESSION_COOKIE_SAMESITE = "Lax"
 # Admin messages ride in the server-side session (no extra signed cookie to size or leak).
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
-# Sign-in guessing (staff/signin_guard.py): failures an address, and a username on a device
-# that never signed in as it, may make before each further try waits 1 s, 2 s, 4 s, ... up to
-# the maximum; counters are forgotten a window after their last failure.
+# Sign-in guessing (staff/signin_guard.py): failures an address (or a known device) may make
+# before each further try waits 1 s, 2 s, 4 s, ... up to the maximum; past the account's free
+# attempts (from any addresses) a new device's password step no longer says whether the
+# password was right (the second factor decides); counters are forgotten a window after their
+# last failure. Nobody waits because of a username's failures: that would be a lock-out.
 STAFF_SIGNIN_FREE_ATTEMPTS = int(os.environ.get("STAFF_SIGNIN_FREE_ATTEMPTS", "5"))
 STAFF_SIGNIN_ACCOUNT_FREE_ATTEMPTS = int(os.environ.get("STAFF_SIGNIN_ACCOUNT_FREE_ATTEMPTS", "20"))
 STAFF_SIGNIN_BASE_DELAY_SECONDS = float(os.environ.get("STAFF_SIGNIN_BASE_DELAY_SECONDS", "1"))
@@ -132,6 +134,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]  # fmt: skip
 LOGIN_URL = "admin:login"
+# Where a sign-in goes when its ``next`` is missing or unsafe (another host, ``javascript:``).
+LOGIN_REDIRECT_URL = "admin:index"
+# The second factor (staff/factors.py): the roles that must sign in with one (comma-separated;
+# anyone who has one is asked for it), and the WebAuthn relying party (empty: the host the
+# admin is served from: the first of CSRF_TRUSTED_ORIGINS, else the request's host).
+STAFF_SECOND_FACTOR_ROLES = frozenset(env_list("STAFF_SECOND_FACTOR_ROLES", "finance,admin"))
+STAFF_WEBAUTHN_RP_ID = os.environ.get("STAFF_WEBAUTHN_RP_ID", "")
+STAFF_WEBAUTHN_ORIGIN = os.environ.get("STAFF_WEBAUTHN_ORIGIN", "")
 # The admin over DynamoDB (dynamo_admin/README.md): rows per list page (each page is one or a
 # few Queries of this size), where it records changes, and which of our errors it shows.
 DYNAMO_ADMIN_PAGE_SIZE = int(os.environ.get("ADMIN_PAGE_SIZE", "50"))

@@ -101,13 +101,15 @@ def order_create(
         order_id_var.set(order_id)
         return _resume(existing)
     order_id = order_id or new_id("ord")
-    order_id_var.set(order_id)
 
     items, currency = _priced_items(lines)
     email = email_normalise(email)
     order = _order_write(
         order_id=order_id, email=email, name=name, phone=phone, items=items, currency=currency
     )
+    # From here on the order exists: its lines carry its id (a refusal before, e.g. an unknown
+    # sku or no seats left, logs none: there is no such order).
+    order_id_var.set(order_id)
     gateway = payment_gateway()
     try:
         started = gateway.payment_start(
@@ -119,6 +121,7 @@ def order_create(
             extra={"error": type(error).__name__},
         )
         _order_abandon(order)
+        order_id_var.set(None)  # deleted: the answer's log line names no order
         raise PaymentProviderUnavailable() from None
     try:
         _payment_record(order, started)
@@ -128,6 +131,7 @@ def order_create(
             order_id=order.order_id, payment_intent_id=started.payment_intent_id
         )
         _order_abandon(order)
+        order_id_var.set(None)
         raise ServiceUnavailable() from None
     _daily_totals_count(order)
     logger.info(
@@ -154,15 +158,22 @@ def order_create_idempotent(
     phone: str | None,
     lines: list[OrderLine],
     render: Callable[[CreatedOrder], dict[str, Any]],
+    client: str = "",
 ) -> OrderCreateAnswer:
     """``order_create`` behind an ``Idempotency-Key`` (``tickets.idempotency``): the same key
     and body get the first answer again; a run that died is resumed (same order id), never
     repeated. ``render`` turns the created order into the answer's body (the API's
-    serialiser), which is what is stored for replays. Without a key, one plain creation."""
+    serialiser), which is what is stored for replays. Without a key, one plain creation. The
+    key is ``client``'s (the caller's address): another client's same key is another claim,
+    never a replay of this one's answer (``tickets.idempotency``, "Scoped to the client")."""
     claim = None
     if idempotency_key is not None:
         claim = idempotency_claim(
-            scope="orders", key=idempotency_key, payload=payload, subject_id=new_id("ord")
+            scope="orders",
+            key=idempotency_key,
+            payload=payload,
+            subject_id=new_id("ord"),
+            client=client,
         )
         if claim.replay is not None:
             return OrderCreateAnswer(claim.replay[0], claim.replay[1], replayed=True)

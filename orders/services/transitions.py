@@ -50,6 +50,7 @@ from tickets.config import parameters_get
 from tickets.dynamodb import iso_utc, utc_now, utc_now_iso
 from tickets.exceptions import Conflict, NotFound
 from tickets.formatting import money_format
+from tickets.logging import log_item
 from tickets.metrics import metric_emit
 
 logger = logging.getLogger(__name__)
@@ -305,32 +306,37 @@ def orders_expire(*, older_than_minutes: int | None = None, limit: int = 500) ->
         limit=limit,
     )
     for stale in candidates:
-        order_id = stale.order_id
-        try:
-            # The index is eventually consistent: decide on the order as it is now.
-            order = _order_get(order_id)
-            if order.status != OrderStatus.PENDING_PAYMENT or order.created_at >= cutoff:
-                continue
-            _payment_intent_cancel(order)
-            if _cancel_write(
-                order, reason="expired", actor=SYSTEM_SCHEDULER, action="expire", cutoff=cutoff
-            ):
-                report.expired.append(order_id)
-        except OrderBeingPaid:
-            # Money moved: apply what Stripe says now (a succeeded intent pays the order,
-            # sells its seats and starts fulfillment) rather than wait for a webhook that may
-            # never come. A payment still processing is left for its outcome.
-            if payment_gateway().payment_sync(
-                payment_intent_id=order.payment_intent_id, actor=SYSTEM_SCHEDULER
-            ):
-                report.paid.append(order_id)
-            else:
-                report.left_for_payment.append(order_id)
-        except Exception:
-            # One bad order must not stop the others; the next run retries it.
-            logger.exception("order expiry failed", extra={"order_id": order_id})
-            report.failed.append(order_id)
+        with log_item(stale.order_id):
+            _order_expire_one(stale.order_id, cutoff=cutoff, report=report)
     return report
+
+
+def _order_expire_one(order_id: str, *, cutoff: str, report: ExpiryReport) -> None:
+    """Expire one order of the sweep, its outcome added to ``report``."""
+    try:
+        # The index is eventually consistent: decide on the order as it is now.
+        order = _order_get(order_id)
+        if order.status != OrderStatus.PENDING_PAYMENT or order.created_at >= cutoff:
+            return
+        _payment_intent_cancel(order)
+        if _cancel_write(
+            order, reason="expired", actor=SYSTEM_SCHEDULER, action="expire", cutoff=cutoff
+        ):
+            report.expired.append(order_id)
+    except OrderBeingPaid:
+        # Money moved: apply what Stripe says now (a succeeded intent pays the order,
+        # sells its seats and starts fulfillment) rather than wait for a webhook that may
+        # never come. A payment still processing is left for its outcome.
+        if payment_gateway().payment_sync(
+            payment_intent_id=order.payment_intent_id, actor=SYSTEM_SCHEDULER
+        ):
+            report.paid.append(order_id)
+        else:
+            report.left_for_payment.append(order_id)
+    except Exception:
+        # One bad order must not stop the others; the next run retries it.
+        logger.exception("order expiry failed")
+        report.failed.append(order_id)
 
 
 def _daily_totals_add(*, revenue: int, currency: str) -> None:

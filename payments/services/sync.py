@@ -47,7 +47,7 @@ from payments.services.refunds import (
 from tickets.audit import SYSTEM_SCHEDULER
 from tickets.dynamodb import iso_utc, utc_now
 from tickets.formatting import money_format
-from tickets.logging import order_id_var
+from tickets.logging import log_item, order_id_var
 from tickets.metrics import metric_emit
 
 logger = logging.getLogger(__name__)
@@ -62,6 +62,15 @@ RECONCILE_LIMIT = 200
 # ``charge.refund.updated`` event is the usual way; the staff sync and the order's own sync
 # read all of an order's refunds whatever their age). Disputes: they stay open for weeks.
 REFUNDS_WINDOW = timedelta(days=7)
+# PaymentIntents of ours with no order (issue 29, F8): looked for among those created in this
+# window, and only once older than the grace (an order is written before its intent is asked
+# for, so an intent younger than this may belong to a creation still running).
+ORPHANS_WINDOW = timedelta(hours=6)
+ORPHANS_GRACE = timedelta(minutes=15)
+# What Stripe lets us cancel (and all an orphan can be unless its buyer paid it).
+CANCELABLE = frozenset(
+    {"requires_payment_method", "requires_confirmation", "requires_action", "requires_capture"}
+)
 DISPUTES_WINDOW = timedelta(days=120)
 
 PAID_OR_LATER = frozenset(
@@ -388,6 +397,7 @@ class ReconcileReport:
     stopped_early: bool = False  # out of time; the next run goes on
     refunds: SweepReport = field(default_factory=SweepReport)
     disputes: SweepReport = field(default_factory=SweepReport)
+    orphans: SweepReport = field(default_factory=SweepReport)  # changed: intents canceled
 
     def summary(self) -> dict[str, int]:
         return {
@@ -399,6 +409,8 @@ class ReconcileReport:
             "refunds_changed": len(self.refunds.changed),
             "disputes_checked": self.disputes.checked,
             "disputes_changed": len(self.disputes.changed),
+            "orphans_checked": self.orphans.checked,
+            "orphans_canceled": len(self.orphans.changed),
         }
 
 
@@ -410,6 +422,8 @@ def payments_reconcile(
     progress: Callable[[Order, SyncResult | None], None] | None = None,
     refunds_window: timedelta = REFUNDS_WINDOW,
     disputes_window: timedelta = DISPUTES_WINDOW,
+    orphans_window: timedelta = ORPHANS_WINDOW,
+    orphans_grace: timedelta = ORPHANS_GRACE,
 ) -> ReconcileReport:
     """Three sweeps, each bounded and each order's failure isolated (the next run retries):
 
@@ -420,7 +434,11 @@ def payments_reconcile(
        and its order, and an order whose refunded amount disagrees with its payment is set
        right (``refunds_reconcile``);
     3. Stripe's disputes created in the last ``disputes_window``: any of ours not flagged is
-       flagged with its evidence due date, a decided one is closed (``disputes_reconcile``).
+       flagged with its evidence due date, a decided one is closed (``disputes_reconcile``);
+    4. Stripe's PaymentIntents created in the last ``orphans_window``: one of ours (its
+       ``order_id`` metadata) whose order does not exist, older than ``orphans_grace``, is
+       canceled (``orphans_reconcile``): an order abandoned because its intent's creation
+       timed out leaves an intent Stripe made after all.
 
     Stops starting new work after ``deadline`` (``time.monotonic()``).
     ``progress(order, result)`` is called after each order of sweep 1 (``result`` None when it
@@ -440,16 +458,19 @@ def payments_reconcile(
             continue
         report.checked += 1
         result: SyncResult | None = None
-        try:
-            result = payment_sync(payment_intent_id=order.payment_intent_id, actor=SYSTEM_SCHEDULER)
-        except Exception:
-            logger.exception("payment sync failed", extra={"order_id": order.order_id})
-            report.failed.append(order.order_id)
-        else:
-            if result.changed:
-                report.changed.append(order.order_id)
+        with log_item(order.order_id):
+            try:
+                result = payment_sync(
+                    payment_intent_id=order.payment_intent_id, actor=SYSTEM_SCHEDULER
+                )
+            except Exception:
+                logger.exception("payment sync failed")
+                report.failed.append(order.order_id)
             else:
-                report.unchanged += 1
+                if result.changed:
+                    report.changed.append(order.order_id)
+                else:
+                    report.unchanged += 1
         if progress is not None:
             progress(order, result)
     now = int(time.time())
@@ -465,7 +486,60 @@ def payments_reconcile(
             report=report.disputes,
             deadline=deadline,
         )
+    if not report.stopped_early:
+        report.stopped_early = not orphans_reconcile(
+            created_after=now - int(orphans_window.total_seconds()),
+            created_before=now - int(orphans_grace.total_seconds()),
+            report=report.orphans,
+            deadline=deadline,
+        )
     return report
+
+
+def orphans_reconcile(
+    *, created_after: int, created_before: int, report: SweepReport, deadline: float | None
+) -> bool:
+    """PaymentIntents of ours (``order_id`` metadata naming one of our order ids) created in
+    ``(created_after, created_before]``, still cancelable, whose order does not exist:
+    canceled (once: the cancel's idempotency key is the intent's). Intents of another
+    integration on the account are left alone. False if it ran out of time."""
+    try:
+        for intent in stripe_client.payment_intents_list(created_after=created_after):
+            if _out_of_time(deadline):
+                return False
+            order_id = intent.metadata.get("order_id", "")
+            if not order_selectors.ORDER_ID_PATTERN.match(order_id):
+                continue  # not ours
+            if intent.created is None or intent.created > created_before:
+                continue  # too young: its order may still be being written
+            if intent.status not in CANCELABLE:
+                # Canceled already; or money moved (succeeded, processing): a payment event
+                # about an order we do not have is kept in the event inbox as "not ours".
+                continue
+            if order_selectors.order_get(order_id=order_id) is not None:
+                continue  # the expiry job and the sync handle intents of existing orders
+            report.checked += 1
+            with log_item(order_id):
+                _orphan_cancel(intent, report)
+    except stripe_client.PaymentProviderUnavailable:
+        logger.warning("orphan intents not reconciled: Stripe unreachable; the next run retries")
+        report.failed.append("stripe")
+    return True
+
+
+def _orphan_cancel(intent: stripe_client.PaymentIntent, report: SweepReport) -> None:
+    try:
+        stripe_client.payment_intent_cancel(
+            payment_intent_id=intent.id, idempotency_key=f"orphan-cancel:{intent.id}"
+        )
+    except Exception:
+        logger.exception(
+            "orphan payment intent not canceled", extra={"payment_intent_id": intent.id}
+        )
+        report.failed.append(intent.id)
+        return
+    logger.info("orphan payment intent canceled", extra={"payment_intent_id": intent.id})
+    report.changed.append(intent.id)
 
 
 def _out_of_time(deadline: float | None) -> bool:
@@ -498,12 +572,13 @@ def refunds_reconcile(*, created_after: int, report: SweepReport, deadline: floa
         if payment is None:
             continue  # another integration's payment on the same account
         report.checked += 1
-        try:
-            if _refunds_apply(payment, refunds):
-                report.changed.append(payment.order_id)
-        except Exception:
-            logger.exception("refund reconciliation failed", extra={"order_id": payment.order_id})
-            report.failed.append(payment.order_id)
+        with log_item(payment.order_id):
+            try:
+                if _refunds_apply(payment, refunds):
+                    report.changed.append(payment.order_id)
+            except Exception:
+                logger.exception("refund reconciliation failed")
+                report.failed.append(payment.order_id)
     return True
 
 
@@ -534,7 +609,8 @@ def disputes_reconcile(*, created_after: int, report: SweepReport, deadline: flo
             if _out_of_time(deadline):
                 return False
             try:
-                outcome = dispute_apply(dispute=dispute, actor=SYSTEM_SCHEDULER)
+                with log_item():  # dispute_apply names the order once it knows it
+                    outcome = dispute_apply(dispute=dispute, actor=SYSTEM_SCHEDULER)
             except Exception:
                 logger.exception("dispute reconciliation failed", extra={"dispute": dispute.id})
                 report.failed.append(dispute.id)

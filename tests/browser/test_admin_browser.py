@@ -10,7 +10,7 @@ from django.core.management import call_command
 from playwright.sync_api import Page, expect
 
 from orders.models import Customer, Order
-from tests.conftest import STAFF_PASSWORD
+from tests.conftest import STAFF_PASSWORD, staff_totp_code
 
 
 @pytest.fixture
@@ -23,7 +23,13 @@ def sign_in(page: Page, username: str) -> None:
     page.fill("#id_username", username)
     page.fill("#id_password", STAFF_PASSWORD)
     page.click("input[type=submit]")
+    # A role with a second factor (finance, admin) is asked for its app's code next.
+    page.wait_for_url(lambda url: "/admin/login/" not in url or "/login/factor/" in url)
+    if "/admin/login/factor/" in page.url:
+        page.fill("#id_code", staff_totp_code(username))
+        page.click("#factor-form input[type=submit]")
     expect(page.locator("#site-name")).to_contain_text("TicketsToHeaven back office")
+    expect(page.locator("#user-tools")).to_be_visible()
 
 
 def _order(status: str) -> Order:

@@ -247,4 +247,20 @@ def test_the_access_log_masks_the_e_mail_an_admin_search_carries(runtime, prod):
     assert access, result.output[-2000:]
     assert "alice.buyer" not in result.output
     assert "5551234567" not in result.output
-    assert any("a***%40example.com" in line or "a***@example.com" in line for line in access)
+    assert any("q=***" in line for line in access)  # what staff searched for: none of it
+
+
+def test_the_access_log_carries_no_phone_number_an_admin_search_carries(runtime, prod):
+    # Issue 29, F3: the admin's search by phone, as Zappa logs its request line.
+    result = runtime.invoke(
+        rest_event(
+            "GET",
+            "/admin/orders/order/",
+            query={"q": "+15551234567"},
+            headers={"Accept": "text/html"},
+        )
+    )
+
+    assert result.errors == [None]
+    assert [line for line in result.output.splitlines() if "/admin/orders/order/" in line]
+    assert "5551234567" not in result.output

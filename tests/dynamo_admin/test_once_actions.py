@@ -21,7 +21,7 @@ from orders.models import AttentionReason, TicketType
 from orders.services.transitions import order_mark_canceled
 from payments.services.sync import payment_sync
 from tests.admin_forms import action_form, confirmation_form, edit_form, page_form
-from tests.conftest import STAFF_PASSWORD
+from tests.conftest import staff_sign_in
 from tests.factories import (
     event_build,
     intent_pay,
@@ -284,9 +284,7 @@ def _twin(username: str) -> Any:
     from django.test import Client
 
     twin = Client(raise_request_exception=False)
-    signed_in = twin.post(
-        "/admin/login/?next=/admin/", {"username": username, "password": STAFF_PASSWORD}
-    )
+    signed_in = staff_sign_in(twin, username)  # with the second factor, for finance and admin
     assert signed_in.status_code == 302
     return twin
 

@@ -257,12 +257,36 @@ def test_the_same_key_with_another_body_is_422(client):
     assert len(all_orders()) == 1
 
 
+def test_another_client_with_the_same_key_and_body_never_gets_the_first_answer():
+    """Issue 29, F2: the key is scoped to the client (its address): a second client sending
+    the first buyer's key and body gets an order of its own, never the first buyer's answer
+    with its client secret; the first buyer's retry still gets its own answer back."""
+    from django.test import Client
+
+    ticket_type_create("ga", available=10)
+    buyer = Client(REMOTE_ADDR="198.51.100.7")
+    other = Client(REMOTE_ADDR="203.0.113.9")
+    first = post_order(buyer, order_body(), **{"Idempotency-Key": "cart-42"})
+    stranger = post_order(other, order_body(), **{"Idempotency-Key": "cart-42"})
+    retry = post_order(buyer, order_body(), **{"Idempotency-Key": "cart-42"})
+
+    assert first.status_code == stranger.status_code == retry.status_code == 201
+    assert stranger.json()["order_id"] != first.json()["order_id"]
+    secret = first.json()["payment"]["client_secret"]
+    assert secret not in stranger.content.decode()
+    assert retry.json() == first.json()
+
+
 def test_the_same_key_while_the_first_request_runs_is_409(client):
     from tickets.idempotency import idempotency_claim
 
     ticket_type_create("ga", available=10)
     idempotency_claim(
-        scope="orders", key="k-3", payload=order_body(), subject_id="ord_inflight00000000000000"
+        scope="orders",
+        key="k-3",
+        payload=order_body(),
+        subject_id="ord_inflight00000000000000",
+        client="127.0.0.1",  # the test client's address
     )
 
     response = post_order(client, order_body(), **{"Idempotency-Key": "k-3"})
@@ -277,7 +301,11 @@ def test_a_request_that_died_halfway_is_taken_over_after_its_lease(client):
 
     ticket_type_create("ga", available=10)
     claim = idempotency_claim(
-        scope="orders", key="k-4", payload=order_body(), subject_id="ord_takeover0000000000000"
+        scope="orders",
+        key="k-4",
+        payload=order_body(),
+        subject_id="ord_takeover0000000000000",
+        client="127.0.0.1",
     )
     IdempotencyRecord(pk=claim.pk, sk="RECORD").update(
         actions=[IdempotencyRecord.lease_until.set(0)]

@@ -124,7 +124,8 @@ def test_the_scheduled_reconciliation_job_pays_the_order(aws):
     summary = payment_jobs.payments_reconcile({"source": "aws.events"}, None)
     again = payment_jobs.payments_reconcile({"source": "aws.events"}, None)
 
-    assert summary == {
+    # (The orphan sweep's counts depend on what earlier tests left in localstripe.)
+    assert {k: v for k, v in summary.items() if not k.startswith("orphans_")} == {
         "checked": 1,
         "changed": 1,
         "unchanged": 0,

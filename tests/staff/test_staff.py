@@ -179,3 +179,30 @@ def test_createstaff_asks_for_what_is_missing_when_run_at_a_terminal(aws, monkey
     assert staff.role == "support" and staff.email == "ines@staff.example"
     assert staff.check_password("a good passphrase")
     assert "The passwords differ" in err.getvalue()
+
+
+@pytest.mark.parametrize(
+    "unsafe", ["//evil.example/", "javascript:alert(1)", "https://evil.example/admin/", "///x"]
+)
+@pytest.mark.parametrize("role", ["support", "admin"])  # without and with the second step
+def test_an_unsafe_next_lands_on_the_admin_index(make_staff, unsafe, role):
+    """Issue 29, F5: an unsafe ``next`` went to /accounts/profile/, a 404."""
+    from urllib.parse import quote
+
+    from tests.conftest import staff_sign_in
+
+    make_staff(role, "sam")
+    browser = Client()
+
+    answer = staff_sign_in(browser, "sam", next_url=quote(unsafe, safe=""))
+
+    assert answer.status_code == 302 and answer["Location"] == "/admin/"
+    assert browser.get(answer["Location"]).status_code == 200
+
+
+def test_a_safe_next_is_followed_after_the_second_step(make_staff):
+    from tests.conftest import staff_sign_in
+
+    make_staff("finance", "fin")
+    answer = staff_sign_in(Client(), "fin", next_url="/admin/orders/order/%3Fstatus%3Dpaid")
+    assert answer["Location"] == "/admin/orders/order/?status=paid"

@@ -15,6 +15,7 @@ from tickets.idempotency import (
     InvalidIdempotencyKey,
     idempotency_claim,
     idempotency_complete,
+    idempotency_pk,
     idempotency_release,
     payload_hash,
 )
@@ -28,7 +29,9 @@ def claim(key: str = "k-1", payload=BODY, subject_id: str = "ord_first"):
 
 
 def record(key: str = "k-1") -> IdempotencyRecord:
-    return IdempotencyRecord.get(f"IDEMPOTENCY#orders#{key}", "RECORD", consistent_read=True)
+    return IdempotencyRecord.get(
+        idempotency_pk(scope="orders", key=key), "RECORD", consistent_read=True
+    )
 
 
 # --- Pure: keys and bodies ---------------------------------------------------------------------
@@ -66,7 +69,7 @@ def test_a_completed_request_is_replayed_with_its_first_answer_and_subject(aws):
 def test_the_longest_allowed_key_works(aws):
     key = "k" * MAX_KEY_LENGTH
 
-    assert claim(key=key).pk == f"IDEMPOTENCY#orders#{key}"
+    assert claim(key=key).pk == idempotency_pk(scope="orders", key=key)
 
 
 def test_keys_of_different_scopes_do_not_meet(aws):

@@ -6,6 +6,7 @@ import json
 import logging
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from django.test import override_settings
 
 from tickets.config import secrets_get
@@ -73,7 +74,7 @@ def test_personal_data_is_masked_in_every_line(capfd):
     logger.info("paying with pi_3Abc_secret_Xyz123 for a***@example.com")
 
     first, second = _lines(capfd.readouterr()[0])[-2:]
-    assert first["message"] == "GET /admin/orders/order/?q=a***%40example.com&phone=*** 200"
+    assert first["message"] == "GET /admin/orders/order/?q=***&phone=*** 200"
     assert first["customer"] == {"email": "B***@example.co.uk", "phone": "***"}
     assert second["message"] == "paying with pi_3Abc_secret_*** for a***@example.com"
 
@@ -119,3 +120,69 @@ def test_a_job_run_logs_no_order_id_of_earlier_work(aws, capfd):
     lines = _lines(capfd.readouterr()[0])
     assert any(line.get("order_id") == order.order_id for line in lines)
     assert "order_id" not in lines[-1] and lines[-1]["message"] == "after the sweep"
+
+
+@pytest.mark.parametrize(
+    "line, personal",
+    [
+        ("GET /admin/orders/order/?q=%2B15551234567 200 1234", "5551234567"),
+        ("GET /admin/orders/order/?status=paid&q=%2B1+555+123+4567 200", "555+123+4567"),
+        ("GET /admin/orders/customer/?q=Lovelace 200", "Lovelace"),
+        ("GET /admin/orders/order/?q=ada%40exa&status=paid 200", "ada%40exa"),
+        ("customer typed +44 20 7946 0958 at checkout", "7946 0958"),
+        ("GET /admin/login/unlock/?token=Zm9vYmFyYmF6cXV4LWxpbmstdG9rZW4 200", "Zm9vYmFyYmF6"),
+    ],
+)
+def test_search_values_and_phone_numbers_are_masked_in_any_line(line, personal):
+    """Issue 29, F3: a phone number typed into the admin's search reached the access log."""
+    from tests.log_guard import FULL_PHONE, SEARCH_VALUE
+
+    record = logging.LogRecord("zappa", logging.INFO, __file__, 1, line, None, None)
+    formatted = JsonFormatter().format(record)
+
+    assert personal not in formatted
+    assert not FULL_PHONE.findall(formatted) and not SEARCH_VALUE.findall(formatted)
+    assert "status=paid" in formatted or "status" not in line  # the rest of the line stays
+
+
+def test_a_refused_order_logs_no_order_id(aws, client, capfd):
+    """Issue 29, F4: "Bad Request: /orders" lines carried the id of an order never created."""
+    from tests.factories import order_body, ticket_type_create
+
+    ticket_type_create("ga", available=1)
+    capfd.readouterr()
+    unknown = client.post(
+        "/orders",
+        json.dumps(order_body(items=[{"sku": "nope", "quantity": 1}])),
+        content_type="application/json",
+    )
+    sold_out = client.post(
+        "/orders",
+        json.dumps(order_body(items=[{"sku": "ga", "quantity": 2}])),
+        content_type="application/json",
+    )
+
+    assert (unknown.status_code, sold_out.status_code) == (400, 409)
+    lines = [line for line in _lines(capfd.readouterr()[0]) if "message" in line]
+    answered = [line for line in lines if line["message"].endswith(": /orders")]
+    assert len(answered) == 2, lines
+    assert all("order_id" not in line for line in lines), lines
+
+
+def test_the_reconciliation_summary_names_no_order_it_looked_at(aws, capfd):
+    """Issue 29, F4: the job's summary line carried the last order it synced."""
+    from payments import jobs
+    from tests.factories import order_create, ticket_type_create
+
+    ticket_type_create("ga", available=10)
+    order = order_create(items=[("ga", 1)], age_minutes=20)
+    capfd.readouterr()
+
+    jobs.payments_reconcile({"source": "aws.events"}, None)
+
+    lines = [line for line in _lines(capfd.readouterr()[0]) if "message" in line]
+    (summary,) = [line for line in lines if line["message"] == "payments reconciled"]
+    assert summary["checked"] == 1
+    assert "order_id" not in summary
+    # What the sync of the order logged still names it.
+    assert any(line.get("order_id") == order.order_id for line in lines), lines
