@@ -137,13 +137,17 @@ class Staff(AbstractBaseUser):
         return any(p.startswith(f"{app_label}.") for p in self.get_all_permissions())
 
     # --- persistence: DynamoDB only -----------------------------------------------------
+    # The service that writes a Staff (``staff.services.staff_save``), set by the app's
+    # ``ready()``: the model calls its service without importing it (no circle).
+    writer: Any = None
+
     def save(self, *args: Any, update_fields: Any = None, **kwargs: Any) -> None:
         """Write to DynamoDB. ``update_fields`` (Django's ``last_login`` receiver, password
         upgrades and changes) updates only those attributes; a full save carries a condition on
         the version read, so two admins editing one account cannot overwrite each other."""
-        from staff.services import staff_save
-
-        staff_save(staff=self, update_fields=list(update_fields) if update_fields else None)
+        if Staff.writer is None:
+            raise RuntimeError("staff.apps.StaffConfig.ready() has not run: no Staff writer")
+        Staff.writer(staff=self, update_fields=list(update_fields) if update_fields else None)
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("Staff accounts are disabled, never deleted (audit trail).")
