@@ -425,7 +425,7 @@ def _jobs(run: Run) -> None:
     from datetime import UTC, datetime, timedelta
 
     from orders.jobs import orders_expire
-    from orders.services.fulfillment import fulfillment_sweep
+    from orders.services.fulfillment.sweeper import fulfillment_sweep
     from payments.services.sync import payments_reconcile
 
     for round_ in range(1, 3):
@@ -573,7 +573,7 @@ def _setup_fulfillment_due(run: Run) -> None:
 def _sweep_action(run: Run) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from orders.services.fulfillment import fulfillment_sweep
+    from orders.services.fulfillment.sweeper import fulfillment_sweep
 
     fulfillment_sweep(now=datetime.now(UTC) + timedelta(hours=2))
 

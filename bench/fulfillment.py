@@ -53,12 +53,8 @@ def main() -> None:
 
         django.setup()
         from orders.models import OrderStatus
-        from orders.services.fulfillment import (
-            BREAKER_COOLDOWN,
-            SWEEP_WORKERS,
-            fulfillment_start,
-            fulfillment_sweep,
-        )
+        from orders.services.fulfillment import BREAKER_COOLDOWN, fulfillment_start
+        from orders.services.fulfillment.sweeper import SWEEP_WORKERS, fulfillment_sweep
         from tests.factories import paid_order_create
         from tickets.dynamodb import tables_ensure
 

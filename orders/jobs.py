@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from orders.services.fulfillment import fulfillment_sweep as _fulfillment_sweep
+from orders.services.fulfillment.sweeper import fulfillment_sweep as _fulfillment_sweep
 from orders.services.transitions import orders_expire as _orders_expire
 from tickets.logging import log_scope
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from orders.services.fulfillment import BACKOFF_BASE, BACKOFF_CAP, backoff_delay
+from orders.services.fulfillment.attempts import BACKOFF_BASE, BACKOFF_CAP, backoff_delay
 
 
 @pytest.mark.parametrize("attempts", [1, 2, 3, 4, 5])

@@ -19,8 +19,8 @@ from orders.services.fulfillment import (
     fulfillment_attempt,
     fulfillment_retry,
     fulfillment_start,
-    fulfillment_sweep,
 )
+from orders.services.fulfillment.sweeper import fulfillment_sweep
 from tests.factories import paid_order_create
 from tests.vendor import successful_fulfillments, vendor_behave, vendor_requests
 from tickets.exceptions import Conflict

@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from orders.services.fulfillment import BREAKER_COOLDOWN, fulfillment_start, fulfillment_sweep
+from orders.services.fulfillment import BREAKER_COOLDOWN, fulfillment_start
+from orders.services.fulfillment.sweeper import fulfillment_sweep
 from payments.services.sync import payment_sync, payments_reconcile
 from tests.factories import (
     event_build,

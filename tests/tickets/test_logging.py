@@ -98,7 +98,8 @@ def test_the_guard_catches_a_line_the_production_formatter_did_not_mask():
 
 def test_a_job_run_logs_no_order_id_of_earlier_work(aws, capfd):
     from orders import jobs
-    from orders.services.fulfillment import fulfillment_start, fulfillment_sweep
+    from orders.services.fulfillment import fulfillment_start
+    from orders.services.fulfillment.sweeper import fulfillment_sweep
     from tests.factories import paid_order_create
     from tests.vendor import vendor_behave
 

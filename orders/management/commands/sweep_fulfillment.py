@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from orders.services.fulfillment import fulfillment_sweep
+from orders.services.fulfillment.sweeper import fulfillment_sweep
 
 
 class Command(BaseCommand):
