@@ -51,8 +51,8 @@ DEFAULT_MIRRORS = "/opt/tf-plugins:~/.terraform.d/plugins:/usr/share/terraform/p
 
 # Every AWS service infra/ creates resources in.
 PROVIDER_SERVICES = (
-    "cloudfront", "cloudwatch", "dynamodb", "iam", "logs", "s3", "secretsmanager", "sns", "sqs",
-    "ssm", "sts", "wafv2",
+    "apigateway", "backup", "cloudfront", "cloudtrail", "cloudwatch", "dynamodb", "iam", "kms",
+    "logs", "s3", "secretsmanager", "sns", "sqs", "ssm", "sts", "wafv2",
 )  # fmt: skip
 
 
