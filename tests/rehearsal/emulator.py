@@ -16,6 +16,8 @@ Run as ``python -m tests.rehearsal.emulator -p PORT``. On top of ``devstack.moto
   serves, which a rollback downloads); Backup's selections and region settings (moto: 404).
   They read and write moto's own backends, so what they answer is what moto holds. These calls
   are not IAM-checked (moto never sees them).
+- checks signatures of GET requests with a query string as AWS does
+  (``signature_over_query_requests_fixed``: moto signs their query as if it were the body).
 - records, for every request, the access key that signed it, the service, the action and the
   request's resource fields (table, index, secret, parameter path, queue, function, bucket and
   key). ``GET /_rehearsal/requests`` returns the record; ``DELETE`` empties it.
@@ -502,12 +504,35 @@ class RehearsalAWS:
         return answer
 
 
+def signature_over_query_requests_fixed() -> None:
+    """moto 5.2 checks a request's signature over a payload made of its query parameters when
+    the body is empty (``data=self._body or self._data``), so every signed GET with a query
+    string fails with SignatureDoesNotMatch under enforcement (``GetRestApis?limit=500``,
+    ``GetFunction?Qualifier=2``), where AWS signs an empty payload. The check is made over the
+    request as sent: the body, empty or not, and the query in the URL."""
+    from botocore.awsrequest import AWSRequest
+    from moto.iam.access_control import IAMRequestBase
+
+    def _create_aws_request(self: Any) -> AWSRequest:
+        signed = self._get_string_between(
+            "SignedHeaders=", ",", self._headers["Authorization"]
+        ).split(";")
+        headers = self._create_headers_for_aws_request(signed, self._headers)
+        body = self._body if self._body or self._method in {"GET", "HEAD", "DELETE"} else self._data
+        request = AWSRequest(method=self._method, url=self._path, data=body, headers=headers)
+        request.context["timestamp"] = headers["X-Amz-Date"]
+        return request
+
+    IAMRequestBase._create_aws_request = _create_aws_request
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("-H", "--host", default="127.0.0.1")
     parser.add_argument("-p", "--port", type=int, default=5000)
     args = parser.parse_args()
     os.environ.setdefault("MOTO_PORT", str(args.port))
+    signature_over_query_requests_fixed()
     app = RehearsalAWS(_Serialised(DomainDispatcherApplication(create_backend_app)))
     run_simple(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
 
