@@ -158,3 +158,8 @@ output "backup_vault_name" {
   description = "AWS Backup's vault for the tables (its own KMS key)."
   value       = aws_backup_vault.tables.name
 }
+
+output "github_deploy_role_arn" {
+  description = "The role the deploy pipeline assumes (a repository variable of its GitHub environment)."
+  value       = local.github_deploy ? aws_iam_role.github_deploy[0].arn : ""
+}

@@ -271,3 +271,26 @@ variable "manage_backup_region_settings" {
   type        = bool
   default     = true
 }
+
+variable "github_repository" {
+  description = "owner/name of the GitHub repository whose deploy pipeline may deploy this stage (OIDC). Empty: no deploy role."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.github_repository == "" || can(regex("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", var.github_repository))
+    error_message = "owner/name, without wildcards."
+  }
+}
+
+variable "github_environment" {
+  description = "The GitHub environment whose jobs may assume the deploy role (default: var.environment; the pipeline names prod's `production`)."
+  type        = string
+  default     = ""
+}
+
+variable "github_oidc_provider_arn" {
+  description = "An existing GitHub OIDC provider in the account (one per account); empty: this stack creates it."
+  type        = string
+  default     = ""
+}

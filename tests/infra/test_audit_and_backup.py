@@ -117,3 +117,38 @@ def test_a_failed_aborted_or_expired_backup_job_raises_an_alarm() -> None:
     ):
         assert metric in text
     assert "${aws_backup_vault.tables.name}" in text
+
+
+# --- The deploy pipeline's role (infra/github_deploy.tf) ------------------------------------
+
+
+def test_the_deploy_role_trusts_only_main_of_one_repository_in_one_environment() -> None:
+    (statement,) = _blocks("data", "aws_iam_policy_document")["github_assume"]["statement"]
+    assert statement["actions"] == ["sts:AssumeRoleWithWebIdentity"]
+    conditions = {c["variable"]: c for c in statement["condition"]}
+    assert conditions["token.actions.githubusercontent.com:aud"]["values"] == ["sts.amazonaws.com"]
+    subject = conditions["token.actions.githubusercontent.com:sub"]
+    assert subject["test"] == "StringEquals"  # exact: no StringLike, no wildcard
+    assert subject["values"] == ["${local.github_subject}"]
+    assert _locals()["github_subject"] == (
+        "repo:${var.github_repository}:environment:${local.github_environment}:ref:refs/heads/main"
+    )
+
+
+def test_the_deploy_role_can_deploy_this_stage_only() -> None:
+    statements = _blocks("data", "aws_iam_policy_document")["github_deploy"]["statement"]
+    for statement in statements:
+        actions = statement["actions"]
+        resources = statement["resources"]
+        assert not [a for a in actions if a.endswith(":*") or a == "*"], statement["sid"]
+        assert "*" not in (resources if isinstance(resources, list) else [resources]), statement[
+            "sid"
+        ]
+        # Nothing that creates or changes tables, roles, keys or secrets: Terraform's job.
+        assert not [a for a in actions if a.split(":")[0] in {"dynamodb", "kms", "secretsmanager"}]
+        assert not [a for a in actions if a.startswith("iam:") and a != "iam:PassRole"]
+    sids = {s["sid"]: s for s in statements}
+    assert sids["PassTheFunctionsRole"]["resources"] == ["${aws_iam_role.lambda.arn}"]
+    assert (
+        sids["UpdateReleaseAndRollBackTheFunction"]["resources"] == "${local.deploy_function_arns}"
+    )
