@@ -100,6 +100,11 @@ data "aws_iam_policy_document" "github_deploy" {
       "lambda:ListFunctionUrlConfigs",
       "lambda:GetFunctionUrlConfig",
       "lambda:DeleteFunctionUrlConfig",
+      # Zappa removes reserved concurrency at every update unless `lambda_concurrency` is set,
+      # and tags the function again.
+      "lambda:DeleteFunctionConcurrency",
+      "lambda:TagResource",
+      "lambda:ListTags",
     ]
     resources = local.deploy_function_arns
   }
@@ -131,7 +136,7 @@ data "aws_iam_policy_document" "github_deploy" {
 
   statement {
     sid       = "UpdateTheApisStack"
-    actions   = ["cloudformation:DescribeStacks", "cloudformation:DescribeStackResource", "cloudformation:DescribeStackResources", "cloudformation:ListStackResources", "cloudformation:UpdateStack", "cloudformation:GetTemplate"]
+    actions   = ["cloudformation:DescribeStacks", "cloudformation:DescribeStackResource", "cloudformation:DescribeStackResources", "cloudformation:DescribeStackEvents", "cloudformation:ListStackResources", "cloudformation:UpdateStack", "cloudformation:GetTemplate"]
     resources = [local.deploy_stack_arn]
   }
 

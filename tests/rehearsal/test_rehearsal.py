@@ -117,6 +117,12 @@ def applied(emulator, operator, tmp_path_factory) -> dict[str, Any]:
     terraform = stage.terraform_prepare(
         TERRAFORM, MIRROR, tmp_path_factory.mktemp("rehearsal") / "infra", emulator.url, operator
     )
+    # The deploy pipeline's role (docs/deploy.md, "The deploy pipeline"), as an operator sets it.
+    with (terraform.workdir / "terraform.tfvars").open("a") as tfvars:
+        tfvars.write(
+            '\ngithub_repository  = "rehearsal/ticketstoheaven-backoffice"\n'
+            'github_environment = "production"\n'
+        )
     terraform.run("init", "-input=false", timeout=120)
     started = time.monotonic()
     terraform.run("apply", "-auto-approve", "-input=false", "-parallelism=20", timeout=300)
@@ -334,6 +340,34 @@ def role_credentials(role_policy, applied, emulator, operator) -> dict[str, str]
     credentials = sts.assume_role(RoleArn=applied["lambda_role_arn"], RoleSessionName="rehearsal")[
         "Credentials"
     ]
+    return {
+        "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
+        "AWS_SESSION_TOKEN": credentials["SessionToken"],
+    }
+
+
+@pytest.fixture(scope="module")
+def deploy_credentials(deployed, applied, emulator, operator) -> dict[str, str]:
+    """The pipeline's credentials: GitHub's OIDC token exchanged for the deploy role apply made,
+    its policy enforced in moto as the Lambda role's is (actions; resources widened to ``*``,
+    stage.py substitution 6; its resources and trust are checked in tests/infra). Taken before
+    enforcement starts: AssumeRoleWithWebIdentity is unsigned, and moto answers an unsigned
+    request with a 500 while enforcing."""
+    iam = _client("iam", emulator.url, operator)
+    role = applied["github_deploy_role_arn"].rsplit("/", 1)[-1]
+    (name,) = iam.list_role_policies(RoleName=role)["PolicyNames"]
+    document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+    policy = json.loads(document) if isinstance(document, str) else document
+    iam.put_role_policy(
+        RoleName=role, PolicyName=name, PolicyDocument=json.dumps(stage.widened(policy))
+    )
+    sts = _client("sts", emulator.url, {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"})
+    credentials = sts.assume_role_with_web_identity(
+        RoleArn=applied["github_deploy_role_arn"],
+        RoleSessionName="deploy-prod",
+        WebIdentityToken="rehearsal.github-oidc.token",
+    )["Credentials"]
     return {
         "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
         "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
@@ -620,7 +654,15 @@ ADMIN_PASSWORD = "rehearsal " + uuid.uuid4().hex
 
 @pytest.fixture(scope="module")
 def flows(
-    runtime, emulator, operator, role_credentials, role_policy, applied, local_stack, deployed
+    runtime,
+    emulator,
+    operator,
+    role_credentials,
+    role_policy,
+    applied,
+    local_stack,
+    deployed,
+    deploy_credentials,
 ) -> Flows:
     # The first staff account, as docs/deploy.md says: createstaff from the operator's machine.
     env = {
@@ -796,21 +838,24 @@ def test_removing_any_one_statement_makes_a_flow_fail(
 # --- 5. Day two: logging, update, rollback, restore (docs/runbook.md), IAM still enforced ------
 
 
-def _operator_run(deployed, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    """A ``python -m deploy`` step as the operator runs it, from the project's copy."""
+def _operator_run(
+    deployed, *args: str, credentials: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
+    """A ``python -m deploy`` step as the operator (or, with ``credentials``, the pipeline)
+    runs it, from the project's copy."""
+    env = {**__import__("os").environ, **deployed["aws_env"], **(credentials or {})}
     return subprocess.run(
         [sys.executable, "-m", "deploy", *args, "--stage", STAGE,
          "--project-dir", str(deployed["project"])],
-        cwd=build.ROOT, env={**__import__("os").environ, **deployed["aws_env"]},
-        capture_output=True, text=True, timeout=timeout,
+        cwd=build.ROOT, env=env, capture_output=True, text=True, timeout=timeout,
     )  # fmt: skip
 
 
-def _zappa(deployed, *args: str) -> subprocess.CompletedProcess:
+def _zappa(deployed, *args: str, credentials: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run(
         [str(build.DEPLOY_VENV / "bin/zappa"), *args],
-        cwd=deployed["project"], env=deployed["zappa_env"], capture_output=True, text=True,
-        timeout=600,
+        cwd=deployed["project"], env={**deployed["zappa_env"], **credentials},
+        capture_output=True, text=True, timeout=600,
     )  # fmt: skip
 
 
@@ -932,7 +977,16 @@ UPDATE_MARK = "update-rehearsal"
 
 
 @pytest.fixture(scope="module")
-def updated(released, deployed, emulator, operator, role_credentials, local_stack, applied):
+def updated(
+    released,
+    deployed,
+    emulator,
+    operator,
+    role_credentials,
+    local_stack,
+    applied,
+    deploy_credentials,
+):
     """`zappa update prod` with a code change (/health says which release) and a configuration
     change (memory, a Lambda variable), then the release step; what Lambda runs is smoked."""
     project = deployed["project"]
@@ -954,10 +1008,19 @@ def updated(released, deployed, emulator, operator, role_credentials, local_stac
     zappa_settings[STAGE]["aws_environment_variables"]["CONFIG_CACHE_SECONDS"] = "60"
     settings_path.write_text(json.dumps(zappa_settings, indent=4))
     started = time.monotonic()
-    update = _zappa(deployed, "update", STAGE)
+    # As the pipeline runs it: under the deploy role (its actions enforced).
+    emulator.requests_clear()
+    update = _zappa(deployed, "update", STAGE, credentials=deploy_credentials)
+    refused = sorted(
+        {(r["service"], r["action"] or r["method"], r["path"][:60]) for r in emulator.requests()
+         if r.get("status") == 403}
+    )  # fmt: skip
+    assert refused == [], refused
     print(f"zappa update: {time.monotonic() - started:.0f} s")
     _reached_touch(update)
-    second = _operator_run(deployed, "release", "--note", UPDATE_MARK)
+    second = _operator_run(
+        deployed, "release", "--note", UPDATE_MARK, credentials=deploy_credentials
+    )
     assert second.returncode == 0, second.stderr[-3000:]
     runtime, configuration = _what_lambda_runs(
         emulator, operator, role_credentials, local_stack, deployed["root"] / "after-update"
@@ -980,10 +1043,18 @@ def test_zappa_update_ships_the_code_and_configuration_change(updated, released)
 
 
 def test_rollback_restores_the_previous_releases_code_and_configuration(
-    updated, released, deployed, emulator, operator, role_credentials, local_stack, applied
+    updated,
+    released,
+    deployed,
+    emulator,
+    operator,
+    role_credentials,
+    local_stack,
+    applied,
+    deploy_credentials,
 ):
     started = time.monotonic()
-    result = _operator_run(deployed, "rollback")
+    result = _operator_run(deployed, "rollback", credentials=deploy_credentials)
     print(f"rollback: {time.monotonic() - started:.0f} s\n{result.stdout[-1500:]}")
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout)
