@@ -1007,10 +1007,16 @@ def updated(
     zappa_settings[STAGE]["memory_size"] = 2048
     zappa_settings[STAGE]["aws_environment_variables"]["CONFIG_CACHE_SECONDS"] = "60"
     settings_path.write_text(json.dumps(zappa_settings, indent=4))
+    # As the pipeline and the runbook run it: the package built first (offline, no AWS), then
+    # `zappa update --zip` under the deploy role (its actions enforced).
+    package = deployed["root"] / "update.zip"
+    built = _zappa(deployed, "package", STAGE, "--output", str(package), credentials={})
+    assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
     started = time.monotonic()
-    # As the pipeline runs it: under the deploy role (its actions enforced).
     emulator.requests_clear()
-    update = _zappa(deployed, "update", STAGE, credentials=deploy_credentials)
+    update = _zappa(
+        deployed, "update", STAGE, "--zip", str(package), credentials=deploy_credentials
+    )
     refused = sorted(
         {(r["service"], r["action"] or r["method"], r["path"][:60]) for r in emulator.requests()
          if r.get("status") == 403}
