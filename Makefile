@@ -71,6 +71,8 @@ manage: env
 lint: env
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/actionlint
+	$(VENV)/bin/zizmor --offline --persona=pedantic .github/workflows
 
 format: env
 	$(VENV)/bin/ruff format .

@@ -133,3 +133,33 @@ output "zappa_aws_environment_variables" {
     DJANGO_CSRF_TRUSTED_ORIGINS = "https://${var.admin_domain != "" ? var.admin_domain : aws_cloudfront_distribution.admin.domain_name}"
   }
 }
+
+output "api_access_log_group_arn" {
+  description = "Where the REST API's stage writes its access logs (python -m deploy api-logging sets it)."
+  value       = aws_cloudwatch_log_group.api_access.arn
+}
+
+output "api_access_log_format" {
+  description = "The access-log line, JSON with $context variables (no query string, body or address)."
+  value       = local.api_access_log_format
+}
+
+output "log_retention_days" {
+  description = "Retention of the Lambda's and the API's log groups (the execution-log group API Gateway creates gets it too)."
+  value       = var.log_retention_days
+}
+
+output "cloudtrail_bucket" {
+  description = "CloudTrail's log files (KMS-encrypted with its own key)."
+  value       = aws_s3_bucket.cloudtrail.id
+}
+
+output "backup_vault_name" {
+  description = "AWS Backup's vault for the tables (its own KMS key)."
+  value       = aws_backup_vault.tables.name
+}
+
+output "github_deploy_role_arn" {
+  description = "The role the deploy pipeline assumes (a repository variable of its GitHub environment)."
+  value       = local.github_deploy ? aws_iam_role.github_deploy[0].arn : ""
+}

@@ -236,3 +236,61 @@ variable "webhook_signature_failures_threshold" {
   type        = number
   default     = 3
 }
+
+variable "manage_apigateway_account" {
+  description = "Set API Gateway's account-wide CloudWatch Logs role in this region (needed for its execution and access logs). false when another stack in the account already manages it."
+  type        = bool
+  default     = true
+}
+
+variable "cloudtrail_retention_days" {
+  description = "How long CloudTrail's log files are kept in its bucket (then deleted)."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = var.cloudtrail_retention_days >= 90
+    error_message = "At least 90 days (CloudTrail's own event history covers 90 days; the bucket is for longer)."
+  }
+}
+
+variable "backup_retention_days" {
+  description = "How long AWS Backup keeps each daily backup of the tables."
+  type        = number
+  default     = 35
+}
+
+variable "backup_schedule" {
+  description = "When AWS Backup takes the daily backup of the tables (UTC cron)."
+  type        = string
+  default     = "cron(0 5 * * ? *)"
+}
+
+variable "manage_backup_region_settings" {
+  description = "Turn on AWS Backup's advanced features for DynamoDB in this region (the vault's own key then encrypts the backups). Region-wide for the account: false when another stack manages it."
+  type        = bool
+  default     = true
+}
+
+variable "github_repository" {
+  description = "owner/name of the GitHub repository whose deploy pipeline may deploy this stage (OIDC). Empty: no deploy role."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.github_repository == "" || can(regex("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", var.github_repository))
+    error_message = "owner/name, without wildcards."
+  }
+}
+
+variable "github_environment" {
+  description = "The GitHub environment whose jobs may assume the deploy role (default: var.environment; the pipeline names prod's `production`)."
+  type        = string
+  default     = ""
+}
+
+variable "github_oidc_provider_arn" {
+  description = "An existing GitHub OIDC provider in the account (one per account); empty: this stack creates it."
+  type        = string
+  default     = ""
+}

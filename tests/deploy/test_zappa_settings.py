@@ -96,3 +96,22 @@ def test_failed_async_tasks_go_to_the_stages_dead_letter_queue(stage):
     queue = f"{config['project_name']}-{stage}-async-failures"  # infra/async.tf
 
     assert re.fullmatch(rf"arn:aws:sqs:us-east-2:\d{{12}}:{queue}", config["dead_letter_arn"])
+
+
+def _refuse_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    keys = [key for key, _ in pairs]
+    duplicated = sorted({key for key in keys if keys.count(key) > 1})
+    assert not duplicated, f"keys given twice (JSON keeps the last silently): {duplicated}"
+    return dict(pairs)
+
+
+def test_no_key_is_given_twice():
+    # The prod stage once had `log_level` twice: whoever edits the first sees no effect.
+    json.loads((ROOT / "zappa_settings.json").read_text(), object_pairs_hook=_refuse_duplicates)
+
+
+def test_a_key_given_twice_is_caught():
+    with pytest.raises(AssertionError, match="log_level"):
+        json.loads(
+            '{"log_level": "INFO", "log_level": "DEBUG"}', object_pairs_hook=_refuse_duplicates
+        )

@@ -350,7 +350,7 @@ def test_bucket_logging_waits_for_the_log_buckets_acl_and_policy() -> None:
     """PutBucketLogging fails until the target bucket accepts log delivery: the first apply
     failed on all three before these depends_on."""
     logging_blocks = _blocks("resource", "aws_s3_bucket_logging")
-    assert set(logging_blocks) == {"deployments", "static", "storefront"}
+    assert set(logging_blocks) == {"cloudtrail", "deployments", "static", "storefront"}
     for name, body in logging_blocks.items():
         depends = set(body.get("depends_on", []))
         assert {

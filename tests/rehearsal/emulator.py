@@ -9,6 +9,15 @@ Run as ``python -m tests.rehearsal.emulator -p PORT``. On top of ``devstack.moto
   memory; the AWS-managed policies infra/ looks up by name (``Managed-CachingDisabled``,
   ``Managed-CachingOptimized``, ``Managed-AllViewerExceptHostHeader``) are listed with their
   real ids. These calls are not IAM-checked (moto never sees them).
+- answers the Lambda and AWS Backup calls the day-two steps need and moto 5.2 lacks or gets
+  wrong (``LambdaExtras``, ``BackupExtras``; docs/deploy.md lists them): Lambda's
+  ``ListFunctionUrlConfigs`` (moto: 404 for the route, which ``zappa update`` calls) and the code
+  download behind ``GetFunction``'s ``Code.Location`` (moto: a made-up S3 address nothing
+  serves, which a rollback downloads); Backup's selections and region settings (moto: 404).
+  They read and write moto's own backends, so what they answer is what moto holds. These calls
+  are not IAM-checked (moto never sees them).
+- checks signatures of GET requests with a query string as AWS does
+  (``signature_over_query_requests_fixed``: moto signs their query as if it were the body).
 - records, for every request, the access key that signed it, the service, the action and the
   request's resource fields (table, index, secret, parameter path, queue, function, bucket and
   key). ``GET /_rehearsal/requests`` returns the record; ``DELETE`` empties it.
@@ -279,14 +288,175 @@ def bucket_policy_for_moto(body: bytes) -> bytes:
     return json.dumps(policy).encode()
 
 
+def _json_answer(start_response: Any, status: str, payload: Any) -> list[bytes]:
+    start_response(status, [("Content-Type", "application/json")])
+    return [json.dumps(payload, default=str).encode()]
+
+
+def _not_found(start_response: Any, message: str) -> list[bytes]:
+    start_response(
+        "404 Not Found",
+        [("Content-Type", "application/json"), ("x-amzn-ErrorType", "ResourceNotFoundException")],
+    )
+    return [json.dumps({"Type": "User", "message": message}).encode()]
+
+
+def _region(environ: dict[str, Any]) -> str:
+    match = re.search(r"Credential=[^/]+/[^/]+/([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
+    return match.group(1) if match else "us-east-2"
+
+
+class LambdaExtras:
+    """What Lambda answers and moto 5.2 does not, from moto's own Lambda backend.
+
+    - ``GET /2021-10-31/functions/{name}/urls`` (ListFunctionUrlConfigs): the function's URL
+      configuration, if it has one (moto keeps one per function), else an empty list; 404
+      ResourceNotFoundException for an unknown function, as Lambda answers.
+    - ``GetFunction``: moto's ``Code.Location`` is ``https://awslambda-{region}-tasks.s3...``,
+      which nothing serves; Lambda's is a presigned URL, valid ten minutes, to the version's
+      zip. The answer is passed through with the location replaced by this emulator's
+      ``/_rehearsal/lambda-code/{region}/{name}/{version}``, which serves that version's bytes.
+    """
+
+    def __init__(self) -> None:
+        from moto.core import DEFAULT_ACCOUNT_ID
+
+        self.account = DEFAULT_ACCOUNT_ID
+
+    def backend(self, region: str) -> Any:
+        # The backend moto's own Lambda routes use (the "simple" one without Docker).
+        from moto.awslambda.utils import get_backend
+
+        return get_backend(self.account, region)
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes] | None:
+        path = unquote(environ.get("PATH_INFO", ""))
+        match = re.fullmatch(r"/2021-10-31/functions/([^/]+)/urls", path)
+        if match and environ["REQUEST_METHOD"] == "GET":
+            name = (
+                match.group(1).rsplit(":", 1)[-1]
+                if match.group(1).startswith("arn:")
+                else match.group(1)
+            )
+            try:
+                function = self.backend(_region(environ)).get_function(name)
+            except Exception:  # moto's UnknownFunctionException
+                return _not_found(start_response, f"Function not found: {name}")
+            configs = [function.url_config.to_dict()] if function.url_config else []
+            return _json_answer(start_response, "200 OK", {"FunctionUrlConfigs": configs})
+        match = re.fullmatch(r"/_rehearsal/lambda-code/([^/]+)/([^/]+)/([^/]+)", path)
+        if match:
+            region, name, version = match.groups()
+            function = self.backend(region).get_function(
+                name, None if version == "$LATEST" else version
+            )
+            start_response("200 OK", [("Content-Type", "application/zip")])
+            return [function.code_bytes]
+        return None
+
+    def code_location(self, environ: dict[str, Any], answer: bytes) -> bytes:
+        """A GetFunction answer with ``Code.Location`` pointing at this emulator."""
+        try:
+            data = json.loads(answer)
+        except ValueError:
+            return answer
+        if "Code" not in data or "Configuration" not in data:
+            return answer
+        configuration = data["Configuration"]
+        host = environ.get("HTTP_HOST", "127.0.0.1")
+        region = configuration["FunctionArn"].split(":")[3]
+        data["Code"]["Location"] = (
+            f"http://{host}/_rehearsal/lambda-code/{region}/{configuration['FunctionName']}/"
+            f"{configuration['Version']}"
+        )
+        return json.dumps(data).encode()
+
+
+class BackupExtras:
+    """AWS Backup's selections and region settings, which moto 5.2 lacks (404), on top of
+    moto's plans: a selection is kept per plan (create, get, list, delete), and creating one for
+    a plan moto does not hold is a 404, as AWS answers."""
+
+    def __init__(self) -> None:
+        from moto.backup.models import backup_backends
+        from moto.core import DEFAULT_ACCOUNT_ID
+
+        self.backends = backup_backends
+        self.account = DEFAULT_ACCOUNT_ID
+        self.selections: dict[str, dict[str, dict[str, Any]]] = {}
+        self.settings: dict[str, Any] = {}
+        self.reset()
+
+    def reset(self) -> None:
+        self.selections = {}
+        self.settings = {"ResourceTypeOptInPreference": {}, "ResourceTypeManagementPreference": {}}
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes] | None:
+        path = unquote(environ.get("PATH_INFO", ""))
+        method = environ["REQUEST_METHOD"]
+        if path == "/account-settings":
+            if method == "PUT":
+                body = json.loads(
+                    environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0)) or b"{}"
+                )
+                for key in self.settings:
+                    self.settings[key].update(body.get(key, {}))
+                start_response("200 OK", [("Content-Type", "application/json")])
+                return [b""]
+            return _json_answer(start_response, "200 OK", self.settings)
+        match = re.fullmatch(r"/backup/plans/([^/]+)/selections/?([^/]*)/?", path)
+        if not match:
+            return None
+        plan_id, selection_id = match.groups()
+        plans = self.backends[self.account][_region(environ)].plans
+        if plan_id not in plans:
+            return _not_found(start_response, f"Backup plan {plan_id} not found")
+        selections = self.selections.setdefault(plan_id, {})
+        if method == "PUT" and not selection_id:
+            body = json.loads(environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0)))
+            selection_id = str(uuid.uuid4())
+            created = datetime.now(UTC).timestamp()
+            selections[selection_id] = {
+                "BackupSelection": body["BackupSelection"],
+                "SelectionId": selection_id,
+                "BackupPlanId": plan_id,
+                "CreationDate": created,
+                "CreatorRequestId": body.get("CreatorRequestId"),
+            }
+            return _json_answer(start_response, "200 OK", {
+                "SelectionId": selection_id, "BackupPlanId": plan_id, "CreationDate": created})  # fmt: skip
+        if method == "GET" and not selection_id:
+            listed = [
+                {"SelectionId": s["SelectionId"], "SelectionName": s["BackupSelection"]["SelectionName"],
+                 "BackupPlanId": plan_id, "CreationDate": s["CreationDate"],
+                 "IamRoleArn": s["BackupSelection"]["IamRoleArn"]}
+                for s in selections.values()
+            ]  # fmt: skip
+            return _json_answer(start_response, "200 OK", {"BackupSelectionsList": listed})
+        if selection_id not in selections:
+            return _not_found(start_response, f"Selection {selection_id} not found")
+        if method == "GET":
+            return _json_answer(start_response, "200 OK", selections[selection_id])
+        if method == "DELETE":
+            del selections[selection_id]
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [b""]
+        return None
+
+    def plan_selections(self) -> list[dict[str, Any]]:
+        return [s for plan in self.selections.values() for s in plan.values()]
+
+
 class RehearsalAWS:
     def __init__(self, moto: Any) -> None:
         self.moto = moto
         self.policies = CloudFrontPolicies()
         self.recorder = Recorder()
+        self.lambda_extras = LambdaExtras()
+        self.backup = BackupExtras()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        for handler in (self.recorder, self.policies):
+        for handler in (self.recorder, self.policies, self.lambda_extras, self.backup):
             answer = handler(environ, start_response)
             if answer is not None:
                 return answer
@@ -303,16 +473,57 @@ class RehearsalAWS:
         entry = self.recorder.record(environ, body)
         if environ.get("PATH_INFO") == "/moto-api/reset":
             self.policies.reset()
+            self.backup.reset()
 
         def start(status: str, headers: Any, *args: Any) -> Any:
             if entry is not None:
                 entry["status"] = int(status.split()[0])
             return start_response(status, headers, *args)
 
+        if environ["REQUEST_METHOD"] == "GET" and re.fullmatch(
+            r"/2015-03-31/functions/[^/]+", environ.get("PATH_INFO", "")
+        ):
+            # GetFunction: the code's location served here (LambdaExtras); the answer is held
+            # until rewritten, so its Content-Length is the new body's.
+            held: list[Any] = []
+
+            def hold(status: str, headers: Any, *args: Any) -> Any:
+                held[:] = [status, headers]
+                if entry is not None:
+                    entry["status"] = int(status.split()[0])
+                return lambda data: None
+
+            body = self.lambda_extras.code_location(environ, b"".join(self.moto(environ, hold)))
+            status, headers = held
+            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+            start_response(status, [*headers, ("Content-Length", str(len(body)))])
+            return [body]
         answer = self.moto(environ, start)
         if entry is not None and entry.get("status") == 403:
             entry["error"] = b"".join(answer)[:600].decode(errors="replace")
         return answer
+
+
+def signature_over_query_requests_fixed() -> None:
+    """moto 5.2 checks a request's signature over a payload made of its query parameters when
+    the body is empty (``data=self._body or self._data``), so every signed GET with a query
+    string fails with SignatureDoesNotMatch under enforcement (``GetRestApis?limit=500``,
+    ``GetFunction?Qualifier=2``), where AWS signs an empty payload. The check is made over the
+    request as sent: the body, empty or not, and the query in the URL."""
+    from botocore.awsrequest import AWSRequest
+    from moto.iam.access_control import IAMRequestBase
+
+    def _create_aws_request(self: Any) -> AWSRequest:
+        signed = self._get_string_between(
+            "SignedHeaders=", ",", self._headers["Authorization"]
+        ).split(";")
+        headers = self._create_headers_for_aws_request(signed, self._headers)
+        body = self._body if self._body or self._method in {"GET", "HEAD", "DELETE"} else self._data
+        request = AWSRequest(method=self._method, url=self._path, data=body, headers=headers)
+        request.context["timestamp"] = headers["X-Amz-Date"]
+        return request
+
+    IAMRequestBase._create_aws_request = _create_aws_request
 
 
 def main() -> None:
@@ -321,6 +532,7 @@ def main() -> None:
     parser.add_argument("-p", "--port", type=int, default=5000)
     args = parser.parse_args()
     os.environ.setdefault("MOTO_PORT", str(args.port))
+    signature_over_query_requests_fixed()
     app = RehearsalAWS(_Serialised(DomainDispatcherApplication(create_backend_app)))
     run_simple(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
 

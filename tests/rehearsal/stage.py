@@ -51,8 +51,8 @@ DEFAULT_MIRRORS = "/opt/tf-plugins:~/.terraform.d/plugins:/usr/share/terraform/p
 
 # Every AWS service infra/ creates resources in.
 PROVIDER_SERVICES = (
-    "cloudfront", "cloudwatch", "dynamodb", "iam", "logs", "s3", "secretsmanager", "sns", "sqs",
-    "ssm", "sts", "wafv2",
+    "apigateway", "backup", "cloudfront", "cloudtrail", "cloudwatch", "dynamodb", "iam", "kms",
+    "logs", "s3", "secretsmanager", "sns", "sqs", "ssm", "sts", "wafv2",
 )  # fmt: skip
 
 
@@ -252,7 +252,20 @@ MOTO_ACTION_NAMES = {
     "dynamodb:DeleteItem": ("dynamodb:TransactWriteItems",),
     "dynamodb:ConditionCheckItem": ("dynamodb:TransactWriteItems",),
     "dynamodb:GetItem": ("dynamodb:TransactGetItems",),
-}
+    # S3: HEAD on a bucket is authorised by s3:ListBucket; moto checks "s3:HeadBucket".
+    "s3:ListBucket": ("s3:HeadBucket",),
+    # API Gateway: IAM names its actions after the HTTP method on a resource path; moto after
+    # the API operation (the ones `zappa update` and `deploy api-logging` call).
+    "apigateway:GET": (
+        "apigateway:GetRestApis", "apigateway:GetRestApi", "apigateway:GetStage",
+        "apigateway:GetStages", "apigateway:GetResources", "apigateway:GetResource",
+        "apigateway:GetDeployments", "apigateway:GetApiKeys",
+    ),
+    "apigateway:POST": ("apigateway:CreateDeployment",),
+    "apigateway:PATCH": ("apigateway:UpdateStage", "apigateway:UpdateRestApi"),
+    "apigateway:PUT": ("apigateway:PutRestApi",),
+    "apigateway:DELETE": ("apigateway:DeleteDeployment",),
+}  # fmt: skip
 
 
 def widened(policy: dict[str, Any], drop: Iterable[str] = ()) -> dict[str, Any]:

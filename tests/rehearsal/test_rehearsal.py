@@ -33,6 +33,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from deploy import build
+from deploy.smoke import smoke
 from devstack.lambda_runtime import (
     LambdaRuntime,
     api_event,
@@ -116,6 +117,12 @@ def applied(emulator, operator, tmp_path_factory) -> dict[str, Any]:
     terraform = stage.terraform_prepare(
         TERRAFORM, MIRROR, tmp_path_factory.mktemp("rehearsal") / "infra", emulator.url, operator
     )
+    # The deploy pipeline's role (docs/deploy.md, "The deploy pipeline"), as an operator sets it.
+    with (terraform.workdir / "terraform.tfvars").open("a") as tfvars:
+        tfvars.write(
+            '\ngithub_repository  = "rehearsal/ticketstoheaven-backoffice"\n'
+            'github_environment = "production"\n'
+        )
     terraform.run("init", "-input=false", timeout=120)
     started = time.monotonic()
     terraform.run("apply", "-auto-approve", "-input=false", "-parallelism=20", timeout=300)
@@ -230,6 +237,10 @@ def deployed(
     )  # fmt: skip
     print(f"zappa deploy: {time.monotonic() - started:.0f} s\n{result.stdout[-3000:]}")
     return {
+        "root": root,
+        "outputs_file": outputs_file,
+        "aws_env": aws_env,
+        "zappa_env": zappa_env,
         "project": project,
         "package": package,
         "settings": build.stage_config(STAGE, project),
@@ -329,6 +340,34 @@ def role_credentials(role_policy, applied, emulator, operator) -> dict[str, str]
     credentials = sts.assume_role(RoleArn=applied["lambda_role_arn"], RoleSessionName="rehearsal")[
         "Credentials"
     ]
+    return {
+        "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
+        "AWS_SESSION_TOKEN": credentials["SessionToken"],
+    }
+
+
+@pytest.fixture(scope="module")
+def deploy_credentials(deployed, applied, emulator, operator) -> dict[str, str]:
+    """The pipeline's credentials: GitHub's OIDC token exchanged for the deploy role apply made,
+    its policy enforced in moto as the Lambda role's is (actions; resources widened to ``*``,
+    stage.py substitution 6; its resources and trust are checked in tests/infra). Taken before
+    enforcement starts: AssumeRoleWithWebIdentity is unsigned, and moto answers an unsigned
+    request with a 500 while enforcing."""
+    iam = _client("iam", emulator.url, operator)
+    role = applied["github_deploy_role_arn"].rsplit("/", 1)[-1]
+    (name,) = iam.list_role_policies(RoleName=role)["PolicyNames"]
+    document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+    policy = json.loads(document) if isinstance(document, str) else document
+    iam.put_role_policy(
+        RoleName=role, PolicyName=name, PolicyDocument=json.dumps(stage.widened(policy))
+    )
+    sts = _client("sts", emulator.url, {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"})
+    credentials = sts.assume_role_with_web_identity(
+        RoleArn=applied["github_deploy_role_arn"],
+        RoleSessionName="deploy-prod",
+        WebIdentityToken="rehearsal.github-oidc.token",
+    )["Credentials"]
     return {
         "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
         "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
@@ -644,7 +683,15 @@ ADMIN_PASSWORD = "rehearsal " + uuid.uuid4().hex
 
 @pytest.fixture(scope="module")
 def flows(
-    runtime, emulator, operator, role_credentials, role_policy, applied, local_stack, deployed
+    runtime,
+    emulator,
+    operator,
+    role_credentials,
+    role_policy,
+    applied,
+    local_stack,
+    deployed,
+    deploy_credentials,
 ) -> Flows:
     # The first staff account, as docs/deploy.md says: createstaff from the operator's machine.
     env = {
@@ -815,3 +862,307 @@ def test_removing_any_one_statement_makes_a_flow_fail(
         print(f"without {sid}: {'; '.join(evidence)}")
 
     assert sorted(set(statements) - set(shown)) == []
+
+
+# --- 5. Day two: logging, update, rollback, restore (docs/runbook.md), IAM still enforced ------
+
+
+def _operator_run(
+    deployed, *args: str, credentials: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
+    """A ``python -m deploy`` step as the operator (or, with ``credentials``, the pipeline)
+    runs it, from the project's copy."""
+    env = {**__import__("os").environ, **deployed["aws_env"], **(credentials or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "deploy", *args, "--stage", STAGE,
+         "--project-dir", str(deployed["project"])],
+        cwd=build.ROOT, env=env, capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+
+
+def _zappa(deployed, *args: str, credentials: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(build.DEPLOY_VENV / "bin/zappa"), *args],
+        cwd=deployed["project"], env={**deployed["zappa_env"], **credentials},
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+
+
+def _reached_touch(result: subprocess.CompletedProcess) -> None:
+    """Zappa's last step GETs the real execute-api host (see the deploy test): every step
+    before it must have worked."""
+    if result.returncode != 0:
+        output = result.stdout + result.stderr
+        assert "touch_endpoint" in output and "NameResolutionError" in output, output[-6000:]
+
+
+def _what_lambda_runs(
+    emulator, operator, role_credentials, local_stack, root
+) -> tuple[Flows, dict]:
+    """The code and configuration the function holds now (GetFunction's code location, the
+    configuration's variables), run in the Lambda model under the role: what a request, a
+    schedule or an async task would run."""
+    import urllib.request
+
+    function = _client("lambda", emulator.url, operator).get_function(FunctionName=FUNCTION)
+    root.mkdir(parents=True)
+    with urllib.request.urlopen(function["Code"]["Location"], timeout=60) as response:
+        (root / "code.zip").write_bytes(response.read())
+    configuration = function["Configuration"]
+    environment = {
+        **configuration["Environment"]["Variables"], **role_credentials,
+        "AWS_LAMBDA_FUNCTION_NAME": FUNCTION, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
+        "AWS_ENDPOINT_URL": emulator.url, "STRIPE_API_BASE": local_stack.stripe_url,
+    }  # fmt: skip
+    runtime = LambdaRuntime(
+        task_dir=package_unpack(root / "code.zip", root / "task"),
+        runtime_dir=runtime_standin(root / "runtime"),
+        environment=environment,
+    )
+    return runtime, configuration
+
+
+def _smoke(runtime, emulator, operator, role_credentials, applied, local_stack) -> dict[str, Any]:
+    """The pipeline's smoke test (deploy/smoke.py: /health, the catalog, a test-mode order),
+    its requests sent through the Lambda model instead of CloudFront."""
+    Flows(runtime, emulator, operator, role_credentials, applied, local_stack).ticket_type()
+
+    def send(method: str, path: str, body: Any, headers: dict[str, str]) -> tuple[int, Any]:
+        answer = _one(runtime, api_event(method, path, body, headers=headers))
+        return answer["statusCode"], response_json(answer) if answer.get("body") else None
+
+    seen = smoke(send, order=True)
+    return seen["health"]
+
+
+@pytest.fixture(scope="module")
+def released(flows, deployed, emulator, operator) -> dict[str, Any]:
+    """After the first deploy, as docs/deploy.md says: the API's logging, then the release."""
+    logging = _operator_run(
+        deployed, "api-logging", "--terraform-output", str(deployed["outputs_file"])
+    )
+    assert logging.returncode == 0, logging.stderr[-3000:]
+    first = _operator_run(deployed, "release", "--note", "first deploy")
+    assert first.returncode == 0, first.stderr[-3000:]
+    return json.loads(first.stdout)
+
+
+def test_the_api_logs_json_access_lines_and_errors_only_through_the_accounts_role(
+    released, applied, emulator, operator
+):
+    apigateway = _client("apigateway", emulator.url, operator)
+    (api,) = [a for a in apigateway.get_rest_apis()["items"] if a["name"] == FUNCTION]
+    stage_ = apigateway.get_stage(restApiId=api["id"], stageName=STAGE)
+    access = stage_["accessLogSettings"]
+    assert access["destinationArn"] == applied["api_access_log_group_arn"]
+    line = json.loads(access["format"])  # one JSON object per request
+    assert {"requestId", "status", "responseLatency", "httpMethod", "path"} <= set(line)
+    assert not [v for v in line.values() if "sourceIp" in v or "userAgent" in v]
+    settings = stage_["methodSettings"]["*/*"]
+    assert (settings["loggingLevel"], settings["dataTraceEnabled"]) == ("ERROR", False)
+    logs = _client("logs", emulator.url, operator)
+    groups = {g["logGroupName"]: g for g in logs.describe_log_groups()["logGroups"]}
+    assert groups[f"/aws/apigateway/{FUNCTION}/access"]["retentionInDays"] == 90
+    assert groups[f"API-Gateway-Execution-Logs_{api['id']}/{STAGE}"]["retentionInDays"] == 90
+    role = apigateway.get_account()["cloudwatchRoleArn"]
+    assert role.endswith(f"role/{FUNCTION}-apigateway-cloudwatch")
+
+
+def test_the_trail_and_the_tables_backups_are_in_place(applied, emulator, operator):
+    trail = _client("cloudtrail", emulator.url, operator).get_trail(Name=f"{FUNCTION}-trail")[
+        "Trail"
+    ]
+    assert trail["S3BucketName"] == applied["cloudtrail_bucket"]
+    assert trail["IsMultiRegionTrail"] and trail["LogFileValidationEnabled"]
+    kms = _client("kms", emulator.url, operator)
+    assert kms.describe_key(KeyId=trail["KmsKeyId"])["KeyMetadata"]["KeyState"] == "Enabled"
+    s3 = _client("s3", emulator.url, operator)
+    (rule,) = s3.get_bucket_encryption(Bucket=applied["cloudtrail_bucket"])[
+        "ServerSideEncryptionConfiguration"]["Rules"]  # fmt: skip
+    assert rule["ApplyServerSideEncryptionByDefault"]["KMSMasterKeyID"] == trail["KmsKeyId"]
+    (lifecycle,) = s3.get_bucket_lifecycle_configuration(Bucket=applied["cloudtrail_bucket"])[
+        "Rules"
+    ]
+    assert lifecycle["Expiration"]["Days"] == 365
+    backup = _client("backup", emulator.url, operator)
+    vault = backup.describe_backup_vault(BackupVaultName=applied["backup_vault_name"])
+    assert vault["EncryptionKeyArn"] != trail["KmsKeyId"]  # a key of its own
+    (plan,) = [p for p in backup.list_backup_plans()["BackupPlansList"] if p["BackupPlanName"] == f"{FUNCTION}-tables-daily"]  # fmt: skip
+    (rule,) = backup.get_backup_plan(BackupPlanId=plan["BackupPlanId"])["BackupPlan"]["Rules"]
+    assert (rule["TargetBackupVaultName"], rule["Lifecycle"]["DeleteAfterDays"]) == (
+        applied["backup_vault_name"],
+        35,
+    )
+    (selection,) = backup.list_backup_selections(BackupPlanId=plan["BackupPlanId"])[
+        "BackupSelectionsList"
+    ]
+    chosen = backup.get_backup_selection(
+        BackupPlanId=plan["BackupPlanId"], SelectionId=selection["SelectionId"]
+    )
+    assert sorted(chosen["BackupSelection"]["Resources"]) == sorted(applied["table_arns"].values())
+
+
+UPDATE_MARK = "update-rehearsal"
+
+
+@pytest.fixture(scope="module")
+def updated(
+    released,
+    deployed,
+    emulator,
+    operator,
+    role_credentials,
+    local_stack,
+    applied,
+    deploy_credentials,
+):
+    """`zappa update prod` with a code change (/health says which release) and a configuration
+    change (memory, a Lambda variable), then the release step; what Lambda runs is smoked."""
+    project = deployed["project"]
+    before = _client("lambda", emulator.url, operator).get_function_configuration(
+        FunctionName=FUNCTION
+    )
+    views = project / "tickets" / "views.py"
+    source = views.read_text()
+    assert 'JsonResponse({"status": "ok"})' in source
+    views.write_text(
+        source.replace(
+            'JsonResponse({"status": "ok"})',
+            f'JsonResponse({{"status": "ok", "release": "{UPDATE_MARK}"}})',
+        )
+    )
+    settings_path = project / "zappa_settings.json"
+    zappa_settings = json.loads(settings_path.read_text())
+    zappa_settings[STAGE]["memory_size"] = 2048
+    zappa_settings[STAGE]["aws_environment_variables"]["CONFIG_CACHE_SECONDS"] = "60"
+    settings_path.write_text(json.dumps(zappa_settings, indent=4))
+    # As the pipeline and the runbook run it: the package built first (offline, no AWS), then
+    # `zappa update --zip` under the deploy role (its actions enforced).
+    package = deployed["root"] / "update.zip"
+    built = _zappa(deployed, "package", STAGE, "--output", str(package), credentials={})
+    assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
+    started = time.monotonic()
+    emulator.requests_clear()
+    update = _zappa(
+        deployed, "update", STAGE, "--zip", str(package), credentials=deploy_credentials
+    )
+    refused = sorted(
+        {(r["service"], r["action"] or r["method"], r["path"][:60]) for r in emulator.requests()
+         if r.get("status") == 403}
+    )  # fmt: skip
+    assert refused == [], refused
+    print(f"zappa update: {time.monotonic() - started:.0f} s")
+    _reached_touch(update)
+    second = _operator_run(
+        deployed, "release", "--note", UPDATE_MARK, credentials=deploy_credentials
+    )
+    assert second.returncode == 0, second.stderr[-3000:]
+    runtime, configuration = _what_lambda_runs(
+        emulator, operator, role_credentials, local_stack, deployed["root"] / "after-update"
+    )
+    health = _smoke(runtime, emulator, operator, role_credentials, applied, local_stack)
+    return {
+        "before": before,
+        "configuration": configuration,
+        "health": health,
+        "release": json.loads(second.stdout),
+    }
+
+
+def test_zappa_update_ships_the_code_and_configuration_change(updated, released):
+    assert updated["health"] == {"status": "ok", "release": UPDATE_MARK}
+    configuration = updated["configuration"]
+    assert configuration["MemorySize"] == 2048
+    assert configuration["Environment"]["Variables"]["CONFIG_CACHE_SECONDS"] == "60"
+    assert int(updated["release"]["version"]) > int(released["version"])
+
+
+def test_rollback_restores_the_previous_releases_code_and_configuration(
+    updated,
+    released,
+    deployed,
+    emulator,
+    operator,
+    role_credentials,
+    local_stack,
+    applied,
+    deploy_credentials,
+):
+    started = time.monotonic()
+    result = _operator_run(deployed, "rollback", credentials=deploy_credentials)
+    print(f"rollback: {time.monotonic() - started:.0f} s\n{result.stdout[-1500:]}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout)
+    assert (report["from"], report["to"]) == (updated["release"]["version"], released["version"])
+    runtime, configuration = _what_lambda_runs(
+        emulator, operator, role_credentials, local_stack, deployed["root"] / "after-rollback"
+    )
+    health = _smoke(runtime, emulator, operator, role_credentials, applied, local_stack)
+
+    assert health == {"status": "ok"}  # the first release's code
+    before = updated["before"]
+    assert configuration["MemorySize"] == before["MemorySize"] == 1024
+    assert configuration["Environment"] == before["Environment"]  # CONFIG_CACHE_SECONDS 300 again
+    for key in ("Timeout", "Role", "Handler", "Runtime", "TracingConfig"):
+        assert configuration[key] == before[key], key
+    lambda_client = _client("lambda", emulator.url, operator)
+    alias = lambda_client.get_alias(FunctionName=FUNCTION, Name="live")
+    assert alias["FunctionVersion"] == report["release"]
+    published = lambda_client.get_function_configuration(
+        FunctionName=FUNCTION, Qualifier=report["release"]
+    )
+    assert published["Environment"] == before["Environment"] and published["MemorySize"] == 1024
+
+
+def _manage(
+    deployed, local_stack, emulator, operator, stage_name: str, *args: str
+) -> subprocess.CompletedProcess:
+    """A maintenance command from the operator's machine, as docs/runbook.md runs it."""
+    env = {
+        **{k: v for k, v in local_stack.environment().items() if not k.startswith("AWS_")},
+        "AWS_ENDPOINT_URL": emulator.url, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
+        **operator, "STAGE": stage_name, "PROJECT_NAME": PROJECT,
+    }  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=build.ROOT,
+        env={**__import__("os").environ, **env}, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+
+
+def test_restore_drill_restores_every_table_to_one_time_and_checks_it(
+    updated, deployed, local_stack, emulator, operator
+):
+    """After the flows above (orders paid, fulfilled, canceled, an order paid by the
+    reconciliation), the tables restored into new ones hold the same counts and every
+    invariant; a restored copy with a payment missing is caught."""
+    live = _manage(deployed, local_stack, emulator, operator, STAGE, "restore_check", "--json")
+    assert live.returncode == 0, live.stdout[-2000:] + live.stderr[-2000:]
+    live_report = json.loads(live.stdout.strip().splitlines()[-1])
+    started = time.monotonic()
+    drill = _manage(
+        deployed, local_stack, emulator, operator, STAGE, "restore_tables", "--suffix", "rdrill"
+    )
+    print(f"restore drill: {time.monotonic() - started:.0f} s\n{drill.stdout[-1500:]}")
+    assert drill.returncode == 0, drill.stdout[-3000:] + drill.stderr[-3000:]
+    report = json.loads(drill.stdout.strip().splitlines()[-1])
+
+    assert report["problems"] == []
+    assert report["counts"] == live_report["counts"]
+    assert report["counts"]["orders"] > 0 and report["counts"]["payments"] > 0
+    dynamodb = _client("dynamodb", emulator.url, operator)
+    for name in report["counts"]:
+        source = dynamodb.describe_table(TableName=f"{TABLE_PREFIX}{name}")["Table"]
+        copy = dynamodb.describe_table(TableName=f"{TABLE_PREFIX}rdrill-{name}")["Table"]
+        assert copy["KeySchema"] == source["KeySchema"], name
+        assert {i["IndexName"] for i in copy.get("GlobalSecondaryIndexes", [])} == {
+            i["IndexName"] for i in source.get("GlobalSecondaryIndexes", [])
+        }, name
+
+    # The check can fail: the restored copy loses a succeeded payment.
+    payments = dynamodb.scan(TableName=f"{TABLE_PREFIX}rdrill-payments")["Items"]
+    (paid, *_) = [p for p in payments if p["status"]["S"] == "succeeded"]
+    dynamodb.delete_item(TableName=f"{TABLE_PREFIX}rdrill-payments",
+                         Key={"payment_id": paid["payment_id"], "created_at": paid["created_at"]})  # fmt: skip
+    broken = _manage(deployed, local_stack, emulator, operator, f"{STAGE}-rdrill", "restore_check")
+    assert broken.returncode == 1
+    assert f"without its payment {paid['payment_id']['S']}" in broken.stdout
