@@ -22,10 +22,11 @@ Stripe idempotency key derives from the nonce), so running it again does not dou
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import timedelta
 
-from pynamodb.exceptions import DeleteError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DeleteError, PynamoDBException, TransactWriteError
 
 from dynamo_admin.once import AlreadySubmitted, ChangedMeanwhile, Earlier
 from tickets.dynamodb import cancellation_codes, transaction, utc_now, utc_now_iso
@@ -43,6 +44,8 @@ SEQUENCE_TTL = timedelta(days=30)  # refreshed by every claim; far longer than a
 SEQUENCE_SK = "SEQ"
 _CONDITION_FAILED = "ConditionalCheckFailed"
 _CONFLICT_RETRIES = 4
+
+logger = logging.getLogger(__name__)
 
 
 class SubmissionBusy(Conflict):
@@ -226,9 +229,15 @@ class BackOfficeSubmissions:
                 actions=[ActionSequence.last_summary.set(summary[:1000])],
                 condition=ActionSequence.last_nonce == nonce,
             )
-        except UpdateError as error:
-            if error.cause_response_code != "ConditionalCheckFailedException":
-                raise
+        except PynamoDBException as error:
+            # The action took effect already: failing to note its outcome must not turn it
+            # into an error page. The claim stays in progress; a resend of the form waits out
+            # its lease, then takes it over and runs the (idempotent) action again.
+            if getattr(error, "cause_response_code", None) != "ConditionalCheckFailedException":
+                logger.warning(
+                    "the outcome of an admin submit was not recorded",
+                    extra={"object_type": object_type, "error": type(error).__name__},
+                )
 
     def release(self, *, nonce: str, object_type: str, object_id: str) -> None:
         """Forget a claim whose submit did nothing (it raised first), so the same form may be
