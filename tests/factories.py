@@ -264,6 +264,17 @@ def webhook_post(
     return client.post("/webhooks/stripe", data=body, content_type="application/json", **extra)
 
 
+def order_paid_in_stripe(
+    stack: LocalStack, client: Any, *, items: list[tuple[str, int]] | None = None
+) -> Order:
+    """An order paid as a buyer pays it: a real PaymentIntent in localstripe, paid with a test
+    card, and Stripe's ``payment_intent.succeeded`` delivered to our webhook."""
+    order = order_create(items=items)
+    intent = intent_pay(stack, order.payment_intent_id)
+    webhook_post(client, stack, event_build("payment_intent.succeeded", intent))
+    return order_get(order.order_id)
+
+
 def metrics_in(output: str, name: str) -> int:
     """How many data points of metric ``name`` were printed (EMF lines)."""
     count = 0

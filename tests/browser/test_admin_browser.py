@@ -32,6 +32,16 @@ def sign_in(page: Page, username: str) -> None:
     expect(page.locator("#user-tools")).to_be_visible()
 
 
+def refund_confirmation_fill(page: Page, order_id: str, amount: str, note: str) -> None:
+    """Staff on the order page: Refund with ``amount``, then the confirmation's reason and
+    words filled in (not yet confirmed)."""
+    page.goto(f"/admin/orders/order/{order_id}/change/")
+    page.fill("#action-refund input[name=amount]", amount)
+    page.click("#action-refund input[type=submit]")
+    page.select_option("#id_reason", "requested_by_customer")
+    page.fill("#id_note", note)
+
+
 def _order(status: str) -> Order:
     return next(iter(Order.status_index.query(status, limit=1)))
 
@@ -99,11 +109,7 @@ def test_finance_refunds_part_of_a_paid_order_through_stripe(aws, demo, make_sta
     page = new_page()
     sign_in(page, "fin")
 
-    page.goto(f"/admin/orders/order/{order.order_id}/change/")
-    page.fill("#action-refund input[name=amount]", "10.00")
-    page.click("#action-refund input[type=submit]")
-    page.select_option("#id_reason", "requested_by_customer")
-    page.fill("#id_note", "one ticket returned")
+    refund_confirmation_fill(page, order.order_id, "10.00", "one ticket returned")
     page.click("#action-confirm input[type=submit]")
 
     expect(page.locator(".messagelist")).to_contain_text("Refund of USD 10.00 requested")
@@ -174,27 +180,16 @@ def test_the_dashboard_draws_the_chart_and_links_problems(demo, make_staff, new_
     expect(page.locator("body")).to_contain_text("Fulfillment failed")
 
 
-def test_yes_refund_clicked_twice_quickly_refunds_once(aws, demo, make_staff, new_page):
+def test_yes_refund_clicked_twice_quickly_refunds_once(aws, demo, client, make_staff, new_page):
     """A double click on "Yes, refund" (a slow connection, an impatient finger): Chromium sends
     the confirmation twice; Stripe gets one refund and the pages say the second did nothing."""
-    from orders.services.transitions import order_mark_paid
-    from payments.services.records import payment_record_success
-    from payments.stripe_client import payment_intent_retrieve
-    from tests.factories import intent_pay, order_create, stripe_object
+    from tests.factories import order_paid_in_stripe, stripe_object
 
-    order = order_create(items=[("ga-2027", 2)])
-    intent_pay(aws, order.payment_intent_id)
-    charge = payment_intent_retrieve(payment_intent_id=order.payment_intent_id).latest_charge
-    payment_record_success(payment_intent_id=order.payment_intent_id, charge_id=charge)
-    order_mark_paid(order_id=order.order_id)
+    order = order_paid_in_stripe(aws, client, items=[("ga-2027", 2)])
     make_staff("finance", "fin")
     page = new_page()
     sign_in(page, "fin")
-    page.goto(f"/admin/orders/order/{order.order_id}/change/")
-    page.fill("#action-refund input[name=amount]", "10.00")
-    page.click("#action-refund input[type=submit]")
-    page.select_option("#id_reason", "requested_by_customer")
-    page.fill("#id_note", "one ticket returned")
+    refund_confirmation_fill(page, order.order_id, "10.00", "one ticket returned")
     sent: list[str] = []
     page.on("request", lambda r: sent.append(r.url) if r.method == "POST" else None)
 

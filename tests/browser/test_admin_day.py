@@ -11,7 +11,7 @@ from django.core.management import call_command
 from playwright.sync_api import expect
 
 from orders.models import Customer, Order
-from tests.browser.test_admin_browser import sign_in
+from tests.browser.test_admin_browser import refund_confirmation_fill, sign_in
 
 
 @pytest.fixture
@@ -144,20 +144,14 @@ def test_a_refund_typed_with_a_decimal_comma_is_understood(demo, make_staff, new
 
 def test_a_refund_stripe_refuses_shows_stripes_words(aws, make_staff, new_page, client):
     from tests.factories import (
-        event_build,
-        intent_pay,
-        order_create,
-        order_get,
+        order_paid_in_stripe,
         stripe_object,
         stripe_request,
         ticket_type_create,
-        webhook_post,
     )
 
     ticket_type_create(sku="ga", unit_amount=5000, available=10)
-    order = order_create(items=[("ga", 2)])
-    intent = intent_pay(aws, order.payment_intent_id)
-    webhook_post(client, aws, event_build("payment_intent.succeeded", intent))
+    order = order_paid_in_stripe(aws, client, items=[("ga", 2)])
     # localstripe's one refusal ("Cannot refund a failed payment."), put in place by updating
     # the charge there.
     charge = stripe_object(aws, f"/v1/payment_intents/{order.payment_intent_id}")["latest_charge"]
@@ -167,11 +161,7 @@ def test_a_refund_stripe_refuses_shows_stripes_words(aws, make_staff, new_page, 
     page = new_page()
     sign_in(page, "fin")
 
-    page.goto(f"/admin/orders/order/{order_get(order.order_id).order_id}/change/")
-    page.fill("#action-refund input[name=amount]", "10.00")
-    page.click("#action-refund input[type=submit]")
-    page.select_option("#id_reason", "requested_by_customer")
-    page.fill("#id_note", "asked")
+    refund_confirmation_fill(page, order.order_id, "10.00", "asked")
     page.click("#action-confirm input[type=submit]")
 
     error = page.locator(".messagelist .error")

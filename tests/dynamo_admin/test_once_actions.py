@@ -27,6 +27,7 @@ from tests.factories import (
     intent_pay,
     order_create,
     order_get,
+    order_paid_in_stripe,
     seats_available,
     stripe_object,
     ticket_type_create,
@@ -65,10 +66,7 @@ def _order_url(order_id: str) -> str:
 
 
 def _paid(aws, client, quantity: int = 2):
-    order = order_create(items=[("ga", quantity)])
-    intent = intent_pay(aws, order.payment_intent_id)
-    webhook_post(client, aws, event_build("payment_intent.succeeded", intent))
-    return order_get(order.order_id)
+    return order_paid_in_stripe(aws, client, items=[("ga", quantity)])
 
 
 def _audit_count(object_type: str, object_id: str, action: str) -> int:
