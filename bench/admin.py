@@ -55,8 +55,8 @@ def load_customers(first: int, last: int, rng: random.Random) -> None:
     in sixteen is an Ada: some 20 at 1,000 orders, 200 at 10,000): the search must stay
     bounded by its page and its customer cap, not by the matches. (A term that matches fewer
     customers than the cap, ``SEARCH_CUSTOMERS``, reads fewer items: bounded, not flat.)"""
+    from core.dynamodb import iso_utc
     from orders.models import Customer
-    from tickets.dynamodb import iso_utc
 
     now = iso_utc(datetime.now(UTC))
     with Customer.batch_write() as batch:
@@ -79,8 +79,8 @@ def customers_for(orders: int) -> int:
 
 
 def load_orders(count: int, rng: random.Random, customers: int) -> None:
+    from core.dynamodb import iso_utc, new_id
     from orders.models import Order, OrderItem
-    from tickets.dynamodb import iso_utc, new_id
 
     now = datetime.now(UTC)
     with Order.batch_write() as batch:
@@ -109,7 +109,7 @@ def measure(
 ) -> dict[str, tuple[float, float, Counter, int]]:
     """Per page: median time, median time outside DynamoDB requests (our code: Django,
     templates, PynamoDB), requests by operation, and items read (of the last run)."""
-    from tickets.dynamodb_requests import dynamodb_requests
+    from core.dynamodb_requests import dynamodb_requests
 
     results = {}
     for name, url in urls.items():
@@ -196,8 +196,8 @@ def main() -> None:
         from django.conf import settings
         from django.test import Client
 
+        from core.dynamodb import tables_ensure
         from staff.services import staff_create
-        from tickets.dynamodb import tables_ensure
 
         settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
         tables_ensure()

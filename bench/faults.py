@@ -92,8 +92,8 @@ class Harness:
 
     def attach(self) -> None:
         """Every request of the app through the proxies; the parameters of this harness."""
-        from tickets.config import config_cache_clear
-        from tickets.dynamodb import connections_reset
+        from core.config import config_cache_clear
+        from core.dynamodb import connections_reset
 
         for name, value in {
             "AWS_ENDPOINT_URL": self.proxies.aws.url,
@@ -112,13 +112,13 @@ class Harness:
         )
         connections_reset()
         config_cache_clear()
-        from tickets.config import parameters_get, secrets_get
+        from core.config import parameters_get, secrets_get
 
         secrets_get(), parameters_get()  # read once now, so runs count only their own requests
 
     def detach(self) -> None:
-        from tickets.config import config_cache_clear
-        from tickets.dynamodb import connections_reset
+        from core.config import config_cache_clear
+        from core.dynamodb import connections_reset
 
         for name, value in self._saved.items():
             if value is None:
@@ -136,9 +136,8 @@ class Harness:
         process's connections (one may have been cut mid-answer) or clients is reused."""
         import threading
 
-        from orders import vendor_client
-        from payments import stripe_client
-        from tickets.dynamodb import connections_reset
+        from core.dynamodb import connections_reset
+        from integrations import stripe_client, vendor_client
 
         connections_reset()
         stripe_client._client = None
@@ -374,12 +373,12 @@ def _time_passes(run: Run, seconds: int = 3600) -> None:
     clock moving on, for them alone); refund reservations get older the same way."""
     from datetime import datetime, timedelta
 
+    from core.dynamodb import iso_utc
+    from core.idempotency import idempotency_pk
+    from core.models import IdempotencyRecord
     from orders.models import Order
     from payments.models import WebhookEvent
     from payments.selectors import payment_get
-    from tickets.dynamodb import iso_utc
-    from tickets.idempotency import idempotency_pk
-    from tickets.models import IdempotencyRecord
 
     try:
         record = IdempotencyRecord.get(
@@ -816,12 +815,12 @@ FLOWS: dict[str, Flow] = {
 
 def invariants(run: Run) -> list[str]:
     """What must hold after recovery, whatever failed; each broken one in words."""
+    from core.idempotency import idempotency_pk
+    from core.models import IdempotencyRecord
     from orders.models import Customer, OrderStatus, TicketType
     from orders.selectors import ticket_type_get
     from payments.models import WebhookEventStatus
     from payments.selectors import payment_get, webhook_event_get
-    from tickets.idempotency import idempotency_pk
-    from tickets.models import IdempotencyRecord
 
     problems: list[str] = []
     orders = _run_orders(run)
@@ -898,9 +897,9 @@ def invariants(run: Run) -> list[str]:
 
 
 def _order_invariants(run: Run, order: Any) -> list[str]:
+    from core.audit import audit_entries_of
     from orders.models import FulfillmentStatus, OrderStatus
     from payments.selectors import payment_get
-    from tickets.audit import audit_entries_of
 
     problems = []
     entries = audit_entries_of(object_type="orders.order", object_id=order.order_id)
@@ -1164,7 +1163,7 @@ def main() -> None:
     import django
 
     django.setup()
-    from tickets.dynamodb import tables_ensure
+    from core.dynamodb import tables_ensure
 
     tables_ensure()
     harness = Harness(stack)

@@ -52,11 +52,11 @@ def main() -> None:
         import django
 
         django.setup()
+        from core.dynamodb import tables_ensure
         from orders.models import OrderStatus
         from orders.services.fulfillment import BREAKER_COOLDOWN, fulfillment_start
         from orders.services.fulfillment.sweeper import SWEEP_WORKERS, fulfillment_sweep
         from tests.factories import paid_order_create
-        from tickets.dynamodb import tables_ensure
 
         tables_ensure()
         print(f"queueing {args.orders} paid orders during a vendor outage...", flush=True)

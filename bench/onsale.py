@@ -68,6 +68,8 @@ def _percentile(values: list[float], fraction: float) -> float:
 
 def _sell(sku: str, args: argparse.Namespace, proxy: ContentionProxy) -> dict:
     """``args.buyers`` threads ordering ``sku`` for ``args.seconds``."""
+    from core.dynamodb import new_id
+    from core.exceptions import ServiceUnavailable
     from orders.services.creation import (
         OrderLine,
         SoldOut,
@@ -75,8 +77,6 @@ def _sell(sku: str, args: argparse.Namespace, proxy: ContentionProxy) -> dict:
         _order_write,
         _priced_items,
     )
-    from tickets.dynamodb import new_id
-    from tickets.exceptions import ServiceUnavailable
 
     outcomes: Counter[str] = Counter()
     latencies: list[float] = []
@@ -180,9 +180,9 @@ def _count(sku: str, reported: set[str]) -> dict:
 
 def _ticket_type_create(sku: str, *, shards: int) -> None:
     """As the admin creates one: the seats on the item, or split over ``shards`` shards."""
+    from core.dynamodb import transaction, utc_now_iso
     from orders.models import CATALOG_ACTIVE, TicketType
     from orders.services.seats import seats_stock
-    from tickets.dynamodb import transaction, utc_now_iso
 
     now = utc_now_iso()
     ticket_type = TicketType(
@@ -221,8 +221,8 @@ def main() -> None:
 
         django.setup()
         logging.disable(logging.WARNING)  # 503s are counted, not logged one by one
-        from tickets.config import config_cache_clear
-        from tickets.dynamodb import tables_ensure
+        from core.config import config_cache_clear
+        from core.dynamodb import tables_ensure
 
         results = {}
         with contextlib.redirect_stdout(io.StringIO()):  # the app's metric lines

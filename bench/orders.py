@@ -101,7 +101,7 @@ def main() -> None:
         import django
 
         django.setup()
-        from tickets.dynamodb import tables_ensure
+        from core.dynamodb import tables_ensure
 
         tables_ensure()
         app_create, baseline_create = _setup(stack)
@@ -127,8 +127,8 @@ def _setup(stack):
     import requests
     from django.test import Client
 
+    from core.dynamodb import new_id, table_name, utc_now_iso
     from orders.models import CATALOG_ACTIVE, TicketType
-    from tickets.dynamodb import new_id, table_name, utc_now_iso
 
     now = utc_now_iso()
     TicketType(

@@ -118,6 +118,7 @@ def main() -> None:
         django.setup()
         from django.test import Client
 
+        from core.dynamodb import tables_ensure
         from tests.factories import (
             event_body,
             event_build,
@@ -126,7 +127,6 @@ def main() -> None:
             signature_header,
             ticket_type_create,
         )
-        from tickets.dynamodb import tables_ensure
 
         tables_ensure()
         ticket_type_create(sku="ga", available=None)

@@ -119,7 +119,7 @@ resource "aws_cloudfront_distribution" "admin" {
 
     # Proves to the app that a request came through this distribution, so it may believe
     # CloudFront-Viewer-Address (forwarded by the AllViewerExceptHostHeader policy, which
-    # includes CloudFront's viewer headers) as the client's address (tickets/client_identity.py).
+    # includes CloudFront's viewer headers) as the client's address (core/client_identity.py).
     custom_header {
       name  = "X-Origin-Verify"
       value = var.origin_verify_secret

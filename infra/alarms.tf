@@ -254,7 +254,7 @@ locals {
       period      = 900
     }
     # Integration health: each is also a banner on the admin index and dashboard while it
-    # lasts (tickets/health.py), so staff see it without the e-mail.
+    # lasts (core/health.py), so staff see it without the e-mail.
     PaymentsWithoutWebhook = {
       description = "Stripe's webhooks are silent while orders are being paid: the reconciliation job found a payment succeeded in Stripe that no event announced. Check the webhook endpoint in Stripe's dashboard (URL, enabled, failed deliveries, signing secret)."
       threshold   = 1

@@ -1,5 +1,5 @@
 # DynamoDB tables, exactly as the PynamoDB models declare them (tests/infra/test_infra.py compares
-# each block with tickets.dynamodb.table_spec(model), both ways). Every table: on-demand,
+# each block with core.dynamodb.table_spec(model), both ways). Every table: on-demand,
 # point-in-time recovery, encryption at rest with the AWS-managed KMS key (what the app's
 # tables_ensure creates locally), deletion protection.
 #
@@ -327,7 +327,7 @@ resource "aws_dynamodb_table" "payments" {
   }
 }
 
-# tickets.backoffice.BackOfficeRecord: staff, sessions, audit, idempotency records, webhook
+# core.backoffice.BackOfficeRecord: staff, sessions, audit, idempotency records, webhook
 # events (the Stripe event inbox), uniqueness claims, rate-limit counters, integration-health
 # markers. expires_at is the TTL attribute (sessions, idempotency records, rate-limit windows
 # and Stripe events, after 30 days, expire).

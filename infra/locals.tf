@@ -11,7 +11,7 @@ locals {
   function_name = local.name
   api_name      = var.api_gateway_name != "" ? var.api_gateway_name : local.name
 
-  # tickets/config.py: secret ids {project}/{stage}/{name}, parameters under /{project}/{stage}/.
+  # core/config.py: secret ids {project}/{stage}/{name}, parameters under /{project}/{stage}/.
   secret_prefix  = "${var.project}/${var.environment}"
   parameter_path = "/${var.project}/${var.environment}/"
 

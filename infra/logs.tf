@@ -3,7 +3,7 @@
 # access logs.
 
 resource "aws_cloudwatch_log_group" "lambda" {
-  #checkov:skip=CKV_AWS_158:Encrypted at rest by CloudWatch Logs' own key; a CMK adds cost and a key policy without narrowing readers. No secret is ever logged (tickets.logging redacts).
+  #checkov:skip=CKV_AWS_158:Encrypted at rest by CloudWatch Logs' own key; a CMK adds cost and a key policy without narrowing readers. No secret is ever logged (core.logging redacts).
   #checkov:skip=CKV_AWS_338:Retention is a variable (default 90 days): request logs carry masked personal data and are kept only as long as they help debugging.
   name              = "/aws/lambda/${local.function_name}"
   retention_in_days = var.log_retention_days

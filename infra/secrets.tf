@@ -1,4 +1,4 @@
-# The app's two secrets (tickets/config.py). Terraform creates the containers only: values are
+# The app's two secrets (core/config.py). Terraform creates the containers only: values are
 # put by an operator, so they never enter code, plan output or state:
 #   aws secretsmanager put-secret-value --secret-id <stripe_secret_arn> \
 #     --secret-string file://stripe.json      # {"api_key": "...", "webhook_secret": "..."}

@@ -1,4 +1,4 @@
-# Non-secret configuration under /{project}/{stage}/ (tickets/config.py reads them with one
+# Non-secret configuration under /{project}/{stage}/ (core/config.py reads them with one
 # GetParametersByPath). Secrets are in Secrets Manager, never here. Values come from variables
 # so a change is reviewed like any other; the app picks it up within CONFIG_CACHE_SECONDS.
 
@@ -19,7 +19,7 @@ resource "aws_ssm_parameter" "config" {
   for_each = local.parameters
 
   name        = "${local.parameter_path}${each.key}"
-  description = "TicketsToHeaven ${var.environment}: ${each.key} (tickets.config.Parameters)"
+  description = "TicketsToHeaven ${var.environment}: ${each.key} (core.config.Parameters)"
   type        = "String"
   tier        = "Standard"
   value       = each.value

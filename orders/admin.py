@@ -18,12 +18,17 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.urls import path, reverse
 
+from core.currencies import amount_major, amount_minor, currency_decimals, currency_valid
+from core.exceptions import ValidationFailed
+from core.formatting import label, money_format, today, when
+from core.health import health_source_register
 from dynamo_admin import conf
 from dynamo_admin.declarations import Column, ObjectAction, RelatedList, SearchField
 from dynamo_admin.filters import ChoiceFilter, DateRangeFilter, day_bounds
 from dynamo_admin.options import DynamoModelAdmin
 from dynamo_admin.paging import ListSource, Partition, day_partitions
 from dynamo_admin.shapes import dynamo_shape
+from integrations.vendor_client import answer_in_words
 from orders import selectors
 from orders.models import Customer, Order, OrderStatus, TicketType, search_key
 from orders.phones import PHONE_HELP, PhoneInvalid, phone_display, phone_e164
@@ -34,12 +39,7 @@ from orders.services.seats import MAX_SEAT_SHARDS
 from orders.services.ticket_types import ticket_type_create, ticket_type_update
 from orders.services.transitions import CANCEL_REASONS, OrderBeingPaid, order_cancel
 from orders.site_urls import site_urls
-from orders.vendor_client import answer_in_words
 from tickets.admin_views import site_urls_register
-from tickets.currencies import amount_major, amount_minor, currency_decimals, currency_valid
-from tickets.exceptions import ValidationFailed
-from tickets.formatting import label, money_format, today, when
-from tickets.health import health_source_register
 
 # How far back an unfiltered list (or a date range without a start) reaches.
 LIST_HORIZON_DAYS = 400
@@ -656,5 +656,5 @@ admin.site.register(TicketTypeShape, TicketTypeAdmin)
 # The project package imports no app: the orders app plugs its site page (the dashboard) in
 # here, when the admin loads its apps' admin modules (``tickets.admin_apps``).
 site_urls_register(site_urls)
-# The vendor's circuit as a banner on the admin index and dashboard (tickets.health).
+# The vendor's circuit as a banner on the admin index and dashboard (core.health).
 health_source_register(breaker_banners)

@@ -20,6 +20,11 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
+from core.config import parameters_get
+from core.dynamodb import iso_utc, utc_now
+from core.formatting import money_format, money_minor_units, today, when
+from core.health import health_banners
+from integrations.vendor_client import answer_in_words
 from orders.daily_totals import daily_totals_list, days_between
 from orders.models import AttentionReason, Order, OrderStatus
 from orders.selectors import (
@@ -27,11 +32,6 @@ from orders.selectors import (
     orders_with_open_dispute,
     orders_with_status,
 )
-from orders.vendor_client import answer_in_words
-from tickets.config import parameters_get
-from tickets.dynamodb import iso_utc, utc_now
-from tickets.formatting import money_format, money_minor_units, today, when
-from tickets.health import health_banners
 
 DAYS = 30
 # The needs-attention counts read at most this many of each reason ("100+" beyond).

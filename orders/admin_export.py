@@ -21,11 +21,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.template.response import TemplateResponse
 
+from core.audit import audit_record
+from core.currencies import amount_major
+from core.formatting import date_or_none, label, today
 from orders.models import OrderStatus
 from orders.selectors import orders_of_day
-from tickets.audit import audit_record
-from tickets.currencies import amount_major
-from tickets.formatting import date_or_none, label, today
 
 EXPORT_PAGE_SIZE = 500
 EXPORT_MAX_DAYS = 366

@@ -20,8 +20,8 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 
+from core.idempotency import MAX_KEY_LENGTH, RECORD_TTL
 from orders.models import FulfillmentStatus, OrderStatus
-from tickets.idempotency import MAX_KEY_LENGTH, RECORD_TTL
 
 # --- Headers ---------------------------------------------------------------------------------
 

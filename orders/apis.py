@@ -13,20 +13,20 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from orders import api_schema as doc
-from orders.phones import PhoneInvalid, phone_e164
-from orders.selectors import catalog_list, order_get
-from orders.services.creation import CreatedOrder, OrderLine, order_create_idempotent
-from tickets.api_docs import extend_schema
-from tickets.client_identity import client_address
-from tickets.exceptions import ApplicationError, NotFound
-from tickets.metrics import metric_emit
-from tickets.ratelimit import DynamoDBRateThrottle
-from tickets.serializers import (
+from core.api_docs import extend_schema
+from core.client_identity import client_address
+from core.exceptions import ApplicationError, NotFound
+from core.metrics import metric_emit
+from core.ratelimit import DynamoDBRateThrottle
+from core.serializers import (
     StrictCharField,
     StrictEmailField,
     StrictIntegerField,
 )
+from orders import api_schema as doc
+from orders.phones import PhoneInvalid, phone_e164
+from orders.selectors import catalog_list, order_get
+from orders.services.creation import CreatedOrder, OrderLine, order_create_idempotent
 
 MAX_LINES = 10
 MAX_QUANTITY = 20

@@ -8,7 +8,7 @@ class OrdersConfig(AppConfig):
     # (``tickets.admin_apps``).
 
     def ready(self) -> None:
-        from orders.vendor_client import vendor_sessions_reset
+        from integrations.vendor_client import vendor_sessions_reset
         from tickets.snapstart import on_restore
 
         on_restore(vendor_sessions_reset)  # a SnapStart copy opens its own connections

@@ -26,9 +26,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from core.dynamodb import utc_now_iso
 from orders.models import DAILY_TOTALS_PARTITION as PARTITION
 from orders.models import DailyTotal
-from tickets.dynamodb import utc_now_iso
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from core.logging import log_scope
 from orders.services.fulfillment.sweeper import fulfillment_sweep as _fulfillment_sweep
 from orders.services.transitions import orders_expire as _orders_expire
-from tickets.logging import log_scope
 
 logger = logging.getLogger(__name__)
 

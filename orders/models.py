@@ -5,7 +5,7 @@ seed system and ``infra/``). Models only describe items; reads live in ``orders.
 and writes, with their conditions, in ``orders.services``.
 
 Money is an integer in the currency's minor unit plus an ISO 4217 code; times are ISO 8601
-UTC strings ending in ``Z`` (see ``tickets.dynamodb.iso_utc``), so range keys sort by time.
+UTC strings ending in ``Z`` (see ``core.dynamodb.iso_utc``), so range keys sort by time.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from pynamodb.attributes import (
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from tickets.backoffice import BackOfficeMeta
-from tickets.dynamodb import BaseMeta, Model, register, table_name
+from core.backoffice import BackOfficeMeta
+from core.dynamodb import BaseMeta, Model, register, table_name
 
 
 class OrderStatus(StrEnum):
@@ -535,7 +535,7 @@ class LegacyOrderAuditEntry(Model):
     """An audit entry as order services wrote them before the one audit log
     (``AUDIT#order#{order id}`` / ``{time}#{random}``, no object type, invisible to the admin's
     History). Read only by ``audit_entries_migrate``, which moves them into
-    ``tickets.models.AuditEntry``; nothing writes this shape any more."""
+    ``core.models.AuditEntry``; nothing writes this shape any more."""
 
     class Meta(BackOfficeMeta):
         pass

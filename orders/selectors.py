@@ -12,6 +12,9 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
+from core.audit import audit_entries_of
+from core.dynamodb import iso_utc
+from core.formatting import money_format
 from orders.emails import email_normalise
 from orders.models import (
     ATTENTION_FLAGGED,
@@ -31,9 +34,6 @@ from orders.models import (
 )
 from orders.services.seats import seats_fill
 from orders.timeline import TimelineEvent, timeline_sources
-from tickets.audit import audit_entries_of
-from tickets.dynamodb import iso_utc
-from tickets.formatting import money_format
 
 ORDER_ID_PATTERN = re.compile(r"^ord_[A-Za-z0-9_-]{16,64}$")
 

@@ -2,7 +2,7 @@
 the registry through which another app adds its own records to it.
 
 ``orders.selectors.order_timeline`` assembles the story from the order itself (created,
-fulfillment attempts, tickets issued), the one audit log (``tickets.audit``: payments made,
+fulfillment attempts, tickets issued), the one audit log (``core.audit``: payments made,
 cancels, expiry, refunds, disputes, webhook outcomes, staff edits, notes) and the sources
 registered here. The payments app registers its payment attempts and refunds from its
 ``AppConfig.ready`` (the arrow runs payments -> orders, never back). Nothing here writes.

@@ -22,6 +22,8 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from core.formatting import money_format, when, when_short
+from core.health import health_source_register
 from dynamo_admin.declarations import Column, ObjectAction, RelatedList, SearchField
 from dynamo_admin.extensions import AdminExtension, extension_register
 from dynamo_admin.filters import ChoiceFilter
@@ -52,8 +54,6 @@ from payments.services.refunds import (
 )
 from payments.services.sync import payment_sync
 from tickets.admin_views import site_urls_register
-from tickets.formatting import money_format, when, when_short
-from tickets.health import health_source_register
 
 # A PaymentIntent's statuses (Stripe's list): the partitions of payment-status-index.
 PAYMENT_STATUSES = [
@@ -513,6 +513,6 @@ extension_register(
 
 
 # The admin's plug-ins from this app: Stripe's health banners on the index and dashboard
-# (tickets.health) and the needs-attention queue's pages (its actions reach both apps).
+# (core.health) and the needs-attention queue's pages (its actions reach both apps).
 health_source_register(integration_banners)
 site_urls_register(attention_site_urls)

@@ -34,18 +34,18 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from core.dynamodb import iso_utc, utc_now
+from core.exceptions import ApplicationError
+from core.formatting import label, money_format, when
 from dynamo_admin import once
+from integrations.vendor_client import answer_in_words
 from orders import selectors as order_selectors
 from orders.models import AttentionReason, Order
 from orders.services.attention import order_reinstate
 from orders.services.fulfillment import fulfillment_retry_now
-from orders.vendor_client import answer_in_words
 from payments import selectors
 from payments.services.refunds import refund_create
 from payments.services.sync import payment_sync
-from tickets.dynamodb import iso_utc, utc_now
-from tickets.exceptions import ApplicationError
-from tickets.formatting import label, money_format, when
 
 SHOWN = 100  # rows per reason; the page says "100+" beyond
 # A paid order normally has its tickets within a minute; past this it waits on a long backoff

@@ -9,9 +9,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api_docs import extend_schema
 from orders import api_schema as doc
 from payments.webhooks import WEBHOOK_MAX_BODY_BYTES, webhook_process
-from tickets.api_docs import extend_schema
 
 
 def _raw_body(request: HttpRequest) -> bytes:

@@ -27,7 +27,7 @@ def _order_payment_events(order: Any) -> list[Any]:
 
 
 def _stripe_client_reset() -> None:
-    from payments.stripe_client import stripe_client_reset
+    from integrations.stripe_client import stripe_client_reset
 
     stripe_client_reset()
 

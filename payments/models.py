@@ -19,8 +19,8 @@ from pynamodb.attributes import (
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from tickets.backoffice import BackOfficeMeta
-from tickets.dynamodb import BaseMeta, Model, register, table_name
+from core.backoffice import BackOfficeMeta
+from core.dynamodb import BaseMeta, Model, register, table_name
 
 
 class PaymentAttempt(MapAttribute):

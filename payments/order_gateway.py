@@ -1,5 +1,5 @@
 """The payments side of ``orders.payment_port``: what order services need from payments, done
-with Stripe (``payments.stripe_client``) and the payment records
+with Stripe (``integrations.stripe_client``) and the payment records
 (``payments.services.records``). Plugged in by ``PaymentsConfig.ready``.
 
 This module decides nothing about orders; it turns Stripe's answers into the port's small
@@ -12,8 +12,8 @@ import logging
 
 from pynamodb.transactions import TransactWrite
 
+from integrations import stripe_client
 from orders.payment_port import PaymentMoving, PaymentRefused, PaymentStarted
-from payments import stripe_client
 from payments.services import records
 from payments.services.sync import payment_sync
 

@@ -10,13 +10,13 @@ from datetime import datetime, timedelta
 
 from pynamodb.exceptions import DoesNotExist
 
+from core.dynamodb import utc_now
+from core.formatting import label, money_format, when
+from core.health import Banner
 from orders.models import Order
 from orders.selectors import order_get
 from orders.timeline import TimelineEvent
 from payments.models import HEALTH_PARTITION, IntegrationMarker, Payment, WebhookEvent
-from tickets.dynamodb import utc_now
-from tickets.formatting import label, money_format, when
-from tickets.health import Banner
 
 # A signature failure older than Stripe's three days of retries with no event since is history.
 SIGNATURE_FAILURES_SHOWN_FOR = timedelta(days=3)

@@ -40,15 +40,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from payments import selectors, stripe_client
+from core.audit import SYSTEM_STRIPE
+from core.exceptions import ApplicationError, Conflict, ServiceUnavailable
+from core.logging import order_id_var
+from core.metrics import metric_emit
+from integrations import stripe_client
+from payments import selectors
 from payments.models import Payment, WebhookEventStatus
 from payments.services import events, health, records
 from payments.services.events import LEASE_SECONDS
 from payments.services.sync import dispute_apply, payment_sync, refunds_sync
-from tickets.audit import SYSTEM_STRIPE
-from tickets.exceptions import ApplicationError, Conflict, ServiceUnavailable
-from tickets.logging import order_id_var
-from tickets.metrics import metric_emit
 
 logger = logging.getLogger(__name__)
 

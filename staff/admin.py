@@ -15,6 +15,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.http import HttpRequest
 from django.urls import reverse
 
+from core.formatting import when
 from dynamo_admin.declarations import Column, ObjectAction
 from dynamo_admin.options import DynamoModelAdmin
 from dynamo_admin.paging import ListSource, Partition
@@ -26,7 +27,6 @@ from staff.roles import ROLE_CHOICES
 from staff.signin_guard import signin_failures_clear, signin_failures_of, unlock_link_issue
 from staff.site_urls import site_urls
 from tickets.admin_views import site_urls_register
-from tickets.formatting import when
 
 
 class StaffForm(forms.Form):

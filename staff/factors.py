@@ -39,9 +39,9 @@ from django.conf import settings
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
 from pynamodb.exceptions import PutError, UpdateError
 
+from core.backoffice import BackOfficeMeta
+from core.dynamodb import Model, condition_failed, utc_now_iso
 from staff.models import staff_pk
-from tickets.backoffice import BackOfficeMeta
-from tickets.dynamodb import Model, condition_failed, utc_now_iso
 
 logger = logging.getLogger(__name__)
 
@@ -382,7 +382,7 @@ def passkey_verify(
 
 def factor_added_audit(*, username: str, what: str) -> None:
     """An entry in the account's History: who added which factor (never the secret)."""
-    from tickets.audit import audit_record
+    from core.audit import audit_record
 
     audit_record(
         staff=username,

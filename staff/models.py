@@ -28,9 +28,9 @@ from pynamodb.attributes import (
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
+from core.backoffice import BackOfficeMeta
+from core.dynamodb import Model
 from staff.roles import ROLE_CHOICES, Role, role_permissions
-from tickets.backoffice import BackOfficeMeta
-from tickets.dynamodb import Model
 
 STAFF_LIST = "STAFFLIST"
 

@@ -15,12 +15,12 @@ from typing import Any
 from django.contrib.auth.hashers import make_password
 from pynamodb.exceptions import PutError
 
+from core.dynamodb import condition_failed, iso_utc, utc_now_iso
+from core.exceptions import Conflict, NotFound, ValidationFailed
 from staff.models import SessionRecord, Staff, StaffAccount, staff_pk
 from staff.roles import Role
 from staff.selectors import staff_account_get, staff_get, to_staff
 from staff.signin_guard import signin_failures_clear
-from tickets.dynamodb import condition_failed, iso_utc, utc_now_iso
-from tickets.exceptions import Conflict, NotFound, ValidationFailed
 
 logger = logging.getLogger(__name__)
 

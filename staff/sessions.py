@@ -18,8 +18,8 @@ from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
 from pynamodb.exceptions import DoesNotExist, PutError
 
+from core.dynamodb import iso_utc
 from staff.models import SessionRecord, staff_pk
-from tickets.dynamodb import iso_utc
 
 
 def _pk(session_key: str) -> str:

@@ -53,10 +53,10 @@ from django.http import HttpRequest, HttpResponse
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.exceptions import DeleteError, UpdateError
 
-from tickets.backoffice import BackOfficeMeta
-from tickets.client_identity import client_address
-from tickets.dynamodb import Model, condition_failed
-from tickets.metrics import metric_emit
+from core.backoffice import BackOfficeMeta
+from core.client_identity import client_address
+from core.dynamodb import Model, condition_failed
+from core.metrics import metric_emit
 
 logger = logging.getLogger(__name__)
 

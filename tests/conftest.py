@@ -54,7 +54,7 @@ def pytest_configure(config: pytest.Config) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # The value the lazy setting would read from Secrets Manager (the stack provisions this very
     # secret), given up front so signing (cursors, sessions) needs no server. Reading it from
-    # Secrets Manager is tested in tests/tickets/test_config.py and tests/deploy/test_check_deploy.py.
+    # Secrets Manager is tested in tests/core/test_config.py and tests/deploy/test_check_deploy.py.
     settings.SECRET_KEY = _stack.secrets.django_secret_key
     _log_guard = log_guard_install(vars(_stack.secrets).values())
 
@@ -104,8 +104,8 @@ def _ports_ensure(stack: LocalStack) -> None:
     others, export them, and point every cached client and model at the new address."""
     if all(port_free(p) for p in (stack.aws_port, stack.stripe_port, stack.vendor_port)):
         return
-    from tickets.config import config_cache_clear
-    from tickets.dynamodb import connections_reset
+    from core.config import config_cache_clear
+    from core.dynamodb import connections_reset
 
     stack.aws_port, stack.stripe_port, stack.vendor_port = free_port(), free_port(), free_port()
     os.environ.update(stack.environment())
@@ -116,9 +116,9 @@ def _ports_ensure(stack: LocalStack) -> None:
 @pytest.fixture
 def aws(local_stack: LocalStack) -> Iterator[LocalStack]:
     """An empty AWS with this deployment's tables, secrets and parameters."""
+    from core.config import config_cache_clear
+    from core.dynamodb import tables_ensure
     from orders.services.customers import customers_first_day_forget
-    from tickets.config import config_cache_clear
-    from tickets.dynamodb import tables_ensure
 
     local_stack.aws_reset()
     local_stack.provision_config()

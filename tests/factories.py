@@ -4,7 +4,7 @@ signed exactly as Stripe signs them.
 
 Orders from ``order_create`` here are pending, with seats taken in the same transaction and a
 Payment item per PaymentIntent; the PaymentIntents are created through
-``payments.stripe_client`` against localstripe. Paying an intent is what the buyer's browser
+``integrations.stripe_client`` against localstripe. Paying an intent is what the buyer's browser
 does with Stripe.js, so that goes to localstripe directly.
 """
 
@@ -23,12 +23,7 @@ from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
 
-from devstack.stack import LocalStack
-from orders.models import CATALOG_ACTIVE, Order, OrderItem, OrderStatus, TicketType
-from orders.services.seats import seats_failure, seats_plan, seats_stock, seats_take
-from payments import stripe_client
-from payments.models import Payment
-from tickets.dynamodb import (
+from core.dynamodb import (
     cancellation_codes,
     iso_utc,
     new_id,
@@ -36,6 +31,11 @@ from tickets.dynamodb import (
     utc_now,
     utc_now_iso,
 )
+from devstack.stack import LocalStack
+from integrations import stripe_client
+from orders.models import CATALOG_ACTIVE, Order, OrderItem, OrderStatus, TicketType
+from orders.services.seats import seats_failure, seats_plan, seats_stock, seats_take
+from payments.models import Payment
 
 
 def ticket_type_create(
@@ -85,9 +85,9 @@ def paid_order_create(
     status: str = "paid",
 ):
     """A paid order with its customer, as the payment webhook leaves it."""
+    from core.dynamodb import new_id
     from orders.emails import email_mask
     from orders.models import Customer, Order, OrderItem
-    from tickets.dynamodb import new_id
 
     now = utc_now_iso()
     customer = Customer(

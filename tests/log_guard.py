@@ -13,7 +13,7 @@ writes to CloudWatch through) and remembers each line that carries
 - a password the tests sign in with.
 
 An automatic fixture fails the test during which such a line was written, naming the line.
-The patterns are written here, apart from ``tickets.logging``'s masker, so a regression there
+The patterns are written here, apart from ``core.logging``'s masker, so a regression there
 is caught rather than repeated.
 """
 

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PURE = [
     "tests/dynamo_admin/test_cursor.py",
     "tests/dynamo_admin/test_paging.py",
-    "tests/tickets/test_formatting.py",
+    "tests/core/test_formatting.py",
     "tests/orders/test_backoff.py",
     "tests/staff/test_roles.py",
 ]

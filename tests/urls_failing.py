@@ -4,7 +4,7 @@ an error carrying a secret, as a careless library might."""
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
-from tickets.config import secrets_get
+from core.config import secrets_get
 from tickets.urls import handler400, handler404, handler500, urlpatterns  # noqa: F401
 
 

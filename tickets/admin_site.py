@@ -1,5 +1,5 @@
 """The back office's admin site: ``dynamo_admin``'s site with this project's header and site
-pages, and the project's audit log (``tickets.audit``) as its audit sink. The apps plug in
+pages, and the project's audit log (``core.audit``) as its audit sink. The apps plug in
 their parts (the staff sign-in form, the dashboard, "sign out everywhere") from their
 ``admin`` modules, which the site loads on its first use (``admin_modules_load``): the
 project package imports no app."""
@@ -13,10 +13,10 @@ from django.contrib.admin import autodiscover
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
+from core.audit import AuditRecord, audit_history, audit_recent_by, audit_record
+from core.health import health_banners
 from dynamo_admin.audit import AuditEntry
 from dynamo_admin.sites import DynamoAdminSite
-from tickets.audit import AuditRecord, audit_history, audit_recent_by, audit_record
-from tickets.health import health_banners
 
 # Audit actions about a whole list (not one object), and the admin page each links to.
 LIST_ACTIONS = {"export": "admin:orders_order_export"}
@@ -48,7 +48,7 @@ def _entry(record: AuditRecord) -> AuditEntry:
 
 
 class BackOfficeAuditSink:
-    """``dynamo_admin``'s audit sink over ``tickets.audit`` (``DYNAMO_ADMIN_AUDIT_SINK``)."""
+    """``dynamo_admin``'s audit sink over ``core.audit`` (``DYNAMO_ADMIN_AUDIT_SINK``)."""
 
     def record(
         self,
@@ -106,7 +106,7 @@ class BackOfficeAdminSite(DynamoAdminSite):
         return [*admin_views.site_urls(self), *super().get_urls()]
 
     def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
-        """The stock index with the integration-health banners first (``tickets.health``)."""
+        """The stock index with the integration-health banners first (``core.health``)."""
         return super().index(
             request, extra_context={"health_banners": health_banners(), **(extra_context or {})}
         )

@@ -2,7 +2,7 @@
 
 Unset, every switch is in its production position (DEBUG off, HTTPS redirect, secure
 cookies, HSTS); the local stack and the tests turn them off explicitly. Secrets never come
-from here: ``SECRET_KEY`` is read from Secrets Manager on first use (see ``tickets.config``)
+from here: ``SECRET_KEY`` is read from Secrets Manager on first use (see ``core.config``)
 unless ``DJANGO_SECRET_KEY`` is set (``manage.py check --deploy`` in CI, for example).
 
 There is no relational database: ``DATABASES`` uses ``tickets.db_backend``, which lets
@@ -37,7 +37,7 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 def _secret_key() -> str:
-    from tickets.config import app_secrets_get
+    from core.config import app_secrets_get
 
     return app_secrets_get().django_secret_key
 
@@ -79,7 +79,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "tickets.middleware.RequestIdMiddleware",
+    "core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -146,9 +146,9 @@ STAFF_WEBAUTHN_ORIGIN = os.environ.get("STAFF_WEBAUTHN_ORIGIN", "")
 # few Queries of this size), where it records changes, and which of our errors it shows.
 DYNAMO_ADMIN_PAGE_SIZE = int(os.environ.get("ADMIN_PAGE_SIZE", "50"))
 DYNAMO_ADMIN_AUDIT_SINK = "tickets.admin_site.BackOfficeAuditSink"
-DYNAMO_ADMIN_SUBMISSIONS = "tickets.submissions.BackOfficeSubmissions"
-DYNAMO_ADMIN_CONFLICT_ERRORS = ["tickets.exceptions.Conflict"]
-DYNAMO_ADMIN_USER_ERRORS = ["tickets.exceptions.ApplicationError"]
+DYNAMO_ADMIN_SUBMISSIONS = "core.submissions.BackOfficeSubmissions"
+DYNAMO_ADMIN_CONFLICT_ERRORS = ["core.exceptions.Conflict"]
+DYNAMO_ADMIN_USER_ERRORS = ["core.exceptions.ApplicationError"]
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -218,7 +218,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "UNAUTHENTICATED_USER": None,
-    "EXCEPTION_HANDLER": "tickets.exceptions.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.exceptions.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 
@@ -228,8 +228,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "See orders.api_schema.API_DESCRIPTION (set by the hook below).",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    # Applies the views' extend_schema first (tickets/api_docs.py says why they wait).
-    "DEFAULT_GENERATOR_CLASS": "tickets.api_schema_generator.SchemaGenerator",
+    # Applies the views' extend_schema first (core/api_docs.py says why they wait).
+    "DEFAULT_GENERATOR_CLASS": "core.api_schema_generator.SchemaGenerator",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "OrderStateEnum": "orders.api_schema.ORDER_STATE_CHOICES",
@@ -257,7 +257,7 @@ LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "tickets.logging.JsonFormatter"}},
+    "formatters": {"json": {"()": "core.logging.JsonFormatter"}},
     "handlers": {
         "stdout": {
             "class": "logging.StreamHandler",

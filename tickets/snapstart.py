@@ -40,7 +40,7 @@ def before_snapshot() -> None:
     """Load what a first storefront request would load; keep no client in the snapshot."""
     from django.urls import get_resolver
 
-    from tickets import config, dynamodb
+    from core import config, dynamodb
 
     patterns = get_resolver().url_patterns  # imports the storefront's URLconfs and views
     logger.debug("snapstart: %d URL patterns loaded (the admin's stay lazy)", len(patterns))
@@ -53,7 +53,7 @@ def before_snapshot() -> None:
 
 def after_restore() -> None:
     """Make this environment's state its own (see the module docstring)."""
-    from tickets import config, dynamodb
+    from core import config, dynamodb
 
     random.seed()  # from os.urandom
     config.config_cache_clear()

@@ -20,6 +20,6 @@ urlpatterns = [
     path("", include("payments.urls")),
 ]
 
-handler400 = "tickets.exceptions.bad_request"
-handler404 = "tickets.exceptions.not_found"
-handler500 = "tickets.exceptions.server_error"
+handler400 = "core.exceptions.bad_request"
+handler404 = "core.exceptions.not_found"
+handler500 = "core.exceptions.server_error"

@@ -7,7 +7,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from tickets.exceptions import error_body
+from core.exceptions import error_body
 
 
 def health(request: HttpRequest) -> JsonResponse:

@@ -19,13 +19,13 @@ import logging
 from pynamodb.exceptions import PynamoDBException, UpdateError
 from pynamodb.transactions import TransactWrite
 
+from core.dynamodb import utc_now_iso
+from core.exceptions import Conflict, NotFound
 from orders.models import AttentionReason, Order, OrderStatus
 from orders.selectors import order_get
 from orders.services.changes import conditional_failure, order_change
 from orders.services.fulfillment import fulfillment_start
 from orders.services.seats import seats_take
-from tickets.dynamodb import utc_now_iso
-from tickets.exceptions import Conflict, NotFound
 
 logger = logging.getLogger(__name__)
 

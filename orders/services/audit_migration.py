@@ -1,6 +1,6 @@
 """``audit_legacy_entries_migrate``: move the audit entries order services wrote before the
 one audit log (``orders.models.LegacyOrderAuditEntry``, ``AUDIT#order#{id}``) into it
-(``tickets.models.AuditEntry``, ``AUDIT#orders.order#{id}``), so the admin's History and the
+(``core.models.AuditEntry``, ``AUDIT#orders.order#{id}``), so the admin's History and the
 order's timeline show them.
 
 MAINTENANCE ONLY: it Scans the back-office table (filtered on the old key prefix). Each entry
@@ -16,10 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from core.audit import AUDIT_NEW, audit_entry_build
+from core.dynamodb import transaction
 from orders.models import LegacyOrderAuditEntry
 from orders.services.changes import conditional_failure
-from tickets.audit import AUDIT_NEW, audit_entry_build
-from tickets.dynamodb import transaction
 
 _SUMMARIES = {"cancel": "Order canceled", "refund": "Refund requested"}
 

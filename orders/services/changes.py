@@ -2,7 +2,7 @@
 goes through (transitions, fulfillment).
 
 ``order_change`` runs a conditional UpdateItem of the order and the put of its audit entry
-(``tickets.audit``) in one transaction, so a change is never left unrecorded and a repeated
+(``core.audit``) in one transaction, so a change is never left unrecorded and a repeated
 event whose condition fails records nothing. Another transaction on the same order at the
 same moment (DynamoDB's ``TransactionConflict``) is retried with jittered backoff.
 
@@ -27,9 +27,9 @@ from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateErr
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
+from core.audit import AUDIT_NEW, audit_entry_build
+from core.dynamodb import cancellation_codes, transaction, utc_now_iso
 from orders.models import Order
-from tickets.audit import AUDIT_NEW, audit_entry_build
-from tickets.dynamodb import cancellation_codes, transaction, utc_now_iso
 
 logger = logging.getLogger(__name__)
 

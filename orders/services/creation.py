@@ -34,6 +34,16 @@ from typing import Any
 
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 
+from core.dynamodb import cancellation_codes, new_id, transaction, utc_now_iso
+from core.exceptions import (
+    Conflict,
+    PaymentProviderUnavailable,
+    ServiceUnavailable,
+    ValidationFailed,
+)
+from core.idempotency import idempotency_claim, idempotency_complete, idempotency_release
+from core.logging import order_id_var
+from core.metrics import metric_emit
 from orders.emails import email_mask, email_normalise
 from orders.models import Customer, CustomerEmailClaim, Order, OrderItem, OrderStatus
 from orders.payment_port import PaymentRefused, PaymentStarted, payment_gateway
@@ -46,16 +56,6 @@ from orders.services.seats import (
     seats_plan,
     seats_take,
 )
-from tickets.dynamodb import cancellation_codes, new_id, transaction, utc_now_iso
-from tickets.exceptions import (
-    Conflict,
-    PaymentProviderUnavailable,
-    ServiceUnavailable,
-    ValidationFailed,
-)
-from tickets.idempotency import idempotency_claim, idempotency_complete, idempotency_release
-from tickets.logging import order_id_var
-from tickets.metrics import metric_emit
 
 logger = logging.getLogger(__name__)
 
@@ -160,12 +160,12 @@ def order_create_idempotent(
     render: Callable[[CreatedOrder], dict[str, Any]],
     client: str = "",
 ) -> OrderCreateAnswer:
-    """``order_create`` behind an ``Idempotency-Key`` (``tickets.idempotency``): the same key
+    """``order_create`` behind an ``Idempotency-Key`` (``core.idempotency``): the same key
     and body get the first answer again; a run that died is resumed (same order id), never
     repeated. ``render`` turns the created order into the answer's body (the API's
     serialiser), which is what is stored for replays. Without a key, one plain creation. The
     key is ``client``'s (the caller's address): another client's same key is another claim,
-    never a replay of this one's answer (``tickets.idempotency``, "Scoped to the client")."""
+    never a replay of this one's answer (``core.idempotency``, "Scoped to the client")."""
     claim = None
     if idempotency_key is not None:
         claim = idempotency_claim(

@@ -10,9 +10,9 @@ from typing import Any
 
 from pynamodb.exceptions import PutError, UpdateError
 
+from core.dynamodb import condition_failed, utc_now_iso
+from core.exceptions import Conflict, ValidationFailed
 from orders.models import CUSTOMERS_FIRST_DAY, Customer, ListBound
-from tickets.dynamodb import condition_failed, utc_now_iso
-from tickets.exceptions import Conflict, ValidationFailed
 
 logger = logging.getLogger(__name__)
 

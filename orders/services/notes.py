@@ -1,6 +1,6 @@
 """Staff notes on orders and customers: who wrote what, when.
 
-A note is an entry in the one audit log (``tickets.audit``, action ``note``) on the order or
+A note is an entry in the one audit log (``core.audit``, action ``note``) on the order or
 the customer it is about, so it is audited by being written, shows on the order's timeline
 and the customer's page, and is never edited or deleted (a correction is another note). Notes
 may hold personal details a customer gave on the phone, which is why they are kept with the
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import logging
 
+from core.audit import AuditRecord, audit_record
+from core.exceptions import ValidationFailed
 from orders.models import Customer, Order
-from tickets.audit import AuditRecord, audit_record
-from tickets.exceptions import ValidationFailed
 
 logger = logging.getLogger(__name__)
 

@@ -44,9 +44,9 @@ from dataclasses import dataclass, field
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from core.dynamodb import cancellation_codes, transaction
+from core.exceptions import Conflict, ServiceUnavailable, ValidationFailed
 from orders.models import OrderItem, SeatShard, SeatShardTake, TicketType
-from tickets.dynamodb import cancellation_codes, transaction
-from tickets.exceptions import Conflict, ServiceUnavailable, ValidationFailed
 
 # A capacity change writes the ticket type and every shard in one transaction (at most 100
 # items), and a type's shards are read with one BatchGet (at most 100 keys).

@@ -16,12 +16,12 @@ from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
 
+from core.currencies import currency_valid
+from core.dynamodb import cancellation_codes, transaction, utc_now_iso
+from core.exceptions import Conflict, ValidationFailed
 from orders.models import CATALOG_ACTIVE, TicketType
 from orders.selectors import ticket_type_get
 from orders.services.seats import seats_capacity_change, seats_fill, seats_stock
-from tickets.currencies import currency_valid
-from tickets.dynamodb import cancellation_codes, transaction, utc_now_iso
-from tickets.exceptions import Conflict, ValidationFailed
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ Order of operations with Stripe, on purpose: a cancellation (by staff or by expi
 PaymentIntent in Stripe *before* writing. Once Stripe has canceled it, no payment can land; if a
 payment landed first, Stripe refuses the cancel and the order is left for the payment to win.
 
-Every change that happens also leaves its audit entry (``tickets.audit``) in the same write:
+Every change that happens also leaves its audit entry (``core.audit``) in the same write:
 who (the staff member, or Stripe, the scheduler), what, before and after, and why. A repeated
 event whose condition fails records nothing, so an order's story has each change once.
 
@@ -32,6 +32,13 @@ from typing import Any
 from pynamodb.exceptions import PynamoDBException
 from pynamodb.transactions import TransactWrite
 
+from core.audit import SYSTEM_BACKOFFICE, SYSTEM_SCHEDULER, SYSTEM_STRIPE
+from core.config import parameters_get
+from core.dynamodb import iso_utc, utc_now, utc_now_iso
+from core.exceptions import Conflict, NotFound
+from core.formatting import money_format
+from core.logging import log_item
+from core.metrics import metric_emit
 from orders.models import (
     DISPUTE_CLOSED,
     DISPUTE_OPEN,
@@ -45,13 +52,6 @@ from orders.selectors import order_get
 from orders.services.attention import order_attention_set
 from orders.services.changes import order_change
 from orders.services.seats import seats_give_back
-from tickets.audit import SYSTEM_BACKOFFICE, SYSTEM_SCHEDULER, SYSTEM_STRIPE
-from tickets.config import parameters_get
-from tickets.dynamodb import iso_utc, utc_now, utc_now_iso
-from tickets.exceptions import Conflict, NotFound
-from tickets.formatting import money_format
-from tickets.logging import log_item
-from tickets.metrics import metric_emit
 
 logger = logging.getLogger(__name__)
 

@@ -30,7 +30,11 @@ from datetime import timedelta
 
 from pynamodb.exceptions import PutError, UpdateError
 
-from payments import selectors, stripe_client
+from core.audit import SYSTEM_STRIPE, audit_record
+from core.dynamodb import condition_failed, utc_now, utc_now_iso
+from core.exceptions import ApplicationError
+from integrations import stripe_client
+from payments import selectors
 from payments.models import (
     EventOutcome,
     WebhookEvent,
@@ -39,9 +43,6 @@ from payments.models import (
     inbox_type_partition,
 )
 from payments.services.sync import payment_sync
-from tickets.audit import SYSTEM_STRIPE, audit_record
-from tickets.dynamodb import condition_failed, utc_now, utc_now_iso
-from tickets.exceptions import ApplicationError
 
 logger = logging.getLogger(__name__)
 

@@ -20,9 +20,9 @@ from __future__ import annotations
 import logging
 import threading
 
+from core.dynamodb import utc_now_iso
+from core.metrics import metric_emit
 from payments.models import HEALTH_PARTITION, IntegrationMarker
-from tickets.dynamodb import utc_now_iso
-from tickets.metrics import metric_emit
 
 logger = logging.getLogger(__name__)
 

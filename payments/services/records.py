@@ -17,10 +17,10 @@ from collections.abc import Callable, Sequence
 from pynamodb.exceptions import PutError
 from pynamodb.transactions import TransactWrite
 
+from core.dynamodb import condition_failed, utc_now_iso
+from integrations.stripe_client import Dispute, RefundResult
 from payments import selectors
 from payments.models import Payment, PaymentAttempt, Refund
-from payments.stripe_client import Dispute, RefundResult
-from tickets.dynamodb import condition_failed, utc_now_iso
 
 logger = logging.getLogger(__name__)
 

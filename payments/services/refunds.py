@@ -23,21 +23,22 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
+from core.audit import audit_record
+from core.dynamodb import iso_utc, utc_now, utc_now_iso
+from core.exceptions import ApplicationError, Conflict, NotFound
+from core.formatting import money_format, money_minor_units
+from integrations import stripe_client
 from orders.models import AttentionReason, Order, OrderStatus
 from orders.selectors import order_get
 from orders.services import transitions
 from orders.services.attention import order_attention_clear, order_attention_set
-from payments import selectors, stripe_client
+from payments import selectors
 from payments.models import Payment, Refund
 from payments.services.records import (
     payment_change,
     payment_record_refunds,
     payment_refunded_total,
 )
-from tickets.audit import audit_record
-from tickets.dynamodb import iso_utc, utc_now, utc_now_iso
-from tickets.exceptions import ApplicationError, Conflict, NotFound
-from tickets.formatting import money_format, money_minor_units
 
 logger = logging.getLogger(__name__)
 

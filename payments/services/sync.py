@@ -31,12 +31,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
+from core.audit import SYSTEM_SCHEDULER
+from core.dynamodb import iso_utc, utc_now
+from core.formatting import money_format
+from core.logging import log_item, order_id_var
+from core.metrics import metric_emit
+from integrations import stripe_client
 from orders import selectors as order_selectors
 from orders.models import DISPUTE_OPEN, AttentionReason, FulfillmentStatus, Order, OrderStatus
 from orders.services import transitions
 from orders.services.attention import order_attention_set
 from orders.services.fulfillment import fulfillment_start
-from payments import selectors, stripe_client
+from payments import selectors
 from payments.models import Payment
 from payments.services import health, records
 from payments.services.refunds import (
@@ -44,11 +50,6 @@ from payments.services.refunds import (
     refunds_to_order,
     refunds_unanswered_fail,
 )
-from tickets.audit import SYSTEM_SCHEDULER
-from tickets.dynamodb import iso_utc, utc_now
-from tickets.formatting import money_format
-from tickets.logging import log_item, order_id_var
-from tickets.metrics import metric_emit
 
 logger = logging.getLogger(__name__)
 

@@ -93,10 +93,10 @@ def test_a_viewer_is_not_offered_a_refund(demo, make_staff, new_page):
 
 
 def test_finance_refunds_part_of_a_paid_order_through_stripe(aws, demo, make_staff, new_page):
+    from integrations.stripe_client import payment_intent_retrieve
     from orders.services.transitions import order_mark_paid
     from payments.models import Payment
     from payments.services.records import payment_record_success
-    from payments.stripe_client import payment_intent_retrieve
     from tests.factories import intent_pay, order_create
 
     order = order_create(items=[("ga-2027", 2)])  # a real PaymentIntent in localstripe

@@ -21,9 +21,9 @@ def demo(aws):
 @pytest.fixture
 def paid_order(aws, demo):
     """A USD 49.00 order paid through a real PaymentIntent in localstripe."""
+    from integrations.stripe_client import payment_intent_retrieve
     from orders.services.transitions import order_mark_paid
     from payments.services.records import payment_record_success
-    from payments.stripe_client import payment_intent_retrieve
     from tests.factories import intent_pay, order_create
 
     order = order_create(items=[("ga-2027", 1)])

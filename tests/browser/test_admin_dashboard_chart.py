@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
+from core.formatting import today
 from tests.browser.test_admin_browser import sign_in
-from tickets.formatting import today
 
 pytestmark = pytest.mark.usefixtures("aws")
 

@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
+from core.dynamodb import iso_utc, new_id, utc_now
 from orders.models import Order, OrderItem
 from tests.browser.test_admin_browser import sign_in
-from tickets.dynamodb import iso_utc, new_id, utc_now
 
 pytestmark = pytest.mark.usefixtures("aws")
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
+from core.dynamodb import new_id, utc_now_iso
 from orders.models import Customer, Order, OrderItem, Ticket
 from tests.browser.test_admin_browser import sign_in
-from tickets.dynamodb import new_id, utc_now_iso
 
 pytestmark = pytest.mark.usefixtures("aws")
 

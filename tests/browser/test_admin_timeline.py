@@ -17,11 +17,11 @@ def _order_paid_fulfilled_and_refunded(aws) -> str:
     """
     from django.test import Client
 
+    from integrations.stripe_client import payment_intent_retrieve
     from orders.services.fulfillment import fulfillment_start
     from orders.services.transitions import order_mark_paid
     from payments.services.records import payment_record_success
     from payments.services.refunds import refund_create
-    from payments.stripe_client import payment_intent_retrieve
     from tests.factories import intent_pay, order_body, ticket_type_create
 
     ticket_type_create(sku="ga-2027", name="General admission 2027", unit_amount=4900)

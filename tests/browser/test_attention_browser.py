@@ -8,13 +8,13 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from core.audit import SYSTEM_SCHEDULER
 from orders.models import OrderStatus
 from orders.services.transitions import order_mark_canceled
 from payments.services.sync import payment_sync
 from tests.browser.test_admin_browser import sign_in
 from tests.factories import intent_pay, order_create, order_get, ticket_type_create
 from tests.vendor import vendor_behave
-from tickets.audit import SYSTEM_SCHEDULER
 
 pytestmark = pytest.mark.usefixtures("aws")
 

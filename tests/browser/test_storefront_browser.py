@@ -75,7 +75,7 @@ def catalog(aws):
 def vendor_slow(stack, seconds: float) -> None:
     """The vendor's next answer comes after ``seconds`` (the read timeout raised above it):
     the order stays paid for a few of the page's polls before it is fulfilled."""
-    from tickets.config import config_cache_clear
+    from core.config import config_cache_clear
 
     stack.provision_config({"vendor_read_timeout": str(int(seconds) + 5)})
     config_cache_clear()
@@ -195,7 +195,7 @@ def test_sold_out_says_so_and_shows_what_is_left(aws, catalog, storefront, new_p
 def test_rate_limited_and_stripe_unavailable_are_explained(
     aws, catalog, storefront, new_page, monkeypatch, artifacts
 ):
-    from tickets.config import config_cache_clear
+    from core.config import config_cache_clear
 
     aws.provision_config({"orders_rate_limit_per_minute": "0"})
     config_cache_clear()

@@ -10,6 +10,7 @@ import pytest
 from django.test import Client
 from playwright.sync_api import expect
 
+from core.audit import audit_entries_of
 from orders.models import OrderStatus
 from tests.browser.test_admin_browser import sign_in
 from tests.factories import (
@@ -22,7 +23,6 @@ from tests.factories import (
     webhook_post,
 )
 from tests.payments.stripe_down import stripe_unreachable
-from tickets.audit import audit_entries_of
 
 pytestmark = pytest.mark.usefixtures("aws")
 

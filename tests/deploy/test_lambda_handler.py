@@ -113,8 +113,8 @@ def test_a_manage_event_creates_the_prod_tables(runtime, prod, dynamodb):
     assert result.errors == [None]
     assert PROD_TABLES <= set(dynamodb.list_tables()["TableNames"])
     orders = dynamodb.describe_table(TableName="ticketstoheaven-prod-orders")["Table"]
+    from core.dynamodb import table_spec
     from orders.models import Order
-    from tickets.dynamodb import table_spec
 
     assert {i["IndexName"] for i in orders["GlobalSecondaryIndexes"]} == {
         i["IndexName"] for i in table_spec(Order)["GlobalSecondaryIndexes"]
@@ -194,7 +194,7 @@ def test_the_interpreter_sees_only_the_package_and_the_runtime_standin(runtime, 
     result = runtime.invoke(rest_event("GET", "/health"))
 
     origins = result.modules
-    for name in ("django", "stripe", "pynamodb", "zappa", "tickets", "rest_framework"):
+    for name in ("django", "stripe", "pynamodb", "zappa", "tickets", "core", "rest_framework"):
         if origins.get(name):
             assert origins[name].startswith(str(runtime.task_dir)), name
     assert origins["boto3"].startswith(str(runtime.runtime_dir))

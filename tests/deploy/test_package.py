@@ -79,7 +79,8 @@ def test_the_package_is_within_the_size_budget(lambda_package):
 
 
 def test_it_holds_our_apps_zappas_handler_and_the_runtime_dependencies(top_level, names):
-    for name in ("tickets", "orders", "payments", "staff", "dynamo_admin", "zappa", "werkzeug",
+    for name in ("tickets", "core", "integrations", "orders", "payments", "staff", "dynamo_admin", "zappa",
+                 "werkzeug",
                  "django", "stripe", "pynamodb", "rest_framework", "storages"):  # fmt: skip
         assert name in top_level, name
     # The admin package's templates travel with it (APP_DIRS finds them in Lambda too).

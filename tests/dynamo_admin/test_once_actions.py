@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from core.audit import SYSTEM_SCHEDULER, audit_entries_of
 from orders.models import AttentionReason, TicketType
 from orders.services.transitions import order_mark_canceled
 from payments.services.sync import payment_sync
@@ -36,7 +37,6 @@ from tests.factories import (
 from tests.orders.test_attention_queue import QUEUE, section_form
 from tests.payments.stripe_down import stripe_unreachable
 from tests.vendor import vendor_behave, vendor_requests
-from tickets.audit import SYSTEM_SCHEDULER, audit_entries_of
 
 pytestmark = pytest.mark.usefixtures("aws")
 

@@ -10,10 +10,10 @@ import pytest
 
 from bench.faults import FLOWS, flow_count, goal_missed
 from bench.faults_proxy import SimulatedCrash
+from core.dynamodb import transaction
+from integrations import stripe_client
 from orders.models import TicketType
-from payments import stripe_client
 from tests.factories import ticket_type_create
-from tickets.dynamodb import transaction
 
 pytestmark = pytest.mark.usefixtures("aws")
 

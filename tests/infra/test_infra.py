@@ -2,7 +2,7 @@
 
 - Every ``infra/*.tf`` file parses as HCL2 (python-hcl2).
 - The DynamoDB tables in ``infra/`` are exactly the tables the PynamoDB models declare
-  (``tickets.dynamodb.registered_models()`` / ``table_spec(model)``, read at test time, never a
+  (``core.dynamodb.registered_models()`` / ``table_spec(model)``, read at test time, never a
   copy): table names, key schema, attribute types, global secondary indexes with their
   projections, TTL attribute, point-in-time recovery, encryption and billing mode. A difference in
   either direction fails: a table or index only in one of them, or any field that differs.
@@ -31,7 +31,7 @@ from django.conf import settings
 from hcl2 import SerializationOptions
 from pynamodb.attributes import TTLAttribute
 
-from tickets.dynamodb import registered_models, table_spec
+from core.dynamodb import registered_models, table_spec
 
 INFRA = Path(__file__).resolve().parents[2] / "infra"
 TF_FILES = sorted(INFRA.glob("*.tf"))
@@ -398,7 +398,7 @@ def test_the_api_origin_carries_the_header_whose_value_the_app_reads() -> None:
         "  ", " "
     )
     secret = _blocks("resource", "aws_secretsmanager_secret")["origin"]
-    assert secret["name"] == "${local.secret_prefix}/origin"  # tickets.config reads this name
+    assert secret["name"] == "${local.secret_prefix}/origin"  # core.config reads this name
     readable = [s for s in _statements() if s.get("sid") == "ReadOwnSecrets"]
     assert "${aws_secretsmanager_secret.origin.arn}" in _as_list(readable[0]["resources"])
 
@@ -407,7 +407,7 @@ def _metrics_the_app_emits() -> set[str]:
     import ast
 
     names = set()
-    apps = ("tickets", "orders", "payments", "staff")
+    apps = ("core", "integrations", "tickets", "orders", "payments", "staff")
     for path in (p for app in apps for p in (INFRA.parent / app).rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             if (

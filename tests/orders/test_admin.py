@@ -10,12 +10,12 @@ import pytest
 from django.core.management import call_command
 from django.test import override_settings
 
+from core.dynamodb import iso_utc, new_id
+from core.dynamodb_requests import dynamodb_requests
 from dynamo_admin.cursor import cursor_encode
 from orders.models import Customer, Order, OrderItem, TicketType
 from payments.models import Payment
 from tests.admin_forms import confirm, confirmation_form, edit, edit_form
-from tickets.dynamodb import iso_utc, new_id
-from tickets.dynamodb_requests import dynamodb_requests
 
 pytestmark = pytest.mark.usefixtures("aws")
 

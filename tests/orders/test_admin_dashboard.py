@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core.management import call_command
 
+from core.dynamodb_requests import dynamodb_requests
 from orders.daily_totals import daily_totals_list, daily_totals_record
 from orders.models import Order
 from tests.orders.test_admin import make_order
-from tickets.dynamodb_requests import dynamodb_requests
 
 pytestmark = pytest.mark.usefixtures("aws")
 

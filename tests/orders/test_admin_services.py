@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from core.dynamodb import utc_now_iso
+from core.exceptions import Conflict, ValidationFailed
 from orders.models import Customer, TicketType
 from orders.selectors import catalog_list, customer_get, ticket_type_get
 from orders.services.customers import customer_update
@@ -15,8 +17,6 @@ from staff.services import staff_password_set, staff_update
 from tests.conftest import STAFF_PASSWORD
 from tests.factories import order_create
 from tests.factories import ticket_type_create as ticket_type_make
-from tickets.dynamodb import utc_now_iso
-from tickets.exceptions import Conflict, ValidationFailed
 
 pytestmark = pytest.mark.usefixtures("aws")
 

@@ -11,9 +11,9 @@ import boto3
 import pytest
 from django.test import Client, override_settings
 
+from integrations.stripe_client import payment_intent_retrieve
 from orders.models import Customer, Order, OrderStatus, TicketType
 from payments.models import Payment
-from payments.stripe_client import payment_intent_retrieve
 from tests.factories import order_body, ticket_type_create
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -278,7 +278,7 @@ def test_another_client_with_the_same_key_and_body_never_gets_the_first_answer()
 
 
 def test_the_same_key_while_the_first_request_runs_is_409(client):
-    from tickets.idempotency import idempotency_claim
+    from core.idempotency import idempotency_claim
 
     ticket_type_create("ga", available=10)
     idempotency_claim(
@@ -297,7 +297,7 @@ def test_the_same_key_while_the_first_request_runs_is_409(client):
 
 
 def test_a_request_that_died_halfway_is_taken_over_after_its_lease(client):
-    from tickets.idempotency import IdempotencyRecord, idempotency_claim
+    from core.idempotency import IdempotencyRecord, idempotency_claim
 
     ticket_type_create("ga", available=10)
     claim = idempotency_claim(
@@ -458,7 +458,7 @@ def test_buyers_behind_one_cloudfront_edge_each_get_their_own_rate_limit(aws):
 
 
 def test_a_stage_without_an_origin_secret_believes_no_viewer_address(aws):
-    from tickets.config import config_cache_clear
+    from core.config import config_cache_clear
 
     boto3.client("secretsmanager", endpoint_url=aws.aws_url).delete_secret(
         SecretId="ticketstoheaven/local/origin", ForceDeleteWithoutRecovery=True

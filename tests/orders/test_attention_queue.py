@@ -12,6 +12,10 @@ from datetime import timedelta
 
 import pytest
 
+from core.audit import SYSTEM_SCHEDULER, audit_entries_of
+from core.dynamodb import iso_utc, utc_now
+from core.dynamodb_requests import dynamodb_requests
+from core.exceptions import PaymentProviderUnavailable
 from orders.models import AttentionReason, OrderStatus
 from orders.services.attention import order_attention_set
 from orders.services.transitions import order_mark_canceled
@@ -30,10 +34,6 @@ from tests.factories import (
     webhook_post,
 )
 from tests.vendor import vendor_behave, vendor_requests
-from tickets.audit import SYSTEM_SCHEDULER, audit_entries_of
-from tickets.dynamodb import iso_utc, utc_now
-from tickets.dynamodb_requests import dynamodb_requests
-from tickets.exceptions import PaymentProviderUnavailable
 
 pytestmark = pytest.mark.usefixtures("aws")
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import pytest
 
+from core.models import IdempotencyRecord
 from orders.models import Order, TicketType
 from orders.services.creation import OrderLine, SoldOut, order_create_idempotent
 from tests.factories import ticket_type_create
-from tickets.models import IdempotencyRecord
 
 pytestmark = pytest.mark.usefixtures("aws")
 

@@ -11,6 +11,7 @@ import boto3
 import pytest
 from django.core.management import call_command
 
+from core.exceptions import Conflict
 from orders.models import FulfillmentStatus, Order, OrderStatus
 from orders.selectors import order_get
 from orders.services.fulfillment import (
@@ -23,7 +24,6 @@ from orders.services.fulfillment import (
 from orders.services.fulfillment.sweeper import fulfillment_sweep
 from tests.factories import paid_order_create
 from tests.vendor import successful_fulfillments, vendor_behave, vendor_requests
-from tickets.exceptions import Conflict
 
 pytestmark = pytest.mark.usefixtures("aws")
 
@@ -192,7 +192,7 @@ def test_concurrent_sweepers_and_tasks_fulfill_each_order_exactly_once(aws):
 
 
 def test_an_order_the_vendor_already_fulfilled_takes_the_same_fulfillment(aws):
-    from orders.vendor_client import fulfillment_request
+    from integrations.vendor_client import fulfillment_request
 
     order = paid_order_create()
     earlier = fulfillment_request(

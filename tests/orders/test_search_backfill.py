@@ -74,8 +74,8 @@ def test_old_customers_and_ticket_codes_are_searchable_after_the_backfill(aws):
 
 
 def test_a_renamed_customer_is_found_by_the_new_name_only(aws):
+    from core.dynamodb import utc_now_iso
     from orders.services.customers import customer_update
-    from tickets.dynamodb import utc_now_iso
 
     now = utc_now_iso()
     Customer(

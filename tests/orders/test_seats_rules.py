@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pytest
 
+from core.dynamodb import transaction
+from core.exceptions import ValidationFailed
 from orders.models import OrderItem, SeatShard, SeatShardTake, TicketType
 from orders.services.seats import (
     MAX_SEAT_SHARDS,
@@ -16,8 +18,6 @@ from orders.services.seats import (
     seats_stock,
 )
 from tests.factories import ticket_type_create
-from tickets.dynamodb import transaction
-from tickets.exceptions import ValidationFailed
 
 
 def item(sku: str, quantity: int = 2) -> OrderItem:

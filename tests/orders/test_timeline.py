@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from core.audit import audit_history
+from core.exceptions import ValidationFailed
 from orders import selectors
 from orders.services.notes import NOTE_MAX_LENGTH, customer_note_add, order_note_add
-from tickets.audit import audit_history
-from tickets.exceptions import ValidationFailed
 
 pytestmark = pytest.mark.usefixtures("aws")
 
@@ -56,8 +56,8 @@ def test_notes_are_on_the_timeline_and_in_history_and_empty_ones_are_refused(aws
 
 
 def test_stripe_event_outcomes_recorded_on_the_order_show_as_webhook_lines(aws):
+    from core.audit import SYSTEM_STRIPE, audit_record
     from tests.factories import paid_order_create
-    from tickets.audit import SYSTEM_STRIPE, audit_record
 
     order = paid_order_create()
     # What the payments app's event inbox records on the order for each Stripe event.

@@ -9,6 +9,7 @@ import threading
 import pytest
 from django.core.management import call_command
 
+from core.audit import audit_entries_of
 from orders import jobs
 from orders.models import Order, OrderStatus
 from orders.services.transitions import (
@@ -29,7 +30,6 @@ from tests.factories import (
     ticket_type_create,
     webhook_post,
 )
-from tickets.audit import audit_entries_of
 
 pytestmark = pytest.mark.usefixtures("aws")
 

@@ -7,7 +7,7 @@ import socket
 import boto3
 import pytest
 
-from orders.vendor_client import Fulfilled, Permanent, Retryable, fulfillment_request
+from integrations.vendor_client import Fulfilled, Permanent, Retryable, fulfillment_request
 from tests.vendor import vendor_behave, vendor_requests
 
 pytestmark = pytest.mark.usefixtures("aws")

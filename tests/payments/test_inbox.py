@@ -9,6 +9,8 @@ from datetime import timedelta
 
 import pytest
 
+from core.audit import SYSTEM_STRIPE, audit_entries_of
+from core.dynamodb import utc_now
 from orders.models import OrderStatus
 from payments.models import EventOutcome, WebhookEventStatus
 from payments.selectors import webhook_event_get
@@ -28,8 +30,6 @@ from tests.factories import (
     webhook_post,
 )
 from tests.payments.stripe_down import stripe_unreachable
-from tickets.audit import SYSTEM_STRIPE, audit_entries_of
-from tickets.dynamodb import utc_now
 
 pytestmark = pytest.mark.usefixtures("aws")
 

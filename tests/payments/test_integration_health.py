@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from core.exceptions import PaymentProviderUnavailable
 from orders.services.fulfillment import BREAKER_COOLDOWN, fulfillment_start
 from orders.services.fulfillment.sweeper import fulfillment_sweep
 from payments.services.sync import payment_sync, payments_reconcile
@@ -25,7 +26,6 @@ from tests.factories import (
 )
 from tests.payments.stripe_down import stripe_unreachable
 from tests.vendor import vendor_behave
-from tickets.exceptions import PaymentProviderUnavailable
 
 pytestmark = pytest.mark.usefixtures("aws")
 

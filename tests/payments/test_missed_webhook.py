@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.audit import SYSTEM_SCHEDULER, audit_entries_of
 from orders.models import OrderStatus
 from payments import jobs
 from tests.factories import (
@@ -22,7 +23,6 @@ from tests.factories import (
     webhook_post,
 )
 from tests.vendor import successful_fulfillments
-from tickets.audit import SYSTEM_SCHEDULER, audit_entries_of
 
 pytestmark = pytest.mark.usefixtures("aws")
 

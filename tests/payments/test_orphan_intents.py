@@ -18,10 +18,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from core.dynamodb import new_id
+from integrations.stripe_client import payment_intent_create
 from payments.services.sync import payments_reconcile
-from payments.stripe_client import payment_intent_create
 from tests.factories import order_body, order_create, stripe_object, ticket_type_create
-from tickets.dynamodb import new_id
 
 pytestmark = pytest.mark.usefixtures("aws")
 

@@ -18,10 +18,11 @@ import io
 import pytest
 from django.core.management import call_command
 
+from core.audit import SYSTEM_SCHEDULER, audit_entries_of
+from integrations.stripe_client import refunds_list
 from orders.models import OrderStatus
 from payments import jobs
 from payments.services.sync import payment_sync, payments_reconcile
-from payments.stripe_client import refunds_list
 from tests.factories import (
     intent_pay,
     order_create,
@@ -30,7 +31,6 @@ from tests.factories import (
     stripe_request,
     ticket_type_create,
 )
-from tickets.audit import SYSTEM_SCHEDULER, audit_entries_of
 
 pytestmark = pytest.mark.usefixtures("aws")
 

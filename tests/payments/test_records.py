@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 from pynamodb.exceptions import TransactWriteError
 
+from core.dynamodb import transaction
+from integrations.stripe_client import RefundResult
 from payments.models import Payment
 from payments.selectors import payment_get
 from payments.services.records import (
@@ -18,8 +20,6 @@ from payments.services.records import (
     payment_record_refunds,
     payment_record_success,
 )
-from payments.stripe_client import RefundResult
-from tickets.dynamodb import transaction
 
 pytestmark = pytest.mark.usefixtures("aws")
 

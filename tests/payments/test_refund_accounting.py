@@ -14,6 +14,8 @@ import threading
 
 import pytest
 
+from core.audit import SYSTEM_SCHEDULER
+from core.exceptions import Conflict
 from orders.models import OrderStatus
 from payments.services.refunds import RefundRefused, refund_create
 from payments.services.sync import payment_sync
@@ -29,8 +31,6 @@ from tests.factories import (
     webhook_post,
 )
 from tests.payments.pages import csv_row, detail, table
-from tickets.audit import SYSTEM_SCHEDULER
-from tickets.exceptions import Conflict
 
 pytestmark = pytest.mark.usefixtures("aws")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.audit import audit_history
 from payments.services.refunds import RefundReasonInvalid, refund_create
 from tests.admin_forms import action_form, page_form
 from tests.factories import (
@@ -17,7 +18,6 @@ from tests.factories import (
     ticket_type_create,
     webhook_post,
 )
-from tickets.audit import audit_history
 
 pytestmark = pytest.mark.usefixtures("aws")
 

@@ -8,6 +8,8 @@ from datetime import timedelta
 
 import pytest
 
+from core.audit import audit_entries_of
+from core.dynamodb import iso_utc, utc_now
 from orders.models import OrderStatus
 from payments.models import Refund
 from payments.services.refunds import (
@@ -26,8 +28,6 @@ from tests.factories import (
     ticket_type_create,
     webhook_post,
 )
-from tickets.audit import audit_entries_of
-from tickets.dynamodb import iso_utc, utc_now
 
 pytestmark = pytest.mark.usefixtures("aws")
 

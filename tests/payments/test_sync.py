@@ -15,6 +15,7 @@ import io
 import pytest
 from django.core.management import call_command
 
+from core.audit import SYSTEM_SCHEDULER, audit_entries_of
 from orders import jobs
 from orders.models import Order, OrderStatus
 from payments import jobs as payment_jobs
@@ -31,7 +32,6 @@ from tests.factories import (
     ticket_type_create,
 )
 from tests.vendor import vendor_requests
-from tickets.audit import SYSTEM_SCHEDULER, audit_entries_of
 
 pytestmark = pytest.mark.usefixtures("aws")
 
@@ -300,7 +300,7 @@ def test_cancel_on_an_order_paid_in_stripe_says_so_and_points_to_the_sync(aws, s
 
 
 def test_reconciling_costs_a_bounded_number_of_requests_per_order_and_never_scans(aws):
-    from tickets.dynamodb_requests import dynamodb_requests
+    from core.dynamodb_requests import dynamodb_requests
 
     for _ in range(4):
         order_create(age_minutes=10)  # unpaid: checked, nothing to change
@@ -313,7 +313,7 @@ def test_reconciling_costs_a_bounded_number_of_requests_per_order_and_never_scan
     # One Query of order-status-index, then per order: its payment (a Query) and the order.
     # Then the refund sweep: one payment Query per PaymentIntent Stripe's refund list names
     # (localstripe's list holds the refunds of earlier tests too: none of them ours now).
-    from payments.stripe_client import refunds_list
+    from integrations.stripe_client import refunds_list
 
     named = {r.payment_intent_id or r.charge_id for r in refunds_list(created_after=None)}
     assert sum(calls.values()) <= 1 + 4 * 2 + len(named), dict(calls)

@@ -32,6 +32,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from core.dynamodb import registered_models, table_spec
 from deploy import build
 from deploy.smoke import smoke
 from devstack.lambda_runtime import (
@@ -47,7 +48,6 @@ from devstack.lambda_runtime import (
 from devstack.stack import LocalStack
 from tests.factories import event_build, intent_pay
 from tests.rehearsal import stage
-from tickets.dynamodb import registered_models, table_spec
 
 REGION = "us-east-2"
 PROJECT, STAGE = "ticketstoheaven", "prod"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from core.audit import audit_history
 from staff.services import staff_get
 from tests.admin_forms import act, edit, edit_form
 from tests.conftest import STAFF_PASSWORD
-from tickets.audit import audit_history
 
 pytestmark = pytest.mark.usefixtures("aws")
 

@@ -47,7 +47,7 @@ def test_finance_enrolls_an_app_at_the_first_sign_in_and_is_asked_for_it_next_ti
 
     assert len(codes) == 10 and len(set(codes)) == 10
     assert browser.get("/admin/").status_code == 200
-    from tickets.audit import audit_entries_of
+    from core.audit import audit_entries_of
 
     (added,) = [e for e in audit_entries_of(object_type="staff.staff", object_id="fin")]
     assert added.summary == "fin added a second factor: an authenticator app."

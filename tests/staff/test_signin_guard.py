@@ -84,8 +84,8 @@ def test_each_further_failure_doubles_the_address_wait(make_staff):
 def _age_counters(*, seconds: float) -> None:
     """Move every sign-in counter's last failure ``seconds`` into the past, as time passing
     would (DynamoDB's own clock is not ours to move)."""
+    from core.models import BackOfficeRecord
     from staff.signin_guard import SigninCounter
-    from tickets.models import BackOfficeRecord
 
     for record in BackOfficeRecord.scan(BackOfficeRecord.pk.startswith("SIGNIN#")):
         counter = SigninCounter.get(record.pk, record.sk)

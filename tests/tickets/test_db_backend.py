@@ -38,7 +38,7 @@ def test_an_orm_query_inside_an_atomic_block_raises_too():
 
 
 def test_the_storefront_api_pays_nothing_for_the_admins_sessions(aws, client):
-    from tickets.dynamodb_requests import dynamodb_requests
+    from core.dynamodb_requests import dynamodb_requests
 
     with dynamodb_requests() as calls:
         response = client.get("/health")

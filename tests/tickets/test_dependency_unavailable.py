@@ -13,8 +13,8 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 from pynamodb.exceptions import TransactWriteError, UpdateError
 
+from core.exceptions import dependency_failed
 from tests.payments.stripe_down import closed_port
-from tickets.exceptions import dependency_failed
 
 
 def _client_error(code: str, reasons: list[str] | None = None) -> ClientError:
@@ -64,8 +64,8 @@ def test_what_counts_as_a_dependency_unavailable(error, transient):
 
 @pytest.fixture
 def aws_unreachable(aws, monkeypatch) -> Iterator[None]:
-    from tickets.config import config_cache_clear
-    from tickets.dynamodb import connections_reset
+    from core.config import config_cache_clear
+    from core.dynamodb import connections_reset
 
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{closed_port()}")
     connections_reset()
@@ -87,8 +87,8 @@ def test_the_api_answers_503_with_retry_after_when_dynamodb_cannot_be_reached(
 
 
 def test_the_admin_answers_a_page_saying_to_try_again_not_a_500(aws, staff_client, monkeypatch):
-    from tickets.config import config_cache_clear
-    from tickets.dynamodb import connections_reset
+    from core.config import config_cache_clear
+    from core.dynamodb import connections_reset
 
     browser = staff_client("support")
     assert browser.get("/admin/orders/order/").status_code == 200

@@ -15,8 +15,9 @@ import types
 import boto3
 import pytest
 
-from tickets import aws as tickets_aws
-from tickets import config, dynamodb, snapstart
+from core import aws as tickets_aws
+from core import config, dynamodb
+from tickets import snapstart
 
 pytestmark = pytest.mark.usefixtures("aws")
 
@@ -73,8 +74,7 @@ def test_after_a_restore_secrets_are_read_again(runtime_hooks, aws):
 
 
 def test_after_a_restore_every_client_and_connection_is_new(runtime_hooks):
-    from orders import vendor_client
-    from payments import stripe_client
+    from integrations import stripe_client, vendor_client
 
     snapstart.hooks_register()
     before = (
@@ -99,7 +99,7 @@ def test_after_a_restore_every_client_and_connection_is_new(runtime_hooks):
 def test_before_the_snapshot_no_client_is_kept_and_the_storefront_still_answers(
     runtime_hooks, client
 ):
-    from payments import stripe_client
+    from integrations import stripe_client
 
     snapstart.hooks_register()
     tickets_aws.client("ssm")

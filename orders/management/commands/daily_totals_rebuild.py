@@ -14,9 +14,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from core.formatting import today
 from orders.daily_totals import daily_totals_set, days_between
 from orders.models import Order, OrderStatus
-from tickets.formatting import today
 
 EARNING = {
     OrderStatus.PAID,

@@ -39,6 +39,9 @@ from datetime import UTC, datetime
 
 from pynamodb.exceptions import UpdateError
 
+from core.audit import SYSTEM_BACKOFFICE
+from core.dynamodb import condition_failed, iso_utc
+from core.exceptions import Conflict, NotFound
 from orders.models import FULFILLMENT_DUE, FulfillmentStatus, Order, OrderStatus
 from orders.selectors import order_get
 from orders.services.changes import order_change
@@ -56,9 +59,6 @@ from orders.services.fulfillment.breaker import (
     breaker_open_until,
 )
 from orders.services.fulfillment.dispatch import attempt_dispatch, fulfillment_attempt_task
-from tickets.audit import SYSTEM_BACKOFFICE
-from tickets.dynamodb import condition_failed, iso_utc
-from tickets.exceptions import Conflict, NotFound
 
 logger = logging.getLogger(__name__)
 

@@ -14,6 +14,18 @@ from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import PynamoDBException, UpdateError
 
+from core.audit import SYSTEM_FULFILLMENT
+from core.config import parameters_get
+from core.dynamodb import condition_failed, iso_utc
+from core.logging import log_scope, request_id_var
+from core.metrics import metric_emit
+from integrations.vendor_client import (
+    Fulfilled,
+    Permanent,
+    Retryable,
+    VendorOutcome,
+    fulfillment_request,
+)
 from orders.models import (
     FULFILLMENT_DUE,
     FulfillmentAttempt,
@@ -30,12 +42,6 @@ from orders.services.fulfillment.breaker import (
     breaker_state,
     now_or,
 )
-from orders.vendor_client import Fulfilled, Permanent, Retryable, VendorOutcome, fulfillment_request
-from tickets.audit import SYSTEM_FULFILLMENT
-from tickets.config import parameters_get
-from tickets.dynamodb import condition_failed, iso_utc
-from tickets.logging import log_scope, request_id_var
-from tickets.metrics import metric_emit
 
 logger = logging.getLogger(__name__)
 

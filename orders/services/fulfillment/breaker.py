@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import DoesNotExist
 
+from core.health import Banner
+from core.metrics import metric_emit
 from orders.models import VendorBreaker
-from tickets.health import Banner
-from tickets.metrics import metric_emit
 
 logger = logging.getLogger(__name__)
 

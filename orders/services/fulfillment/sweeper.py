@@ -13,11 +13,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from core.dynamodb import iso_utc
 from orders.models import FULFILLMENT_DUE, FulfillmentStatus, Order, OrderStatus
 from orders.services.fulfillment import fulfillment_start
 from orders.services.fulfillment.attempts import fulfillment_attempt
 from orders.services.fulfillment.breaker import breaker_half_open, breaker_open_until, now_or
-from tickets.dynamodb import iso_utc
 
 logger = logging.getLogger(__name__)
 

@@ -25,10 +25,10 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from core.dynamodb import registered_models
 from orders.models import Order, OrderStatus, TicketType
 from orders.services.seats import seats_fill
 from payments.models import Payment
-from tickets.dynamodb import registered_models
 
 PAID_OR_LATER = {
     OrderStatus.PAID,

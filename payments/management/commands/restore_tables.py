@@ -29,7 +29,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from tickets.dynamodb import registered_models
+from core.dynamodb import registered_models
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from core.dynamodb import iso_utc, utc_now
 from orders.emails import email_mask, email_normalise
 from orders.models import (
     CATALOG_ACTIVE,
@@ -32,7 +33,6 @@ from orders.phones import phone_e164
 from orders.services.customers import customers_first_day_note
 from orders.services.fulfillment import ticket_codes_record
 from payments.models import Payment, PaymentAttempt, Refund
-from tickets.dynamodb import iso_utc, utc_now
 
 TICKET_TYPES = [
     # sku, name, description, unit_amount, capacity (None: unlimited), active

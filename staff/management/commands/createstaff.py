@@ -14,9 +14,9 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from core.exceptions import ApplicationError
 from staff.roles import Role
 from staff.services import staff_create
-from tickets.exceptions import ApplicationError
 
 ROLES = [r.value for r in Role]
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from tickets.dynamodb import registered_models, tables_check, tables_ensure
+from core.dynamodb import registered_models, tables_check, tables_ensure
 
 
 class Command(BaseCommand):

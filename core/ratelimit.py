@@ -1,0 +1,68 @@
+"""Per-client rate limiting that holds across Lambda containers: the counters are in DynamoDB.
+
+A fixed one-minute window per client: one ``UpdateItem`` (``ADD hits 1``) per request on the
+item ``RATE#{scope}#{client}#{window}``, which expires by TTL shortly after its window. Fixed
+windows allow up to twice the limit across a window boundary; for a storefront's order form
+that is fine and costs one write instead of a sliding log's several. Used through
+``DynamoDBRateThrottle`` (a DRF throttle).
+
+The client is the caller's address (``core.client_identity``): the viewer's address from
+CloudFront when the request proves it came through our distribution, else API Gateway's
+``sourceIp``; ``X-Forwarded-For`` is never trusted since a caller can write anything in it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+
+from rest_framework.request import Request
+from rest_framework.throttling import BaseThrottle
+from rest_framework.views import APIView
+
+from core.client_identity import client_address
+from core.config import parameters_get
+from core.models import RateCounter
+
+logger = logging.getLogger(__name__)
+WINDOW_SECONDS = 60
+
+
+def rate_hit(*, scope: str, client: str, now: float | None = None) -> tuple[int, float]:
+    """Count one request; return the hits in this window so far and the seconds it has left."""
+    now = time.time() if now is None else now
+    window = int(now // WINDOW_SECONDS)
+    # Hashed: the table holds no raw addresses.
+    client_hash = hashlib.sha256(client.encode()).hexdigest()[:32]
+    counter = RateCounter(pk=f"RATE#{scope}#{client_hash}#{window}", sk="COUNTER")
+    counter.update(
+        actions=[
+            RateCounter.hits.add(1),
+            RateCounter.expires_at.set(
+                datetime.fromtimestamp((window + 2) * WINDOW_SECONDS, UTC) + timedelta(minutes=1)
+            ),
+        ]
+    )
+    return int(counter.hits), (window + 1) * WINDOW_SECONDS - now
+
+
+class DynamoDBRateThrottle(BaseThrottle):
+    """DRF throttle: at most ``orders_rate_limit_per_minute`` (SSM) requests per client."""
+
+    scope = "orders"
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        limit = parameters_get().orders_rate_limit_per_minute
+        hits, self._wait = rate_hit(scope=self.scope, client=self.get_ident(request))
+        if hits > limit:
+            logger.info("rate limit reached", extra={"scope": self.scope, "hits": hits})
+            return False
+        return True
+
+    def get_ident(self, request: Request) -> str:
+        return client_address(request)
+
+    def wait(self) -> float:
+        return max(1.0, getattr(self, "_wait", WINDOW_SECONDS))

@@ -1,0 +1,167 @@
+"""The ticket vendor, behind one small client: one function per verb, answers classified.
+
+Contract (SPEC "Fulfillment"): ``POST {endpoint}/fulfillments`` with ``Authorization: Bearer
+{key}``, ``Idempotency-Key: {order_id}`` and ``{order_id, customer: {email, name}, items:
+[{sku, quantity}]}``; a 2xx answer carries ``fulfillment_id``, ``status`` and maybe
+``tickets``. The endpoint comes from SSM and the key from Secrets Manager (``core.config``);
+timeouts from SSM too.
+
+Every answer becomes one of three outcomes, and nothing else escapes this module:
+
+- ``Fulfilled``: a 2xx with a well-formed body (also for a repeated idempotency key);
+- ``Retryable``: connection errors, timeouts, 429 (with its ``Retry-After``), 5xx;
+- ``Permanent``: any other 4xx, or a 2xx whose body is not a fulfillment.
+
+``requests`` is imported on first use (it is not needed on most invocations).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.config import app_secrets_get, parameters_get
+
+SUMMARY_LIMIT = 120
+
+
+@dataclass(frozen=True)
+class IssuedTicket:
+    ticket_id: str
+    sku: str
+    code: str | None
+
+
+@dataclass(frozen=True)
+class Fulfilled:
+    fulfillment_id: str
+    status: str
+    tickets: list[IssuedTicket] = field(default_factory=list)
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class Retryable:
+    summary: str
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True)
+class Permanent:
+    summary: str
+
+
+VendorOutcome = Fulfilled | Retryable | Permanent
+
+_local = threading.local()
+
+
+def _session() -> Any:
+    # One connection pool per thread (requests' Session is not promised to be thread-safe).
+    session = getattr(_local, "session", None)
+    if session is None:
+        import requests
+
+        session = _local.session = requests.Session()
+    return session
+
+
+def vendor_sessions_reset() -> None:
+    """Forget the calling thread's session (its pooled connections): the next call opens new
+    ones. Lambda runs one request at a time, on the thread that restores a SnapStart copy."""
+    _local.session = None
+
+
+def answer_in_words(summary: str | None) -> str:
+    """A vendor answer's summary (``422 {"error": "sold out"}``, as kept on the order) as staff
+    read it: ``The vendor refused (HTTP 422): sold out``. Anything else is returned as it is."""
+    if not summary:
+        return ""
+    status, _, body = summary.partition(" ")
+    if not status.isdigit():
+        return summary
+    said = body.strip()
+    try:
+        parsed = json.loads(said) if said.startswith("{") else None
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict):
+        said = next(
+            (str(parsed[k]) for k in ("error", "message", "detail", "reason") if parsed.get(k)),
+            "",
+        )
+    code = int(status)
+    who = (
+        "The vendor refused"
+        if 400 <= code < 500
+        else "The vendor failed"
+        if code >= 500
+        else "The vendor answered"
+    )
+    return f"{who} (HTTP {code})" + (f": {said}" if said else "")
+
+
+def _summary(status: int, body: str) -> str:
+    # The vendor's answer, short; it never echoes our request, so no personal data is kept.
+    return f"{status} {body.strip()[:SUMMARY_LIMIT]}".strip()
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def fulfillment_request(
+    *, order_id: str, customer_email: str, customer_name: str, items: list[tuple[str, int]]
+) -> VendorOutcome:
+    """Ask the vendor to issue the tickets of an order. Safe to repeat: the vendor sees the
+    same ``Idempotency-Key`` and answers with the same fulfillment."""
+    import requests
+
+    parameters = parameters_get()
+    try:
+        response = _session().post(
+            f"{parameters.vendor_endpoint}/fulfillments",
+            json={
+                "order_id": order_id,
+                "customer": {"email": customer_email, "name": customer_name},
+                "items": [{"sku": sku, "quantity": quantity} for sku, quantity in items],
+            },
+            headers={
+                "Authorization": f"Bearer {app_secrets_get().vendor_api_key}",
+                "Idempotency-Key": order_id,
+            },
+            timeout=(parameters.vendor_connect_timeout, parameters.vendor_read_timeout),
+        )
+    except requests.Timeout:
+        return Retryable("timeout")
+    except requests.RequestException as error:
+        return Retryable(f"connection error: {type(error).__name__}")
+
+    status = response.status_code
+    if status == 429:
+        return Retryable(
+            _summary(status, response.text), _retry_after(response.headers.get("Retry-After"))
+        )
+    if status >= 500:
+        return Retryable(_summary(status, response.text))
+    if status >= 400 or status < 200 or status >= 300:
+        return Permanent(_summary(status, response.text))
+    try:
+        body = response.json()
+        tickets = [
+            IssuedTicket(ticket_id=str(t["ticket_id"]), sku=str(t["sku"]), code=t.get("code"))
+            for t in body.get("tickets") or []
+        ]
+        fulfillment_id, state = body["fulfillment_id"], body["status"]
+        if not isinstance(fulfillment_id, str) or not fulfillment_id or not isinstance(state, str):
+            raise TypeError
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return Permanent(f"{status} malformed fulfillment body")
+    return Fulfilled(
+        fulfillment_id=fulfillment_id, status=state, tickets=tickets, summary=f"{status} {state}"
+    )
