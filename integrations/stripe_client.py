@@ -16,7 +16,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -175,22 +175,39 @@ def _stripe_says(error: stripe.StripeError) -> str:
     return str(getattr(body, "message", None) or error.user_message or type(error).__name__)
 
 
-def _call(operation: Any, *args: Any, **kwargs: Any) -> Any:
-    """One request to Stripe; its errors turned into ours. Whether Stripe answers is noted for
-    the admin's health banner (``payments.services.health``: a write only on failure, and on
-    the first success after one)."""
-    import stripe
+@dataclass(frozen=True)
+class AnswerWatcher:
+    """Told whether Stripe answers: ``unavailable()`` after a call Stripe could not serve,
+    ``answered()`` after every call it did. The payments app watches (its health banner)."""
 
-    from payments.services import health
+    unavailable: Callable[[], None]
+    answered: Callable[[], None]
+
+
+_watchers: list[AnswerWatcher] = []
+
+
+def answers_watch(watcher: AnswerWatcher) -> None:
+    """Register a watcher (from an ``AppConfig.ready``); this client imports no app."""
+    if watcher not in _watchers:
+        _watchers.append(watcher)
+
+
+def _call(operation: Any, *args: Any, **kwargs: Any) -> Any:
+    """One request to Stripe; its errors turned into ours. Whether Stripe answers is told to
+    the watchers (``answers_watch``)."""
+    import stripe
 
     try:
         answer = operation(*args, **kwargs)
     except stripe.StripeError as error:
         translated = _translate(error)
         if isinstance(translated, PaymentProviderUnavailable):
-            health.stripe_call_failed()
+            for watcher in _watchers:
+                watcher.unavailable()
         raise translated from None
-    health.stripe_call_succeeded()
+    for watcher in _watchers:
+        watcher.answered()
     return answer
 
 

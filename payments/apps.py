@@ -26,6 +26,18 @@ def _order_payment_events(order: Any) -> list[Any]:
     return order_payment_events(order)
 
 
+def _stripe_unavailable() -> None:
+    from payments.services import health
+
+    health.stripe_call_failed()
+
+
+def _stripe_answered() -> None:
+    from payments.services import health
+
+    health.stripe_call_succeeded()
+
+
 def _stripe_client_reset() -> None:
     from integrations.stripe_client import stripe_client_reset
 
@@ -39,11 +51,15 @@ class PaymentsConfig(AppConfig):
 
     def ready(self) -> None:
         # Orders reach payments only through this one small interface (orders.payment_port).
+        from integrations.stripe_client import AnswerWatcher, answers_watch
         from orders.payment_port import payment_gateway_set
         from orders.timeline import timeline_source_register
         from tickets.snapstart import on_restore
 
         payment_gateway_set(_StripeGatewayOnFirstUse())  # type: ignore[arg-type]
         on_restore(_stripe_client_reset)  # a SnapStart copy builds its own Stripe client
+        # Whether Stripe answers feeds the admin's health banner (a write only on failure,
+        # and on the first success after one).
+        answers_watch(AnswerWatcher(unavailable=_stripe_unavailable, answered=_stripe_answered))
         # An order's timeline shows its payment attempts and refunds (orders.timeline).
         timeline_source_register(_order_payment_events)
