@@ -15,8 +15,8 @@ from collections.abc import Callable
 from typing import Any
 
 from core.logging import log_scope
+from orders.actions import orders_expire as _orders_expire
 from orders.services.fulfillment.sweeper import fulfillment_sweep as _fulfillment_sweep
-from orders.services.transitions import orders_expire as _orders_expire
 
 logger = logging.getLogger(__name__)
 

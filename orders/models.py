@@ -37,6 +37,18 @@ class OrderStatus(StrEnum):
     PARTIALLY_REFUNDED = "partially_refunded"
 
 
+# The paid states, whatever happened to the tickets since, not refunded in full: refunds may
+# follow (``orders.actions.refund_offered``).
+REFUNDABLE = frozenset(
+    {
+        OrderStatus.PAID,
+        OrderStatus.FULFILLED,
+        OrderStatus.FULFILLMENT_FAILED,
+        OrderStatus.PARTIALLY_REFUNDED,
+    }
+)
+
+
 class FulfillmentStatus(StrEnum):
     NOT_STARTED = "not_started"
     PENDING = "pending"

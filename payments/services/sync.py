@@ -1,5 +1,6 @@
 """One entry point for every payment update: ``payment_sync`` re-reads a PaymentIntent (and its
-latest charge's refunds and dispute flag) from Stripe and moves the order forward to match.
+latest charge's refunds and dispute flag) from Stripe, records it on the payment, and hands
+the facts to ``orders.actions``, which moves the order forward to match.
 
 Stripe is the source of truth. Every caller goes through here: the webhook handlers for
 ``payment_intent.*`` (an event only says *what* to re-read; actor ``system#stripe``), the order
@@ -7,15 +8,13 @@ expiry job and the reconciliation job (``system#scheduler``), and the staff "Syn
 action on the order page (the staff member's username). So an order paid in Stripe whose
 webhook never arrived is paid by the next job run, the same way the webhook would have paid it.
 
-Forward only, exactly once: every effect is one of the existing conditional actions
-(``orders.services.transitions``: ``order_mark_paid`` from ``pending_payment``,
-``order_mark_canceled`` from ``pending_payment``, ``order_record_refund`` with a total that
-only grows, ``order_flag_dispute`` once; ``orders.services.fulfillment.fulfillment_start``
-from ``not_started``; the payment item's changes in ``payments.services.records``). Each
-records its own audit entry with the actor when, and only when, it changes something; a late
-or repeated sync finds its condition false and changes nothing, so a sync never moves an order
-backwards (a ``canceled`` intent never un-pays an order; a smaller refund total never lowers
-the recorded one).
+Forward only, exactly once: every effect is a conditional write (the payment item's in
+``payments.services.records``; the order's behind ``orders.actions``: paid from
+``pending_payment``, canceled from ``pending_payment``, a refund total conditioned on the
+payment's version, a dispute flagged once). Each records its own audit entry with the actor
+when, and only when, it changes something; a late or repeated sync finds its condition false
+and changes nothing, so a sync never moves an order backwards (a ``canceled`` intent never
+un-pays an order).
 
 ``payments_reconcile`` is the scheduled sweep: the ``pending_payment`` orders older than a few
 minutes, read from ``order-status-index`` oldest first (a Query, never a Scan), each synced.
@@ -33,15 +32,11 @@ from datetime import UTC, datetime, timedelta
 
 from core.audit import SYSTEM_SCHEDULER
 from core.dynamodb import iso_utc, utc_now
-from core.formatting import money_format
 from core.logging import log_item, order_id_var
-from core.metrics import metric_emit
 from integrations import stripe_client
+from orders import actions as order_actions
 from orders import selectors as order_selectors
-from orders.models import DISPUTE_OPEN, AttentionReason, FulfillmentStatus, Order, OrderStatus
-from orders.services import transitions
-from orders.services.attention import order_attention_set
-from orders.services.fulfillment import fulfillment_start
+from orders.models import DISPUTE_OPEN, Order, OrderStatus
 from payments import selectors
 from payments.models import Payment
 from payments.services import health, records
@@ -175,44 +170,20 @@ def payment_sync(*, payment_intent_id: str, actor: str) -> SyncResult:
 def _apply_succeeded(
     payment: Payment, intent: stripe_client.PaymentIntent, *, actor: str, result: SyncResult
 ) -> Order:
-    order_id = payment.order_id
-    # Marked first (only while it is pending, so once): an order whose payment succeeded and
-    # which something stops from paying below (a crash, a timeout) shows in the needs-attention
-    # queue as "pending with a succeeded payment" until a sync pays it (which clears the mark).
-    current = order_selectors.order_get(order_id=order_id)
-    if (
-        current is not None
-        and current.status == OrderStatus.PENDING_PAYMENT
-        and payment.status != "succeeded"  # else the run that recorded it marked it
-    ):
-        order_attention_set(
-            order_id=order_id,
-            reason=AttentionReason.PENDING_SUCCEEDED,
-            order=current,
-            only_pending=True,
-        )
-    # The payment first: a payment for an order canceled meanwhile is still on record.
-    if records.payment_record_success(
-        payment_intent_id=payment.payment_id, charge_id=intent.latest_charge, current=payment
-    ):
-        result.changes.append("payment recorded as succeeded")
-    outcome = transitions.order_mark_paid(order_id=order_id, actor=actor, order=current)
-    order = outcome.order
-    if outcome.changed:
-        metric_emit("PaymentsSucceeded")
-        logger.info("order paid", extra={"order_id": order_id, "actor": actor})
-        result.changes.append("marked paid, its seats sold")
-        if actor == SYSTEM_SCHEDULER:  # a job found what no webhook event announced
-            health.payment_found_without_webhook()
-    # Also when the order was paid already: a sync whose first run died between paying and
-    # starting fulfillment must still start it (the start is conditional, the vendor call
-    # idempotent).
-    if (
-        order.status == OrderStatus.PAID
-        and order.fulfillment_status == FulfillmentStatus.NOT_STARTED
-        and fulfillment_start(order_id=order_id)
-    ):
-        result.changes.append("fulfillment started")
+    """Stripe says the payment succeeded: recorded on the payment, handed to the order
+    (``orders.actions.payment_succeeded``), then the charge's refunds and dispute."""
+    applied = order_actions.payment_succeeded(
+        order_id=payment.order_id,
+        actor=actor,
+        first_news=payment.status != "succeeded",  # else the run that recorded it told orders
+        payment_record=lambda: records.payment_record_success(
+            payment_intent_id=payment.payment_id, charge_id=intent.latest_charge, current=payment
+        ),
+    )
+    result.changes += applied.changes
+    order = applied.order
+    if applied.paid and actor == SYSTEM_SCHEDULER:
+        health.payment_found_without_webhook()  # a job found what no webhook announced
     if intent.latest_charge and order.status != OrderStatus.PENDING_PAYMENT:
         order = _apply_charge(payment, order, intent.latest_charge, actor=actor, result=result)
     return order
@@ -230,19 +201,16 @@ def _apply_charge(
         else stripe_client.refunds_of_payment_intent(payment_intent_id=payment.payment_id)
     )
     if refunds or payment.refunds or int(order.refunded_amount or 0):
-        outcome = refunds_record(payment_intent_id=payment.payment_id, refunds=refunds, actor=actor)
+        applied = refunds_record(payment_intent_id=payment.payment_id, refunds=refunds, actor=actor)
         lost = refunds_unanswered_fail(payment_intent_id=payment.payment_id, actor=actor)
         if lost:
             result.changes.append(
                 f"{lost} refund request(s) that never reached Stripe recorded as failed: "
                 "refund again if it is still wanted"
             )
-        if outcome is not None and outcome.changed:
-            order = outcome.order
-            result.changes.append(
-                f"refunds recorded ({money_format(int(order.refunded_amount or 0), order.currency)}"
-                " refunded in all)"
-            )
+        if applied is not None and applied.changed:
+            order = applied.order
+            result.changes += applied.changes
     if charge.disputed and not order.dispute_flag and not order.disputed:
         dispute = _dispute_of_payment(payment.payment_id)
         order = _dispute_record(payment, order, dispute, actor=actor, result=result)
@@ -276,39 +244,29 @@ def _dispute_record(
     actor: str,
     result: SyncResult | None = None,
 ) -> Order:
-    """Flag (or, once Stripe decided it, close) the order's dispute, and note it on the
-    payment."""
+    """Note the dispute on the payment, and hand it to the order: open (with its evidence due
+    date) or decided."""
     records.payment_record_dispute(payment_intent_id=payment.payment_id, dispute=dispute)
     if dispute is not None and not dispute.open:
-        outcome = transitions.order_close_dispute(
+        applied = order_actions.dispute_decided(
             order_id=order.order_id, dispute_status=dispute.status, actor=actor
         )
-        if outcome.changed and result is not None:
-            result.changes.append(f"dispute closed in Stripe ({dispute.status})")
-        return outcome.order
-    outcome = transitions.order_flag_dispute(
-        order_id=order.order_id,
-        actor=actor,
-        dispute_id=dispute.id if dispute else None,
-        dispute_status=dispute.status if dispute else None,
-        evidence_due_by=(
-            iso_utc(datetime.fromtimestamp(dispute.evidence_due_by, UTC))
-            if dispute and dispute.evidence_due_by
-            else None
-        ),
-    )
-    if outcome.changed:
-        metric_emit("Disputes")
-        logger.warning(
-            "charge disputed: answer it in Stripe before the deadline",
-            extra={
-                "order_id": order.order_id,
-                "dispute_reason": dispute.reason if dispute else None,
-            },
+    else:
+        applied = order_actions.dispute_opened(
+            order_id=order.order_id,
+            actor=actor,
+            dispute_id=dispute.id if dispute else None,
+            dispute_status=dispute.status if dispute else None,
+            evidence_due_by=(
+                iso_utc(datetime.fromtimestamp(dispute.evidence_due_by, UTC))
+                if dispute and dispute.evidence_due_by
+                else None
+            ),
+            dispute_reason=dispute.reason if dispute else None,
         )
-        if result is not None:
-            result.changes.append("dispute flagged: answer it in Stripe")
-    return outcome.order
+    if result is not None:
+        result.changes += applied.changes
+    return applied.order
 
 
 def dispute_apply(*, dispute: stripe_client.Dispute, actor: str) -> str:
@@ -368,12 +326,9 @@ def refunds_sync(
 def _apply_canceled(payment: Payment, *, actor: str, result: SyncResult) -> Order:
     if records.payment_record_canceled(payment_intent_id=payment.payment_id):
         result.changes.append("payment recorded as canceled")
-    outcome = transitions.order_mark_canceled(
-        order_id=payment.order_id, reason="payment_intent_canceled", actor=actor
-    )
-    if outcome.changed:
-        result.changes.append("canceled, its seats released")
-    return outcome.order
+    applied = order_actions.payment_canceled(order_id=payment.order_id, actor=actor)
+    result.changes += applied.changes
+    return applied.order
 
 
 # --- Reconciliation ------------------------------------------------------------------------
