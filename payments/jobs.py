@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from orders.jobs import job
-from payments.services.sync import payments_reconcile as _payments_reconcile
+from payments.services.reconcile import payments_reconcile as _payments_reconcile
 
 logger = logging.getLogger(__name__)
 
