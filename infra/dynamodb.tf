@@ -59,6 +59,16 @@ resource "aws_dynamodb_table" "orders" {
     type = "S"
   }
 
+  attribute {
+    name = "void_queue"
+    type = "S"
+  }
+
+  attribute {
+    name = "void_next_at"
+    type = "S"
+  }
+
   global_secondary_index {
     name            = "customer-id-index"
     hash_key        = "customer_id"
@@ -103,6 +113,15 @@ resource "aws_dynamodb_table" "orders" {
     name            = "fulfillment-due-index"
     hash_key        = "fulfillment_queue"
     range_key       = "fulfillment_next_at"
+    projection_type = "ALL"
+  }
+
+  # Sparse: only orders with tickets to void at the vendor: "due" (the sweeper's queue) or
+  # "failed" (the needs-attention queue).
+  global_secondary_index {
+    name            = "void-queue-index"
+    hash_key        = "void_queue"
+    range_key       = "void_next_at"
     projection_type = "ALL"
   }
 

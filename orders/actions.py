@@ -10,11 +10,23 @@ here. The writes themselves are the conditional transitions below this module:
     orders.actions                      decisions, the public entry points
       ├─ orders.services.transitions    one conditional write per state change, audited
       ├─ orders.services.fulfillment    the tickets: start, retry, attempts, sweeper
+      ├─ orders.services.voids          the tickets voided at the vendor when money goes back
       └─ orders.services.attention      the needs-attention mark and reinstating
 
 Two rules have their one definition here: which orders staff may refund (``refund_offered``,
 ``refund_allowed``); the amount left to refund is the payment's (``payments.services.refunds``
 ``refund_left_of_order``), since only the payment knows what is reserved.
+
+Tickets follow the money (``tickets_void`` and the facts below): a full refund, a lost
+dispute, the tickets staff pick on a partial refund are voided at the vendor. The order of the
+two, for a refund staff make: the void is *asked for* first (recorded on the order, queued,
+its vendor call dispatched), then the refund is sent to Stripe, as pretix cancels before it
+refunds. A voided ticket is never un-voided: if Stripe then refuses the refund, the tickets
+stay void, the refund shows as failed on the order and staff refund again. If the vendor
+refuses the void (a ticket already scanned) or keeps failing, the refund stands (the money is
+the buyer's once staff decided) and the order waits in the needs-attention queue ("tickets
+not voided", with the vendor's reason) for staff to retry or accept. A refund made in
+Stripe's dashboard or a lost dispute moves the money first; the void follows from the fact.
 
 Nothing here talks to Stripe. The one thing a cancellation needs of payments (cancel the
 PaymentIntent first) goes through ``orders.payment_port``; when Stripe answers that the payment
@@ -42,6 +54,7 @@ from orders.models import (
     FulfillmentStatus,
     Order,
     OrderStatus,
+    TicketState,
 )
 from orders.payment_port import PaymentMoving, PaymentTaken, payment_gateway
 from orders.selectors import order_get
@@ -53,6 +66,7 @@ from orders.services.attention import (
 )
 from orders.services.attention import order_reinstate as _order_reinstate
 from orders.services.fulfillment import fulfillment_retry_now, fulfillment_start
+from orders.services.voids import tickets_void_request, void_accept, void_retry
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +90,9 @@ __all__ = [
     "refund_offered",
     "refund_unconfirmed",
     "refunds_changed",
+    "tickets_void",
+    "void_accept",
+    "void_retry",
 ]
 
 
@@ -206,7 +223,28 @@ def refunds_changed(
         )
     if outcome.order.attention == AttentionReason.REFUND_MISMATCH and not awaiting_answer:
         order_attention_clear(order_id=order_id, reason=AttentionReason.REFUND_MISMATCH)
+    if outcome.order.status == OrderStatus.REFUNDED and _has_valid_tickets(outcome.order):
+        # Refunded in full: no ticket of it may open the gate (a no-op once asked).
+        voided = tickets_void_request(
+            order_id=order_id, ticket_ids=None, actor=actor, reason="refund"
+        )
+        if voided:
+            applied.changes.append(f"{voided} ticket{'s' if voided != 1 else ''} to void")
     return applied
+
+
+def _has_valid_tickets(order: Order) -> bool:
+    return any(t.current_state == TicketState.VALID for t in order.tickets or [])
+
+
+def tickets_void(*, order_id: str, ticket_ids: list[str] | None, staff: str, reason: str) -> int:
+    """Void tickets of the order at the vendor (None: every valid one), asked for now and
+    retried by the sweeper; how many were newly asked for. Staff's partial refund calls it
+    with the tickets picked on the confirmation, *before* the refund goes to Stripe (see the
+    module docstring for that order and what happens when one side fails)."""
+    return tickets_void_request(
+        order_id=order_id, ticket_ids=ticket_ids, actor=staff, reason=reason
+    )
 
 
 def refund_unconfirmed(*, order_id: str) -> None:
@@ -250,6 +288,13 @@ def dispute_decided(*, order_id: str, dispute_status: str, actor: str) -> Applie
         order_id=order_id, dispute_status=dispute_status, actor=actor
     )
     words = [f"dispute closed in Stripe ({dispute_status})"] if outcome.changed else []
+    if dispute_status == "lost" and _has_valid_tickets(outcome.order):
+        # The money went back to the buyer's bank: the tickets go too.
+        voided = tickets_void_request(
+            order_id=order_id, ticket_ids=None, actor=actor, reason="dispute_lost"
+        )
+        if voided:
+            words.append(f"{voided} ticket{'s' if voided != 1 else ''} to void")
     return Applied(outcome.order, words)
 
 

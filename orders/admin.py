@@ -30,8 +30,16 @@ from dynamo_admin.paging import ListSource, Partition, day_partitions
 from dynamo_admin.shapes import dynamo_shape
 from integrations.vendor_client import answer_in_words
 from orders import selectors
-from orders.actions import CANCEL_REASONS, OrderBeingPaid, order_cancel
-from orders.models import Customer, Order, OrderStatus, TicketType, search_key
+from orders.actions import CANCEL_REASONS, OrderBeingPaid, order_cancel, void_accept, void_retry
+from orders.models import (
+    VOID_FAILED,
+    Customer,
+    Order,
+    OrderStatus,
+    TicketState,
+    TicketType,
+    search_key,
+)
 from orders.phones import PHONE_HELP, PhoneInvalid, phone_display, phone_e164
 from orders.services.customers import customer_update
 from orders.services.fulfillment import breaker_banners, fulfillment_retry
@@ -133,6 +141,24 @@ def _cancel(request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
 def _retry(request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
     fulfillment_retry(order_id=order.order_id, staff=request.user.get_username())
     return f"Fulfillment of order {order.order_id} was started again."
+
+
+TICKET_STATE_WORDS = {
+    TicketState.VALID: "Valid",
+    TicketState.VOID_PENDING: "Valid, void asked of the vendor",
+    TicketState.VOID: "Void",
+    TicketState.VOID_REFUSED: "Valid (the vendor refused the void)",
+}
+
+
+def _void_retry(request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
+    void_retry(order_id=order.order_id, staff=request.user.get_username())
+    return f"The void of the tickets of order {order.order_id} was asked again."
+
+
+def _void_accept(request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
+    void_accept(order_id=order.order_id, staff=request.user.get_username())
+    return f"The tickets of order {order.order_id} stay valid."
 
 
 def _customer_of(order: Order) -> Customer | None:
@@ -287,6 +313,7 @@ class OrderAdmin(DynamoModelAdmin):
         ("Fulfillment", lambda o: label(o.fulfillment_status)),
         ("Fulfillment id", lambda o: o.fulfillment_id),
         ("Fulfillment failure", lambda o: answer_in_words(o.fulfillment_failure_reason) or None),
+        ("Tickets not voided", lambda o: o.void_failure_reason if o.void_queue else None),
     ]
     related_lists = [
         RelatedList(
@@ -315,9 +342,15 @@ class OrderAdmin(DynamoModelAdmin):
         ),
         RelatedList(
             "Tickets",
-            ["Ticket", "SKU", "Code"],
+            ["Ticket", "SKU", "Code", "State"],
             lambda o: [
-                {"Ticket": t.ticket_id, "SKU": t.sku, "Code": t.code} for t in o.tickets or []
+                {
+                    "Ticket": t.ticket_id,
+                    "SKU": t.sku,
+                    "Code": t.code,
+                    "State": TICKET_STATE_WORDS[t.current_state],
+                }
+                for t in o.tickets or []
             ],
         ),
         RelatedList(
@@ -346,6 +379,25 @@ class OrderAdmin(DynamoModelAdmin):
             permission="orders.retry_fulfillment_order",
             run=_retry,
             available=lambda o: o.status == OrderStatus.FULFILLMENT_FAILED,
+            audited_by_service=True,
+        ),
+        ObjectAction(
+            "void_retry",
+            "Retry the void",
+            permission="orders.retry_fulfillment_order",
+            run=_void_retry,
+            available=lambda o: o.void_queue == VOID_FAILED,
+            help_text="Ask the vendor again to void the tickets it did not void.",
+            audited_by_service=True,
+        ),
+        ObjectAction(
+            "void_accept",
+            "Leave the tickets valid",
+            permission="orders.retry_fulfillment_order",
+            run=_void_accept,
+            available=lambda o: o.void_queue == VOID_FAILED,
+            help_text="The vendor refused the void (a ticket already scanned): the tickets "
+            "stay valid and the order leaves the needs-attention queue.",
             audited_by_service=True,
         ),
         _note_action(_order_note, "orders.add_note"),

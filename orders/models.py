@@ -90,10 +90,30 @@ class OrderItem(MapAttribute):
     seat_shards = NumberAttribute(null=True)
 
 
+class TicketState(StrEnum):
+    """A ticket's state as we know it (``orders.services.voids``). The buyer sees ``valid`` or
+    ``void``: a ticket whose void is asked but not yet confirmed still opens the gate."""
+
+    VALID = "valid"
+    VOID_PENDING = "void_pending"  # to be voided at the vendor (queued, retried)
+    VOID = "void"  # the vendor revoked it
+    VOID_REFUSED = "void_refused"  # the vendor would not void it (scanned), or gave up
+
+
 class Ticket(MapAttribute):
     ticket_id = UnicodeAttribute()
     sku = UnicodeAttribute()
     code = UnicodeAttribute(null=True)
+    state = UnicodeAttribute(null=True)  # a ``TicketState``; absent: valid (issued before voids)
+
+    @property
+    def current_state(self) -> TicketState:
+        return TicketState(self.state or TicketState.VALID.value)
+
+    @property
+    def buyer_state(self) -> str:
+        """``void`` once the vendor revoked it, else ``valid`` (what the gate does)."""
+        return "void" if self.current_state == TicketState.VOID else "valid"
 
 
 class FulfillmentAttempt(MapAttribute):
@@ -133,6 +153,23 @@ class OrderFulfillmentDueIndex(GlobalSecondaryIndex["Order"]):
 
     fulfillment_queue = UnicodeAttribute(hash_key=True)
     fulfillment_next_at = UnicodeAttribute(range_key=True)
+
+
+VOID_DUE = "due"
+VOID_FAILED = "failed"
+
+
+class OrderVoidIndex(GlobalSecondaryIndex["Order"]):
+    """Sparse: only orders with tickets to void carry ``void_queue``: ``due`` (the sweeper's
+    queue, by next attempt) or ``failed`` (the needs-attention queue: the vendor refused, or
+    gave up after the last attempt). Removed once the tickets are void."""
+
+    class Meta:
+        index_name = "void-queue-index"
+        projection = AllProjection()
+
+    void_queue = UnicodeAttribute(hash_key=True)
+    void_next_at = UnicodeAttribute(range_key=True)
 
 
 class OrderDayIndex(GlobalSecondaryIndex["Order"]):
@@ -190,6 +227,9 @@ class AttentionReason(StrEnum):
     DISPUTE_OPEN = "dispute_open"
     # ``attention``: a sync learned the payment succeeded and was stopped before paying it.
     PENDING_SUCCEEDED = "pending_succeeded"
+    # From void-queue-index (``failed``): tickets that should be void are not (vendor refused,
+    # e.g. already scanned, or kept failing).
+    VOID_FAILED = "void_failed"
 
 
 # The reasons kept in the ``attention`` attribute (the others come from existing indexes).
@@ -240,6 +280,17 @@ class Order(Model):
     # Epoch seconds until which one worker owns the next attempt (never two vendor calls at once).
     fulfillment_lease_until = NumberAttribute(null=True)
     tickets = ListAttribute(of=Ticket, default=list)
+    # Voiding tickets at the vendor (``orders.services.voids``): ``void_queue`` ``due`` with
+    # ``void_next_at`` puts the order in the sweeper's queue (void-queue-index), ``failed``
+    # in the needs-attention queue with ``void_failure_reason``. ``void_request`` counts the
+    # void requests (the vendor's ``Idempotency-Key`` is ``void:{order_id}:{void_request}``).
+    void_queue = UnicodeAttribute(null=True)
+    void_next_at = UnicodeAttribute(null=True)
+    void_request = NumberAttribute(null=True)
+    void_attempt_count = NumberAttribute(null=True)
+    void_lease_until = NumberAttribute(null=True)
+    void_failure_reason = UnicodeAttribute(null=True)
+    void_reason = UnicodeAttribute(null=True)  # a key of ``orders.services.voids.VOID_REASONS``
     updated_at = UnicodeAttribute()
     version = VersionAttribute()
     # ``YYYY-MM-DD`` of ``created_at``: the partition key of ``order-day-index``. Filled in by
@@ -260,6 +311,7 @@ class Order(Model):
     customer_index = OrderCustomerIndex()
     status_index = OrderStatusIndex()
     fulfillment_due_index = OrderFulfillmentDueIndex()
+    void_index = OrderVoidIndex()
     day_index = OrderDayIndex()
     dispute_index = OrderDisputeIndex()
     attention_index = OrderAttentionIndex()

@@ -216,6 +216,17 @@ def _record_fulfilled(order: Order, outcome: Fulfilled, now: datetime) -> None:
             "order fulfilled",
             extra={"fulfillment_id": outcome.fulfillment_id, "tickets": len(tickets)},
         )
+        issued = order_get(order_id=order.order_id)
+        if issued is not None and issued.status == OrderStatus.REFUNDED:
+            # Refunded in full while the vendor was issuing them: void them at once.
+            from orders.services.voids import tickets_void_request  # (voids imports this)
+
+            tickets_void_request(
+                order_id=order.order_id,
+                ticket_ids=None,
+                actor=SYSTEM_FULFILLMENT,
+                reason="fulfilled_after_refund",
+            )
 
 
 def ticket_codes_record(*, order_id: str, tickets: list[Ticket]) -> int:

@@ -8,14 +8,16 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 
 from orders.services.fulfillment.attempts import fulfillment_attempt
 
 logger = logging.getLogger(__name__)
 
 
-def attempt_dispatch(order_id: str) -> None:
-    """Ask for an attempt of ``order_id`` (queued already) without waiting for it."""
+def task_dispatch(task: Callable[..., None], *, order_id: str, what: str) -> None:
+    """Run ``task(order_id=...)`` (a module-level function, as Zappa needs) without waiting
+    for it. The work is queued on the order already: a lost dispatch is the sweeper's."""
     mode = os.environ.get("FULFILLMENT_ASYNC") or (
         "zappa" if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") else "inline"
     )
@@ -23,16 +25,19 @@ def attempt_dispatch(order_id: str) -> None:
         if mode == "zappa":
             from zappa.asynchronous import run
 
-            run(fulfillment_attempt_task, kwargs={"order_id": order_id})
+            run(task, kwargs={"order_id": order_id})
         elif mode == "thread":
-            threading.Thread(
-                target=fulfillment_attempt_task, kwargs={"order_id": order_id}, daemon=True
-            ).start()
+            threading.Thread(target=task, kwargs={"order_id": order_id}, daemon=True).start()
         else:
-            fulfillment_attempt_task(order_id=order_id)
+            task(order_id=order_id)
     except Exception:
         # The order is queued: the sweeper will attempt it within a minute.
-        logger.exception("could not dispatch a fulfillment attempt; the sweeper will")
+        logger.exception("could not dispatch %s; the sweeper will", what)
+
+
+def attempt_dispatch(order_id: str) -> None:
+    """Ask for an attempt of ``order_id`` (queued already) without waiting for it."""
+    task_dispatch(fulfillment_attempt_task, order_id=order_id, what="a fulfillment attempt")
 
 
 def fulfillment_attempt_task(order_id: str) -> None:
