@@ -9,7 +9,8 @@ What lives where:
   without it no CloudFront viewer address is believed;
 - parameters under ``/{project}/{stage}/`` (one GetParametersByPath call): ``vendor_endpoint``,
   ``order_expiry_minutes``, ``fulfillment_max_attempts``, ``vendor_connect_timeout``,
-  ``vendor_read_timeout``, ``orders_rate_limit_per_minute`` and ``feature_flags`` (JSON object).
+  ``vendor_read_timeout``, ``orders_rate_limit_per_minute``, ``feature_flags`` (JSON object),
+  ``email_sender`` and ``email_configuration_set``.
 
 Both are fetched on first use, never at import, with the boto3 clients of ``core.aws``
 (one ``GetSecretValue`` per secret, one paginated ``GetParametersByPath``), and kept for
@@ -97,6 +98,10 @@ class Parameters:
     vendor_read_timeout: float = 10.0
     orders_rate_limit_per_minute: int = 30
     feature_flags: dict[str, bool] = field(default_factory=dict)
+    # Buyers' e-mail (``integrations.email``): the From address (an SES identity) and the SES
+    # configuration set whose event destination reports bounces; empty: not configured.
+    email_sender: str = ""
+    email_configuration_set: str = ""
 
     def flag(self, name: str, default: bool = False) -> bool:
         return bool(self.feature_flags.get(name, default))
@@ -229,6 +234,8 @@ def parameters_get() -> Parameters:
             vendor_read_timeout=float(raw.get("vendor_read_timeout", 10.0)),
             orders_rate_limit_per_minute=int(raw.get("orders_rate_limit_per_minute", 30)),
             feature_flags={str(k): bool(v) for k, v in flags.items()},
+            email_sender=raw.get("email_sender", "").strip(),
+            email_configuration_set=raw.get("email_configuration_set", "").strip(),
         )
     except ValueError:
         raise ConfigurationError(f"a parameter under {parameter_path()!r} is malformed") from None

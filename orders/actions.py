@@ -51,6 +51,7 @@ from orders.models import (
     DISPUTE_OPEN,
     REFUNDABLE,
     AttentionReason,
+    BuyerEmailKind,
     FulfillmentStatus,
     Order,
     OrderStatus,
@@ -65,6 +66,7 @@ from orders.services.attention import (
     order_attention_set,
 )
 from orders.services.attention import order_reinstate as _order_reinstate
+from orders.services.buyer_mail import buyer_email_queue
 from orders.services.fulfillment import fulfillment_retry_now, fulfillment_start
 from orders.services.voids import tickets_void_request, void_accept, void_retry
 
@@ -174,6 +176,11 @@ def payment_succeeded(
         metric_emit("PaymentsSucceeded")
         logger.info("order paid", extra={"order_id": order_id, "actor": actor})
         applied.changes.append("marked paid, its seats sold")
+    if applied.order.status != OrderStatus.CANCELED and applied.order.status != (
+        OrderStatus.PENDING_PAYMENT
+    ):
+        # Once per order (the record's key): also when a run died between paying and this.
+        buyer_email_queue(order_id=order_id, kind=BuyerEmailKind.CONFIRMATION)
     # Also when it was paid already: a run that died between paying and starting fulfillment
     # must still start it (the start is conditional, the vendor call idempotent).
     if (
@@ -221,6 +228,10 @@ def refunds_changed(
             f"refunds recorded ({money_format(int(order.refunded_amount or 0), order.currency)}"
             " refunded in all)"
         )
+    refunded = int(outcome.order.refunded_amount or 0)
+    if outcome.changed and refunded > 0:
+        # Once per refunded total: a second partial refund is news, a repeated fact is not.
+        buyer_email_queue(order_id=order_id, kind=BuyerEmailKind.REFUND, refund_total=refunded)
     if outcome.order.attention == AttentionReason.REFUND_MISMATCH and not awaiting_answer:
         order_attention_clear(order_id=order_id, reason=AttentionReason.REFUND_MISMATCH)
     if outcome.order.status == OrderStatus.REFUNDED and _has_valid_tickets(outcome.order):
@@ -356,6 +367,7 @@ def order_cancel(
     if transitions.order_cancel_write(
         order, reason=reason, actor=staff or SYSTEM_BACKOFFICE, action="cancel", note=note.strip()
     ):
+        buyer_email_queue(order_id=order_id, kind=BuyerEmailKind.CANCELLATION)
         return transitions.Outcome(True, _order(order_id))
     order = _order(order_id)
     if order.status not in {OrderStatus.CANCELED, OrderStatus.PENDING_PAYMENT}:

@@ -25,6 +25,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from core.backoffice import (
     AUDIT,
+    BUYER_EMAIL,
     DAILY_TOTALS,
     EMAIL_CLAIM,
     LIST_BOUND,
@@ -416,6 +417,10 @@ class Customer(Model):
     updated_at = UnicodeAttribute()
     version = VersionAttribute()
     created_day = UnicodeAttribute(null=True)  # filled by ``serialize``, as on Order
+    # Set when SES reported a hard bounce for ``email`` (what it said, and when): no more
+    # e-mail is sent to it, and staff see it on the customer and its orders. Cleared when
+    # the address changes.
+    email_undeliverable = UnicodeAttribute(null=True)
     # The keys of the admin's search indexes, filled by ``serialize`` (``search_attributes``
     # gives them to a writer that updates ``name`` with update actions instead).
     name_bucket = UnicodeAttribute(null=True)
@@ -622,6 +627,70 @@ class LegacyOrderAuditEntry(Model):
     before = UnicodeAttribute(null=True)  # JSON
     after = UnicodeAttribute(null=True)  # JSON
     at = UnicodeAttribute()
+
+
+class BuyerEmailKind(StrEnum):
+    CONFIRMATION = "confirmation"  # paid: items, amounts, the link to the order's page
+    TICKETS = "tickets"  # issued by the vendor
+    REFUND = "refund"  # money went back (one per refunded total: ``refund#{total}``)
+    CANCELLATION = "cancellation"  # canceled by staff, or its event canceled
+
+
+class BuyerEmailStatus(StrEnum):
+    QUEUED = "queued"  # to be sent (or retried) by the task or the sweeper
+    SENT = "sent"  # SES accepted it
+    FAILED = "failed"  # SES refused it, or every retry failed
+    SUPPRESSED = "suppressed"  # not sent: the address is undeliverable (a hard bounce)
+
+
+class BuyerEmailQueueIndex(GlobalSecondaryIndex["BuyerEmail"]):
+    """The back-office table's ``gsi1``, as the e-mail queue reads it (``MAILQUEUE``)."""
+
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class BuyerEmail(Model):
+    """``MAIL#{order_id}`` / ``{kind}`` in the back-office table: one e-mail to an order's
+    buyer, and the one record that it was sent (``orders.services.buyer_mail``). Its sort key
+    makes it once per order and kind (``confirmation``, ``tickets``, ``refund#{total}``,
+    ``cancellation``; a staff resend ``{kind}#resend#{submit}``). While queued it is in
+    ``gsi1`` (``MAILQUEUE`` / next attempt time) for the sweeper.
+
+    The owner of every e-mail record: it keeps no full address (only ``sent_to_masked``) and
+    no message body (the body is rendered from the order when sent); erasing a customer
+    leaves these as they are, or deletes them by the order's partition."""
+
+    class Meta(BackOfficeMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute(default="buyer_email")
+    order_id = UnicodeAttribute()
+    mail_kind = UnicodeAttribute()  # a ``BuyerEmailKind``
+    status = UnicodeAttribute(default=BuyerEmailStatus.QUEUED.value)
+    refund_total = NumberAttribute(null=True)  # a refund's e-mail: the refunded total
+    requested_by = UnicodeAttribute(null=True)  # a resend: the staff member
+    attempts = NumberAttribute(default=0)
+    lease_until = NumberAttribute(null=True)
+    message_id = UnicodeAttribute(null=True)  # SES's MessageId once sent
+    sent_to_masked = UnicodeAttribute(null=True)  # ``j***@example.com``
+    last_error = UnicodeAttribute(null=True)  # SES's answer, no address
+    created_at = UnicodeAttribute()
+    sent_at = UnicodeAttribute(null=True)
+    gsi1pk = UnicodeAttribute(null=True)  # ``MAILQUEUE`` while queued
+    gsi1sk = UnicodeAttribute(null=True)  # the next attempt's time, then the order and kind
+
+    queue_index = BuyerEmailQueueIndex()
+
+    @staticmethod
+    def key_for(order_id: str) -> str:
+        return BUYER_EMAIL.pk(order_id)
 
 
 CUSTOMERS_FIRST_DAY = LIST_BOUND.pk("customers")

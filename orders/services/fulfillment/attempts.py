@@ -28,6 +28,7 @@ from integrations.vendor_client import (
 )
 from orders.models import (
     FULFILLMENT_DUE,
+    BuyerEmailKind,
     FulfillmentAttempt,
     FulfillmentStatus,
     Order,
@@ -216,6 +217,9 @@ def _record_fulfilled(order: Order, outcome: Fulfilled, now: datetime) -> None:
             "order fulfilled",
             extra={"fulfillment_id": outcome.fulfillment_id, "tickets": len(tickets)},
         )
+        from orders.services.buyer_mail import buyer_email_queue  # (it imports this module)
+
+        buyer_email_queue(order_id=order.order_id, kind=BuyerEmailKind.TICKETS)
         issued = order_get(order_id=order.order_id)
         if issued is not None and issued.status == OrderStatus.REFUNDED:
             # Refunded in full while the vendor was issuing them: void them at once.

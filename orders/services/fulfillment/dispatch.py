@@ -15,9 +15,9 @@ from orders.services.fulfillment.attempts import fulfillment_attempt
 logger = logging.getLogger(__name__)
 
 
-def task_dispatch(task: Callable[..., None], *, order_id: str, what: str) -> None:
-    """Run ``task(order_id=...)`` (a module-level function, as Zappa needs) without waiting
-    for it. The work is queued on the order already: a lost dispatch is the sweeper's."""
+def task_dispatch(task: Callable[..., None], *, what: str, **kwargs: str) -> None:
+    """Run ``task(**kwargs)`` (a module-level function, as Zappa needs) without waiting for
+    it. The work is queued already: a lost dispatch is the sweeper's."""
     mode = os.environ.get("FULFILLMENT_ASYNC") or (
         "zappa" if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") else "inline"
     )
@@ -25,11 +25,11 @@ def task_dispatch(task: Callable[..., None], *, order_id: str, what: str) -> Non
         if mode == "zappa":
             from zappa.asynchronous import run
 
-            run(task, kwargs={"order_id": order_id})
+            run(task, kwargs=kwargs)
         elif mode == "thread":
-            threading.Thread(target=task, kwargs={"order_id": order_id}, daemon=True).start()
+            threading.Thread(target=task, kwargs=kwargs, daemon=True).start()
         else:
-            task(order_id=order_id)
+            task(**kwargs)
     except Exception:
         # The order is queued: the sweeper will attempt it within a minute.
         logger.exception("could not dispatch %s; the sweeper will", what)
