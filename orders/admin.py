@@ -25,6 +25,7 @@ from core.health import health_source_register
 from dynamo_admin import conf
 from dynamo_admin.declarations import Column, ObjectAction, RelatedList, SearchField
 from dynamo_admin.filters import ChoiceFilter, DateRangeFilter, day_bounds
+from dynamo_admin.once import SUBMISSION_ID
 from dynamo_admin.options import DynamoModelAdmin
 from dynamo_admin.paging import ListSource, Partition, day_partitions
 from dynamo_admin.shapes import dynamo_shape
@@ -33,6 +34,7 @@ from orders import selectors
 from orders.actions import CANCEL_REASONS, OrderBeingPaid, order_cancel, void_accept, void_retry
 from orders.models import (
     VOID_FAILED,
+    BuyerEmailKind,
     Customer,
     Order,
     OrderStatus,
@@ -41,6 +43,7 @@ from orders.models import (
     search_key,
 )
 from orders.phones import PHONE_HELP, PhoneInvalid, phone_display, phone_e164
+from orders.services.buyer_mail import KIND_WORDS, buyer_email_resend, buyer_emails_of
 from orders.services.customers import customer_update
 from orders.services.fulfillment import breaker_banners, fulfillment_retry
 from orders.services.notes import NOTE_MAX_LENGTH, customer_note_add, order_note_add
@@ -172,7 +175,53 @@ def _customer_summary(order: Order) -> str:
     customer = _customer_of(order)
     if customer is None:
         return order.customer_email_masked
-    return f"{customer.name} <{customer.email}>"
+    bounced = " (undeliverable: it bounced)" if customer.email_undeliverable else ""
+    return f"{customer.name} <{customer.email}>{bounced}"
+
+
+def _undeliverable(customer: Customer | None) -> str | None:
+    """What SES said when the address bounced for good, or None (shown only then)."""
+    if customer is None or not customer.email_undeliverable:
+        return None
+    return f"Undeliverable, no e-mail is sent to it: {customer.email_undeliverable}"
+
+
+def _resend(kind: BuyerEmailKind) -> Callable[[HttpRequest, Order, dict[str, Any]], str]:
+    def run(request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
+        buyer_email_resend(
+            order_id=order.order_id,
+            kind=kind,
+            staff=request.user.get_username(),
+            submission_id=data[SUBMISSION_ID],
+        )
+        return (
+            f"{KIND_WORDS[kind]} e-mail of order {order.order_id} queued to "
+            f"{order.customer_email_masked}; the timeline shows when it is sent."
+        )
+
+    return run
+
+
+EMAIL_STATUS_WORDS = {
+    "queued": "Queued",
+    "sent": "Sent",
+    "failed": "Not sent",
+    "suppressed": "Not sent (address undeliverable)",
+}
+
+
+def _email_rows(order: Order) -> list[dict[str, Any]]:
+    return [
+        {
+            "E-mail": KIND_WORDS[BuyerEmailKind(r.mail_kind)]
+            + (f" (resent by {r.requested_by})" if r.requested_by else ""),
+            "Status": EMAIL_STATUS_WORDS.get(r.status, r.status),
+            "To": r.sent_to_masked,
+            "At": when(r.sent_at or r.created_at),
+            "Detail": r.last_error,
+        }
+        for r in sorted(buyer_emails_of(order_id=order.order_id), key=lambda r: r.created_at)
+    ]
 
 
 def _customer_rows(order: Order) -> list[dict[str, Any]]:
@@ -314,6 +363,7 @@ class OrderAdmin(DynamoModelAdmin):
         ("Fulfillment id", lambda o: o.fulfillment_id),
         ("Fulfillment failure", lambda o: answer_in_words(o.fulfillment_failure_reason) or None),
         ("Tickets not voided", lambda o: o.void_failure_reason if o.void_queue else None),
+        ("Buyer's e-mail", lambda o: _undeliverable(_customer_of(o))),
     ]
     related_lists = [
         RelatedList(
@@ -352,6 +402,9 @@ class OrderAdmin(DynamoModelAdmin):
                 }
                 for t in o.tickets or []
             ],
+        ),
+        RelatedList(
+            "E-mails to the buyer", ["E-mail", "Status", "To", "At", "Detail"], _email_rows
         ),
         RelatedList(
             "Timeline",
@@ -399,6 +452,27 @@ class OrderAdmin(DynamoModelAdmin):
             help_text="The vendor refused the void (a ticket already scanned): the tickets "
             "stay valid and the order leaves the needs-attention queue.",
             audited_by_service=True,
+        ),
+        ObjectAction(
+            "resend_confirmation",
+            "Resend confirmation",
+            permission="orders.retry_fulfillment_order",
+            run=_resend(BuyerEmailKind.CONFIRMATION),
+            available=lambda o: o.status not in (OrderStatus.PENDING_PAYMENT, OrderStatus.CANCELED),
+            help_text="E-mail the order confirmation again, to the buyer's current address.",
+            audited_by_service=True,
+            checks_version=False,
+        ),
+        ObjectAction(
+            "resend_tickets",
+            "Resend tickets",
+            permission="orders.retry_fulfillment_order",
+            run=_resend(BuyerEmailKind.TICKETS),
+            available=lambda o: bool(o.tickets),
+            help_text="E-mail the tickets again (with each one's state), to the buyer's "
+            "current address.",
+            audited_by_service=True,
+            checks_version=False,
         ),
         _note_action(_order_note, "orders.add_note"),
     ]
@@ -511,6 +585,7 @@ class CustomerAdmin(DynamoModelAdmin):
     )
     details = [
         ("E-mail", lambda c: c.email),
+        ("E-mail deliverable", lambda c: _undeliverable(c) or "Yes"),
         ("Phone", lambda c: phone_display(c.phone) or "-"),
         ("Created", lambda c: when(c.created_at)),
         ("Updated", lambda c: when(c.updated_at)),

@@ -117,6 +117,13 @@ export interface components {
             ticket_id: string;
             sku: string;
             code: string | null;
+            /**
+             * @description `void` once the vendor revoked it (a refund, a lost dispute, a canceled event): the gate refuses it.
+             *
+             *     * `valid` - valid
+             *     * `void` - void
+             */
+            state: components["schemas"]["StateEnum"];
         };
         MaskedCustomer: {
             /** @description Masked, e.g. j***@example.com. */
@@ -288,8 +295,8 @@ export interface components {
              *     - `fulfilled`: Done: show `fulfillment.tickets`. Stop polling.
              *     - `fulfillment_failed`: Paid, but the vendor could not issue the tickets after every retry. Staff are alerted and will reissue or refund; tell the buyer so, with the order id. Stop polling.
              *     - `canceled`: Not paid in time (or the payment was canceled); the seats are released. Offer to start a new order. Stop polling.
-             *     - `refunded`: Paid, then refunded in full; the tickets are void. Stop polling.
-             *     - `partially_refunded`: Paid, then refunded in part (`refunded_amount`). Show the tickets. Stop polling.
+             *     - `refunded`: Paid, then refunded in full; the tickets are voided at the vendor (each ticket's `state` turns `void` once the vendor confirms). Stop polling.
+             *     - `partially_refunded`: Paid, then refunded in part (`refunded_amount`). Show the tickets, each with its `state` (the ones given back are `void`). Stop polling.
              */
             status: components["schemas"]["OrderStateEnum"];
             /** @description ISO 4217, lower case. */
@@ -322,6 +329,12 @@ export interface components {
         };
         /** @enum {string} */
         RateLimitedErrorDetailCodeEnum: "rate_limited";
+        /**
+         * @description * `valid` - valid
+         *     * `void` - void
+         * @enum {string}
+         */
+        StateEnum: "valid" | "void";
         /** @description The one error body. */
         UnsupportedMediaTypeError: {
             error: components["schemas"]["UnsupportedMediaTypeErrorDetail"];
