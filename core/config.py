@@ -10,7 +10,7 @@ What lives where:
 - parameters under ``/{project}/{stage}/`` (one GetParametersByPath call): ``vendor_endpoint``,
   ``order_expiry_minutes``, ``fulfillment_max_attempts``, ``vendor_connect_timeout``,
   ``vendor_read_timeout``, ``orders_rate_limit_per_minute``, ``feature_flags`` (JSON object),
-  ``email_sender`` and ``email_configuration_set``.
+  ``email_sender``, ``email_configuration_set`` and ``email_events_queue_url``.
 
 Both are fetched on first use, never at import, with the boto3 clients of ``core.aws``
 (one ``GetSecretValue`` per secret, one paginated ``GetParametersByPath``), and kept for
@@ -102,6 +102,7 @@ class Parameters:
     # configuration set whose event destination reports bounces; empty: not configured.
     email_sender: str = ""
     email_configuration_set: str = ""
+    email_events_queue_url: str = ""  # SES's bounces and complaints, through SNS to SQS
 
     def flag(self, name: str, default: bool = False) -> bool:
         return bool(self.feature_flags.get(name, default))
@@ -236,6 +237,7 @@ def parameters_get() -> Parameters:
             feature_flags={str(k): bool(v) for k, v in flags.items()},
             email_sender=raw.get("email_sender", "").strip(),
             email_configuration_set=raw.get("email_configuration_set", "").strip(),
+            email_events_queue_url=raw.get("email_events_queue_url", "").strip(),
         )
     except ValueError:
         raise ConfigurationError(f"a parameter under {parameter_path()!r} is malformed") from None

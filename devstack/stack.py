@@ -246,6 +246,24 @@ class LocalStack:
             ses.create_configuration_set(ConfigurationSetName=f"{self.project}-{self.stage}-email")
         except ses.exceptions.AlreadyExistsException:
             pass
+        # Its bounces: SNS topic -> SQS queue, which the every-minute job drains.
+        sns = session.client("sns", endpoint_url=self.aws_url)
+        sqs = session.client("sqs", endpoint_url=self.aws_url)
+        topic = sns.create_topic(Name=f"{self.project}-{self.stage}-email-events")["TopicArn"]
+        queue_url = sqs.create_queue(QueueName=f"{self.project}-{self.stage}-email-events")[
+            "QueueUrl"
+        ]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+        if "email_events_queue_url" not in (parameters or {}):
+            ssm.put_parameter(
+                Name=f"/{self.project}/{self.stage}/email_events_queue_url",
+                Value=queue_url,
+                Type="String",
+                Overwrite=True,
+            )
 
 
 LOCAL_EMAIL_SENDER = "tickets@ticketstoheaven.test"

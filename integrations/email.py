@@ -9,7 +9,13 @@ local emulator like every other AWS client). The sender address and the SES conf
 ``POST /webhooks/ses``) are SSM parameters (``email_sender``, ``email_configuration_set``,
 read through ``core.config``).
 
-Every answer becomes one of three outcomes, and nothing else escapes this module:
+Bounces come back the other way: SES's configuration set publishes bounce and complaint events
+to an SNS topic, whose SQS subscription (``email_events_queue_url``, SSM) this module reads
+(``email_events_receive``) for a scheduled job (``orders.services.buyer_mail``
+``email_events_drain``): no public endpoint to authenticate, and nothing lost while the job
+is down (SQS keeps them 14 days).
+
+Every answer of SES to a send becomes one of three outcomes, and nothing else escapes this module:
 
 - ``Sent``: SES accepted the message (its ``MessageId``);
 - ``Retryable``: throttling, SES or the network failing;
@@ -43,6 +49,15 @@ RETRYABLE_CODES = frozenset(
 class EmailSettings:
     sender: str
     configuration_set: str | None
+    events_queue_url: str | None
+
+
+@dataclass(frozen=True)
+class Bounce:
+    """A hard bounce (SES ``bounceType`` ``Permanent``) or a complaint, for one address."""
+
+    address: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -72,6 +87,7 @@ def email_settings_get() -> EmailSettings:
     return EmailSettings(
         sender=parameters.email_sender,
         configuration_set=parameters.email_configuration_set or None,
+        events_queue_url=parameters.email_events_queue_url or None,
     )
 
 
@@ -118,3 +134,62 @@ def email_send(
     status = getattr(message, "anymail_status", None)
     message_id = getattr(status, "message_id", None) or ""
     return Sent(message_id=str(message_id))
+
+
+def _bounces_in(body: str) -> list[Bounce]:
+    """The hard bounces and complaints in one SQS message: SNS's envelope around an SES event
+    (a configuration set's ``eventType``, or an identity's ``notificationType``). Soft
+    (transient) bounces are not the address's fault and are ignored."""
+    import json
+
+    try:
+        envelope = json.loads(body)
+        event = json.loads(envelope["Message"]) if "Message" in envelope else envelope
+        kind = event.get("eventType") or event.get("notificationType")
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return []
+    if kind == "Bounce":
+        bounce = event.get("bounce") or {}
+        if bounce.get("bounceType") != "Permanent":
+            return []
+        said = f"{bounce.get('bounceType')}: {bounce.get('bounceSubType') or 'General'}"
+        return [
+            Bounce(str(r["emailAddress"]), said)
+            for r in bounce.get("bouncedRecipients") or []
+            if r.get("emailAddress")
+        ]
+    if kind == "Complaint":
+        complaint = event.get("complaint") or {}
+        said = f"complaint: {complaint.get('complaintFeedbackType') or 'marked as spam'}"
+        return [
+            Bounce(str(r["emailAddress"]), said)
+            for r in complaint.get("complainedRecipients") or []
+            if r.get("emailAddress")
+        ]
+    return []
+
+
+def email_events_receive(*, limit: int = 10) -> list[tuple[str, list[Bounce]]]:
+    """Up to ``limit`` (at most 10) messages from the bounce queue, each as its receipt handle
+    and the bounces it holds (none for a message of no interest: delete it all the same).
+    Empty when no queue is configured."""
+    from core.aws import client
+
+    queue_url = email_settings_get().events_queue_url
+    if not queue_url:
+        return []
+    answer = client("sqs").receive_message(
+        QueueUrl=queue_url, MaxNumberOfMessages=min(limit, 10), WaitTimeSeconds=0
+    )
+    return [
+        (m["ReceiptHandle"], _bounces_in(m.get("Body") or "")) for m in answer.get("Messages", [])
+    ]
+
+
+def email_event_done(*, receipt_handle: str) -> None:
+    """Delete a message read from the bounce queue (applied, or of no interest)."""
+    from core.aws import client
+
+    queue_url = email_settings_get().events_queue_url
+    if queue_url:
+        client("sqs").delete_message(QueueUrl=queue_url, ReceiptHandle=receipt_handle)

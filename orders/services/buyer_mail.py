@@ -18,6 +18,9 @@ Life of one e-mail (``orders.models.BuyerEmail``, the one record of it):
    ``MAIL_MAX_ATTEMPTS``, or failed (SES refused it). An address marked undeliverable (a hard
    bounce, ``customer_mark_undeliverable``) is not sent to: ``suppressed``.
 3. ``buyer_emails_sweep`` (with the fulfillment sweep, every minute) sends the due ones.
+4. ``email_events_drain`` (same job) reads SES's hard bounces and complaints (configuration
+   set -> SNS -> SQS, ``integrations.email``) and marks each address undeliverable on its
+   customer (``customer_mark_undeliverable``): staff see it, and nothing more is sent to it.
 
 Exactly once: SES has no idempotency key, so the one window for a second copy is a worker
 dying after SES accepted the message and before the record says so (milliseconds); the lease
@@ -46,7 +49,14 @@ from core.exceptions import ApplicationError, NotFound
 from core.formatting import money_format, when
 from core.metrics import metric_emit
 from core.ratelimit import rate_hit
-from integrations.email import Permanent, Retryable, Sent, email_send
+from integrations.email import (
+    Permanent,
+    Retryable,
+    Sent,
+    email_event_done,
+    email_events_receive,
+    email_send,
+)
 from orders.emails import email_mask, email_normalise
 from orders.models import (
     BuyerEmail,
@@ -372,3 +382,19 @@ def customer_mark_undeliverable(*, email: str, reason: str) -> bool:
     )
     logger.warning("e-mail address undeliverable", extra={"customer_id": customer.customer_id})
     return True
+
+
+def email_events_drain(*, batches: int = 5) -> int:
+    """Apply SES's bounces and complaints waiting in the queue (up to ``batches`` x 10
+    messages a run); how many addresses were marked undeliverable. A message is deleted once
+    applied; one that fails stays for the next run."""
+    marked = 0
+    for _ in range(batches):
+        messages = email_events_receive()
+        if not messages:
+            break
+        for receipt, bounces in messages:
+            for bounce in bounces:
+                marked += customer_mark_undeliverable(email=bounce.address, reason=bounce.reason)
+            email_event_done(receipt_handle=receipt)
+    return marked

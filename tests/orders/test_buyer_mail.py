@@ -138,3 +138,54 @@ def test_a_hard_bounce_stops_mail_to_the_address(aws, client):
     customer = customer_get(customer_id=order.customer_id)
     assert customer.email_undeliverable.startswith("Permanent: General")
     assert not customer_mark_undeliverable(email="nobody@example.com", reason="Permanent")
+
+
+def _publish_ses_event(stack, event: dict) -> None:
+    import json
+
+    import boto3
+
+    sns = boto3.client("sns", endpoint_url=stack.aws_url)
+    (topic,) = [
+        t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith("email-events")
+    ]
+    sns.publish(TopicArn=topic, Message=json.dumps(event))
+
+
+def test_a_hard_bounce_from_ses_marks_the_address_and_staff_see_it(aws, client, staff_client):
+    from orders.services.buyer_mail import email_events_drain
+
+    order, _ = _paid(aws, client, quantity=1)
+    # What SES's configuration set publishes to SNS; SNS delivers it to the job's queue.
+    _publish_ses_event(
+        aws,
+        {
+            "eventType": "Bounce",
+            "bounce": {
+                "bounceType": "Permanent",
+                "bounceSubType": "NoEmail",
+                "bouncedRecipients": [{"emailAddress": "buyer@example.com"}],
+            },
+            "mail": {"tags": {"order_id": [order.order_id]}},
+        },
+    )
+    _publish_ses_event(  # a soft bounce is not the address's fault
+        aws,
+        {
+            "eventType": "Bounce",
+            "bounce": {
+                "bounceType": "Transient",
+                "bouncedRecipients": [{"emailAddress": "other@example.com"}],
+            },
+        },
+    )
+
+    assert email_events_drain() == 1
+    assert email_events_drain() == 0  # each message applied once, then deleted
+
+    customer = customer_get(customer_id=order.customer_id)
+    assert customer.email_undeliverable.startswith("Permanent: NoEmail")
+    page = staff_client("support").get(f"/admin/orders/order/{order.order_id}/change/")
+    page = page.content.decode()
+    assert "Undeliverable, no e-mail is sent to it: Permanent: NoEmail" in page
+    assert "buyer@example.com&gt; (undeliverable: it bounced)" in page
