@@ -77,6 +77,8 @@ def registered_models() -> list[type[PynamoModel]]:
     which registers its tables: this module names no app."""
     from django.apps import apps
 
+    import core.models  # noqa: F401  (the back-office table's: core is no app, Django skips it)
+
     apps.check_models_ready()
     return list(_registry)
 

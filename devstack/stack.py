@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.exceptions
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_REGION = "us-east-2"
@@ -238,14 +239,17 @@ class LocalStack:
             )
         # The sender's SES identity and the configuration set (infra/ses.tf in AWS).
         ses = session.client("sesv2", endpoint_url=self.aws_url)
-        try:
-            ses.create_email_identity(EmailIdentity=LOCAL_EMAIL_SENDER)
-        except ses.exceptions.AlreadyExistsException:
-            pass
-        try:
-            ses.create_configuration_set(ConfigurationSetName=f"{self.project}-{self.stage}-email")
-        except ses.exceptions.AlreadyExistsException:
-            pass
+        for create in (
+            lambda: ses.create_email_identity(EmailIdentity=LOCAL_EMAIL_SENDER),
+            lambda: ses.create_configuration_set(
+                ConfigurationSetName=f"{self.project}-{self.stage}-email"
+            ),
+        ):
+            try:
+                create()
+            except botocore.exceptions.ClientError as error:
+                if "AlreadyExists" not in error.response.get("Error", {}).get("Code", ""):
+                    raise
         # Its bounces: SNS topic -> SQS queue, which the every-minute job drains.
         sns = session.client("sns", endpoint_url=self.aws_url)
         sqs = session.client("sqs", endpoint_url=self.aws_url)

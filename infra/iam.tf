@@ -115,6 +115,23 @@ data "aws_iam_policy_document" "lambda" {
   }
 
   statement {
+    sid = "SendBuyersEmailFromOurIdentityOnly"
+    # SESv2 SendEmail is authorised on the sender identity and on the configuration set it
+    # names (integrations/email.py always names ours).
+    actions = ["ses:SendEmail"]
+    resources = [
+      aws_sesv2_email_identity.sender.arn,
+      aws_sesv2_configuration_set.email.arn,
+    ]
+  }
+
+  statement {
+    sid       = "DrainEmailBounces"
+    actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage"]
+    resources = [aws_sqs_queue.email_events.arn]
+  }
+
+  statement {
     sid = "InvokeSelfForAsyncTasks"
     # zappa.asynchronous.task invokes this same function (InvocationType=Event); API Gateway
     # invokes it with this role as the integration's credentials.

@@ -294,3 +294,20 @@ variable "github_oidc_provider_arn" {
   type        = string
   default     = ""
 }
+
+variable "email_sender_address" {
+  description = "The address buyers get e-mail from (an SES identity: verify it, or its domain, before the first sale)."
+  type        = string
+  default     = "tickets@ticketstoheaven.example"
+
+  validation {
+    condition     = can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.email_sender_address))
+    error_message = "email_sender_address must be an e-mail address."
+  }
+}
+
+variable "email_sender_name" {
+  description = "The name buyers see beside the sender address (SSM email_sender)."
+  type        = string
+  default     = "TicketsToHeaven"
+}
