@@ -67,6 +67,7 @@ from orders.services.attention import (
 )
 from orders.services.attention import order_reinstate as _order_reinstate
 from orders.services.buyer_mail import buyer_email_queue
+from orders.services.customers import customer_contact_change
 from orders.services.fulfillment import fulfillment_retry_now, fulfillment_start
 from orders.services.voids import tickets_void_request, void_accept, void_retry
 
@@ -80,6 +81,7 @@ __all__ = [
     "OrderBeingPaid",
     "OrderNotCancelable",
     "OrderNotReinstatable",
+    "buyer_contact_change",
     "dispute_decided",
     "dispute_opened",
     "fulfillment_retry",
@@ -445,6 +447,31 @@ def fulfillment_retry(*, order_id: str, staff: str) -> None:
     """Staff ask for the order's tickets now: a failed fulfillment starts again, a waiting one
     is attempted at once (``orders.services.fulfillment.fulfillment_retry_now``)."""
     fulfillment_retry_now(order_id=order_id, staff=staff)
+
+
+def buyer_contact_change(
+    *, order_id: str, email: str, name: str, staff: str, reason: str, submission_id: str
+) -> bool:
+    """Staff correct the buyer's e-mail or name from an order
+    (``orders.services.customers.customer_contact_change``: audited, the e-mail's claim moved
+    in the same transaction; an address another customer holds is refused). A new address
+    gets the order's confirmation again. True if the e-mail changed.
+
+    The vendor's tickets carry no name or address (``{ticket_id, sku, code}``), so the vendor
+    has nothing to be told; a vendor whose tickets print the holder's name would get its
+    update here."""
+    _customer, email_changed = customer_contact_change(
+        order_id=order_id, email=email, name=name, staff=staff, reason=reason
+    )
+    order = _order(order_id)
+    if email_changed and order.status not in (OrderStatus.PENDING_PAYMENT, OrderStatus.CANCELED):
+        buyer_email_queue(
+            order_id=order_id,
+            kind=BuyerEmailKind.CONFIRMATION,
+            resend=f"contact-{submission_id}",
+            requested_by=staff,
+        )
+    return email_changed
 
 
 def order_reinstate(*, order_id: str, staff: str) -> bool:

@@ -31,7 +31,14 @@ from dynamo_admin.paging import ListSource, Partition, day_partitions
 from dynamo_admin.shapes import dynamo_shape
 from integrations.vendor_client import answer_in_words
 from orders import selectors
-from orders.actions import CANCEL_REASONS, OrderBeingPaid, order_cancel, void_accept, void_retry
+from orders.actions import (
+    CANCEL_REASONS,
+    OrderBeingPaid,
+    buyer_contact_change,
+    order_cancel,
+    void_accept,
+    void_retry,
+)
 from orders.models import (
     VOID_FAILED,
     BuyerEmailKind,
@@ -200,6 +207,61 @@ def _resend(kind: BuyerEmailKind) -> Callable[[HttpRequest, Order, dict[str, Any
         )
 
     return run
+
+
+class ContactForm(forms.Form):
+    """The buyer's e-mail and name as they should be (the confirmation page's form)."""
+
+    email = forms.EmailField(
+        max_length=254,
+        label="E-mail",
+        help_text="A new address gets the order's confirmation again. An address another "
+        "customer has is refused.",
+    )
+    name = forms.CharField(max_length=200, label="Name")
+    reason = forms.CharField(
+        max_length=500,
+        required=False,
+        label="Why",
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        help_text="Kept in the history with your name.",
+    )
+
+
+def _contact_form_for(order: Order) -> type[forms.Form]:
+    customer = _customer_of(order)
+
+    class OrderContactForm(ContactForm):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            if customer is not None and (not args or args[0] is None):
+                kwargs.setdefault("initial", {"email": customer.email, "name": customer.name})
+            super().__init__(*args, **kwargs)
+
+    return OrderContactForm
+
+
+def _contact_confirm(order: Order, data: dict[str, Any]) -> list[str]:
+    return [
+        "Correct the buyer's e-mail or name. The customer record changes for all of their "
+        "orders; its e-mail claim moves with it, so the next order with the new address finds "
+        "this customer.",
+        "A new address gets this order's confirmation again; the tickets carry no name at the "
+        "vendor, so nothing changes there.",
+    ]
+
+
+def _contact_change(request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
+    changed = buyer_contact_change(
+        order_id=order.order_id,
+        email=data["email"],
+        name=data["name"],
+        staff=request.user.get_username(),
+        reason=data.get("reason") or "",
+        submission_id=data[SUBMISSION_ID],
+    )
+    return f"Buyer of order {order.order_id} corrected" + (
+        "; the confirmation goes to the new address." if changed else "."
+    )
 
 
 EMAIL_STATUS_WORDS = {
@@ -451,6 +513,17 @@ class OrderAdmin(DynamoModelAdmin):
             available=lambda o: o.void_queue == VOID_FAILED,
             help_text="The vendor refused the void (a ticket already scanned): the tickets "
             "stay valid and the order leaves the needs-attention queue.",
+            audited_by_service=True,
+        ),
+        ObjectAction(
+            "change_contact",
+            "Change buyer's e-mail or name",
+            permission="orders.change_customer",
+            run=_contact_change,
+            confirm=_contact_confirm,
+            confirm_form_for=_contact_form_for,
+            confirm_label="Save the buyer's contact",
+            help_text="Correct a mistyped address or name (audited).",
             audited_by_service=True,
         ),
         ObjectAction(
