@@ -120,8 +120,8 @@ data "aws_iam_policy_document" "lambda" {
     # names (integrations/email.py always names ours).
     actions = ["ses:SendEmail"]
     resources = [
-      aws_sesv2_email_identity.sender.arn,
-      aws_sesv2_configuration_set.email.arn,
+      aws_ses_email_identity.sender.arn,
+      aws_ses_configuration_set.email.arn,
     ]
   }
 

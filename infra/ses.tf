@@ -6,13 +6,14 @@
 # A new account is in the SES sandbox (verified recipients only, 200 a day): request
 # production access before the first sale (docs/deploy.md).
 
-resource "aws_sesv2_email_identity" "sender" {
-  email_identity         = var.email_sender_address
-  configuration_set_name = aws_sesv2_configuration_set.email.configuration_set_name
+# SES's v1 resources: the same identities and configuration sets as v2 (the app sends with
+# SESv2 SendEmail, naming this set), and the ones the rehearsal's emulator implements.
+resource "aws_ses_email_identity" "sender" {
+  email = var.email_sender_address
 }
 
-resource "aws_sesv2_configuration_set" "email" {
-  configuration_set_name = "${local.name}-email"
+resource "aws_ses_configuration_set" "email" {
+  name = "${local.name}-email"
 }
 
 resource "aws_sns_topic" "email_events" {
@@ -20,17 +21,14 @@ resource "aws_sns_topic" "email_events" {
   kms_master_key_id = "alias/aws/sns"
 }
 
-resource "aws_sesv2_configuration_set_event_destination" "bounces" {
-  configuration_set_name = aws_sesv2_configuration_set.email.configuration_set_name
-  event_destination_name = "bounces-and-complaints"
+resource "aws_ses_event_destination" "bounces" {
+  name                   = "bounces-and-complaints"
+  configuration_set_name = aws_ses_configuration_set.email.name
+  enabled                = true
+  matching_types         = ["bounce", "complaint"]
 
-  event_destination {
-    enabled              = true
-    matching_event_types = ["BOUNCE", "COMPLAINT"]
-
-    sns_destination {
-      topic_arn = aws_sns_topic.email_events.arn
-    }
+  sns_destination {
+    topic_arn = aws_sns_topic.email_events.arn
   }
 }
 

@@ -12,7 +12,7 @@ locals {
     orders_rate_limit_per_minute = tostring(var.orders_rate_limit_per_minute)
     feature_flags                = jsonencode(var.feature_flags)
     email_sender                 = "${var.email_sender_name} <${var.email_sender_address}>"
-    email_configuration_set      = aws_sesv2_configuration_set.email.configuration_set_name
+    email_configuration_set      = aws_ses_configuration_set.email.name
     email_events_queue_url       = aws_sqs_queue.email_events.url
   }
 }

@@ -52,7 +52,7 @@ DEFAULT_MIRRORS = "/opt/tf-plugins:~/.terraform.d/plugins:/usr/share/terraform/p
 # Every AWS service infra/ creates resources in.
 PROVIDER_SERVICES = (
     "apigateway", "backup", "cloudfront", "cloudtrail", "cloudwatch", "dynamodb", "iam", "kms",
-    "logs", "s3", "secretsmanager", "sns", "sqs", "ssm", "sts", "wafv2",
+    "logs", "s3", "secretsmanager", "ses", "sesv2", "sns", "sqs", "ssm", "sts", "wafv2",
 )  # fmt: skip
 
 
