@@ -73,6 +73,29 @@ class Voided:
 VendorOutcome = Fulfilled | Retryable | Permanent
 VoidOutcome = Voided | Retryable | Permanent
 
+
+@dataclass(frozen=True)
+class VendorSettings:
+    """Everything this client is configured with, read in one place: the vendor's endpoint and
+    timeouts (SSM parameters) and its API key (Secrets Manager), both through ``core.config``
+    (cached per container, rotation picked up with the cache)."""
+
+    endpoint: str
+    api_key: str
+    connect_timeout: float
+    read_timeout: float
+
+
+def vendor_settings() -> VendorSettings:
+    parameters = parameters_get()
+    return VendorSettings(
+        endpoint=parameters.vendor_endpoint,
+        api_key=app_secrets_get().vendor_api_key,
+        connect_timeout=parameters.vendor_connect_timeout,
+        read_timeout=parameters.vendor_read_timeout,
+    )
+
+
 _local = threading.local()
 
 
@@ -138,16 +161,16 @@ def _post(path: str, *, body: dict[str, Any], key: str) -> Any:
     (anything but a 2xx)."""
     import requests
 
-    parameters = parameters_get()
+    settings = vendor_settings()
     try:
         response = _session().post(
-            f"{parameters.vendor_endpoint}{path}",
+            f"{settings.endpoint}{path}",
             json=body,
             headers={
-                "Authorization": f"Bearer {app_secrets_get().vendor_api_key}",
+                "Authorization": f"Bearer {settings.api_key}",
                 "Idempotency-Key": key,
             },
-            timeout=(parameters.vendor_connect_timeout, parameters.vendor_read_timeout),
+            timeout=(settings.connect_timeout, settings.read_timeout),
         )
     except requests.Timeout:
         return Retryable("timeout")
