@@ -78,7 +78,7 @@ class Permanent:
 EmailOutcome = Sent | Retryable | Permanent
 
 
-def email_settings_get() -> EmailSettings:
+def email_settings() -> EmailSettings:
     """The sender and configuration set, from SSM (cached with the other parameters).
     Raises ``ConfigurationError`` if no sender is configured."""
     parameters = parameters_get()
@@ -116,7 +116,7 @@ def email_send(
     from anymail.exceptions import AnymailError
     from django.core.mail import EmailMultiAlternatives
 
-    settings = email_settings_get()
+    settings = email_settings()
     message = EmailMultiAlternatives(
         subject=subject, body=text, from_email=settings.sender, to=[to]
     )
@@ -175,7 +175,7 @@ def email_events_receive(*, limit: int = 10) -> list[tuple[str, list[Bounce]]]:
     Empty when no queue is configured."""
     from core.aws import client
 
-    queue_url = email_settings_get().events_queue_url
+    queue_url = email_settings().events_queue_url
     if not queue_url:
         return []
     answer = client("sqs").receive_message(
@@ -190,6 +190,6 @@ def email_event_done(*, receipt_handle: str) -> None:
     """Delete a message read from the bounce queue (applied, or of no interest)."""
     from core.aws import client
 
-    queue_url = email_settings_get().events_queue_url
+    queue_url = email_settings().events_queue_url
     if queue_url:
         client("sqs").delete_message(QueueUrl=queue_url, ReceiptHandle=receipt_handle)
