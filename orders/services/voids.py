@@ -34,11 +34,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from pynamodb.exceptions import UpdateError
-
 from core.audit import SYSTEM_BACKOFFICE, SYSTEM_FULFILLMENT
 from core.config import parameters_get
-from core.dynamodb import condition_failed, iso_utc
+from core.dynamodb import iso_utc
 from core.exceptions import Conflict, NotFound
 from core.logging import log_scope, request_id_var
 from core.metrics import metric_emit
@@ -52,7 +50,7 @@ from integrations.vendor_client import (
 from orders.models import VOID_DUE, VOID_FAILED, Order, Ticket, TicketState
 from orders.selectors import order_get
 from orders.services.changes import order_change
-from orders.services.fulfillment.attempts import backoff_delay
+from orders.services.fulfillment.attempts import backoff_delay, vendor_lease
 from orders.services.fulfillment.breaker import breaker_record, breaker_state, now_or
 from orders.services.fulfillment.dispatch import task_dispatch
 
@@ -216,23 +214,9 @@ def _still_this_request(order: Order):
 
 
 def _lease(order: Order, now: datetime) -> bool:
-    parameters = parameters_get()
-    seconds = parameters.vendor_connect_timeout + parameters.vendor_read_timeout + 15
-    try:
-        order.update(
-            actions=[Order.void_lease_until.set(int(now.timestamp() + seconds))],
-            condition=(Order.void_queue == VOID_DUE)
-            & (
-                Order.void_lease_until.does_not_exist()
-                | (Order.void_lease_until < int(now.timestamp()))
-            ),
-            add_version_condition=False,
-        )
-    except UpdateError as error:
-        if condition_failed(error):
-            return False
-        raise
-    return True
+    return vendor_lease(
+        order, queue=Order.void_queue, lease=Order.void_lease_until, due=VOID_DUE, now=now
+    )
 
 
 def _finish(order: Order, actions: list, *, summary: str, after: dict[str, object]) -> bool:

@@ -11,6 +11,7 @@ import logging
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pynamodb.exceptions import PynamoDBException, UpdateError
 
@@ -25,6 +26,7 @@ from integrations.vendor_client import (
     Retryable,
     VendorOutcome,
     fulfillment_request,
+    vendor_settings,
 )
 from orders.models import (
     FULFILLMENT_DUE,
@@ -124,15 +126,25 @@ def _fulfillment_attempt(
 
 
 def _lease(order: Order, now: datetime) -> bool:
-    seconds = parameters_get().vendor_connect_timeout + parameters_get().vendor_read_timeout + 15
+    return vendor_lease(
+        order,
+        queue=Order.fulfillment_queue,
+        lease=Order.fulfillment_lease_until,
+        due=FULFILLMENT_DUE,
+        now=now,
+    )
+
+
+def vendor_lease(order: Order, *, queue: Any, lease: Any, due: str, now: datetime) -> bool:
+    """Take the order's lease for one vendor call (fulfillment or void): ``lease`` set past the
+    call's longest wait, only while ``queue`` is ``due`` and no unexpired lease is held. False
+    when another worker holds it (or the order left the queue)."""
+    settings = vendor_settings()
+    seconds = settings.connect_timeout + settings.read_timeout + 15
     try:
         order.update(
-            actions=[Order.fulfillment_lease_until.set(int(now.timestamp() + seconds))],
-            condition=(Order.fulfillment_queue == FULFILLMENT_DUE)
-            & (
-                Order.fulfillment_lease_until.does_not_exist()
-                | (Order.fulfillment_lease_until < int(now.timestamp()))
-            ),
+            actions=[lease.set(int(now.timestamp() + seconds))],
+            condition=(queue == due) & (lease.does_not_exist() | (lease < int(now.timestamp()))),
             add_version_condition=False,
         )
     except UpdateError as error:
