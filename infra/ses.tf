@@ -14,6 +14,10 @@ resource "aws_ses_email_identity" "sender" {
 
 resource "aws_ses_configuration_set" "email" {
   name = "${local.name}-email"
+
+  delivery_options {
+    tls_policy = "Require" # never hand a buyer's e-mail to a server without TLS
+  }
 }
 
 resource "aws_sns_topic" "email_events" {

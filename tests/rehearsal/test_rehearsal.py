@@ -498,14 +498,16 @@ class Flows:
             r for r in _role_calls(self.emulator, self.role)
             if r["service"] == "lambda" and r["path"].endswith(f"/functions/{FUNCTION}/invocations")
         ]  # fmt: skip
+        # Two tasks: the fulfillment attempt and the confirmation e-mail's send.
         _check(
-            [r.get("status") for r in invokes] == [202],
-            f"the fulfillment task was not accepted by Lambda: {[r.get('status') for r in invokes]}",
+            [r.get("status") for r in invokes] == [202, 202],
+            f"the async tasks were not accepted by Lambda: {[r.get('status') for r in invokes]}",
         )
         return order["order_id"]
 
     def sweep(self) -> None:
-        """The async invocation ran nothing (as if Lambda dropped it): the sweep fulfills."""
+        """The async invocations ran nothing (as if Lambda dropped them): the sweep fulfills,
+        sends the buyer's e-mails (SES, from our identity) and drains the bounce queue."""
         order_id = self.paid_order()
         rule = f"{FUNCTION}-fulfillment-sweep-orders.jobs.fulfillment_sweep"
         _one(self.runtime, scheduled_event(rule))
@@ -791,6 +793,12 @@ def _call_resources(call: dict[str, Any], applied: dict[str, Any]) -> list[tuple
         ]
     if service == "xray":
         return [("xray:PutTraceSegments", "*")]
+    if service in ("ses", "sesv2"):  # SESv2 SendEmail: authorised on the identity and the set
+        sender = re.search(r"<?([^<>\s]+@[^<>\s]+)>?$", fields.get("FromEmailAddress", ""))
+        return [
+            ("ses:SendEmail", f"arn:aws:ses:{base}:identity/{sender.group(1) if sender else '?'}"),
+            ("ses:SendEmail", f"arn:aws:ses:{base}:configuration-set/{fields.get('ConfigurationSetName', '?')}"),
+        ]  # fmt: skip
     return [(f"{service}:{action}", "?")]
 
 
@@ -822,6 +830,8 @@ FIRST_FLOW = {
     "QueryIndexes": "catalog",
     "ReadOwnSecrets": "expiry",
     "ReadOwnParameters": "paid_order",
+    "SendBuyersEmailFromOurIdentityOnly": "sweep",
+    "DrainEmailBounces": "sweep",
 }
 
 
