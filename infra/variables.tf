@@ -311,3 +311,9 @@ variable "email_sender_name" {
   type        = string
   default     = "TicketsToHeaven"
 }
+
+variable "email_require_tls" {
+  description = "SES delivers buyers' e-mail only over TLS (the configuration set's delivery options). Keep true; the rehearsal's emulator cannot set it."
+  type        = bool
+  default     = true
+}

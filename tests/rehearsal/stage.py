@@ -186,6 +186,9 @@ def terraform_prepare(
     placeholder = '"replace-me-with-openssl-rand-hex-32"'
     assert placeholder in tfvars
     tfvars = tfvars.replace(placeholder, f'"{secrets.token_hex(32)}"')
+    # The emulator has no SES delivery options (PutConfigurationSetDeliveryOptions): the apply
+    # would wait on it forever. In AWS the default (TLS required) stands.
+    tfvars += "\nemail_require_tls = false\n"
     (workdir / "terraform.tfvars").write_text(tfvars)
     (workdir / "rehearsal_override.tf").write_text(provider_override(endpoint))
     (workdir / "cli.tfrc").write_text(
