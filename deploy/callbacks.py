@@ -49,6 +49,10 @@ FORBIDDEN_TOP_LEVEL = frozenset(
     }
 )  # fmt: skip
 STATIC_MANIFEST = "staticmanifest/staticfiles.json"
+# The OpenAPI document the public API's function serves at /schema (tickets.settings_public:
+# generated at build time, ``make storefront-client``; no generator runs in Lambda).
+API_SCHEMA = "storefront/openapi.json"
+PUBLIC_SETTINGS = "tickets.settings_public"
 # PEP 552 header flags: bit 0 = hash-based, bit 1 = check the source. 0b01: hash, unchecked.
 _UNCHECKED_HASH = 0b01
 
@@ -122,8 +126,18 @@ def bytecode_add(zip_path: Path) -> BytecodeReport:
     return BytecodeReport(compiled, dropped, failed, size_before, zip_path.stat().st_size)
 
 
-def package_check(zip_path: Path, *, static_manifest_required: bool) -> None:
-    """Raise ``PackageError`` if the package holds something it must not, or lacks the manifest."""
+def schema_add(zip_path: Path, project_dir: Path) -> None:
+    """Put the OpenAPI document into the package (``exclude_glob`` leaves the storefront out)."""
+    with zipfile.ZipFile(zip_path, "a", zipfile.ZIP_DEFLATED, compresslevel=9) as package:
+        if API_SCHEMA not in package.namelist():
+            package.write(project_dir / API_SCHEMA, API_SCHEMA)
+
+
+def package_check(
+    zip_path: Path, *, static_manifest_required: bool, schema_required: bool = False
+) -> None:
+    """Raise ``PackageError`` if the package holds something it must not, or lacks the
+    manifest or the OpenAPI document its stage needs."""
     with zipfile.ZipFile(zip_path) as package:
         names = package.namelist()
     top = {name.split("/", 1)[0] for name in names}
@@ -139,6 +153,8 @@ def package_check(zip_path: Path, *, static_manifest_required: bool) -> None:
             f"{STATIC_MANIFEST} is missing: run collectstatic with this stage's settings first "
             "(docs/deploy.md, `make collectstatic`)"
         )
+    if schema_required and API_SCHEMA not in names:
+        raise PackageError(f"{API_SCHEMA} is missing: the public API serves it at /schema")
     size = zip_path.stat().st_size
     if size > PACKAGE_MAX_BYTES:
         raise PackageError(
@@ -152,9 +168,14 @@ def zip_bytecode(zappa_cli: Any) -> None:
     runtime_check(zappa_cli.runtime)
     zip_path = Path(zappa_cli.zip_path)
     report = bytecode_add(zip_path)
+    public = zappa_cli.stage_config.get("django_settings") == PUBLIC_SETTINGS
+    if public:
+        schema_add(zip_path, Path.cwd())
     environment = zappa_cli.stage_config.get("aws_environment_variables", {})
     package_check(
-        zip_path, static_manifest_required=environment.get("DJANGO_STATIC_STORAGE") == "s3"
+        zip_path,
+        static_manifest_required=environment.get("DJANGO_STATIC_STORAGE") == "s3" and not public,
+        schema_required=public,
     )
     print(
         f"Bytecode: {report.compiled} modules compiled (unchecked-hash pyc), "

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -22,16 +25,35 @@ def health(request: HttpRequest) -> JsonResponse:
 
 
 _schema_view: Any = None
+_schema_document: bytes | None = None
 
 
 @csrf_exempt
 def schema(request: HttpRequest) -> HttpResponse:
-    """The OpenAPI document (drf-spectacular's ``SpectacularAPIView``), imported on first use:
-    drf-spectacular pulls in ``django.test`` and its schema generator, which no storefront
-    request needs."""
-    global _schema_view
-    if _schema_view is None:
-        from drf_spectacular.views import SpectacularAPIView
+    """The OpenAPI document. With ``API_SCHEMA_FILE`` set (the public API's function,
+    ``tickets.settings_public``) the document generated at build time is served as it is, in
+    JSON (``?format=json`` or an ``Accept`` naming JSON) or YAML, as drf-spectacular would;
+    elsewhere drf-spectacular's ``SpectacularAPIView`` generates it, imported on first use: it
+    pulls in ``django.test`` and its schema generator, which no storefront request needs."""
+    global _schema_view, _schema_document
+    schema_file = getattr(settings, "API_SCHEMA_FILE", None)
+    if schema_file is None:
+        if _schema_view is None:
+            from drf_spectacular.views import SpectacularAPIView
 
-        _schema_view = SpectacularAPIView.as_view()
-    return _schema_view(request)
+            _schema_view = SpectacularAPIView.as_view()
+        return _schema_view(request)
+    if request.method not in {"GET", "HEAD"}:
+        response = JsonResponse(
+            error_body("method_not_allowed", "This method is not allowed here."), status=405
+        )
+        response["Allow"] = "GET, HEAD"
+        return response
+    if _schema_document is None:
+        _schema_document = Path(schema_file).read_bytes()
+    if request.GET.get("format") == "json" or "json" in request.headers.get("Accept", ""):
+        return HttpResponse(_schema_document, content_type="application/vnd.oai.openapi+json")
+    import yaml  # PyYAML, as drf-spectacular's YAML renderer
+
+    document = yaml.dump(json.loads(_schema_document), sort_keys=False, allow_unicode=True)
+    return HttpResponse(document, content_type="application/vnd.oai.openapi")

@@ -45,7 +45,7 @@ from orders.services.fulfillment import fulfillment_start
 from payments import selectors
 from payments.models import Payment
 from payments.services import health, records
-from payments.services.refunds import (
+from payments.services.refund_records import (
     refunds_record,
     refunds_to_order,
     refunds_unanswered_fail,
