@@ -4,7 +4,7 @@ What lives where:
 - secret ``{project}/{stage}/stripe``: JSON ``{"api_key", "webhook_secret"}``, the public
   API's function's: in AWS a *restricted* key that cannot refund (docs/deploy.md lists its
   permissions); ``{project}/{stage}/stripe-backoffice``: JSON ``{"api_key"}``, the back
-  office's key, which may refund. A function reads the one named by ``STRIPE_SECRET``
+  office's key, which may refund. A function reads the one named by ``STRIPE_KEY_NAME``
   (zappa_settings.json; unset: ``stripe``, as locally, where one server does both);
 - secret ``{project}/{stage}/app``: JSON ``{"django_secret_key", "vendor_api_key"}``;
 - secret ``{project}/{stage}/origin``: JSON ``{"origin_verify_secret"}``, the header value our
@@ -46,7 +46,9 @@ class ConfigurationError(RuntimeError):
 
 
 def _prefix() -> tuple[str, str]:
-    return os.environ.get("PROJECT_NAME", "ticketstoheaven"), os.environ.get("STAGE", "dev")
+    # APP_STAGE first: see tickets.settings (Zappa sets STAGE to its own stage's name).
+    stage = os.environ.get("APP_STAGE") or os.environ.get("STAGE", "dev")
+    return os.environ.get("PROJECT_NAME", "ticketstoheaven"), stage
 
 
 def secret_id(name: str) -> str:
@@ -169,8 +171,8 @@ def _required(source: dict[str, Any], key: str, where: str) -> str:
 
 
 def stripe_secret_name() -> str:
-    """The Stripe secret this function reads (``STRIPE_SECRET``, default ``stripe``)."""
-    return os.environ.get("STRIPE_SECRET") or "stripe"
+    """The Stripe secret this function reads (``STRIPE_KEY_NAME``, default ``stripe``)."""
+    return os.environ.get("STRIPE_KEY_NAME") or "stripe"
 
 
 def stripe_secrets_get() -> StripeSecrets:

@@ -7,7 +7,7 @@ The storefront's paths and Stripe's webhooks are 404s here: CloudFront sends the
 public API.
 
 This function runs under the back-office IAM role (infra/iam.tf) and with the Stripe key that
-may refund (secret ``{project}/{stage}/stripe-backoffice``, named by ``STRIPE_SECRET`` in
+may refund (secret ``{project}/{stage}/stripe-backoffice``, named by ``STRIPE_KEY_NAME`` in
 zappa_settings.json).
 """
 
