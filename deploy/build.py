@@ -168,7 +168,7 @@ def collectstatic(stage: str, project_dir: Path = ROOT, extra_env: dict | None =
 
 # What a clean checkout holds that a build must not see (local state of a developer's tree).
 _NOT_COPIED = (".git", ".venv*", ".tools", "build", "staticfiles", "staticmanifest", "__pycache__",
-               ".ruff_cache", ".pytest_cache", ".devstack", "lambda_local", "*.zip",
+               ".ruff_cache", ".pytest_cache", ".hypothesis", ".devstack", "lambda_local", "*.zip",
                "node_modules", "artifacts")  # fmt: skip
 
 

@@ -53,6 +53,24 @@ STATIC_MANIFEST = "staticmanifest/staticfiles.json"
 # generated at build time, ``make storefront-client``; no generator runs in Lambda).
 API_SCHEMA = "storefront/openapi.json"
 PUBLIC_SETTINGS = "tickets.settings_public"
+# What only the back office imports (staff passkeys: webauthn, with pyOpenSSL, cryptography and
+# their parsers; TOTP; drf-spectacular's YAML): left out of the public API's package. Besides
+# size, botocore imports pyOpenSSL (and cryptography, ~50 ms) whenever it is installed, and
+# DRF imports PyYAML (~20 ms): every public cold start paid for them. tests/test_public_function
+# checks that nothing the public function can import needs them.
+BACKOFFICE_ONLY_TOP_LEVEL = frozenset(
+    {
+        "webauthn", "OpenSSL", "cryptography", "cffi", "_cffi_backend", "pycparser", "pyasn1",
+        "pyasn1_modules", "cbor2", "pyotp", "yaml", "_yaml",
+    }
+)  # fmt: skip
+
+
+def _distribution(top: str) -> str:
+    """``pyOpenSSL-26.4.0.dist-info`` -> ``pyopenssl``; other names unchanged."""
+    return top.split("-", 1)[0].lower() if top.endswith(".dist-info") else top
+
+
 # PEP 552 header flags: bit 0 = hash-based, bit 1 = check the source. 0b01: hash, unchecked.
 _UNCHECKED_HASH = 0b01
 
@@ -126,11 +144,35 @@ def bytecode_add(zip_path: Path) -> BytecodeReport:
     return BytecodeReport(compiled, dropped, failed, size_before, zip_path.stat().st_size)
 
 
-def schema_add(zip_path: Path, project_dir: Path) -> None:
-    """Put the OpenAPI document into the package (``exclude_glob`` leaves the storefront out)."""
-    with zipfile.ZipFile(zip_path, "a", zipfile.ZIP_DEFLATED, compresslevel=9) as package:
-        if API_SCHEMA not in package.namelist():
-            package.write(project_dir / API_SCHEMA, API_SCHEMA)
+# Their distributions' names (dist-info folders), lower case.
+_BACKOFFICE_ONLY_DISTRIBUTIONS = frozenset(
+    {"webauthn", "pyopenssl", "cryptography", "cffi", "pycparser", "pyasn1", "pyasn1_modules",
+     "cbor2", "pyotp", "pyyaml"}
+)  # fmt: skip
+
+
+def public_package_make(zip_path: Path, project_dir: Path) -> int:
+    """Make the package the public API's: without what only the back office imports, with the
+    OpenAPI document (``exclude_glob`` leaves the storefront out). How many entries dropped."""
+    temporary = zip_path.with_name(zip_path.name + ".public")
+    dropped = 0
+    with (
+        zipfile.ZipFile(zip_path) as source,
+        zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as target,
+    ):
+        for info in source.infolist():
+            top = info.filename.split("/", 1)[0]
+            name = top.removesuffix(".py").split(".", 1)[0] if "/" not in info.filename else top
+            if (
+                name in BACKOFFICE_ONLY_TOP_LEVEL
+                or _distribution(top) in _BACKOFFICE_ONLY_DISTRIBUTIONS
+            ):
+                dropped += 1
+                continue
+            target.writestr(info, source.read(info), compresslevel=9)
+        target.write(project_dir / API_SCHEMA, API_SCHEMA)
+    os.replace(temporary, zip_path)
+    return dropped
 
 
 def package_check(
@@ -169,8 +211,7 @@ def zip_bytecode(zappa_cli: Any) -> None:
     zip_path = Path(zappa_cli.zip_path)
     report = bytecode_add(zip_path)
     public = zappa_cli.stage_config.get("django_settings") == PUBLIC_SETTINGS
-    if public:
-        schema_add(zip_path, Path.cwd())
+    dropped = public_package_make(zip_path, Path.cwd()) if public else 0
     environment = zappa_cli.stage_config.get("aws_environment_variables", {})
     package_check(
         zip_path,
@@ -180,5 +221,6 @@ def zip_bytecode(zappa_cli: Any) -> None:
     print(
         f"Bytecode: {report.compiled} modules compiled (unchecked-hash pyc), "
         f"{report.dropped_pyc} stale pyc dropped, {len(report.not_compiled)} not compilable; "
-        f"package {report.size_before / 2**20:.1f} -> {report.size_after / 2**20:.1f} MiB"
+        f"package {report.size_before / 2**20:.1f} -> {zip_path.stat().st_size / 2**20:.1f} MiB"
+        + (f" (public API: {dropped} back-office-only files left out)" if public else "")
     )

@@ -147,6 +147,21 @@ def test_the_public_function_can_reach_no_refund():
     assert refund_paths(ROOT, modules) == []
 
 
+def test_the_public_function_needs_nothing_its_package_leaves_out():
+    """The zip hook drops what only the back office imports (deploy.callbacks): nothing the
+    public function can import imports it."""
+    from deploy.callbacks import BACKOFFICE_ONLY_TOP_LEVEL
+
+    needing = {}
+    for module in reachable(ROOT, public_entries(ROOT)):
+        tree = ast.parse(_module_path(ROOT, module).read_text())
+        names = {name.split(".")[0] for name, _line in imported_modules(tree)}
+        if names & BACKOFFICE_ONLY_TOP_LEVEL:
+            needing[module] = sorted(names & BACKOFFICE_ONLY_TOP_LEVEL)
+
+    assert needing == {}
+
+
 def test_the_back_office_does_reach_the_staff_refund():
     """The same walk from the back office finds the admin's refund: the rule is not passing
     by finding nothing."""
