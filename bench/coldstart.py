@@ -17,10 +17,11 @@ a baseline measured in the same run:
    verify, claim, look up, record) and GET /admin/login/. Beside each, a bare Lambda handler
    (boto3 and the standard library only) that makes the same AWS requests for that path, so
    the ratio is what Django, DRF, PynamoDB, Zappa and our code add; and a plain handler that
-   imports boto3 and answers. Prints each path's ratios and whether the goals of issue 16 are
+   imports boto3 and answers. Prints each path's ratios and whether the goals of issues 16 and 27 are
    met: first response <= 1.5x bare for the storefront's paths, <= 2.5x for the admin's login
    page, peak memory <= 1.2x bare (reported, not enforced: a shared machine's noise would make
-   it flaky). ``--sources-only`` adds GET /health from the package
+   it flaky). ``--before ZIP`` adds, interleaved, a one-function package from before the split
+   answering every path (its ratio beside the split's). ``--sources-only`` adds GET /health from the package
    without its bytecode (what Zappa's stale timestamp ``.pyc`` files amount to).
 
 Run: ``make bench`` or ``.venv/bin/python bench/coldstart.py [--runs N] [--package ZIP]``.
@@ -322,7 +323,12 @@ def _prod_data(stack, runtime) -> None:
     )  # fmt: skip
 
 
-def lambda_coldstart(runs: int, packages: tuple[Path, Path] | None, sources_only: bool) -> bool:
+def lambda_coldstart(
+    runs: int,
+    packages: tuple[Path, Path] | None,
+    sources_only: bool,
+    before: Path | None = None,
+) -> bool:
     import secrets as random_tokens
     import tempfile
 
@@ -356,6 +362,10 @@ def lambda_coldstart(runs: int, packages: tuple[Path, Path] | None, sources_only
             )
             bare = LambdaRuntime(bare_dir, runtime_dir, env)
             runtimes = {"package": app, "bare": bare}
+            if before:  # one function answering every path, as before the split
+                runtimes["before"] = LambdaRuntime(
+                    package_unpack(before, work / "before"), runtime_dir, env
+                )
             if sources_only:
                 stripped = _strip_bytecode(package, work / "sources-only.zip")
                 runtimes["sources only"] = LambdaRuntime(
@@ -420,9 +430,11 @@ def _lambda_report(samples: dict, runs: int, packages: dict[str, Path]) -> bool:
         samples[("bare", name)] = plain
     plain_first = med(_first(r) for r in plain)
     plain_rss = med(r.max_rss_mb for r in plain)
+    with_before = any(variant == "before" for variant, _ in samples)
     header = (
         f"{'path':24}{'import':>9}{'first':>9}{'bare':>8}{'ratio':>7}{'goal':>6}"
         f"{'vs plain':>10}{'peak MB':>9}{'bare MB':>9}{'ratio':>7}  goals"
+        + (f"{'before':>10}{'ratio':>7}" if with_before else "")
     )
     print(header)
     met_all = True
@@ -437,7 +449,13 @@ def _lambda_report(samples: dict, runs: int, packages: dict[str, Path]) -> bool:
             f"{name:24}{med(r.import_seconds for r in app) * 1000:>6.0f} ms{first:>6.0f} ms"
             f"{bare_first:>5.0f} ms{ratio:>6.2f}x{(f'{goal:.1f}x' if goal else '-'):>6}"
             f"{first / plain_first:>9.2f}x{rss:>6.0f} MB{bare_rss:>6.0f} MB{memory:>6.2f}x  "
-            f"{'met' if met else 'NOT met'}"
+            f"{'met' if met else 'NOT met':7}"
+            + (
+                f"{med(_first(r) for r in samples[('before', name)]):>7.0f} ms"
+                f"{med(_first(r) for r in samples[('before', name)]) / bare_first:>6.2f}x"
+                if with_before
+                else ""
+            )
         )
     if ("sources only", "GET /health") in samples:
         slow = med(_first(r) for r in samples[("sources only", "GET /health")])
@@ -462,6 +480,12 @@ def main() -> None:
     parser.add_argument(
         "--backoffice-package", type=Path, help="the back office's built package (with --package)"
     )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="also a one-function package from before the split, answering every path "
+        "(e.g. built from an older commit with `python -m deploy package`)",
+    )
     parser.add_argument("--no-lambda", action="store_true", help="only the source-tree measurement")
     parser.add_argument(
         "--sources-only", action="store_true", help="also GET /health from the package without .pyc"
@@ -485,7 +509,7 @@ def main() -> None:
         built = (args.package, args.backoffice_package) if args.package else None
         if args.package and not args.backoffice_package:
             parser.error("--package needs --backoffice-package")
-        lambda_coldstart(args.runs, built, args.sources_only)
+        lambda_coldstart(args.runs, built, args.sources_only, args.before)
 
 
 if __name__ == "__main__":
