@@ -23,7 +23,15 @@ from pynamodb.attributes import (
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from core.backoffice import BackOfficeMeta
+from core.backoffice import (
+    AUDIT,
+    DAILY_TOTALS,
+    EMAIL_CLAIM,
+    LIST_BOUND,
+    SEAT_SHARD,
+    TICKET_CODE,
+    BackOfficeMeta,
+)
 from core.dynamodb import BaseMeta, Model, register, table_name
 
 
@@ -35,6 +43,18 @@ class OrderStatus(StrEnum):
     CANCELED = "canceled"
     REFUNDED = "refunded"
     PARTIALLY_REFUNDED = "partially_refunded"
+
+
+# The paid states, whatever happened to the tickets since, not refunded in full: refunds may
+# follow (``orders.actions.refund_offered``).
+REFUNDABLE = frozenset(
+    {
+        OrderStatus.PAID,
+        OrderStatus.FULFILLED,
+        OrderStatus.FULFILLMENT_FAILED,
+        OrderStatus.PARTIALLY_REFUNDED,
+    }
+)
 
 
 class FulfillmentStatus(StrEnum):
@@ -395,13 +415,13 @@ class TicketCodeLookup(Model):
         pass
 
     pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True, default="ORDER")
+    sk = UnicodeAttribute(range_key=True, default=TICKET_CODE.sk)
     kind = UnicodeAttribute(default="ticket_code")
     order_id = UnicodeAttribute()
 
     @staticmethod
     def key_for(code: str) -> str:
-        return f"TICKET#{code.strip().upper()}"
+        return TICKET_CODE.pk(code.strip().upper())
 
 
 class CustomerEmailClaim(Model):
@@ -413,13 +433,13 @@ class CustomerEmailClaim(Model):
         pass
 
     pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True, default="CLAIM")
+    sk = UnicodeAttribute(range_key=True, default=EMAIL_CLAIM.sk)
     kind = UnicodeAttribute(default="email_claim")
     customer_id = UnicodeAttribute()
 
     @staticmethod
     def key_for(email: str) -> str:
-        return f"EMAIL#{email}"
+        return EMAIL_CLAIM.pk(email)
 
 
 # --- Catalog -----------------------------------------------------------------------------------
@@ -507,7 +527,7 @@ class SeatShard(Model):
         pass
 
     pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True, default="SHARD")
+    sk = UnicodeAttribute(range_key=True, default=SEAT_SHARD.sk)
     kind = UnicodeAttribute(default="seat_shard")
     sku = UnicodeAttribute()
     shard = NumberAttribute()
@@ -515,7 +535,7 @@ class SeatShard(Model):
 
     @staticmethod
     def key_for(sku: str, shard: int) -> str:
-        return f"SEATS#{sku}#{shard}"
+        return SEAT_SHARD.pk(sku, shard)
 
 
 class VendorBreaker(Model):
@@ -540,7 +560,7 @@ class LegacyOrderAuditEntry(Model):
     class Meta(BackOfficeMeta):
         pass
 
-    PREFIX = "AUDIT#order#"
+    PREFIX = AUDIT.pk("order", "")
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
@@ -552,7 +572,7 @@ class LegacyOrderAuditEntry(Model):
     at = UnicodeAttribute()
 
 
-CUSTOMERS_FIRST_DAY = "BOUND#customers"
+CUSTOMERS_FIRST_DAY = LIST_BOUND.pk("customers")
 
 
 class ListBound(Model):
@@ -564,11 +584,11 @@ class ListBound(Model):
         pass
 
     pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True, default="FIRST_DAY")
+    sk = UnicodeAttribute(range_key=True, default=LIST_BOUND.sk)
     day = UnicodeAttribute()  # YYYY-MM-DD
 
 
-DAILY_TOTALS_PARTITION = "DAILYTOTALS"
+DAILY_TOTALS_PARTITION = DAILY_TOTALS.pk()
 
 
 class DailyTotal(Model):

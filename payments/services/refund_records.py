@@ -3,8 +3,8 @@ used by the webhook (``charge.refunded``), the sync and the reconciliation in th
 function, and by the staff refund (``payments.services.refunds``) in the back office's.
 
 This module must not send anything to Stripe: it records refunds, it never makes one (the
-public function's Stripe key cannot, and tests/test_architecture.py checks that nothing the
-public function loads can reach ``stripe_client.refund_create``).
+public function's Stripe key cannot, and tests/test_public_function.py checks that nothing the
+public function can import reaches ``stripe_client.refund_create``).
 """
 
 from __future__ import annotations
@@ -13,9 +13,7 @@ from datetime import timedelta
 
 from core.dynamodb import iso_utc, utc_now
 from integrations import stripe_client
-from orders.models import AttentionReason
-from orders.services import transitions
-from orders.services.attention import order_attention_clear
+from orders import actions as order_actions
 from payments import selectors
 from payments.models import Payment, Refund
 from payments.services.records import (
@@ -31,22 +29,17 @@ RESERVED = "reserved"
 RESUME_AFTER = timedelta(seconds=60)
 
 
-def refunds_to_order(*, payment: Payment, actor: str) -> transitions.Outcome:
-    """Put the payment's refunded total (its succeeded refunds) on its order, conditioned on
-    the payment's version so an older reading never overwrites a newer one: a failed refund
-    lowers it, a new one raises it, and the order's status follows. Once no refund waits for
-    Stripe's answer, the order leaves the needs-attention queue's "refund not confirmed"."""
-    outcome = transitions.order_record_refund(
+def refunds_to_order(*, payment: Payment, actor: str) -> order_actions.Applied:
+    """Hand the payment's refunded total (its succeeded refunds) to its order
+    (``orders.actions.refunds_changed``), with the payment's version so an older reading never
+    overwrites a newer one, and whether a refund still awaits Stripe's answer."""
+    return order_actions.refunds_changed(
         order_id=payment.order_id,
         refunded_total=payment_refunded_total(payment),
         refunds_version=int(payment.version or 0),
         actor=actor,
+        awaiting_answer=any(r.status == RESERVED for r in payment.refunds),
     )
-    if outcome.order.attention == AttentionReason.REFUND_MISMATCH and not any(
-        r.status == RESERVED for r in payment.refunds
-    ):
-        order_attention_clear(order_id=payment.order_id, reason=AttentionReason.REFUND_MISMATCH)
-    return outcome
 
 
 def refunds_unanswered_fail(*, payment_intent_id: str, actor: str) -> int:
@@ -74,7 +67,7 @@ def refunds_unanswered_fail(*, payment_intent_id: str, actor: str) -> int:
 
 def refunds_record(
     *, payment_intent_id: str, refunds: list[stripe_client.RefundResult], actor: str
-) -> transitions.Outcome | None:
+) -> order_actions.Applied | None:
     """What Stripe says of a payment's refunds, recorded on the payment and then its order.
     None if the payment is not ours."""
     payment = payment_record_refunds(payment_intent_id=payment_intent_id, refunds=refunds)

@@ -14,7 +14,7 @@ reservation's place (``payments.services.records.payment_record_refunds``).
 Only the back office's function imports this module (it holds the one call that sends money
 back, and that function's Stripe key is the one that may refund); what Stripe says of refunds
 made anywhere is recorded by ``payments.services.refund_records``, which the public API's
-webhook uses too (tests/test_architecture.py: no refund path in the public function).
+webhook uses too (tests/test_public_function.py: no refund path in the public function).
 
 Stripe's answer is recorded at once (the order becomes ``partially_refunded``/``refunded`` when
 Stripe says the refund succeeded); the ``charge.refunded`` webhook then confirms it, changing
@@ -32,18 +32,13 @@ from core.dynamodb import iso_utc, utc_now, utc_now_iso
 from core.exceptions import ApplicationError, Conflict, NotFound
 from core.formatting import money_format, money_minor_units
 from integrations import stripe_client
-from orders.models import AttentionReason, Order, OrderStatus
+from orders import actions as order_actions
+from orders.models import Order
 from orders.selectors import order_get
-from orders.services import transitions
-from orders.services.attention import order_attention_set
 from payments import selectors
 from payments.models import Payment, Refund
 from payments.services.records import payment_change, payment_refunded_total
-from payments.services.refund_records import (
-    RESERVED,
-    RESUME_AFTER,
-    refunds_to_order,
-)
+from payments.services.refund_records import RESERVED, RESUME_AFTER, refunds_to_order
 
 logger = logging.getLogger(__name__)
 
@@ -259,7 +254,7 @@ def _send(*, order: Order, refund: Refund) -> stripe_client.RefundResult:
     except stripe_client.PaymentProviderUnavailable:
         # The reservation stays for the next refund_create to complete with the same key (or
         # a sync to record what Stripe did with it); meanwhile the order is in the queue.
-        order_attention_set(order_id=order.order_id, reason=AttentionReason.REFUND_MISMATCH)
+        order_actions.refund_unconfirmed(order_id=order.order_id)
         raise
     _record(payment_intent_id=order.payment_intent_id, key=refund.idempotency_key, result=result)
     return result
@@ -294,15 +289,16 @@ def refund_create(
     order = order_get(order_id=order_id)
     if order is None:
         raise NotFound("No such order.")
+    payment = (
+        selectors.payment_get(payment_intent_id=order.payment_intent_id)
+        if order.payment_intent_id
+        else None
+    )
     # A canceled order may be refunded too when its payment went through anyway (money taken
     # after it expired: the needs-attention queue's "refund" when its seats are gone).
-    if (
-        order.status not in {*transitions.REFUNDABLE, OrderStatus.CANCELED}
-        or not order.payment_intent_id
+    if payment is None or not order_actions.refund_allowed(
+        order, payment_succeeded=payment.status == "succeeded"
     ):
-        raise RefundNotAllowed()
-    payment = selectors.payment_get(payment_intent_id=order.payment_intent_id)
-    if payment is None or payment.status != "succeeded":
         raise RefundNotAllowed()
 
     # Complete refunds interrupted between reserving and recording Stripe's answer first; a
