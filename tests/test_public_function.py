@@ -53,10 +53,17 @@ def _candidates(name: str) -> list[str]:
     return [".".join(parts[:n]) for n in range(len(parts), 0, -1)]
 
 
+def _names_code_by_string(module: str) -> bool:
+    """Settings and URLconfs name the code Django imports as dotted strings (apps, middleware,
+    handlers, ``include()``); elsewhere a dotted string is data (the key registry's owners)."""
+    last = module.rsplit(".", 1)[-1]
+    return "settings" in last or "urls" in last
+
+
 def reachable(root: Path, entries: list[str]) -> set[str]:
-    """Every module of ``root`` that the ``entries`` can import. Every string constant that is
-    a dotted path to one of our modules counts as an import too (settings, ``include()`` and
-    Zappa name code this way): more than Python would import, never less."""
+    """Every module of ``root`` that the ``entries`` can import. In settings and URLconfs,
+    every string constant that is a dotted path to one of our modules counts as an import
+    too: more than Django would import, never less."""
     seen: set[str] = set()
     todo = list(entries)
     while todo:
@@ -73,7 +80,8 @@ def reachable(root: Path, entries: list[str]) -> set[str]:
         for node in ast.walk(tree):  # ``from orders.services import transitions``
             if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 todo += [f"{node.module}.{alias.name}" for alias in node.names]
-        todo += _strings(tree)
+        if _names_code_by_string(module):
+            todo += _strings(tree)
     return seen
 
 
@@ -190,6 +198,9 @@ def test_the_rule_catches_a_lazy_import_a_string_and_a_second_refund_call(tmp_pa
             ),
             "app/__init__.py": "",
             "app/settings.py": 'HANDLERS = ["app.hooks.on_event"]\n',
+            "app/registry.py": 'OWNERS = ["app.never_imported"]\n',
+            "app/never_imported.py": "from integrations import stripe_client\n"
+            "def undo(): return stripe_client.refund_create()\n",
             "app/hooks.py": (
                 "def on_event():\n    from app.staff_only import undo\n    return undo()\n"
             ),
@@ -208,3 +219,5 @@ def test_the_rule_catches_a_lazy_import_a_string_and_a_second_refund_call(tmp_pa
         "integrations.stripe_client.payout creates a refund",
     ]
     assert refund_paths(root, reachable(root, ["app.clean"])) == []
+    # A dotted string outside settings and URLconfs is data, not an import.
+    assert "app.never_imported" not in reachable(root, ["app.registry"])
