@@ -16,7 +16,7 @@ import ast
 import json
 from pathlib import Path
 
-from tests.test_architecture import imported_modules
+from tests.test_architecture import _tree, imported_modules
 
 ROOT = Path(__file__).resolve().parent.parent
 PUBLIC_STAGE = "prod"
@@ -177,14 +177,6 @@ def test_the_back_office_does_reach_the_staff_refund():
     modules = reachable(ROOT, ["tickets.settings_backoffice", "payments.admin"])
 
     assert "payments.admin names refund_create" in refund_paths(ROOT, modules)
-
-
-def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
-    for name, source in files.items():
-        path = tmp_path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(source)
-    return tmp_path
 
 
 def test_the_rule_catches_a_lazy_import_a_string_and_a_second_refund_call(tmp_path):

@@ -42,19 +42,23 @@ PROD_TABLES = {
 }
 
 
-@pytest.fixture(scope="module")
-def runtime(lambda_package: Path, local_stack: LocalStack, tmp_path_factory) -> LambdaRuntime:
-    root = tmp_path_factory.mktemp("lambda")
+def _function(package: Path, stage: str, local_stack: LocalStack, root: Path) -> LambdaRuntime:
     environment = {
-        **stage_environment("prod"),  # the Lambda variables zappa_settings.json sets
+        **stage_environment(stage),  # the Lambda variables zappa_settings.json sets
         **{k: v for k, v in local_stack.environment().items() if k.startswith("AWS_")},
         "STRIPE_API_BASE": local_stack.stripe_url,
     }
     return LambdaRuntime(
-        task_dir=package_unpack(lambda_package, root / "task"),
+        task_dir=package_unpack(package, root / "task"),
         runtime_dir=runtime_standin(root / "runtime"),
         environment=environment,
     )
+
+
+@pytest.fixture(scope="module")
+def runtime(lambda_package: Path, local_stack: LocalStack, tmp_path_factory) -> LambdaRuntime:
+    """The public API's function (stage ``prod``)."""
+    return _function(lambda_package, "prod", local_stack, tmp_path_factory.mktemp("lambda"))
 
 
 @pytest.fixture(scope="module")
@@ -63,16 +67,7 @@ def backoffice(
 ) -> LambdaRuntime:
     """The back office's function (stage ``prod-backoffice``): the admin is served there."""
     root = tmp_path_factory.mktemp("lambda-backoffice")
-    environment = {
-        **stage_environment("prod-backoffice"),
-        **{k: v for k, v in local_stack.environment().items() if k.startswith("AWS_")},
-        "STRIPE_API_BASE": local_stack.stripe_url,
-    }
-    return LambdaRuntime(
-        task_dir=package_unpack(backoffice_lambda_package, root / "task"),
-        runtime_dir=runtime_standin(root / "runtime"),
-        environment=environment,
-    )
+    return _function(backoffice_lambda_package, "prod-backoffice", local_stack, root)
 
 
 @pytest.fixture
