@@ -86,6 +86,10 @@ STRIPE_INBOX = Key(
     "STRIPEEVENT", "{outcome or type}", "the Stripe event inbox's lists (gsi1pk, gsi2pk)",
     "payments.models", exact=True, index=True,
 )  # fmt: skip
+STRIPE_BUDGET = Key(
+    "STRIPEBUDGET#", "GCRA", "Stripe's request budget: one bucket per endpoint, one the account's",
+    "integrations.stripe_budget",
+)  # fmt: skip
 HEALTH = Key("HEALTH", "{integration}", "an integration-health marker", "payments", exact=True)
 STAFF = Key("STAFF#", "ACCOUNT", "a staff account", "staff.models")
 STAFF_FACTOR = Key(

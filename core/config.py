@@ -9,7 +9,10 @@ What lives where:
   without it no CloudFront viewer address is believed;
 - parameters under ``/{project}/{stage}/`` (one GetParametersByPath call): ``vendor_endpoint``,
   ``order_expiry_minutes``, ``fulfillment_max_attempts``, ``vendor_connect_timeout``,
-  ``vendor_read_timeout``, ``orders_rate_limit_per_minute`` and ``feature_flags`` (JSON object).
+  ``vendor_read_timeout``, ``orders_rate_limit_per_minute``, ``feature_flags`` (JSON object) and
+  Stripe's request budget (``stripe_account_rate``, ``stripe_endpoint_rate``,
+  ``stripe_endpoint_rates`` (JSON object), ``stripe_burst_seconds``,
+  ``stripe_priority_reserve``: ``integrations.stripe_budget``).
 
 Both are fetched on first use, never at import, with the boto3 clients of ``core.aws``
 (one ``GetSecretValue`` per secret, one paginated ``GetParametersByPath``), and kept for
@@ -97,6 +100,13 @@ class Parameters:
     vendor_read_timeout: float = 10.0
     orders_rate_limit_per_minute: int = 30
     feature_flags: dict[str, bool] = field(default_factory=dict)
+    # Stripe's documented defaults: 100 requests a second per live account, 25 per endpoint
+    # (``integrations.stripe_budget``); raise them with Stripe's written increase.
+    stripe_account_rate: float = 100.0
+    stripe_endpoint_rate: float = 25.0
+    stripe_endpoint_rates: dict[str, float] = field(default_factory=dict)
+    stripe_burst_seconds: float = 0.5
+    stripe_priority_reserve: float = 0.4
 
     def flag(self, name: str, default: bool = False) -> bool:
         return bool(self.feature_flags.get(name, default))
@@ -221,6 +231,9 @@ def parameters_get() -> Parameters:
         flags = json.loads(raw.get("feature_flags") or "{}")
         if not isinstance(flags, dict):
             raise ValueError
+        endpoint_rates = json.loads(raw.get("stripe_endpoint_rates") or "{}")
+        if not isinstance(endpoint_rates, dict):
+            raise ValueError
         return Parameters(
             vendor_endpoint=_required(raw, "vendor_endpoint", parameter_path()).rstrip("/"),
             order_expiry_minutes=int(raw.get("order_expiry_minutes", 30)),
@@ -229,6 +242,11 @@ def parameters_get() -> Parameters:
             vendor_read_timeout=float(raw.get("vendor_read_timeout", 10.0)),
             orders_rate_limit_per_minute=int(raw.get("orders_rate_limit_per_minute", 30)),
             feature_flags={str(k): bool(v) for k, v in flags.items()},
+            stripe_account_rate=float(raw.get("stripe_account_rate", 100.0)),
+            stripe_endpoint_rate=float(raw.get("stripe_endpoint_rate", 25.0)),
+            stripe_endpoint_rates={str(k): float(v) for k, v in endpoint_rates.items()},
+            stripe_burst_seconds=float(raw.get("stripe_burst_seconds", 0.5)),
+            stripe_priority_reserve=float(raw.get("stripe_priority_reserve", 0.4)),
         )
     except ValueError:
         raise ConfigurationError(f"a parameter under {parameter_path()!r} is malformed") from None
