@@ -34,9 +34,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-# Stripe's object ids: a short prefix, an underscore, the rest (pi_..., re_..., ch_..., and
-# the ``_secret_`` of a client secret).
-_ID = re.compile(r"^[a-z]{2,8}_[A-Za-z0-9_]+$")
+# Stripe's object ids: a short prefix, an underscore, random letters and digits (pi_3Qab...,
+# re_..., ch_...), never all lower case as the names of resources are (payment_intents).
+_ID = re.compile(r"^[a-z]{2,8}_(?=[A-Za-z0-9_]*[A-Z0-9])[A-Za-z0-9_]+$")
 RATE_LIMIT_BODY = {
     "error": {
         "type": "invalid_request_error",

@@ -6,4 +6,5 @@ urlpatterns = [
     path("catalog", apis.CatalogListApi.as_view(), name="catalog"),
     path("orders", apis.OrderCreateApi.as_view(), name="order-create"),
     path("orders/<str:order_id>", apis.OrderDetailApi.as_view(), name="order-detail"),
+    path("orders/<str:order_id>/payment", apis.OrderPaymentApi.as_view(), name="order-payment"),
 ]

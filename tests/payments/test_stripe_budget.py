@@ -12,7 +12,6 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 
 import pytest
 
@@ -24,20 +23,10 @@ RATE = 10.0  # Stripe's per-endpoint rate in these tests (requests a second)
 
 
 @pytest.fixture
-def stripe_limited(aws, monkeypatch) -> Iterator[StripeLimits]:
-    """The app's Stripe calls go through Stripe's limits (``RATE`` a second per endpoint)."""
-    from core.config import config_cache_clear
-    from integrations.stripe_client import stripe_client_reset
-
-    proxy = StripeLimits(aws.stripe_url, Limits(account_rate=4 * RATE, endpoint_rate=RATE))
-    proxy.start()
-    monkeypatch.setenv("STRIPE_API_BASE", proxy.url)
-    stripe_client_reset()
-    yield proxy
-    proxy.stop()
-    monkeypatch.undo()
-    stripe_client_reset()
-    config_cache_clear()
+def stripe_limited(stripe_wire: StripeLimits) -> StripeLimits:
+    """Stripe's limits at ``RATE`` a second per endpoint, four times that per account."""
+    stripe_wire.limits = Limits(account_rate=4 * RATE, endpoint_rate=RATE)
+    return stripe_wire
 
 
 def _budget(aws, **rates: float) -> None:
