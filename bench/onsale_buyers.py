@@ -31,7 +31,9 @@ left = capacity (0 oversold, 0 lost).
 
 from __future__ import annotations
 
+import contextlib
 import heapq
+import io
 import os
 import random
 import threading
@@ -85,6 +87,7 @@ class Run:
         self.local = threading.local()
         self.pay_waits: list[float] = []  # from the first "Pay" to the PaymentIntent
         self.opened_at: list[float] = []  # when each PaymentIntent was given
+        self.odd: Counter[tuple] = Counter()  # 429s and 5xx by call and code
 
     # --- the schedule ------------------------------------------------------------------
 
@@ -138,6 +141,10 @@ class Run:
             data = answer.json()
         except ValueError:
             data = None
+        if answer.status_code >= 500 or answer.status_code == 429:
+            code = (data or {}).get("error", {}).get("code") if isinstance(data, dict) else None
+            with self.lock:
+                self.odd[(method, path.split("/")[1], answer.status_code, code)] += 1
         return answer.status_code, answer.headers, data
 
     def step_arrive(self, buyer: Buyer) -> None:
@@ -318,7 +325,7 @@ def partners_run(args: Any) -> bool:
         import django
 
         django.setup()
-        logging.disable(logging.CRITICAL)
+        logging.disable(logging.WARNING)
         from core.dynamodb import tables_ensure
 
         tables_ensure()
@@ -331,7 +338,8 @@ def partners_run(args: Any) -> bool:
             url=f"{api}/webhooks/stripe", secret=stack.secrets.stripe_webhook_secret,
         )  # fmt: skip
         run = Run(args, api, stack.stripe_url)
-        elapsed = run.go()
+        with contextlib.redirect_stdout(io.StringIO()):  # the app's metric lines
+            elapsed = run.go()
         counts = seats_count("onsale")
         lags = expiry_lags(args.hold * scale)
         stats = proxy.stats()
@@ -415,6 +423,7 @@ def _report(args, run, elapsed, counts, lags, stats) -> bool:
         ("pay pressed, order expired first", sum(b.expired for b in buyers)),
         ("answers to buyers by status", dict(sorted(statuses.items()))),
         ("5xx answers to buyers", api_5xx),
+        ("429s and 5xx by call and code", dict(run.odd)),
         ("bench errors (no answer)", errors),
         ("Stripe requests by endpoint", stats["forwarded"]),
         ("Stripe 429s", stripe_429),

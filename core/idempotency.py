@@ -43,6 +43,7 @@ from django.conf import settings
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 
 from core.backoffice import IDEMPOTENCY
+from core.dynamodb import condition_failed
 from core.exceptions import ApplicationError, Conflict
 from core.models import IdempotencyRecord
 
@@ -125,7 +126,7 @@ def idempotency_claim(
         )
         return Claim(pk=pk, subject_id=subject_id)
     except PutError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(error):  # a timeout too: no answer, no code (a 503)
             raise
     existing = IdempotencyRecord.get(pk, IDEMPOTENCY.sk, consistent_read=True)
     if existing.payload_hash != digest:
@@ -146,7 +147,7 @@ def idempotency_claim(
             & (IdempotencyRecord.lease_until == existing.lease_until),
         )
     except UpdateError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(error):
             raise IdempotencyInProgress() from None
         raise
     return Claim(pk=pk, subject_id=existing.subject_id, taken_over=True)
