@@ -223,6 +223,8 @@ def main() -> None:
     partners.add_argument("--hold", type=float, default=60.0, help="s a cart holds seats")
     partners.add_argument("--sweep", type=float, default=10.0, help="expiry job every (s)")
     partners.add_argument("--stripe-latency", type=float, default=0.3, help="s per request")
+    partners.add_argument("--stripe-rate", type=float, default=25.0, help="per endpoint, /s")
+    partners.add_argument("--stripe-account-rate", type=float, default=100.0, help="/s")
     partners.add_argument("--partners-scale", type=float, default=5.0, help="clock x slower")
     partners.add_argument("--workers", type=int, default=96, help="buyer threads")
     partners.add_argument("--seed", type=int, default=26)

@@ -308,13 +308,14 @@ def partners_run(args: Any) -> bool:
     server = None
     try:
         scale = args.time_scale
-        limits = Limits(account_rate=100.0, endpoint_rate=25.0, latency=args.stripe_latency,
-                        time_scale=scale)  # fmt: skip
+        limits = Limits(account_rate=args.stripe_account_rate, endpoint_rate=args.stripe_rate,
+                        latency=args.stripe_latency, time_scale=scale)  # fmt: skip
         proxy = StripeLimits(stack.stripe_url, limits).start()
         parameters = {
             "orders_rate_limit_per_minute": "100000000",
-            "stripe_account_rate": str(100.0 / scale),
-            "stripe_endpoint_rate": str(25.0 / scale),
+            # The app's budget: Stripe's figures, as configured in SSM in AWS.
+            "stripe_account_rate": str(args.stripe_account_rate / scale),
+            "stripe_endpoint_rate": str(args.stripe_rate / scale),
             "stripe_burst_seconds": str(0.5 * scale),
         }
         stack.provision_config(parameters=parameters)
@@ -399,7 +400,7 @@ def _report(args, run, elapsed, counts, lags, stats) -> bool:
     created = stats["forwarded"].get(create_key, 0)
     # The rate Stripe's budget allows for new PaymentIntents (the endpoint's), real time, and
     # what was reached while buyers waited to pay (first "Pay" to the last intent made).
-    allowed = 25.0
+    allowed = args.stripe_rate
     firsts = sorted(b.first_pay for b in buyers if getattr(b, "first_pay", None) is not None)
     opened = sorted(run.opened_at)
     busy_window = (opened[-1] - firsts[0]) if opened and firsts else 0.0
@@ -411,7 +412,8 @@ def _report(args, run, elapsed, counts, lags, stats) -> bool:
     print(
         f"on-sale, both partners' models: {args.buyers:,} buyers over {args.window:g} s for "
         f"{args.seats:,} seats ({args.quantity} a buyer), {args.abandon:.0%} abandon, think "
-        f"{args.think:g} s, hold {args.hold:g} s; Stripe 25/s per endpoint, 100/s per account, "
+        f"{args.think:g} s, hold {args.hold:g} s; Stripe {args.stripe_rate:g}/s per endpoint, "
+        f"{args.stripe_account_rate:g}/s per account, "
         f"latency {args.stripe_latency * 1000:.0f} ms; clock x{scale:g} slower; "
         f"run {elapsed:.0f} s measured"
     )
