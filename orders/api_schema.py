@@ -78,6 +78,24 @@ API_VERSION = OpenApiParameter(
     ),
 )
 
+LINE_TOKEN = OpenApiParameter(
+    "Line-Token",
+    location=OpenApiParameter.HEADER,
+    required=False,
+    type=str,
+    description=(
+        "During an on-sale with a line: the token of `POST /onsales/{sku}/line`, once "
+        "`GET /onsales/{sku}/line` says `admitted`. Without it, `403 line_pass_required`."
+    ),
+)
+LINE_TOKEN_REQUIRED = OpenApiParameter(
+    "Line-Token",
+    location=OpenApiParameter.HEADER,
+    required=True,
+    type=str,
+    description="The token `POST /onsales/{sku}/line` gave you.",
+)
+
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
     location=OpenApiParameter.HEADER,
@@ -213,6 +231,16 @@ ORDER_CREATE_ERRORS = {
         "The request is not valid; nothing was created. Fix it before sending it again: for "
         "`validation_error`, `fields` names each bad field by its path in the body.",
     ),
+    403: error_response(
+        "OrderCreateLineError",
+        {
+            "line_pass_required": ("This on-sale admits buyers through its line: join it first."),
+            "line_not_admitted_yet": "Your place in the line has not been reached yet.",
+        },
+        "The ticket type is on sale through a line: join it (`POST /onsales/{sku}/line`), "
+        "poll until `admitted`, then send the order again with `Line-Token`. Nothing was "
+        "created.",
+    ),
     409: error_response(
         "OrderCreateConflictError",
         {
@@ -260,6 +288,17 @@ ORDER_CREATE_ERRORS = {
         "seconds.",
     ),
 }
+
+LINE_NOT_FOUND = error_response(
+    "LineNotFoundError",
+    {"not_found": "No on-sale is open for this ticket type."},
+    "No line for this sku: order directly with `POST /orders`.",
+)
+LINE_TOKEN_INVALID = error_response(
+    "LineTokenInvalidError",
+    {"line_pass_required": "This line token is not valid for this on-sale; join again."},
+    "The token is missing, altered or for another on-sale: join the line again.",
+)
 
 ORDER_PAYMENT_ERRORS = {
     404: ORDER_NOT_FOUND,

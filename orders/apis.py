@@ -32,6 +32,7 @@ from orders.services.creation import (
     order_create_idempotent,
     order_payment_open,
 )
+from orders.services.line import LinePlace, line_join, line_status
 
 MAX_LINES = 10
 MAX_QUANTITY = 20
@@ -168,6 +169,7 @@ class OrderCreateApi(APIView):
         request=OrderCreateInputSerializer,
         parameters=[
             doc.API_VERSION,
+            doc.LINE_TOKEN,
             doc.IDEMPOTENCY_KEY,
             doc.REQUEST_ID_IN,
             doc.REQUEST_ID,
@@ -201,6 +203,7 @@ class OrderCreateApi(APIView):
             render=self._body,
             client=client_address(request),
             defer_payment=deferred,
+            line_token=request.headers.get("Line-Token"),
         )
         return Response(answer.body, status=answer.status)
 
@@ -265,6 +268,60 @@ class OrderPaymentApi(APIView):
                 }
             ).data
         )
+
+
+class LineSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=["waiting", "admitted", "sold_out"],
+        help_text=(
+            "`waiting`: poll again after `poll_after_seconds`. `admitted`: place the order "
+            "with this `token` in the `Line-Token` header. `sold_out`: the line has ended."
+        ),
+    )
+    token = serializers.CharField(help_text="Your place (signed): keep it, send it back.")
+    place = serializers.IntegerField(help_text="About how many buyers are ahead of you.")
+    estimate_seconds = serializers.IntegerField(help_text="About how long until admitted.")
+    poll_after_seconds = serializers.FloatField()
+
+
+def _line_answer(place: LinePlace, status: int = 200) -> Response:
+    body = LineSerializer(place.__dict__).data
+    return Response(body, status=status, headers={"Cache-Control": "no-store"})
+
+
+class LineJoinApi(APIView):
+    @extend_schema(
+        operation_id="line_join",
+        summary="Join an on-sale's line",
+        description=(
+            "When `POST /orders` answers `403 line_pass_required`, the ticket type is on sale "
+            "through a line: join it here, then poll `GET /onsales/{sku}/line` with the token "
+            "(first come, first admitted). Your place is in the signed token you get."
+        ),
+        request=None,
+        parameters=[doc.REQUEST_ID_IN, doc.REQUEST_ID],
+        responses={201: LineSerializer, 404: doc.LINE_NOT_FOUND, 405: doc.METHOD_NOT_ALLOWED},
+    )
+    def post(self, request: Request, sku: str) -> Response:
+        return _line_answer(line_join(sku=sku), status=201)
+
+    @extend_schema(
+        operation_id="line_status",
+        summary="Where you are in the line",
+        description=(
+            "Your place, an estimate, and when to ask again; `admitted` once your turn came. "
+            "Costs one read: poll it every `poll_after_seconds`."
+        ),
+        parameters=[doc.LINE_TOKEN_REQUIRED, doc.REQUEST_ID_IN, doc.REQUEST_ID],
+        responses={
+            200: LineSerializer,
+            403: doc.LINE_TOKEN_INVALID,
+            404: doc.LINE_NOT_FOUND,
+            405: doc.METHOD_NOT_ALLOWED,
+        },
+    )
+    def get(self, request: Request, sku: str) -> Response:
+        return _line_answer(line_status(sku=sku, token=request.headers.get("Line-Token", "")))
 
 
 class OrderDetailApi(APIView):

@@ -248,7 +248,7 @@ CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 STOREFRONT_URL = os.environ.get("STOREFRONT_URL", "").strip()
 CORS_URLS_REGEX = r"^/(catalog|orders|schema)(/.*)?$"
 CORS_ALLOW_METHODS = ["GET", "POST", "OPTIONS"]
-CORS_ALLOW_HEADERS = ["accept", "content-type", "idempotency-key", "api-version"]
+CORS_ALLOW_HEADERS = ["accept", "content-type", "idempotency-key", "api-version", "line-token"]
 CORS_EXPOSE_HEADERS = ["retry-after", "x-request-id"]
 CORS_PREFLIGHT_MAX_AGE = 3600
 

@@ -60,6 +60,7 @@ from orders.models import Customer, CustomerEmailClaim, Order, OrderItem, OrderS
 from orders.payment_port import PaymentRefused, PaymentStarted, payment_gateway
 from orders.selectors import customer_id_for_email, order_get, ticket_types_get
 from orders.services.customers import customers_first_day_note
+from orders.services.line import line_pass_check
 from orders.services.seats import (
     TRANSIENT_CODES,
     seats_failure,
@@ -110,6 +111,7 @@ def order_create(
     order_id: str | None = None,
     resume: bool = False,
     defer_payment: bool = False,
+    line_token: str | None = None,
 ) -> CreatedOrder:
     """Create an order awaiting payment, with id ``order_id`` if given. ``resume`` is set when
     an idempotent request runs again after its first run died: the work that run already did
@@ -119,6 +121,8 @@ def order_create(
         order_id_var.set(order_id)
         return _resume(existing, defer_payment=defer_payment)
     order_id = order_id or new_id("ord")
+    for sku in {line.sku for line in lines}:  # an on-sale admits through its line
+        line_pass_check(sku=sku, token=line_token)
 
     items, currency = _priced_items(lines)
     email = email_normalise(email)
@@ -187,6 +191,7 @@ def order_create_idempotent(
     render: Callable[[CreatedOrder], dict[str, Any]],
     client: str = "",
     defer_payment: bool = False,
+    line_token: str | None = None,
 ) -> OrderCreateAnswer:
     """``order_create`` behind an ``Idempotency-Key`` (``core.idempotency``): the same key
     and body get the first answer again; a run that died is resumed (same order id), never
@@ -214,6 +219,7 @@ def order_create_idempotent(
             order_id=claim.subject_id if claim else None,
             resume=bool(claim and claim.taken_over),
             defer_payment=defer_payment,
+            line_token=line_token,
         )
     except Exception:
         if claim is not None:
