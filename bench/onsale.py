@@ -228,6 +228,9 @@ def main() -> None:
     partners.add_argument("--partners-scale", type=float, default=5.0, help="clock x slower")
     partners.add_argument("--workers", type=int, default=96, help="buyer threads")
     partners.add_argument("--seed", type=int, default=26)
+    partners.add_argument(
+        "--line", action=argparse.BooleanOptionalAction, default=True, help="a fair line"
+    )
     args = parser.parse_args()
     ok = True
     if args.model in ("dynamodb", "both"):

@@ -55,7 +55,10 @@ class Buyer:
     arrival: float  # seconds from the start, real time
     abandons: bool
     quantity: int
-    admitted_at: float | None = None  # its order placed (seats held)
+    admitted_at: float | None = None  # the line's cursor passed its arrival (the line's log)
+    ordered_at: float | None = None  # its order placed (seats held)
+    token: str | None = None  # its place in the line
+    line_arrival: int | None = None  # µs, as the line recorded it
     sold_out: bool = False
     order_id: str | None = None
     pay_clicks: int = 0
@@ -150,28 +153,62 @@ class Run:
     def step_arrive(self, buyer: Buyer) -> None:
         status, _, _ = self.http("GET", "/catalog")
         buyer.statuses[status] += 1
+        self.step_order(buyer)
+
+    def step_order(self, buyer: Buyer) -> None:
         body = {
             "customer": {"email": f"buyer{buyer.n}@example.com", "name": f"Buyer {buyer.n}"},
             "items": [{"sku": "onsale", "quantity": buyer.quantity}],
         }
-        status, headers, data = self.http(
-            "POST", "/orders", body=body, headers={"Idempotency-Key": buyer.key}
-        )
+        headers = {"Idempotency-Key": buyer.key}
+        if buyer.token:
+            headers["Line-Token"] = buyer.token
+        status, answer_headers, data = self.http("POST", "/orders", body=body, headers=headers)
         buyer.statuses[status] += 1
+        code = data["error"]["code"] if isinstance(data, dict) and "error" in data else None
         if status == 201:
-            buyer.admitted_at = self.now()
+            buyer.ordered_at = self.now()
             buyer.order_id = data["order_id"]
             if buyer.abandons:
                 self.done(buyer)
             else:
                 self.at(self.now() + self.args.think * self.scale, "pay", buyer)
-        elif status == 409 and data and data["error"]["code"] == "sold_out":
+        elif code == "sold_out":
             buyer.sold_out = True
             self.done(buyer)
+        elif status == 403 and not buyer.token:  # an on-sale with a line: join it
+            status, _, data = self.http("POST", "/onsales/onsale/line")
+            buyer.statuses[status] += 1
+            if status != 201:
+                self.done(buyer)
+                return
+            from django.core import signing
+
+            from orders.services.line import SALT
+
+            buyer.token = data["token"]
+            buyer.line_arrival = signing.loads(buyer.token, salt=SALT)["a"]
+            self.at(self.now() + data["poll_after_seconds"], "line", buyer)
+        elif status == 403:  # not yet: back to the line
+            self.at(self.now() + 1.0, "line", buyer)
         elif status in (409, 429, 503):
-            self.at(self.now() + float(headers.get("Retry-After") or 1), "arrive", buyer)
+            self.at(self.now() + float(answer_headers.get("Retry-After") or 1), "order", buyer)
         else:
             self.done(buyer)
+
+    def step_line(self, buyer: Buyer) -> None:
+        status, _, data = self.http("GET", "/onsales/onsale/line", headers={
+            "Line-Token": buyer.token})  # fmt: skip
+        buyer.statuses[status] += 1
+        if status != 200:
+            self.done(buyer)
+        elif data["status"] == "admitted":
+            self.step_order(buyer)
+        elif data["status"] == "sold_out":
+            buyer.sold_out = True
+            self.done(buyer)
+        else:
+            self.at(self.now() + data["poll_after_seconds"], "line", buyer)
 
     def step_pay(self, buyer: Buyer) -> None:
         buyer.pay_clicks += 1
@@ -210,10 +247,34 @@ class Run:
 
     # --- the run -----------------------------------------------------------------------
 
+    def monitor(self) -> None:
+        """The line's cursor, sampled: when it passed each buyer's arrival (its admission)."""
+        from orders.services.line import line_get
+
+        while self.pending > 0:
+            line = line_get(sku="onsale", consistent=True)
+            if line is not None:
+                self.cursor.append((self.now(), int(line.admitted_until)))
+            time.sleep(0.2)
+
+    def admissions(self) -> None:
+        times = [t for t, _ in self.cursor]
+        cursors = [c for _, c in self.cursor]
+        for buyer in self.buyers:
+            if buyer.line_arrival is None:
+                buyer.admitted_at = buyer.ordered_at  # no line: admitted when it ordered
+                continue
+            buyer.arrival = buyer.line_arrival / 1_000_000 - self.start_wall
+            index = bisect_left(cursors, buyer.line_arrival)
+            buyer.admitted_at = times[index] if index < len(times) else None
+
     def go(self) -> float:
         from orders.actions import orders_expire
 
         self.start = time.monotonic()
+        self.start_wall = time.time()
+        self.cursor: list[tuple[float, int]] = []
+        threading.Thread(target=self.monitor, daemon=True).start()
         for buyer in self.buyers:
             self.at(buyer.arrival, "arrive", buyer)
         workers = [threading.Thread(target=self.worker) for _ in range(self.args.workers)]
@@ -231,6 +292,7 @@ class Run:
         while time.monotonic() < deadline and self._held():
             time.sleep(sweep)
             orders_expire(older_than_minutes=hold_minutes, limit=2000)
+        self.admissions()
         return self.now()
 
     def _held(self) -> bool:
@@ -331,6 +393,14 @@ def partners_run(args: Any) -> bool:
 
         tables_ensure()
         _ticket_type(args.seats, args.shards)
+        admit = args.stripe_rate / scale / (1 - args.abandon)
+        if args.line:
+            from datetime import UTC, datetime
+
+            from orders.services.line import onsale_open
+
+            onsale_open(sku="onsale", start=datetime.now(UTC), admit_per_second=admit,
+                        hold_minutes=max(1, round(args.hold * scale / 60)))  # fmt: skip
         server, api = _serve()
         from devstack.stripe_webhooks import stripe_webhook_register
 
@@ -393,8 +463,9 @@ def _report(args, run, elapsed, counts, lags, stats) -> bool:
     errors = statuses[-1]
     stripe_429 = sum(stats["limited"].values())
     admitted = [b for b in buyers if b.admitted_at is not None]
+    ordered = [b for b in buyers if b.ordered_at is not None]
     paid = [b for b in buyers if b.paid_at is not None]
-    abandoned = [b for b in admitted if b.abandons]
+    abandoned = [b for b in ordered if b.abandons]
     violations = fairness_violations(buyers, slack=1.0 * scale)
     create_key = "POST /v1/payment_intents"
     created = stats["forwarded"].get(create_key, 0)
@@ -418,7 +489,8 @@ def _report(args, run, elapsed, counts, lags, stats) -> bool:
         f"run {elapsed:.0f} s measured"
     )
     rows = [
-        ("buyers admitted (order placed)", len(admitted)),
+        ("buyers admitted (line, or order placed)", len(admitted)),
+        ("buyers who placed an order", len(ordered)),
         ("  of whom abandoned", len(abandoned)),
         ("buyers told sold out", sum(b.sold_out for b in buyers)),
         ("buyers paid", len(paid)),

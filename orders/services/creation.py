@@ -60,7 +60,7 @@ from orders.models import Customer, CustomerEmailClaim, Order, OrderItem, OrderS
 from orders.payment_port import PaymentRefused, PaymentStarted, payment_gateway
 from orders.selectors import customer_id_for_email, order_get, ticket_types_get
 from orders.services.customers import customers_first_day_note
-from orders.services.line import line_pass_check
+from orders.services.line import LineError, line_pass_check
 from orders.services.seats import (
     TRANSIENT_CODES,
     seats_failure,
@@ -121,8 +121,12 @@ def order_create(
         order_id_var.set(order_id)
         return _resume(existing, defer_payment=defer_payment)
     order_id = order_id or new_id("ord")
-    for sku in {line.sku for line in lines}:  # an on-sale admits through its line
-        line_pass_check(sku=sku, token=line_token)
+    for index, line in enumerate(lines):  # an on-sale admits through its line
+        try:
+            line_pass_check(sku=line.sku, token=line_token)
+        except LineError as refused:
+            refused.fields = {f"items.{index}.sku": [refused.message]}
+            raise
 
     items, currency = _priced_items(lines)
     email = email_normalise(email)

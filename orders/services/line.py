@@ -167,8 +167,9 @@ def line_status(*, sku: str, token: str) -> LinePlace:
 
 def line_pass_check(*, sku: str, token: str | None) -> None:
     """``POST /orders`` for ``sku``: allowed without a pass when no line is open for it;
-    else only for a buyer the line has admitted."""
-    line = line_get(sku=sku)
+    else only for a buyer the line has admitted (read strongly: the poll that admitted the
+    buyer may have moved the cursor a moment ago)."""
+    line = line_get(sku=sku, consistent=True)
     if line is None:
         return
     if not token:

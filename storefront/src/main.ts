@@ -201,12 +201,70 @@ function idempotencyKey(body: OrderCreateInput): string {
   return pending.key;
 }
 
+// --- 2a. The on-sale's line ------------------------------------------------------------------
+
+// The place in each on-sale's line (a signed token the API gave), kept while the page lives.
+const lineTokens = new Map<string, string>();
+
+function lineSku(fields: Record<string, string[]> | undefined, items: OrderCreateInput["items"]): string | null {
+  for (const path of Object.keys(fields ?? {})) {
+    const match = /^items\.(\d+)\.sku$/.exec(path);
+    if (match) return items[Number(match[1])]?.sku ?? null;
+  }
+  return null;
+}
+
+/** Join the line of `sku` (once) and wait for our turn, showing the place; the token once
+ * admitted, null when the line ended (sold out) or could not be reached. */
+async function waitInLine(api: StorefrontClient, sku: string): Promise<string | null> {
+  let token = lineTokens.get(sku);
+  if (!token) {
+    const { data } = await api.POST("/onsales/{sku}/line", { params: { path: { sku } } });
+    if (!data) {
+      showAlert("We could not put you in the line. Please try again in a moment.");
+      return null;
+    }
+    token = data.token;
+    lineTokens.set(sku, token);
+  }
+  for (;;) {
+    let answer;
+    try {
+      answer = await api.GET("/onsales/{sku}/line", { params: { path: { sku }, header: { "Line-Token": token } } });
+    } catch {
+      say("Connection lost; you keep your place. Still trying…");
+      await sleep(3000);
+      continue;
+    }
+    const { data, error } = answer;
+    if (!data) {
+      showAlert(error?.error.message ?? "Your place in the line was lost. Please reload the page.");
+      lineTokens.delete(sku);
+      return null;
+    }
+    if (data.status === "admitted") {
+      say("It is your turn: placing your order…");
+      return token;
+    }
+    if (data.status === "sold_out") {
+      showAlert("Sold out: every ticket has been sold, and the line has ended. Nothing was ordered or charged.");
+      say("");
+      return null;
+    }
+    const minutes = data.estimate_seconds >= 90 ? `about ${Math.round(data.estimate_seconds / 60)} min` : `about ${data.estimate_seconds} s`;
+    say(`You are in line: ${data.place} ahead of you, ${minutes}. Keep this page open; your place is kept.`);
+    await sleep(data.poll_after_seconds * 1000);
+  }
+}
+
 async function createOrder(api: StorefrontClient, body: OrderCreateInput): Promise<OrderCreated | null> {
   const key = idempotencyKey(body);
+  let lineToken: string | undefined;
   for (let attempt = 0; attempt < 5; attempt++) {
     let result;
     try {
-      result = await api.POST("/orders", { body, params: { header: { "Idempotency-Key": key } } });
+      const header = { "Idempotency-Key": key, ...(lineToken ? { "Line-Token": lineToken } : {}) };
+      result = await api.POST("/orders", { body, params: { header } });
     } catch {
       showAlert("We could not reach the ticket shop. Check your connection and press the button again; you will not be charged twice.");
       return null;
@@ -244,6 +302,15 @@ async function createOrder(api: StorefrontClient, body: OrderCreateInput): Promi
           `Payments are unavailable right now: our payment provider (Stripe) is not answering. Nothing was ordered or charged. Please try again in ${wait} seconds.`,
         );
         return null;
+      }
+      case "line_pass_required":
+      case "line_not_admitted_yet": {
+        const sku = lineSku(error.error.fields, body.items);
+        const token = sku ? await waitInLine(api, sku) : null;
+        if (!token) return null;
+        lineToken = token;
+        attempt = 0; // the wait in line was not an attempt
+        continue;
       }
       case "idempotency_in_progress":
         say("Still placing your order…");

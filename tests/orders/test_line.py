@@ -105,3 +105,19 @@ def test_sold_out_ends_the_line_for_everyone_waiting(client):
 
     payment_succeeded(order_id=placed.json()["order_id"], actor="test", first_news=True)
     assert wait_until(client, later, "sold_out")["status"] == "sold_out"
+
+
+def test_staff_see_the_line_on_the_dashboard(client, staff_client):
+    ticket_type_create("ga", available=10)
+    onsale_open(sku="ga", start=datetime.now(UTC) - timedelta(seconds=30), hold_minutes=12,
+                admit_per_second=0.001)  # fmt: skip
+    token = join(client).json()["token"]
+    assert status(client, token).json()["status"] == "waiting"  # the line counted it
+
+    page = staff_client("viewer").get("/admin/dashboard/").content.decode()
+
+    section = page[page.index('id="onsales"') :]
+    assert '<th scope="row">ga</th>' in section
+    assert "<td>1</td>" in section  # one waiting
+    assert "<td>10</td>" in section  # seats left
+    assert "12 min" in section

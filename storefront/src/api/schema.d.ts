@@ -24,6 +24,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/onsales/{sku}/line": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Where you are in the line
+         * @description Your place, an estimate, and when to ask again; `admitted` once your turn came. Costs one read: poll it every `poll_after_seconds`.
+         */
+        get: operations["line_status"];
+        put?: never;
+        /**
+         * Join an on-sale's line
+         * @description When `POST /orders` answers `403 line_pass_required`, the ticket type is on sale through a line: join it here, then poll `GET /onsales/{sku}/line` with the token (first come, first admitted). Your place is in the signed token you get.
+         */
+        post: operations["line_join"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/orders": {
         parameters: {
             query?: never;
@@ -120,6 +144,8 @@ export interface components {
             available: number | null;
         };
         /** @enum {string} */
+        Code3e9Enum: "not_found";
+        /** @enum {string} */
         CodeC41Enum: "payment_provider_unavailable" | "service_unavailable";
         Fulfillment: {
             /**
@@ -140,6 +166,61 @@ export interface components {
             sku: string;
             code: string | null;
         };
+        Line: {
+            /**
+             * @description `waiting`: poll again after `poll_after_seconds`. `admitted`: place the order with this `token` in the `Line-Token` header. `sold_out`: the line has ended.
+             *
+             *     * `waiting` - waiting
+             *     * `admitted` - admitted
+             *     * `sold_out` - sold_out
+             */
+            status: components["schemas"]["LineStatusEnum"];
+            /** @description Your place (signed): keep it, send it back. */
+            token: string;
+            /** @description About how many buyers are ahead of you. */
+            place: number;
+            /** @description About how long until admitted. */
+            estimate_seconds: number;
+            /** Format: double */
+            poll_after_seconds: number;
+        };
+        /** @description The one error body. */
+        LineNotFoundError: {
+            error: components["schemas"]["LineNotFoundErrorDetail"];
+        };
+        LineNotFoundErrorDetail: {
+            /** @description Machine-readable; switch on it. `not_found`: No on-sale is open for this ticket type. */
+            code: components["schemas"]["Code3e9Enum"];
+            /** @description For people; may change, do not parse. */
+            message: string;
+            /** @description Validation errors (and `sold_out`) only: a dotted path in the request body -> messages, e.g. `"items.0.quantity"`. Show each next to its input. */
+            fields?: {
+                [key: string]: string[];
+            };
+        };
+        /**
+         * @description * `waiting` - waiting
+         *     * `admitted` - admitted
+         *     * `sold_out` - sold_out
+         * @enum {string}
+         */
+        LineStatusEnum: "waiting" | "admitted" | "sold_out";
+        /** @description The one error body. */
+        LineTokenInvalidError: {
+            error: components["schemas"]["LineTokenInvalidErrorDetail"];
+        };
+        LineTokenInvalidErrorDetail: {
+            /** @description Machine-readable; switch on it. `line_pass_required`: This line token is not valid for this on-sale; join again. */
+            code: components["schemas"]["LineTokenInvalidErrorDetailCodeEnum"];
+            /** @description For people; may change, do not parse. */
+            message: string;
+            /** @description Validation errors (and `sold_out`) only: a dotted path in the request body -> messages, e.g. `"items.0.quantity"`. Show each next to its input. */
+            fields?: {
+                [key: string]: string[];
+            };
+        };
+        /** @enum {string} */
+        LineTokenInvalidErrorDetailCodeEnum: "line_pass_required";
         MaskedCustomer: {
             /** @description Masked, e.g. j***@example.com. */
             email: string;
@@ -197,7 +278,7 @@ export interface components {
         };
         NotFoundErrorDetail: {
             /** @description Machine-readable; switch on it. `not_found`: No order with this id. */
-            code: components["schemas"]["NotFoundErrorDetailCodeEnum"];
+            code: components["schemas"]["Code3e9Enum"];
             /** @description For people; may change, do not parse. */
             message: string;
             /** @description Validation errors (and `sold_out`) only: a dotted path in the request body -> messages, e.g. `"items.0.quantity"`. Show each next to its input. */
@@ -205,8 +286,6 @@ export interface components {
                 [key: string]: string[];
             };
         };
-        /** @enum {string} */
-        NotFoundErrorDetailCodeEnum: "not_found";
         /** @description The one error body. */
         OrderCreateBadRequestError: {
             error: components["schemas"]["OrderCreateBadRequestErrorDetail"];
@@ -259,6 +338,22 @@ export interface components {
         };
         /** @enum {string} */
         OrderCreateKeyReusedErrorDetailCodeEnum: "idempotency_key_reused";
+        /** @description The one error body. */
+        OrderCreateLineError: {
+            error: components["schemas"]["OrderCreateLineErrorDetail"];
+        };
+        OrderCreateLineErrorDetail: {
+            /** @description Machine-readable; switch on it. `line_pass_required`: This on-sale admits buyers through its line: join it first; `line_not_admitted_yet`: Your place in the line has not been reached yet. */
+            code: components["schemas"]["OrderCreateLineErrorDetailCodeEnum"];
+            /** @description For people; may change, do not parse. */
+            message: string;
+            /** @description Validation errors (and `sold_out`) only: a dotted path in the request body -> messages, e.g. `"items.0.quantity"`. Show each next to its input. */
+            fields?: {
+                [key: string]: string[];
+            };
+        };
+        /** @enum {string} */
+        OrderCreateLineErrorDetailCodeEnum: "line_not_admitted_yet" | "line_pass_required";
         /** @description The one error body. */
         OrderCreateUnavailableError: {
             error: components["schemas"]["OrderCreateUnavailableErrorDetail"];
@@ -522,6 +617,115 @@ export interface operations {
             };
         };
     };
+    line_status: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The token `POST /onsales/{sku}/line` gave you. */
+                "Line-Token": string;
+                /** @description Optional: your own id for this request, to match your logs with ours. Used and echoed if it is 1 to 128 of `A-Z a-z 0-9 = ; : . _ -`; otherwise ignored and we make one (never an error). */
+                "X-Request-Id"?: string;
+            };
+            path: {
+                sku: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    /** @description The id of this request, on every answer (success or error) and on every log line it wrote. Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Line"];
+                };
+            };
+            /** @description The token is missing, altered or for another on-sale: join the line again. */
+            403: {
+                headers: {
+                    /** @description The id of this request, on every answer (success or error) and on every log line it wrote. Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LineTokenInvalidError"];
+                };
+            };
+            /** @description No line for this sku: order directly with `POST /orders`. */
+            404: {
+                headers: {
+                    /** @description The id of this request, on every answer (success or error) and on every log line it wrote. Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LineNotFoundError"];
+                };
+            };
+            /** @description Another method than the documented ones; `Allow` lists them. */
+            405: {
+                headers: {
+                    /** @description The id of this request, on every answer (success or error) and on every log line it wrote. Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MethodNotAllowedError"];
+                };
+            };
+        };
+    };
+    line_join: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Optional: your own id for this request, to match your logs with ours. Used and echoed if it is 1 to 128 of `A-Z a-z 0-9 = ; : . _ -`; otherwise ignored and we make one (never an error). */
+                "X-Request-Id"?: string;
+            };
+            path: {
+                sku: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            201: {
+                headers: {
+                    /** @description The id of this request, on every answer (success or error) and on every log line it wrote. Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Line"];
+                };
+            };
+            /** @description No line for this sku: order directly with `POST /orders`. */
+            404: {
+                headers: {
+                    /** @description The id of this request, on every answer (success or error) and on every log line it wrote. Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LineNotFoundError"];
+                };
+            };
+            /** @description Another method than the documented ones; `Allow` lists them. */
+            405: {
+                headers: {
+                    /** @description The id of this request, on every answer (success or error) and on every log line it wrote. Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MethodNotAllowedError"];
+                };
+            };
+        };
+    };
     order_create: {
         parameters: {
             query?: never;
@@ -530,6 +734,8 @@ export interface operations {
                 "API-Version"?: "2025-01-01" | "2026-12-07";
                 /** @description Optional, strongly recommended: 1 to 255 visible ASCII characters (no spaces), e.g. a UUID made when the buyer presses Buy and kept until the order exists. Kept 24 hours. The same key with the same body answers the first answer again (same order, same `client_secret`), so a retry after a timeout or a lost connection never makes a second order. The same key with another body: `422 idempotency_key_reused`. While the first request with the key still runs: `409 idempotency_in_progress` (retry in a second). A malformed key: `400 invalid_idempotency_key`. */
                 "Idempotency-Key"?: string;
+                /** @description During an on-sale with a line: the token of `POST /onsales/{sku}/line`, once `GET /onsales/{sku}/line` says `admitted`. Without it, `403 line_pass_required`. */
+                "Line-Token"?: string;
                 /** @description Optional: your own id for this request, to match your logs with ours. Used and echoed if it is 1 to 128 of `A-Z a-z 0-9 = ; : . _ -`; otherwise ignored and we make one (never an error). */
                 "X-Request-Id"?: string;
             };
@@ -561,6 +767,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OrderCreateBadRequestError"];
+                };
+            };
+            /** @description The ticket type is on sale through a line: join it (`POST /onsales/{sku}/line`), poll until `admitted`, then send the order again with `Line-Token`. Nothing was created. */
+            403: {
+                headers: {
+                    /** @description The id of this request, on every answer (success or error) and on every log line it wrote. Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderCreateLineError"];
                 };
             };
             /** @description Another method than the documented ones; `Allow` lists them. */
