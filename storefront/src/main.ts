@@ -219,7 +219,12 @@ function lineSku(fields: Record<string, string[]> | undefined, items: OrderCreat
 async function waitInLine(api: StorefrontClient, sku: string): Promise<string | null> {
   let token = lineTokens.get(sku);
   if (!token) {
-    const { data } = await api.POST("/onsales/{sku}/line", { params: { path: { sku } } });
+    let data;
+    try {
+      ({ data } = await api.POST("/onsales/{sku}/line", { params: { path: { sku } } }));
+    } catch {
+      data = undefined;
+    }
     if (!data) {
       showAlert("We could not put you in the line. Please try again in a moment.");
       return null;
