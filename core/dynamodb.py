@@ -74,8 +74,11 @@ def register(model: type[PynamoModel]) -> type[PynamoModel]:
 
 def registered_models() -> list[type[PynamoModel]]:
     """Every table's model. Django imports each installed app's ``models`` module at set-up,
-    which registers its tables: this module names no app."""
+    which registers its tables: this module names no app. The back-office table's description
+    is ``core.models`` (core is plumbing, not an installed app): imported here."""
     from django.apps import apps
+
+    import core.models  # noqa: F401  (registers BackOfficeRecord)
 
     apps.check_models_ready()
     return list(_registry)
