@@ -36,7 +36,6 @@ This module must not call Stripe, and imports no app (``integrations`` is the fl
 from __future__ import annotations
 
 import enum
-import math
 import random
 import time
 from dataclasses import dataclass
@@ -199,8 +198,3 @@ def budget_penalise(*, endpoint: str, seconds: float) -> None:
     except UpdateError as error:
         if not condition_failed(error):
             raise
-
-
-def retry_after_header(seconds: float) -> str:
-    """Whole seconds for a ``Retry-After`` header (at least 1)."""
-    return str(max(1, math.ceil(seconds)))
