@@ -5,7 +5,8 @@ Reads a handful of items whatever the tables hold: one Query of the daily counte
 (``order-status-index``), open disputes (the sparse ``order-dispute-index``) and unpaid orders
 past their expiry (``order-status-index`` with ``created_at`` before the cut-off: orders the
 expiry sweeper should have canceled), and the needs-attention counts, one small Query per
-reason (``orders.selectors.orders_needing_attention``), each linking to its part of the queue. The chart is inline SVG drawn here: no JavaScript, no CDN.
+reason (``orders.selectors.orders_needing_attention``), each linking to its part of the queue,
+and one Query of the on-sales' lines (``orders.services.line``; a seats read per line). The chart is inline SVG drawn here: no JavaScript, no CDN.
 """
 
 from __future__ import annotations
