@@ -35,12 +35,18 @@ pytestmark = pytest.mark.usefixtures("aws")
 
 
 def buy(n: int, quantity: int = 1, sku: str = "hot"):
-    """Buyer ``n`` (their own address, so the rate limit does not mix them up) orders, and
-    tries again after a 503 as the storefront does (DynamoDB busy: see Retry-After)."""
+    """Buyer ``n`` (their own address, so the rate limit does not mix them up) orders as the
+    reference checkout does (the PaymentIntent at "Pay", so seats alone are tested here), and
+    tries again after a 503 (DynamoDB busy: see Retry-After)."""
     client = Client(raise_request_exception=False, REMOTE_ADDR=f"10.0.{n // 200}.{n % 200}")
     body = order_body(f"b{n}@example.com", items=[{"sku": sku, "quantity": quantity}])
     for _ in range(5):
-        response = client.post("/orders", json.dumps(body), content_type="application/json")
+        response = client.post(
+            "/orders",
+            json.dumps(body),
+            content_type="application/json",
+            headers={"API-Version": "2026-12-07"},
+        )
         if response.status_code != 503:
             break
     return response
