@@ -154,14 +154,21 @@ def idempotency_claim(
 
 
 def idempotency_complete(*, claim: Claim, status: int, body: dict[str, Any]) -> None:
-    IdempotencyRecord(pk=claim.pk, sk=IDEMPOTENCY.sk).update(
-        actions=[
-            IdempotencyRecord.status.set("COMPLETED"),
-            IdempotencyRecord.response_status.set(status),
-            IdempotencyRecord.response_body.set(json.dumps(body)),
-        ],
-        condition=IdempotencyRecord.status == "IN_PROGRESS",
-    )
+    """Store the answer. When the record is no longer in progress, a retry took over after
+    this run's lease ran out (a slow run) and completed it: its answer stands (the same
+    subject: a take-over resumes, never repeats) and this one is answered as it is."""
+    try:
+        IdempotencyRecord(pk=claim.pk, sk=IDEMPOTENCY.sk).update(
+            actions=[
+                IdempotencyRecord.status.set("COMPLETED"),
+                IdempotencyRecord.response_status.set(status),
+                IdempotencyRecord.response_body.set(json.dumps(body)),
+            ],
+            condition=IdempotencyRecord.status == "IN_PROGRESS",
+        )
+    except UpdateError as error:
+        if not condition_failed(error):
+            raise
 
 
 def idempotency_release(*, claim: Claim) -> None:
