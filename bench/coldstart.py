@@ -5,8 +5,11 @@ a baseline measured in the same run:
 
 1. From the source tree: import the WSGI application and serve GET /health through the WSGI
    callable, beside a bare interpreter that imports only boto3.
-2. Lambda-style (the default; ``--no-lambda`` skips it): the deployment package built by
-   ``zappa package prod`` (``deploy.build``) unpacked into a read-only directory; a fresh
+2. Lambda-style (the default; ``--no-lambda`` skips it): each function's deployment package,
+   built by ``zappa package prod`` (the public API) and ``zappa package prod-backoffice`` (the
+   back office) (``deploy.build``), unpacked into a read-only directory; each path is answered
+   by the function CloudFront sends it to (the admin's login page by the back office, the
+   rest by the public API); a fresh
    ``python -S`` that sees only the package and boto3/botocore standing in for the runtime's
    (``devstack.lambda_runtime``) imports Zappa's ``handler`` and answers one API Gateway REST
    event, for each of GET /health, GET /catalog, POST /orders (a new buyer each time),
@@ -14,10 +17,11 @@ a baseline measured in the same run:
    verify, claim, look up, record) and GET /admin/login/. Beside each, a bare Lambda handler
    (boto3 and the standard library only) that makes the same AWS requests for that path, so
    the ratio is what Django, DRF, PynamoDB, Zappa and our code add; and a plain handler that
-   imports boto3 and answers. Prints each path's ratios and whether the goals of issue 16 are
+   imports boto3 and answers. Prints each path's ratios and whether the goals of issues 16 and 27 are
    met: first response <= 1.5x bare for the storefront's paths, <= 2.5x for the admin's login
    page, peak memory <= 1.2x bare (reported, not enforced: a shared machine's noise would make
-   it flaky). ``--sources-only`` adds GET /health from the package
+   it flaky). ``--before ZIP`` adds, interleaved, a one-function package from before the split
+   answering every path (its ratio beside the split's). ``--sources-only`` adds GET /health from the package
    without its bytecode (what Zappa's stale timestamp ``.pyc`` files amount to).
 
 Run: ``make bench`` or ``.venv/bin/python bench/coldstart.py [--runs N] [--package ZIP]``.
@@ -70,7 +74,7 @@ print(json.dumps({"import": t1 - t0, "first_response": t1 - t0,
 
 ENV = {
     "PATH": os.environ.get("PATH", ""),
-    "DJANGO_SETTINGS_MODULE": "tickets.settings",
+    "DJANGO_SETTINGS_MODULE": "tickets.settings_public",  # the public API's function
     "DJANGO_ALLOWED_HOSTS": "localhost",
     "DJANGO_SECRET_KEY": "bench-only-not-a-secret-" + "x" * 40,
     "PYTHONDONTWRITEBYTECODE": "",
@@ -221,6 +225,9 @@ PATHS = {
     "POST /webhooks/stripe": (1.5, 200),
     "GET /admin/login/": (2.5, 200),
 }
+# The function that answers each path in AWS (CloudFront's routing, infra/admin.tf).
+BACKOFFICE_PATHS = frozenset({"GET /admin/login/"})
+PUBLIC_STAGE, BACKOFFICE_STAGE = "prod", "prod-backoffice"
 MEMORY_GOAL = 1.2  # peak memory (max RSS), package / bare, for every path
 
 
@@ -270,21 +277,27 @@ def _strip_bytecode(source: Path, target: Path) -> Path:
     return target
 
 
-def _package_build(stack, workdir: Path) -> Path:
+def _packages_build(stack, workdir: Path) -> tuple[Path, Path]:
+    """Both functions' packages (the public API's, the back office's), from one project copy."""
     import boto3
 
     from deploy import build
 
     project = build.project_copy(workdir / "project")
-    stage_env = build.stage_environment("prod", project)
+    stage_env = build.stage_environment(BACKOFFICE_STAGE, project)
     aws_env = {k: v for k, v in stack.environment().items() if k.startswith("AWS_")}
     boto3.client("s3", endpoint_url=stack.aws_url, region_name=aws_env["AWS_REGION"]).create_bucket(
         Bucket=stage_env["DJANGO_STATIC_BUCKET"],
         CreateBucketConfiguration={"LocationConstraint": aws_env["AWS_REGION"]},
     )
-    build.collectstatic("prod", project, extra_env=aws_env)
+    build.collectstatic(BACKOFFICE_STAGE, project, extra_env=aws_env)
     build.deploy_venv_ensure()
-    return build.package("prod", workdir / "ticketstoheaven-prod.zip", project)
+    return (
+        build.package(PUBLIC_STAGE, workdir / f"ticketstoheaven-{PUBLIC_STAGE}.zip", project),
+        build.package(
+            BACKOFFICE_STAGE, workdir / f"ticketstoheaven-{BACKOFFICE_STAGE}.zip", project
+        ),
+    )
 
 
 def _prod_data(stack, runtime) -> None:
@@ -304,15 +317,20 @@ def _prod_data(stack, runtime) -> None:
             "sku": {"S": "coldstart"}, "name": {"S": "Cold start"}, "description": {"S": ""},
             "unit_amount": {"N": "4900"}, "currency": {"S": "usd"}, "capacity": {"N": "1000000"},
             "available": {"N": "1000000"}, "active": {"BOOL": True}, "catalog_key": {"S": "active"},
+            "listing": {"S": "all"},
             "version": {"N": "1"}, "created_at": {"S": stamp}, "updated_at": {"S": stamp},
         },
     )  # fmt: skip
 
 
-def lambda_coldstart(runs: int, package: Path | None, sources_only: bool) -> bool:
+def lambda_coldstart(
+    runs: int,
+    packages: tuple[Path, Path] | None,
+    sources_only: bool,
+    before: Path | None = None,
+) -> bool:
     import secrets as random_tokens
     import tempfile
-    import zipfile
 
     from deploy.build import stage_environment
     from devstack.lambda_runtime import (
@@ -328,17 +346,26 @@ def lambda_coldstart(runs: int, package: Path | None, sources_only: bool) -> boo
         os.environ.update({k: v for k, v in stack.environment().items() if k.startswith("AWS_")})
         with tempfile.TemporaryDirectory(prefix="coldstart-") as tmp:
             work = Path(tmp)
-            package = package or _package_build(stack, work)
+            package, backoffice_package = packages or _packages_build(stack, work)
             runtime_dir = runtime_standin(work / "runtime")
             local = {k: v for k, v in stack.environment().items() if k.startswith("AWS_")}
-            env = {**stage_environment("prod"), **local, "STRIPE_API_BASE": stack.stripe_url}
+            local["STRIPE_API_BASE"] = stack.stripe_url
+            env = {**stage_environment(PUBLIC_STAGE), **local}
+            backoffice_env = {**stage_environment(BACKOFFICE_STAGE), **local}
             bare_dir = work / "bare"
             bare_dir.mkdir()
             (bare_dir / "handler.py").write_text(BARE_HANDLER)
             tree_read_only(bare_dir)
             app = LambdaRuntime(package_unpack(package, work / "with"), runtime_dir, env)
+            backoffice = LambdaRuntime(
+                package_unpack(backoffice_package, work / "backoffice"), runtime_dir, backoffice_env
+            )
             bare = LambdaRuntime(bare_dir, runtime_dir, env)
             runtimes = {"package": app, "bare": bare}
+            if before:  # one function answering every path, as before the split
+                runtimes["before"] = LambdaRuntime(
+                    package_unpack(before, work / "before"), runtime_dir, env
+                )
             if sources_only:
                 stripped = _strip_bytecode(package, work / "sources-only.zip")
                 runtimes["sources only"] = LambdaRuntime(
@@ -352,6 +379,8 @@ def lambda_coldstart(runs: int, package: Path | None, sources_only: bool) -> boo
                     for variant, runtime in runtimes.items():
                         if variant == "sources only" and name != "GET /health":
                             continue
+                        if variant == "package" and name in BACKOFFICE_PATHS:
+                            runtime = backoffice
                         event = _events(
                             name, run, f"{tag}{variant[0]}", stack.secrets.stripe_webhook_secret
                         )
@@ -360,11 +389,11 @@ def lambda_coldstart(runs: int, package: Path | None, sources_only: bool) -> boo
                         assert result.errors == [None], result.output
                         assert answer["statusCode"] == status, (variant, name, answer)
                         samples.setdefault((variant, name), []).append(result)
-            for runtime in runtimes.values():
+            for runtime in [*runtimes.values(), backoffice]:
                 tree_read_only(runtime.task_dir, read_only=False)
-            with zipfile.ZipFile(package) as zf:
-                unpacked = sum(i.file_size for i in zf.infolist())
-            return _lambda_report(samples, runs, package, unpacked)
+            return _lambda_report(
+                samples, runs, {"public API": package, "back office": backoffice_package}
+            )
     finally:
         stack.stop()
 
@@ -373,12 +402,22 @@ def _first(r) -> float:
     return (r.import_seconds + r.seconds[0]) * 1000
 
 
-def _lambda_report(samples: dict, runs: int, package: Path, unpacked: int) -> bool:
+def _lambda_report(samples: dict, runs: int, packages: dict[str, Path]) -> bool:
+    import zipfile
+
     med = statistics.median
+    sizes = []
+    for label, package in packages.items():
+        with zipfile.ZipFile(package) as zf:
+            unpacked = sum(i.file_size for i in zf.infolist())
+        sizes.append(
+            f"{label} {package.stat().st_size / 2**20:.1f} MiB zipped, "
+            f"{unpacked / 2**20:.1f} MiB unpacked"
+        )
     print(
-        f"\nLambda-style cold start: the package from `zappa package prod` unpacked read-only, "
-        f"median of {runs} fresh interpreters per cell; package "
-        f"{package.stat().st_size / 2**20:.1f} MiB zipped, {unpacked / 2**20:.1f} MiB unpacked."
+        f"\nLambda-style cold start: each function's package from `zappa package` unpacked "
+        f"read-only, median of {runs} fresh interpreters per cell; {'; '.join(sizes)}. "
+        f"GET /admin/login/ is answered by the back office, the other paths by the public API."
     )
     print(
         "bare = a handler with only boto3 making the same AWS requests as the app for that path; "
@@ -391,9 +430,11 @@ def _lambda_report(samples: dict, runs: int, package: Path, unpacked: int) -> bo
         samples[("bare", name)] = plain
     plain_first = med(_first(r) for r in plain)
     plain_rss = med(r.max_rss_mb for r in plain)
+    with_before = any(variant == "before" for variant, _ in samples)
     header = (
         f"{'path':24}{'import':>9}{'first':>9}{'bare':>8}{'ratio':>7}{'goal':>6}"
         f"{'vs plain':>10}{'peak MB':>9}{'bare MB':>9}{'ratio':>7}  goals"
+        + (f"{'before':>10}{'ratio':>7}" if with_before else "")
     )
     print(header)
     met_all = True
@@ -408,7 +449,13 @@ def _lambda_report(samples: dict, runs: int, package: Path, unpacked: int) -> bo
             f"{name:24}{med(r.import_seconds for r in app) * 1000:>6.0f} ms{first:>6.0f} ms"
             f"{bare_first:>5.0f} ms{ratio:>6.2f}x{(f'{goal:.1f}x' if goal else '-'):>6}"
             f"{first / plain_first:>9.2f}x{rss:>6.0f} MB{bare_rss:>6.0f} MB{memory:>6.2f}x  "
-            f"{'met' if met else 'NOT met'}"
+            f"{'met' if met else 'NOT met':7}"
+            + (
+                f"{med(_first(r) for r in samples[('before', name)]):>7.0f} ms"
+                f"{med(_first(r) for r in samples[('before', name)]) / bare_first:>6.2f}x"
+                if with_before
+                else ""
+            )
         )
     if ("sources only", "GET /health") in samples:
         slow = med(_first(r) for r in samples[("sources only", "GET /health")])
@@ -427,7 +474,18 @@ def _lambda_report(samples: dict, runs: int, package: Path, unpacked: int) -> bo
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--package", type=Path, help="a built package (default: build one)")
+    parser.add_argument(
+        "--package", type=Path, help="the public API's built package (default: build both)"
+    )
+    parser.add_argument(
+        "--backoffice-package", type=Path, help="the back office's built package (with --package)"
+    )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="also a one-function package from before the split, answering every path "
+        "(e.g. built from an older commit with `python -m deploy package`)",
+    )
     parser.add_argument("--no-lambda", action="store_true", help="only the source-tree measurement")
     parser.add_argument(
         "--sources-only", action="store_true", help="also GET /health from the package without .pyc"
@@ -448,7 +506,10 @@ def main() -> None:
         scale = 1000 if unit == "ms" else 1
         print(f"{label:28}{a * scale:>11.0f} {unit}{b * scale:>15.0f} {unit}{a / b:>8.2f}")
     if not args.no_lambda:
-        lambda_coldstart(args.runs, args.package, args.sources_only)
+        built = (args.package, args.backoffice_package) if args.package else None
+        if args.package and not args.backoffice_package:
+            parser.error("--package needs --backoffice-package")
+        lambda_coldstart(args.runs, built, args.sources_only, args.before)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,11 @@
 """Secrets (AWS Secrets Manager) and parameters (SSM Parameter Store), cached per container.
 
 What lives where:
-- secret ``{project}/{stage}/stripe``: JSON ``{"api_key", "webhook_secret"}``;
+- secret ``{project}/{stage}/stripe``: JSON ``{"api_key", "webhook_secret"}``, the public
+  API's function's: in AWS a *restricted* key that cannot refund (docs/deploy.md lists its
+  permissions); ``{project}/{stage}/stripe-backoffice``: JSON ``{"api_key"}``, the back
+  office's key, which may refund. A function reads the one named by ``STRIPE_KEY_NAME``
+  (zappa_settings.json; unset: ``stripe``, as locally, where one server does both);
 - secret ``{project}/{stage}/app``: JSON ``{"django_secret_key", "vendor_api_key"}``;
 - secret ``{project}/{stage}/origin``: JSON ``{"origin_verify_secret"}``, the header value our
   CloudFront distributions add (Terraform writes both from one variable), which
@@ -45,7 +49,9 @@ class ConfigurationError(RuntimeError):
 
 
 def _prefix() -> tuple[str, str]:
-    return os.environ.get("PROJECT_NAME", "ticketstoheaven"), os.environ.get("STAGE", "dev")
+    # APP_STAGE first: see tickets.settings (Zappa sets STAGE to its own stage's name).
+    stage = os.environ.get("APP_STAGE") or os.environ.get("STAGE", "dev")
+    return os.environ.get("PROJECT_NAME", "ticketstoheaven"), stage
 
 
 def secret_id(name: str) -> str:
@@ -174,13 +180,22 @@ def _required(source: dict[str, Any], key: str, where: str) -> str:
     return value
 
 
+def stripe_secret_name() -> str:
+    """The Stripe secret this function reads (``STRIPE_KEY_NAME``, default ``stripe``)."""
+    return os.environ.get("STRIPE_KEY_NAME") or "stripe"
+
+
 def stripe_secrets_get() -> StripeSecrets:
-    """Stripe's API key and webhook signing secret: one secret, read only by the requests that
-    talk to Stripe (creating an order, a webhook), from the cache or Secrets Manager."""
-    stripe = _secret_json("stripe")
+    """This function's Stripe API key and, where it has one, the webhook signing secret (empty
+    in the back office's secret, whose function serves no webhook): one secret, read only by
+    the requests that talk to Stripe, from the cache or Secrets Manager."""
+    name = stripe_secret_name()
+    stripe = _secret_json(name)
+    webhook_secret = stripe.get("webhook_secret", "")
+    if not isinstance(webhook_secret, str):
+        raise ConfigurationError(f"{secret_id(name)} has a malformed 'webhook_secret'")
     result = StripeSecrets(
-        api_key=_required(stripe, "api_key", secret_id("stripe")),
-        webhook_secret=_required(stripe, "webhook_secret", secret_id("stripe")),
+        api_key=_required(stripe, "api_key", secret_id(name)), webhook_secret=webhook_secret
     )
     redact_register(result.api_key, result.webhook_secret)
     return result

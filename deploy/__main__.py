@@ -2,7 +2,8 @@
 day-two operations (``deploy.operations``; docs/runbook.md; restoring tables is
 ``manage.py restore_tables``).
 
-``settings --terraform-output outputs.json`` fills the stage in ``zappa_settings.json`` from
+``settings --terraform-output outputs.json`` fills the stage and its back office's
+(``{stage}-backoffice``) in ``zappa_settings.json`` from
 ``terraform -chdir=infra output -json > outputs.json``; ``api-logging`` reads the same file."""
 
 from __future__ import annotations
@@ -64,7 +65,10 @@ def main() -> None:
     if args.step == "settings":
         outputs = json.loads(_require(args.terraform_output, parser, "settings").read_text())
         build.settings_from_terraform(args.stage, outputs, args.project_dir)
-        print(f"zappa_settings.json: stage {args.stage} filled from {args.terraform_output}")
+        print(
+            f"zappa_settings.json: stages {args.stage} and {args.stage}{build.BACKOFFICE_SUFFIX} "
+            f"filled from {args.terraform_output}"
+        )
         return
     if args.step == "collectstatic":
         build.collectstatic(args.stage, args.project_dir)

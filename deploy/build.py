@@ -42,43 +42,58 @@ def stage_environment(stage: str, project_dir: Path = ROOT) -> dict[str, str]:
     return dict(stage_config(stage, project_dir).get("aws_environment_variables", {}))
 
 
+BACKOFFICE_SUFFIX = "-backoffice"
+
+
 def settings_from_terraform(stage: str, outputs: dict, project_dir: Path = ROOT) -> dict:
-    """Fill ``stage`` in ``zappa_settings.json`` from ``terraform -chdir=infra output -json``
-    (the identifiers Terraform created: role, buckets, queue, domain; never a secret) and
-    return the stage's resolved settings. Other keys and stages are left as they are."""
+    """Fill both functions' stages in ``zappa_settings.json`` from ``terraform -chdir=infra
+    output -json`` (the identifiers Terraform created: roles, buckets, queue, domain; never a
+    secret): ``stage`` (the public API) and ``{stage}-backoffice`` (the back office), each with
+    its own role. Returns the public stage's resolved settings. Other keys and stages are left
+    as they are."""
     values = {
         k: v["value"] if isinstance(v, dict) and "value" in v else v for k, v in outputs.items()
     }
     path = project_dir / SETTINGS_FILE
     settings = json.loads(path.read_text())
-    resolved = stage_config(stage, project_dir)
-    if values["lambda_role_arn"].rsplit("/", 1)[-1] != f"{resolved['project_name']}-{stage}-lambda":
-        raise SystemExit(f"these outputs are not stage {stage}'s: {values['lambda_role_arn']}")
-    env = dict(resolved.get("aws_environment_variables", {}))
-    hosts = [h for h in env.get("DJANGO_ALLOWED_HOSTS", "").split(",") if h]
-    admin_domain = values["admin_domain"]
-    admin_host = values["admin_url"].removeprefix("https://")
-    if admin_host != admin_domain and admin_host not in hosts:
-        hosts.append(admin_host)  # a custom admin domain
-    env.update(
-        {
-            "DJANGO_ALLOWED_HOSTS": ",".join(hosts),
-            "DJANGO_CSRF_TRUSTED_ORIGINS": values["admin_url"],
-            "DJANGO_STATIC_BUCKET": values["static_bucket"],
-            "DJANGO_STATIC_CUSTOM_DOMAIN": admin_host,
-        }
-    )
-    settings[stage].update(
-        {
-            "aws_region": values["region"],
-            "role_arn": values["lambda_role_arn"],
-            "s3_bucket": values["deployment_bucket"],
-            "dead_letter_arn": values["async_failure_queue_arn"],
-            "memory_size": values["lambda_memory_mb"],
-            "timeout_seconds": values["lambda_timeout_seconds"],
-            "aws_environment_variables": env,
-        }
-    )
+    roles = {
+        stage: values["public_role_arn"],
+        stage + BACKOFFICE_SUFFIX: values["backoffice_role_arn"],
+    }
+    for name, role in roles.items():
+        if name not in settings:
+            raise SystemExit(f"zappa_settings.json has no stage {name}")
+        resolved = stage_config(name, project_dir)
+        expected = f"{resolved['project_name']}-{stage}-" + (
+            "backoffice" if name != stage else "public"
+        )
+        if role.rsplit("/", 1)[-1] != expected:
+            raise SystemExit(f"these outputs are not stage {stage}'s: {role}")
+        env = dict(resolved.get("aws_environment_variables", {}))
+        hosts = [h for h in env.get("DJANGO_ALLOWED_HOSTS", "").split(",") if h]
+        admin_domain = values["admin_domain"]
+        admin_host = values["admin_url"].removeprefix("https://")
+        if admin_host != admin_domain and admin_host not in hosts:
+            hosts.append(admin_host)  # a custom admin domain
+        env.update(
+            {
+                "DJANGO_ALLOWED_HOSTS": ",".join(hosts),
+                "DJANGO_CSRF_TRUSTED_ORIGINS": values["admin_url"],
+                "DJANGO_STATIC_BUCKET": values["static_bucket"],
+                "DJANGO_STATIC_CUSTOM_DOMAIN": admin_host,
+            }
+        )
+        settings[name].update(
+            {
+                "aws_region": values["region"],
+                "role_arn": role,
+                "s3_bucket": values["deployment_bucket"],
+                "dead_letter_arn": values["async_failure_queue_arn"],
+                "memory_size": values["lambda_memory_mb"],
+                "timeout_seconds": values["lambda_timeout_seconds"],
+                "aws_environment_variables": env,
+            }
+        )
     path.write_text(json.dumps(settings, indent=4) + "\n")
     return stage_config(stage, project_dir)
 
@@ -153,7 +168,7 @@ def collectstatic(stage: str, project_dir: Path = ROOT, extra_env: dict | None =
 
 # What a clean checkout holds that a build must not see (local state of a developer's tree).
 _NOT_COPIED = (".git", ".venv*", ".tools", "build", "staticfiles", "staticmanifest", "__pycache__",
-               ".ruff_cache", ".pytest_cache", ".devstack", "lambda_local", "*.zip",
+               ".ruff_cache", ".pytest_cache", ".hypothesis", ".devstack", "lambda_local", "*.zip",
                "node_modules", "artifacts")  # fmt: skip
 
 

@@ -49,6 +49,28 @@ FORBIDDEN_TOP_LEVEL = frozenset(
     }
 )  # fmt: skip
 STATIC_MANIFEST = "staticmanifest/staticfiles.json"
+# The OpenAPI document the public API's function serves at /schema (tickets.settings_public:
+# generated at build time, ``make storefront-client``; no generator runs in Lambda).
+API_SCHEMA = "storefront/openapi.json"
+PUBLIC_SETTINGS = "tickets.settings_public"
+# What only the back office imports (staff passkeys: webauthn, with pyOpenSSL, cryptography and
+# their parsers; TOTP; drf-spectacular's YAML): left out of the public API's package. Besides
+# size, botocore imports pyOpenSSL (and cryptography, ~50 ms) whenever it is installed, and
+# DRF imports PyYAML (~20 ms): every public cold start paid for them. tests/test_public_function
+# checks that nothing the public function can import needs them.
+BACKOFFICE_ONLY_TOP_LEVEL = frozenset(
+    {
+        "webauthn", "OpenSSL", "cryptography", "cffi", "_cffi_backend", "pycparser", "pyasn1",
+        "pyasn1_modules", "cbor2", "pyotp", "yaml", "_yaml",
+    }
+)  # fmt: skip
+
+
+def _distribution(top: str) -> str:
+    """``pyOpenSSL-26.4.0.dist-info`` -> ``pyopenssl``; other names unchanged."""
+    return top.split("-", 1)[0].lower() if top.endswith(".dist-info") else top
+
+
 # PEP 552 header flags: bit 0 = hash-based, bit 1 = check the source. 0b01: hash, unchecked.
 _UNCHECKED_HASH = 0b01
 
@@ -122,8 +144,42 @@ def bytecode_add(zip_path: Path) -> BytecodeReport:
     return BytecodeReport(compiled, dropped, failed, size_before, zip_path.stat().st_size)
 
 
-def package_check(zip_path: Path, *, static_manifest_required: bool) -> None:
-    """Raise ``PackageError`` if the package holds something it must not, or lacks the manifest."""
+# Their distributions' names (dist-info folders), lower case.
+_BACKOFFICE_ONLY_DISTRIBUTIONS = frozenset(
+    {"webauthn", "pyopenssl", "cryptography", "cffi", "pycparser", "pyasn1", "pyasn1_modules",
+     "cbor2", "pyotp", "pyyaml"}
+)  # fmt: skip
+
+
+def public_package_make(zip_path: Path, project_dir: Path) -> int:
+    """Make the package the public API's: without what only the back office imports, with the
+    OpenAPI document (``exclude_glob`` leaves the storefront out). How many entries dropped."""
+    temporary = zip_path.with_name(zip_path.name + ".public")
+    dropped = 0
+    with (
+        zipfile.ZipFile(zip_path) as source,
+        zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as target,
+    ):
+        for info in source.infolist():
+            top = info.filename.split("/", 1)[0]
+            name = top.removesuffix(".py").split(".", 1)[0] if "/" not in info.filename else top
+            if (
+                name in BACKOFFICE_ONLY_TOP_LEVEL
+                or _distribution(top) in _BACKOFFICE_ONLY_DISTRIBUTIONS
+            ):
+                dropped += 1
+                continue
+            target.writestr(info, source.read(info), compresslevel=9)
+        target.write(project_dir / API_SCHEMA, API_SCHEMA)
+    os.replace(temporary, zip_path)
+    return dropped
+
+
+def package_check(
+    zip_path: Path, *, static_manifest_required: bool, schema_required: bool = False
+) -> None:
+    """Raise ``PackageError`` if the package holds something it must not, or lacks the
+    manifest or the OpenAPI document its stage needs."""
     with zipfile.ZipFile(zip_path) as package:
         names = package.namelist()
     top = {name.split("/", 1)[0] for name in names}
@@ -139,6 +195,8 @@ def package_check(zip_path: Path, *, static_manifest_required: bool) -> None:
             f"{STATIC_MANIFEST} is missing: run collectstatic with this stage's settings first "
             "(docs/deploy.md, `make collectstatic`)"
         )
+    if schema_required and API_SCHEMA not in names:
+        raise PackageError(f"{API_SCHEMA} is missing: the public API serves it at /schema")
     size = zip_path.stat().st_size
     if size > PACKAGE_MAX_BYTES:
         raise PackageError(
@@ -152,12 +210,17 @@ def zip_bytecode(zappa_cli: Any) -> None:
     runtime_check(zappa_cli.runtime)
     zip_path = Path(zappa_cli.zip_path)
     report = bytecode_add(zip_path)
+    public = zappa_cli.stage_config.get("django_settings") == PUBLIC_SETTINGS
+    dropped = public_package_make(zip_path, Path.cwd()) if public else 0
     environment = zappa_cli.stage_config.get("aws_environment_variables", {})
     package_check(
-        zip_path, static_manifest_required=environment.get("DJANGO_STATIC_STORAGE") == "s3"
+        zip_path,
+        static_manifest_required=environment.get("DJANGO_STATIC_STORAGE") == "s3" and not public,
+        schema_required=public,
     )
     print(
         f"Bytecode: {report.compiled} modules compiled (unchecked-hash pyc), "
         f"{report.dropped_pyc} stale pyc dropped, {len(report.not_compiled)} not compilable; "
-        f"package {report.size_before / 2**20:.1f} -> {report.size_after / 2**20:.1f} MiB"
+        f"package {report.size_before / 2**20:.1f} -> {zip_path.stat().st_size / 2**20:.1f} MiB"
+        + (f" (public API: {dropped} back-office-only files left out)" if public else "")
     )

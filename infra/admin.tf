@@ -1,5 +1,7 @@
-# The admin (and the API) behind one CloudFront distribution: the default origin is the REST
-# API Zappa creates (regional endpoint, stage as origin path), and `/static/*` comes from a
+# The admin and the API behind one CloudFront distribution (one domain, as before the split):
+# the default origin is the public API's REST API (Zappa stage {stage}), `/admin/*` goes to the
+# back office's (stage {stage}-backoffice), both regional endpoints with their stage as origin
+# path and the same origin-verify header; and `/static/*` comes from a
 # private S3 bucket that `manage.py collectstatic` fills (django-storages, S3ManifestStaticStorage
 # with custom_domain = this distribution). One domain: no CORS for the admin's fonts and scripts.
 #
@@ -134,16 +136,49 @@ resource "aws_cloudfront_distribution" "admin" {
     }
   }
 
+  # The back office (/admin/*): its own function, role and Stripe key (iam.tf).
+  origin {
+    origin_id   = "backoffice-api-gateway"
+    domain_name = var.backoffice_api_origin_domain
+    origin_path = "/${var.environment}-backoffice"
+
+    custom_header {
+      name  = "X-Origin-Verify"
+      value = var.origin_verify_secret
+    }
+
+    custom_origin_config {
+      http_port              = 80
+      https_port             = 443
+      origin_protocol_policy = "https-only"
+      origin_ssl_protocols   = ["TLSv1.2"]
+      origin_read_timeout    = 30
+    }
+  }
+
   origin {
     origin_id                = "static-s3"
     domain_name              = aws_s3_bucket.static.bucket_regional_domain_name
     origin_access_control_id = aws_cloudfront_origin_access_control.s3.id
   }
 
-  # Django answers everything that is not a static file: never cached here (sessions, CSRF,
-  # per-user pages), every method allowed (the admin POSTs, Stripe POSTs webhooks).
+  # The public API answers everything else (the catalog, orders, Stripe's webhooks, /health,
+  # /schema): never cached here, every method allowed (buyers and Stripe POST).
   default_cache_behavior {
     target_origin_id           = "api-gateway"
+    viewer_protocol_policy     = "redirect-to-https"
+    allowed_methods            = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
+    cached_methods             = ["GET", "HEAD"]
+    compress                   = true
+    cache_policy_id            = data.aws_cloudfront_cache_policy.caching_disabled.id
+    origin_request_policy_id   = data.aws_cloudfront_origin_request_policy.all_viewer_except_host.id
+    response_headers_policy_id = aws_cloudfront_response_headers_policy.security.id
+  }
+
+  # The staff admin: the back office's function, never cached (sessions, CSRF, per-user pages).
+  ordered_cache_behavior {
+    path_pattern               = "/admin/*"
+    target_origin_id           = "backoffice-api-gateway"
     viewer_protocol_policy     = "redirect-to-https"
     allowed_methods            = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
     cached_methods             = ["GET", "HEAD"]

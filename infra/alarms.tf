@@ -60,8 +60,11 @@ resource "aws_sns_topic_subscription" "alarm_email" {
 
 locals {
   alarm_actions = [aws_sns_topic.alarms.arn]
-  lambda_dimensions = {
-    FunctionName = local.function_name
+  # The Lambda alarms watch both functions (the public API and the back office): one alarm,
+  # one runbook entry, the function named in the logs it points to.
+  lambda_functions = {
+    public     = local.function_name
+    backoffice = local.backoffice_function_name
   }
   api_dimensions = {
     ApiName = local.api_name
@@ -73,53 +76,99 @@ locals {
 
 resource "aws_cloudwatch_metric_alarm" "lambda_errors" {
   alarm_name          = "${local.name}-lambda-errors"
-  alarm_description   = "The Lambda raised errors (unhandled exceptions, timeouts, out of memory). Logs: /aws/lambda/${local.function_name}."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Errors"
-  dimensions          = local.lambda_dimensions
-  statistic           = "Sum"
-  period              = 300
+  alarm_description   = "A Lambda function raised errors (unhandled exceptions, timeouts, out of memory). Logs: /aws/lambda/${local.function_name} (public API) and /aws/lambda/${local.backoffice_function_name} (back office)."
   evaluation_periods  = 1
   threshold           = var.lambda_errors_threshold
   comparison_operator = "GreaterThanOrEqualToThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = local.alarm_actions
   ok_actions          = local.alarm_actions
+
+  metric_query {
+    id          = "total"
+    expression  = "SUM([${join(", ", keys(local.lambda_functions))}])"
+    label       = "Errors of both functions"
+    return_data = true
+  }
+
+  dynamic "metric_query" {
+    for_each = local.lambda_functions
+    content {
+      id = metric_query.key
+      metric {
+        namespace   = "AWS/Lambda"
+        metric_name = "Errors"
+        dimensions  = { FunctionName = metric_query.value }
+        stat        = "Sum"
+        period      = 300
+      }
+    }
+  }
 }
 
 resource "aws_cloudwatch_metric_alarm" "lambda_throttles" {
   alarm_name          = "${local.name}-lambda-throttles"
-  alarm_description   = "Invocations were throttled: the account's concurrency limit was reached (requests got 429/502)."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Throttles"
-  dimensions          = local.lambda_dimensions
-  statistic           = "Sum"
-  period              = 300
+  alarm_description   = "Invocations of either function were throttled: the account's concurrency limit was reached (requests got 429/502)."
   evaluation_periods  = 1
   threshold           = 1
   comparison_operator = "GreaterThanOrEqualToThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = local.alarm_actions
   ok_actions          = local.alarm_actions
+
+  metric_query {
+    id          = "total"
+    expression  = "SUM([${join(", ", keys(local.lambda_functions))}])"
+    label       = "Throttles of both functions"
+    return_data = true
+  }
+
+  dynamic "metric_query" {
+    for_each = local.lambda_functions
+    content {
+      id = metric_query.key
+      metric {
+        namespace   = "AWS/Lambda"
+        metric_name = "Throttles"
+        dimensions  = { FunctionName = metric_query.value }
+        stat        = "Sum"
+        period      = 300
+      }
+    }
+  }
 }
 
 resource "aws_cloudwatch_metric_alarm" "lambda_duration" {
   alarm_name          = "${local.name}-lambda-duration-near-timeout"
-  alarm_description   = "Maximum duration above 80% of the ${var.lambda_timeout_seconds} s timeout: something (the vendor, Stripe, DynamoDB) is slow enough to start timing out."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Duration"
-  dimensions          = local.lambda_dimensions
-  statistic           = "Maximum"
-  period              = 300
+  alarm_description   = "Maximum duration of either function above 80% of the ${var.lambda_timeout_seconds} s timeout: something (the vendor, Stripe, DynamoDB) is slow enough to start timing out."
   evaluation_periods  = 2
   threshold           = var.lambda_timeout_seconds * 1000 * 0.8
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = local.alarm_actions
   ok_actions          = local.alarm_actions
-}
 
-# --- API Gateway (REST, created by Zappa) -------------------------------------------------------
+  metric_query {
+    id          = "slowest"
+    expression  = "MAX([${join(", ", keys(local.lambda_functions))}])"
+    label       = "Maximum duration of both functions"
+    return_data = true
+  }
+
+  dynamic "metric_query" {
+    for_each = local.lambda_functions
+    content {
+      id = metric_query.key
+      metric {
+        namespace   = "AWS/Lambda"
+        metric_name = "Duration"
+        dimensions  = { FunctionName = metric_query.value }
+        stat        = "Maximum"
+        period      = 300
+      }
+    }
+  }
+}
 
 resource "aws_cloudwatch_metric_alarm" "api_5xx" {
   alarm_name          = "${local.name}-api-5xx"

@@ -62,9 +62,9 @@ resource "aws_iam_role" "github_deploy" {
 }
 
 locals {
-  deploy_function_arns = [local.function_arn, "${local.function_arn}:*"]
+  deploy_function_arns = flatten([for arn in [local.function_arn, local.backoffice_function_arn] : [arn, "${arn}:*"]])
   deploy_rule_arn      = "arn:${local.partition}:events:${var.region}:${local.account_id}:rule/${local.function_name}-*"
-  deploy_stack_arn     = "arn:${local.partition}:cloudformation:${var.region}:${local.account_id}:stack/${local.function_name}/*"
+  deploy_stack_arns    = [for name in local.function_names : "arn:${local.partition}:cloudformation:${var.region}:${local.account_id}:stack/${name}/*"]
   deploy_buckets       = [aws_s3_bucket.deployments.arn, aws_s3_bucket.static.arn]
 }
 
@@ -112,7 +112,7 @@ data "aws_iam_policy_document" "github_deploy" {
   statement {
     sid       = "PassTheFunctionsRole"
     actions   = ["iam:PassRole"]
-    resources = [aws_iam_role.lambda.arn]
+    resources = [aws_iam_role.public.arn, aws_iam_role.backoffice.arn]
 
     condition {
       test     = "StringEquals"
@@ -137,7 +137,7 @@ data "aws_iam_policy_document" "github_deploy" {
   statement {
     sid       = "UpdateTheApisStack"
     actions   = ["cloudformation:DescribeStacks", "cloudformation:DescribeStackResource", "cloudformation:DescribeStackResources", "cloudformation:DescribeStackEvents", "cloudformation:ListStackResources", "cloudformation:UpdateStack", "cloudformation:GetTemplate"]
-    resources = [local.deploy_stack_arn]
+    resources = local.deploy_stack_arns
   }
 
   statement {

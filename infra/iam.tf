@@ -1,6 +1,11 @@
-# The role the Zappa Lambda runs as (zappa_settings.json: "role_arn", "manage_roles": false).
-# Least privilege: each statement names the resources it needs. tests/infra/test_infra.py fails on a
-# "*" action, or a "*" resource outside the exceptions it names.
+# The roles the two Lambda functions run as (zappa_settings.json: "role_arn", "manage_roles":
+# false): the public API's (stage {stage}: catalog, orders, Stripe's webhooks, the scheduled
+# jobs) and the back office's (stage {stage}-backoffice: the staff admin). Least privilege: each
+# statement names the resources it needs; the public role reaches the back-office table only for
+# the items the API itself keeps there (dynamodb:LeadingKeys), may append audit entries but never
+# read them, and reads the Stripe secret whose restricted key cannot refund. tests/infra fails on
+# a "*" action, or a "*" resource outside the exceptions it names; tests/rehearsal shows each
+# statement needed by a named flow and the public role refused the back office's work.
 
 data "aws_iam_policy_document" "lambda_assume" {
   statement {
@@ -16,9 +21,16 @@ data "aws_iam_policy_document" "lambda_assume" {
   }
 }
 
-resource "aws_iam_role" "lambda" {
-  name                 = "${local.name}-lambda"
-  description          = "Runs the ${local.name} Django app on Lambda (Zappa)."
+resource "aws_iam_role" "public" {
+  name                 = "${local.name}-public"
+  description          = "Runs the public API of ${local.name} on Lambda (Zappa stage ${var.environment})."
+  assume_role_policy   = data.aws_iam_policy_document.lambda_assume.json
+  max_session_duration = 3600
+}
+
+resource "aws_iam_role" "backoffice" {
+  name                 = "${local.name}-backoffice"
+  description          = "Runs the back office (staff admin) of ${local.name} on Lambda (Zappa stage ${var.environment}-backoffice)."
   assume_role_policy   = data.aws_iam_policy_document.lambda_assume.json
   max_session_duration = 3600
 }
@@ -30,10 +42,44 @@ locals {
       for index in table.global_secondary_index : "${table.arn}/index/${index.name}"
     ]
   ])
+  # The tables of orders, customers, payments and ticket types: the public API's own.
+  order_tables     = { for name, table in local.tables : name => table if name != "backoffice" }
+  order_table_arns = [for table in values(local.order_tables) : table.arn]
+  order_index_arns = flatten([
+    for table in values(local.order_tables) : [
+      for index in table.global_secondary_index : "${table.arn}/index/${index.name}"
+    ]
+  ])
+  # The back-office table's items the public API keeps (core/backoffice.py has the key layout):
+  # e-mail claims, idempotency records, Stripe's event inbox, rate-limit counters, seat shards,
+  # ticket codes, daily totals and the customers' first day, integration-health markers, the
+  # vendor's circuit breaker. Not: staff accounts and factors, sessions, sign-in counters, admin
+  # submits, audit entries (written, never read: below). The rehearsal records every key the
+  # public function's flows use and evaluates it against this list.
+  public_backoffice_keys = [
+    "EMAIL#*", "IDEMPOTENCY#*", "EVENT#*", "RATE#*", "SEATS#*", "TICKET#*", "DAILYTOTALS",
+    "BOUND#*", "HEALTH", "CIRCUIT#*",
+  ]
   parameter_path_arn = "arn:${local.partition}:ssm:${var.region}:${local.account_id}:parameter${trimsuffix(local.parameter_path, "/")}"
+  # Item reads and writes, with transactions (authorised per item action) and condition
+  # checks. No Scan: the spec forbids it on request paths and admin pages, and IAM enforces
+  # that; maintenance commands that Scan run with an operator's credentials. No table
+  # management: tables belong to Terraform.
+  item_actions = [
+    "dynamodb:BatchGetItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:UpdateItem",
+  ]
 }
 
-data "aws_iam_policy_document" "lambda" {
+# --- The public API's role ---------------------------------------------------------------------
+
+data "aws_iam_policy_document" "public" {
   statement {
     sid = "WriteOwnLogs"
     # The log group exists (logs.tf), so no logs:CreateLogGroup: Lambda cannot recreate it
@@ -55,33 +101,54 @@ data "aws_iam_policy_document" "lambda" {
   }
 
   statement {
-    sid = "ReadWriteTableItems"
-    # Item reads and writes, with transactions (authorised per item action) and condition
-    # checks. No Scan: the spec forbids it on request paths and admin pages, and IAM enforces
-    # that; maintenance commands that Scan run with an operator's credentials. No table
-    # management: tables belong to Terraform.
-    actions = [
-      "dynamodb:BatchGetItem",
-      "dynamodb:BatchWriteItem",
-      "dynamodb:ConditionCheckItem",
-      "dynamodb:DeleteItem",
-      "dynamodb:DescribeTable",
-      "dynamodb:GetItem",
-      "dynamodb:PutItem",
-      "dynamodb:Query",
-      "dynamodb:UpdateItem",
-    ]
+    sid       = "ReadWriteOrderTables"
+    actions   = local.item_actions
+    resources = local.order_table_arns
+  }
+
+  statement {
+    sid       = "QueryOrderIndexes"
+    actions   = ["dynamodb:Query"]
+    resources = local.order_index_arns
+  }
+
+  statement {
+    sid = "CheckTheTables"
+    # `create_tables --check` (docs/deploy.md) compares every table with the models.
+    actions   = ["dynamodb:DescribeTable"]
     resources = local.table_arns
   }
 
   statement {
-    sid       = "QueryIndexes"
-    actions   = ["dynamodb:Query"]
-    resources = local.index_arns
+    sid       = "ApiItemsOfTheBackOfficeTable"
+    actions   = local.item_actions
+    resources = [aws_dynamodb_table.backoffice.arn]
+
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = local.public_backoffice_keys
+    }
   }
 
   statement {
-    sid     = "ReadOwnSecrets"
+    sid = "AppendAuditEntries"
+    # System events (a payment, an expiry, a fulfillment) are audited in the same transaction
+    # as the change: the entry is put, never read, updated or deleted by this role.
+    actions   = ["dynamodb:PutItem"]
+    resources = [aws_dynamodb_table.backoffice.arn]
+
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["AUDIT#*"]
+    }
+  }
+
+  statement {
+    sid = "ReadOwnSecrets"
+    # The Stripe secret holds the restricted key (docs/deploy.md lists its permissions) and the
+    # webhook signing secret; the back office's key is not readable here.
     actions = ["secretsmanager:GetSecretValue"]
     resources = [
       aws_secretsmanager_secret.stripe.arn,
@@ -101,10 +168,9 @@ data "aws_iam_policy_document" "lambda" {
     ]
   }
 
-  # No S3 statement: slim_handler is off (the code is in the function's package, not fetched
-  # from the deployment bucket at cold start) and the static manifest ships in the package
-  # (tickets/storage.py), so the Lambda never reads S3. collectstatic and Zappa's uploads run
-  # with an operator's credentials.
+  # No S3 statement, in either role: slim_handler is off (the code is in the function's
+  # package) and the static manifest ships in the package (tickets/storage.py), so the Lambda
+  # never reads S3. collectstatic and Zappa's uploads run with an operator's credentials.
 
   statement {
     sid = "DeadLetterFailedAsyncTasks"
@@ -123,8 +189,81 @@ data "aws_iam_policy_document" "lambda" {
   }
 }
 
-resource "aws_iam_role_policy" "lambda" {
-  name   = "${local.name}-lambda"
-  role   = aws_iam_role.lambda.id
-  policy = data.aws_iam_policy_document.lambda.json
+resource "aws_iam_role_policy" "public" {
+  name   = "${local.name}-public"
+  role   = aws_iam_role.public.id
+  policy = data.aws_iam_policy_document.public.json
+}
+
+# --- The back office's role --------------------------------------------------------------------
+
+data "aws_iam_policy_document" "backoffice" {
+  statement {
+    sid       = "WriteOwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.backoffice.arn}:log-stream:*"]
+  }
+
+  statement {
+    sid = "XRayTracing"
+    actions = [
+      "xray:PutTraceSegments",
+      "xray:PutTelemetryRecords",
+      "xray:GetSamplingRules",
+      "xray:GetSamplingTargets",
+    ]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "ReadWriteTableItems"
+    actions   = concat(local.item_actions, ["dynamodb:DescribeTable"])
+    resources = local.table_arns
+  }
+
+  statement {
+    sid       = "QueryIndexes"
+    actions   = ["dynamodb:Query"]
+    resources = local.index_arns
+  }
+
+  statement {
+    sid = "ReadOwnSecrets"
+    # The back office's Stripe key (it may refund), Django's and the vendor's keys, the origin
+    # header's value. Not the webhook's secret: this function serves no webhook.
+    actions = ["secretsmanager:GetSecretValue"]
+    resources = [
+      aws_secretsmanager_secret.stripe_backoffice.arn,
+      aws_secretsmanager_secret.app.arn,
+      aws_secretsmanager_secret.origin.arn,
+    ]
+  }
+
+  statement {
+    sid     = "ReadOwnParameters"
+    actions = ["ssm:GetParametersByPath"]
+    resources = [
+      local.parameter_path_arn,
+      "${local.parameter_path_arn}/",
+    ]
+  }
+
+  statement {
+    sid       = "DeadLetterFailedAsyncTasks"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.async_failures.arn]
+  }
+
+  statement {
+    sid = "InvokeSelfForAsyncTasks"
+    # A fulfillment retried by staff runs as an asynchronous task of this same function.
+    actions   = ["lambda:InvokeFunction"]
+    resources = [local.backoffice_function_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "backoffice" {
+  name   = "${local.name}-backoffice"
+  role   = aws_iam_role.backoffice.id
+  policy = data.aws_iam_policy_document.backoffice.json
 }

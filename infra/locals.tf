@@ -8,8 +8,12 @@ locals {
   # tests/infra/test_infra.py relies on this exact expression.
   prefix = "${var.project}-${var.environment}-"
 
-  function_name = local.name
-  api_name      = var.api_gateway_name != "" ? var.api_gateway_name : local.name
+  # Two functions (docs/deploy.md, "Two functions"): the public API (Zappa stage {stage}) and
+  # the back office (stage {stage}-backoffice), each with its own role (iam.tf).
+  function_name            = local.name
+  backoffice_function_name = "${local.name}-backoffice"
+  function_names           = [local.function_name, local.backoffice_function_name]
+  api_name                 = var.api_gateway_name != "" ? var.api_gateway_name : local.name
 
   # core/config.py: secret ids {project}/{stage}/{name}, parameters under /{project}/{stage}/.
   secret_prefix  = "${var.project}/${var.environment}"
@@ -21,7 +25,8 @@ locals {
   # S3 bucket names are global: the account id keeps them unique without a random suffix.
   bucket_prefix = "${local.name}-${local.account_id}"
 
-  function_arn = "arn:${local.partition}:lambda:${var.region}:${local.account_id}:function:${local.function_name}"
+  function_arn            = "arn:${local.partition}:lambda:${var.region}:${local.account_id}:function:${local.function_name}"
+  backoffice_function_arn = "arn:${local.partition}:lambda:${var.region}:${local.account_id}:function:${local.backoffice_function_name}"
 
   tags = {
     Project     = var.project

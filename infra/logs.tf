@@ -9,6 +9,13 @@ resource "aws_cloudwatch_log_group" "lambda" {
   retention_in_days = var.log_retention_days
 }
 
+resource "aws_cloudwatch_log_group" "backoffice" {
+  #checkov:skip=CKV_AWS_158:As the public function's (above).
+  #checkov:skip=CKV_AWS_338:As the public function's (above).
+  name              = "/aws/lambda/${local.backoffice_function_name}"
+  retention_in_days = var.log_retention_days
+}
+
 # CloudFront standard logs and S3 server access logs. CloudFront's log delivery still writes
 # with an ACL, so this bucket (only this one) keeps ACLs enabled with BucketOwnerPreferred.
 resource "aws_s3_bucket" "logs" {

@@ -1,18 +1,38 @@
 # What zappa_settings.json, the app's environment and the deploy scripts need.
 
-output "lambda_role_arn" {
-  description = "zappa_settings.json role_arn (with \"manage_roles\": false)."
-  value       = aws_iam_role.lambda.arn
+output "public_role_arn" {
+  description = "zappa_settings.json role_arn of the public API's stage ({stage})."
+  value       = aws_iam_role.public.arn
 }
 
-output "lambda_role_name" {
-  description = "zappa_settings.json role_name."
-  value       = aws_iam_role.lambda.name
+output "public_role_name" {
+  description = "The public API's role."
+  value       = aws_iam_role.public.name
+}
+
+output "backoffice_role_arn" {
+  description = "zappa_settings.json role_arn of the back office's stage ({stage}-backoffice)."
+  value       = aws_iam_role.backoffice.arn
+}
+
+output "backoffice_role_name" {
+  description = "The back office's role."
+  value       = aws_iam_role.backoffice.name
 }
 
 output "lambda_function_name" {
-  description = "The name Zappa gives the function ({project}-{stage}); the role may invoke only this one."
+  description = "The public API's function ({project}-{stage}); its role may invoke only this one."
   value       = local.function_name
+}
+
+output "backoffice_function_name" {
+  description = "The back office's function ({project}-{stage}-backoffice); its role may invoke only this one."
+  value       = local.backoffice_function_name
+}
+
+output "stripe_backoffice_secret_arn" {
+  description = "The back office's Stripe key (put its value: docs/deploy.md step 6)."
+  value       = aws_secretsmanager_secret.stripe_backoffice.arn
 }
 
 output "lambda_memory_mb" {

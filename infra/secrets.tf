@@ -1,7 +1,9 @@
-# The app's two secrets (core/config.py). Terraform creates the containers only: values are
+# The app's secrets (core/config.py). Terraform creates the containers only: values are
 # put by an operator, so they never enter code, plan output or state:
 #   aws secretsmanager put-secret-value --secret-id <stripe_secret_arn> \
-#     --secret-string file://stripe.json      # {"api_key": "...", "webhook_secret": "..."}
+#     --secret-string file://stripe.json      # {"api_key": "rk_live_...", "webhook_secret": "..."}
+#   aws secretsmanager put-secret-value --secret-id <stripe_backoffice_secret_arn> \
+#     --secret-string file://stripe-bo.json   # {"api_key": "sk_live_..."}
 #   aws secretsmanager put-secret-value --secret-id <app_secret_arn> \
 #     --secret-string file://app.json         # {"django_secret_key": "...", "vendor_api_key": "..."}
 
@@ -9,7 +11,16 @@ resource "aws_secretsmanager_secret" "stripe" {
   #checkov:skip=CKV_AWS_149:AWS-managed key (aws/secretsmanager): only this account's principals with GetSecretValue can read it either way; a CMK costs $1/month and a key policy for no narrower access.
   #checkov:skip=CKV2_AWS_57:Stripe keys are rolled in Stripe's dashboard and then put here (docs/infra.md, "Rotating secrets"); a rotation Lambda cannot create Stripe keys.
   name                    = "${local.secret_prefix}/stripe"
-  description             = "Stripe API key and webhook signing secret: JSON {api_key, webhook_secret}."
+  description             = "The public API's Stripe restricted key (no refunds) and the webhook signing secret: JSON {api_key, webhook_secret}."
+  recovery_window_in_days = var.secret_recovery_window_days
+}
+
+# The back office's Stripe key: the one that may refund (docs/deploy.md, "Stripe's keys").
+resource "aws_secretsmanager_secret" "stripe_backoffice" {
+  #checkov:skip=CKV_AWS_149:AWS-managed key (see the stripe secret).
+  #checkov:skip=CKV2_AWS_57:Rolled in Stripe's dashboard, like the public one.
+  name                    = "${local.secret_prefix}/stripe-backoffice"
+  description             = "The back office's Stripe key (refunds): JSON {api_key}."
   recovery_window_in_days = var.secret_recovery_window_days
 }
 

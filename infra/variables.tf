@@ -58,6 +58,12 @@ variable "api_origin_domain" {
   default     = "api-not-deployed-yet.execute-api.us-east-2.amazonaws.com"
 }
 
+variable "backoffice_api_origin_domain" {
+  description = "Regional endpoint of the back office's REST API (Zappa stage {environment}-backoffice), set like api_origin_domain after its first deploy."
+  type        = string
+  default     = "backoffice-not-deployed-yet.execute-api.us-east-2.amazonaws.com"
+}
+
 variable "api_gateway_name" {
   description = "Name of the REST API (alarm dimension). Empty: Zappa's default, {project}-{environment}."
   type        = string

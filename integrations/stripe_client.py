@@ -579,6 +579,8 @@ def webhook_event_verify(
     and return the event as a plain dict. Raises ``ValueError`` on any failure (missing,
     malformed, wrong or stale signature, or a body that is not an event)."""
     secret = stripe_settings().webhook_secret
+    if not secret:  # a function without a signing secret accepts no event
+        raise ValueError("webhook rejected: no signing secret configured")
     try:
         _signature_verify(payload.decode("utf-8"), signature_header, secret, tolerance)
         event = json.loads(payload)

@@ -5,11 +5,13 @@ carry).
 
 A number must carry its country code (``+44 20 7946 0000``): the buyers are international,
 so there is no default region to guess one from.
+
+``phonenumbers`` (about 25 ms and 60 modules) is imported when a number is first checked or
+shown, not with this module: the API's views import it, and most cold starts (the catalog,
+Stripe's webhooks, orders without a phone) never touch a number.
 """
 
 from __future__ import annotations
-
-import phonenumbers
 
 PHONE_HELP = "With its country code, e.g. +1 415 555 0100 or +44 20 7946 0000."
 
@@ -21,6 +23,8 @@ class PhoneInvalid(ValueError):
 def phone_e164(text: str) -> str:
     """``text`` as E.164; raises ``PhoneInvalid`` (its message for the person typing) for
     anything that is not a possible, valid number with a country code."""
+    import phonenumbers
+
     text = text.strip()
     if not text.startswith(("+", "00")):
         raise PhoneInvalid(f"Type the number with its country code. {PHONE_HELP}")
@@ -38,6 +42,8 @@ def phone_display(e164: str | None) -> str:
     were checked is shown as it is."""
     if not e164:
         return ""
+    import phonenumbers
+
     try:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:

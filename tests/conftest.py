@@ -162,10 +162,12 @@ def client():
 
 
 @pytest.fixture(scope="session")
-def lambda_package(local_stack: LocalStack) -> Iterator[Path]:
-    """``zappa package prod`` from a clean copy of the project, as an operator builds it:
-    collectstatic (production storage, against the emulator's S3) writes the manifest the
-    package carries, then Zappa packs the deploy environment and the zip hook adds bytecode."""
+def lambda_packages(local_stack: LocalStack) -> Iterator[dict[str, Path]]:
+    """``zappa package prod`` and ``zappa package prod-backoffice`` (the two functions) from
+    one clean copy of the project, as an operator builds them: collectstatic (production
+    storage, against the emulator's S3) writes the manifest the packages carry, then Zappa
+    packs the deploy environment and the zip hook adds bytecode (and makes the public API's
+    package its own)."""
     import boto3
 
     from deploy import build
@@ -187,7 +189,22 @@ def lambda_package(local_stack: LocalStack) -> Iterator[Path]:
         )
         build.collectstatic("prod", project, extra_env=aws_env)
         build.deploy_venv_ensure()
-        yield build.package("prod", Path(tmp) / "ticketstoheaven-prod.zip", project)
+        yield {
+            stage: build.package(stage, Path(tmp) / f"ticketstoheaven-{stage}.zip", project)
+            for stage in ("prod", "prod-backoffice")
+        }
+
+
+@pytest.fixture(scope="session")
+def lambda_package(lambda_packages: dict[str, Path]) -> Path:
+    """The public API's package (stage ``prod``)."""
+    return lambda_packages["prod"]
+
+
+@pytest.fixture(scope="session")
+def backoffice_lambda_package(lambda_packages: dict[str, Path]) -> Path:
+    """The back office's package (stage ``prod-backoffice``)."""
+    return lambda_packages["prod-backoffice"]
 
 
 STAFF_PASSWORD = "correct horse battery staple"

@@ -44,7 +44,10 @@ def _secret_key() -> str:
 
 # --- Identity of this deployment -------------------------------------------------------------
 PROJECT_NAME = os.environ.get("PROJECT_NAME", "ticketstoheaven")
-STAGE = os.environ.get("STAGE", "dev")
+# The deployment whose tables, secrets and parameters this is. APP_STAGE first: Zappa's handler
+# sets STAGE to its own stage's name, which for the back office's function is
+# ``{stage}-backoffice`` while its data is the stage's (core.config reads the same way).
+STAGE = os.environ.get("APP_STAGE") or os.environ.get("STAGE", "dev")
 # Every DynamoDB table is named {project}-{stage}-{name}.
 TABLE_PREFIX = f"{PROJECT_NAME}-{STAGE}-"
 

@@ -27,7 +27,7 @@ from orders.models import Order, OrderStatus
 from payments import selectors
 from payments.models import Payment
 from payments.services import records
-from payments.services.refunds import refunds_to_order
+from payments.services.refund_records import refunds_to_order
 from payments.services.sync import SyncResult, dispute_apply, payment_sync
 
 logger = logging.getLogger(__name__)

@@ -11,6 +11,11 @@ never refunds twice. The key also goes into the refund's metadata (``idempotency
 the refund webhooks (or a sync) of a refund whose answer was never recorded put it in its
 reservation's place (``payments.services.records.payment_record_refunds``).
 
+Only the back office's function imports this module (it holds the one call that sends money
+back, and that function's Stripe key is the one that may refund); what Stripe says of refunds
+made anywhere is recorded by ``payments.services.refund_records``, which the public API's
+webhook uses too (tests/test_public_function.py: no refund path in the public function).
+
 Stripe's answer is recorded at once (the order becomes ``partially_refunded``/``refunded`` when
 Stripe says the refund succeeded); the ``charge.refunded`` webhook then confirms it, changing
 nothing more. Refunds made in Stripe's dashboard arrive through that webhook only.
@@ -20,7 +25,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
 from decimal import Decimal
 
 from core.audit import audit_record
@@ -33,18 +37,11 @@ from orders.models import Order
 from orders.selectors import order_get
 from payments import selectors
 from payments.models import Payment, Refund
-from payments.services.records import (
-    payment_change,
-    payment_record_refunds,
-    payment_refunded_total,
-)
+from payments.services.records import payment_change, payment_refunded_total
+from payments.services.refund_records import RESERVED, RESUME_AFTER, refunds_to_order
 
 logger = logging.getLogger(__name__)
 
-RESERVED = "reserved"
-# A reservation older than a Lambda invocation can run belongs to a request that died; younger
-# ones may be a colleague's refund still waiting for Stripe, and are left alone.
-RESUME_AFTER = timedelta(seconds=60)
 # Stripe's refund reasons (the ``reason`` of a Refund), as staff read them.
 REFUND_REASONS = {
     "requested_by_customer": "Requested by the customer",
@@ -261,53 +258,6 @@ def _send(*, order: Order, refund: Refund) -> stripe_client.RefundResult:
         raise
     _record(payment_intent_id=order.payment_intent_id, key=refund.idempotency_key, result=result)
     return result
-
-
-def refunds_to_order(*, payment: Payment, actor: str) -> order_actions.Applied:
-    """Hand the payment's refunded total (its succeeded refunds) to its order
-    (``orders.actions.refunds_changed``), with the payment's version so an older reading never
-    overwrites a newer one, and whether a refund still awaits Stripe's answer."""
-    return order_actions.refunds_changed(
-        order_id=payment.order_id,
-        refunded_total=payment_refunded_total(payment),
-        refunds_version=int(payment.version or 0),
-        actor=actor,
-        awaiting_answer=any(r.status == RESERVED for r in payment.refunds),
-    )
-
-
-def refunds_unanswered_fail(*, payment_intent_id: str, actor: str) -> int:
-    """Reservations older than a request can live (``RESUME_AFTER``) that Stripe has no refund
-    for (a refund made with our key carries it in its metadata, and ``payment_record_refunds``
-    has matched those already): the request never reached Stripe. Recorded as failed with that
-    reason, so staff see it and can refund again; then the order leaves the queue. How many."""
-    cutoff = iso_utc(utc_now() - RESUME_AFTER)
-    lost: list[Refund] = []
-
-    def change(payment: Payment) -> bool:
-        lost[:] = [r for r in payment.refunds if r.status == RESERVED and r.created_at < cutoff]
-        for refund in lost:
-            refund.status = "failed"
-            refund.failure_reason = "never reached Stripe (it could not be reached)"
-        return bool(lost)
-
-    payment_change(payment_intent_id=payment_intent_id, change=change)
-    if lost:
-        payment = selectors.payment_get(payment_intent_id=payment_intent_id)
-        if payment is not None:
-            refunds_to_order(payment=payment, actor=actor)
-    return len(lost)
-
-
-def refunds_record(
-    *, payment_intent_id: str, refunds: list[stripe_client.RefundResult], actor: str
-) -> order_actions.Applied | None:
-    """What Stripe says of a payment's refunds, recorded on the payment and then its order.
-    None if the payment is not ours."""
-    payment = payment_record_refunds(payment_intent_id=payment_intent_id, refunds=refunds)
-    if payment is None:
-        return None
-    return refunds_to_order(payment=payment, actor=actor)
 
 
 def refund_create(

@@ -38,7 +38,7 @@ from orders.models import DISPUTE_OPEN, Order, OrderStatus
 from payments import selectors
 from payments.models import Payment
 from payments.services import health, records
-from payments.services.refunds import (
+from payments.services.refund_records import (
     refunds_record,
     refunds_to_order,
     refunds_unanswered_fail,

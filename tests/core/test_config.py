@@ -105,13 +105,33 @@ def test_a_missing_secret_names_the_secret(aws):
 
 def test_a_secret_missing_a_key_names_the_key_not_the_values(aws):
     _secrets_manager(aws).put_secret_value(
-        SecretId="ticketstoheaven/local/stripe",
-        SecretString=json.dumps({"api_key": "sk_test_only"}),
+        SecretId="ticketstoheaven/local/app",
+        SecretString=json.dumps({"django_secret_key": "django-test-only-value"}),
     )
 
-    with pytest.raises(config.ConfigurationError, match="webhook_secret") as error:
+    with pytest.raises(config.ConfigurationError, match="vendor_api_key") as error:
         config.secrets_get()
-    assert "sk_test_only" not in str(error.value)
+    assert "django-test-only-value" not in str(error.value)
+
+
+def test_each_function_reads_its_own_stripe_secret(aws, monkeypatch):
+    """The back office's secret holds the key that may refund and no webhook secret; a
+    function told to read it (STRIPE_KEY_NAME) gets that key, and accepts no webhook."""
+    from integrations import stripe_client
+
+    _secrets_manager(aws).create_secret(
+        Name="ticketstoheaven/local/stripe-backoffice",
+        SecretString=json.dumps({"api_key": "sk_test_backoffice_only"}),
+    )
+    assert config.stripe_secrets_get().api_key == aws.secrets.stripe_api_key
+
+    monkeypatch.setenv("STRIPE_KEY_NAME", "stripe-backoffice")
+    config.config_cache_clear()
+
+    assert config.stripe_secrets_get().api_key == "sk_test_backoffice_only"
+    assert config.stripe_secrets_get().webhook_secret == ""
+    with pytest.raises(ValueError, match="no signing secret"):
+        stripe_client.webhook_event_verify(payload=b"{}", signature_header="t=1,v1=00")
 
 
 def test_a_malformed_parameter_is_a_configuration_error(aws):

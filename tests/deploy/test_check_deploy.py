@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # What Lambda has: no local overrides, so every security switch is in its production position.
@@ -32,8 +34,15 @@ def _check(env: dict[str, str]) -> subprocess.CompletedProcess:
     )
 
 
-def test_check_deploy_passes_with_production_settings():
-    result = _check({**PRODUCTION_ENV, "DJANGO_SECRET_KEY": PRODUCTION_KEY})
+# The one-server settings and each Lambda function's (docs/deploy.md, "Two functions").
+SETTINGS = ["tickets.settings", "tickets.settings_public", "tickets.settings_backoffice"]
+
+
+@pytest.mark.parametrize("settings", SETTINGS)
+def test_check_deploy_passes_with_production_settings(settings):
+    result = _check(
+        {**PRODUCTION_ENV, "DJANGO_SETTINGS_MODULE": settings, "DJANGO_SECRET_KEY": PRODUCTION_KEY}
+    )
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout

@@ -42,19 +42,32 @@ PROD_TABLES = {
 }
 
 
-@pytest.fixture(scope="module")
-def runtime(lambda_package: Path, local_stack: LocalStack, tmp_path_factory) -> LambdaRuntime:
-    root = tmp_path_factory.mktemp("lambda")
+def _function(package: Path, stage: str, local_stack: LocalStack, root: Path) -> LambdaRuntime:
     environment = {
-        **stage_environment("prod"),  # the Lambda variables zappa_settings.json sets
+        **stage_environment(stage),  # the Lambda variables zappa_settings.json sets
         **{k: v for k, v in local_stack.environment().items() if k.startswith("AWS_")},
         "STRIPE_API_BASE": local_stack.stripe_url,
     }
     return LambdaRuntime(
-        task_dir=package_unpack(lambda_package, root / "task"),
+        task_dir=package_unpack(package, root / "task"),
         runtime_dir=runtime_standin(root / "runtime"),
         environment=environment,
     )
+
+
+@pytest.fixture(scope="module")
+def runtime(lambda_package: Path, local_stack: LocalStack, tmp_path_factory) -> LambdaRuntime:
+    """The public API's function (stage ``prod``)."""
+    return _function(lambda_package, "prod", local_stack, tmp_path_factory.mktemp("lambda"))
+
+
+@pytest.fixture(scope="module")
+def backoffice(
+    backoffice_lambda_package: Path, local_stack: LocalStack, tmp_path_factory
+) -> LambdaRuntime:
+    """The back office's function (stage ``prod-backoffice``): the admin is served there."""
+    root = tmp_path_factory.mktemp("lambda-backoffice")
+    return _function(backoffice_lambda_package, "prod-backoffice", local_stack, root)
 
 
 @pytest.fixture
@@ -159,7 +172,17 @@ def test_the_storefront_api_works_through_the_handler(runtime, prod, dynamodb):
     assert response_json(status)["status"] == "pending_payment"
 
 
-def test_the_admin_login_page_links_carry_the_stage_only_on_the_execute_api_url(runtime, prod):
+def test_the_admin_is_the_back_offices_and_the_api_the_publics(runtime, backoffice, prod):
+    """Each function answers its own paths (CloudFront sends each path to its function)."""
+    public = runtime.invoke(rest_event("GET", "/admin/login/", headers={"Accept": "text/html"}))
+    staff = backoffice.invoke(api_event("GET", "/catalog"), rest_event("GET", "/health"))
+
+    assert public.answers[0]["statusCode"] == 404
+    assert [a["statusCode"] for a in staff.answers] == [404, 200]
+
+
+def test_the_admin_login_page_links_carry_the_stage_only_on_the_execute_api_url(backoffice, prod):
+    runtime = backoffice
     direct = runtime.invoke(
         rest_event("GET", "/admin/", headers={"Accept": "text/html"}),
         rest_event("GET", "/admin/login/", headers={"Accept": "text/html"}),
@@ -171,9 +194,9 @@ def test_the_admin_login_page_links_carry_the_stage_only_on_the_execute_api_url(
 
     redirect, login = direct.answers
     assert redirect["statusCode"] == 302
-    assert redirect["headers"]["Location"].startswith("/prod/admin/login/")
+    assert redirect["headers"]["Location"].startswith("/prod-backoffice/admin/login/")
     assert login["statusCode"] == 200
-    assert 'action="/prod/admin/login/"' in login["body"]
+    assert 'action="/prod-backoffice/admin/login/"' in login["body"]
     assert "csrfmiddlewaretoken" in login["body"]
     (login,) = behind_cloudfront.answers
     assert 'action="/admin/login/"' in login["body"]
@@ -231,9 +254,9 @@ def test_no_secret_reaches_the_logs(runtime, prod):
         assert value not in result.output
 
 
-def test_the_access_log_masks_the_e_mail_an_admin_search_carries(runtime, prod):
+def test_the_access_log_masks_the_e_mail_an_admin_search_carries(backoffice, prod):
     # The admin's search is a GET: Zappa logs every request line with its query string.
-    result = runtime.invoke(
+    result = backoffice.invoke(
         rest_event(
             "GET",
             "/admin/orders/order/",
@@ -250,9 +273,9 @@ def test_the_access_log_masks_the_e_mail_an_admin_search_carries(runtime, prod):
     assert any("q=***" in line for line in access)  # what staff searched for: none of it
 
 
-def test_the_access_log_carries_no_phone_number_an_admin_search_carries(runtime, prod):
+def test_the_access_log_carries_no_phone_number_an_admin_search_carries(backoffice, prod):
     # Issue 29, F3: the admin's search by phone, as Zappa logs its request line.
-    result = runtime.invoke(
+    result = backoffice.invoke(
         rest_event(
             "GET",
             "/admin/orders/order/",

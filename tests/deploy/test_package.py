@@ -164,3 +164,20 @@ def test_zappas_own_settings_never_put_a_traceback_in_an_answer(package):
     assert "DEBUG=False" in settings.replace(" ", "")
     assert "DEBUG=True" not in settings.replace(" ", "")
     assert "LOG_LEVEL='INFO'" in settings.replace(" ", "").replace('"', "'")
+
+
+def test_the_public_apis_package_leaves_out_what_only_staff_use(
+    top_level, names, backoffice_lambda_package
+):
+    """Two functions: the public API's package (stage ``prod``) has no passkey, TOTP or YAML
+    library (botocore and DRF would import pyOpenSSL/cryptography and PyYAML at every cold
+    start) and carries the OpenAPI document it serves; the back office's has them all."""
+    from deploy.callbacks import API_SCHEMA, BACKOFFICE_ONLY_TOP_LEVEL
+
+    assert not top_level & BACKOFFICE_ONLY_TOP_LEVEL
+    assert not [n for n in top_level if n.lower().startswith(("webauthn-", "pyopenssl-", "cryptography-", "pyyaml-"))]  # fmt: skip
+    assert API_SCHEMA in names
+    with zipfile.ZipFile(backoffice_lambda_package) as backoffice:
+        backoffice_top = {n.split("/", 1)[0] for n in backoffice.namelist()}
+    assert {"webauthn", "OpenSSL", "cryptography", "pyotp", "yaml"} <= backoffice_top
+    assert backoffice_lambda_package.stat().st_size <= PACKAGE_MAX_BYTES

@@ -13,6 +13,26 @@ from deploy.build import stage_config
 
 ROOT = Path(__file__).resolve().parents[2]
 STAGES = list(json.loads((ROOT / "zappa_settings.json").read_text()))
+# Each deployment is two functions (docs/deploy.md, "Two functions"): its public API's stage
+# (prod) and its back office's (prod-backoffice).
+BACKOFFICE = "-backoffice"
+PUBLIC_STAGES = [s for s in STAGES if not s.endswith(BACKOFFICE)]
+
+
+def _deployment(stage: str) -> str:
+    return stage.removesuffix(BACKOFFICE)
+
+
+def test_every_deployment_has_both_functions():
+    assert sorted(STAGES) == sorted([*PUBLIC_STAGES, *(s + BACKOFFICE for s in PUBLIC_STAGES)])
+    for stage in PUBLIC_STAGES:
+        public, backoffice = stage_config(stage), stage_config(stage + BACKOFFICE)
+        assert public["django_settings"] == "tickets.settings_public"
+        assert backoffice["django_settings"] == "tickets.settings_backoffice"
+        assert public["role_arn"].endswith(f"role/ticketstoheaven-{stage}-public")
+        assert backoffice["role_arn"].endswith(f"role/ticketstoheaven-{stage}-backoffice")
+        assert public["aws_environment_variables"]["STRIPE_KEY_NAME"] == "stripe"
+        assert backoffice["aws_environment_variables"]["STRIPE_KEY_NAME"] == "stripe-backoffice"
 
 
 def test_prod_is_the_spec_deployment():
@@ -20,11 +40,11 @@ def test_prod_is_the_spec_deployment():
 
     assert prod["aws_region"] == "us-east-2"
     assert prod["runtime"] == "python3.13"
-    assert prod["django_settings"] == "tickets.settings"
+    assert prod["django_settings"] == "tickets.settings_public"
     assert prod["endpoint_configuration"] == ["REGIONAL"]
     assert prod["xray_tracing"] is True
     assert prod["manage_roles"] is False
-    assert re.fullmatch(r"arn:aws:iam::\d{12}:role/ticketstoheaven-prod-lambda", prod["role_arn"])
+    assert re.fullmatch(r"arn:aws:iam::\d{12}:role/ticketstoheaven-prod-public", prod["role_arn"])
     assert prod["keep_warm"] is False
     assert prod["async_source"] == "lambda"
     assert prod["use_precompiled_packages"] is False  # offline, reproducible from uv.lock
@@ -37,15 +57,20 @@ def test_lambda_variables_name_the_stage_and_hold_no_secret(stage):
     config = stage_config(stage)
     env = config["aws_environment_variables"]
 
-    # Zappa's handler sets STAGE to the Zappa stage's name anyway; they must agree.
+    # Zappa's handler sets STAGE to the Zappa stage's name anyway; they must agree. The data
+    # (tables, secrets, parameters) is the deployment's, named by APP_STAGE.
     assert env["STAGE"] == stage
+    assert env["APP_STAGE"] == _deployment(stage)
     assert env["PROJECT_NAME"] == config["project_name"]
     assert not [k for k in env if re.search(r"SECRET|PASSWORD|TOKEN|API_KEY", k)]
     assert "environment_variables" not in config  # those are baked into the package
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", PUBLIC_STAGES)
 def test_scheduled_rules_get_names_zappa_accepts(stage):
+    """Every job runs in the public API's function (docs/deploy.md says why), none in the
+    back office's."""
+    assert stage_config(stage + BACKOFFICE)["events"] == []
     events = stage_config(stage)["events"]
 
     assert {e["function"] for e in events} == {
@@ -86,14 +111,14 @@ def test_zappa_tags_use_terraforms_keys(stage):
 
     assert set(tags) == _terraform_tag_keys()
     assert tags["Project"] == stage_config(stage)["project_name"]
-    assert tags["Environment"] == stage
+    assert tags["Environment"] == _deployment(stage)
     assert tags["ManagedBy"] == "zappa"
 
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_failed_async_tasks_go_to_the_stages_dead_letter_queue(stage):
     config = stage_config(stage)
-    queue = f"{config['project_name']}-{stage}-async-failures"  # infra/async.tf
+    queue = f"{config['project_name']}-{_deployment(stage)}-async-failures"  # infra/async.tf
 
     assert re.fullmatch(rf"arn:aws:sqs:us-east-2:\d{{12}}:{queue}", config["dead_letter_arn"])
 

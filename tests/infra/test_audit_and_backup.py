@@ -148,7 +148,10 @@ def test_the_deploy_role_can_deploy_this_stage_only() -> None:
         assert not [a for a in actions if a.split(":")[0] in {"dynamodb", "kms", "secretsmanager"}]
         assert not [a for a in actions if a.startswith("iam:") and a != "iam:PassRole"]
     sids = {s["sid"]: s for s in statements}
-    assert sids["PassTheFunctionsRole"]["resources"] == ["${aws_iam_role.lambda.arn}"]
+    assert sids["PassTheFunctionsRole"]["resources"] == [
+        "${aws_iam_role.public.arn}",
+        "${aws_iam_role.backoffice.arn}",
+    ]
     assert (
         sids["UpdateReleaseAndRollBackTheFunction"]["resources"] == "${local.deploy_function_arns}"
     )

@@ -243,7 +243,9 @@ def test_the_comparison_catches_drift_in_either_direction() -> None:
         assert drifted(change), f"a change of {what} went unnoticed"
 
 
-# --- IAM: the Lambda's policy ------------------------------------------------------------------
+# --- IAM: the two functions' policies (the public API's, the back office's) ---------------------
+
+ROLES = ("public", "backoffice")
 
 # Actions AWS authorises only on "*" (no resource-level permissions), each needed by the Lambda.
 STAR_RESOURCE_ACTIONS = {
@@ -257,9 +259,10 @@ STAR_RESOURCE_ACTIONS = {
 ALLOWED_WILDCARD_SUFFIXES = (":log-stream:*",)
 
 
-def _statements() -> list[dict[str, Any]]:
-    document = _blocks("data", "aws_iam_policy_document")["lambda"]
-    return document["statement"]
+def _statements(role: str | None = None) -> list[dict[str, Any]]:
+    """The statements of one role's policy, or of both."""
+    documents = _blocks("data", "aws_iam_policy_document")
+    return [s for name in ([role] if role else ROLES) for s in documents[name]["statement"]]
 
 
 def _as_list(value: Any) -> list[str]:
@@ -295,16 +298,57 @@ def test_lambda_policy_covers_every_table_and_its_indexes() -> None:
         assert f"aws_dynamodb_table.{resource}" in str(tables_local), (
             f"aws_dynamodb_table.{resource} is missing from local.tables"
         )
-    resources = {s["sid"]: _as_list(s["resources"]) for s in _statements()}
+    resources = {s["sid"]: _as_list(s["resources"]) for s in _statements("backoffice")}
     assert resources["ReadWriteTableItems"] == ["${local.table_arns}"]
     assert resources["QueryIndexes"] == ["${local.index_arns}"]
+
+
+def test_the_public_role_reaches_the_back_office_table_only_for_the_apis_items() -> None:
+    """Every statement of the public policy on the back-office table carries a LeadingKeys
+    condition, none names staff, sessions or sign-ins, and audit entries are only put."""
+    statements = {s["sid"]: s for s in _statements("public")}
+    on_backoffice = [
+        s for s in statements.values()
+        if "${aws_dynamodb_table.backoffice.arn}" in _as_list(s["resources"])
+        or s["resources"] in ("${local.table_arns}",)
+    ]  # fmt: skip
+    assert {s["sid"] for s in on_backoffice} == {
+        "ApiItemsOfTheBackOfficeTable",
+        "AppendAuditEntries",
+        "CheckTheTables",
+    }
+    assert _as_list(statements["CheckTheTables"]["actions"]) == ["dynamodb:DescribeTable"]
+    assert _as_list(statements["AppendAuditEntries"]["actions"]) == ["dynamodb:PutItem"]
+    for sid in ("ApiItemsOfTheBackOfficeTable", "AppendAuditEntries"):
+        (condition,) = _as_list(statements[sid]["condition"])
+        assert (condition["test"], condition["variable"]) == (
+            "ForAllValues:StringLike",
+            "dynamodb:LeadingKeys",
+        )
+    # The keys granted are exactly the registry's kinds (core.backoffice.KEYS) that staff's
+    # modules do not own: a new kind of the API's is granted on purpose, never a staff one.
+    from core.backoffice import KEYS
+
+    staff_owners = ("staff", "core.audit", "core.submissions")
+    api_kinds = {
+        key.prefix + ("" if key.exact else "*")
+        for key in KEYS
+        if not key.index and not key.owner.startswith(staff_owners)
+    }
+    assert set(_locals()["public_backoffice_keys"]) == api_kinds
+    assert not [k for k in api_kinds if k.startswith(("STAFF", "SESSION", "SIGNIN", "AUDIT"))]
+    assert statements["ReadOwnSecrets"]["resources"] == [
+        "${aws_secretsmanager_secret.stripe.arn}",
+        "${aws_secretsmanager_secret.app.arn}",
+        "${aws_secretsmanager_secret.origin.arn}",
+    ]
 
 
 def test_no_managed_policy_widens_the_role() -> None:
     assert not _blocks("resource", "aws_iam_role_policy_attachment")
     assert not _blocks("resource", "aws_iam_policy_attachment")
-    role = _blocks("resource", "aws_iam_role")["lambda"]
-    assert "managed_policy_arns" not in role
+    for name in ROLES:
+        assert "managed_policy_arns" not in _blocks("resource", "aws_iam_role")[name]
 
 
 # --- The runnable check (fmt, validate, checkov) -----------------------------------------------
@@ -362,7 +406,7 @@ def test_bucket_logging_waits_for_the_log_buckets_acl_and_policy() -> None:
 
 def test_failed_async_invocations_go_to_a_dead_letter_queue_the_role_can_write() -> None:
     assert "async_failures" in _blocks("resource", "aws_sqs_queue")
-    statements = {s["sid"]: s for s in _statements()}
+    statements = {s["sid"]: s for s in _statements("public")}
     assert _as_list(statements["DeadLetterFailedAsyncTasks"]["actions"]) == ["sqs:SendMessage"]
     assert _as_list(statements["DeadLetterFailedAsyncTasks"]["resources"]) == [
         "${aws_sqs_queue.async_failures.arn}"

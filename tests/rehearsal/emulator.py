@@ -198,6 +198,40 @@ _RESOURCE_FIELDS = (
 )  # fmt: skip
 
 
+# The partition key of the one table with several kinds of items (core/backoffice.py): what
+# IAM's dynamodb:LeadingKeys condition is evaluated against (stage.policy_allows).
+_PARTITION_KEY = "pk"
+
+
+def _leading(spec: dict[str, Any]) -> list[str] | None:
+    """The partition key values one DynamoDB request (or transaction item) names, ``None``
+    when it names none that can be read (a Scan, a Query on an index)."""
+    item = spec.get("Key") or spec.get("Item")
+    if isinstance(item, dict):
+        value = item.get(_PARTITION_KEY, {}).get("S")
+        return [value] if value is not None else None
+    expression = spec.get("KeyConditionExpression")
+    if expression and not spec.get("IndexName"):
+        names = spec.get("ExpressionAttributeNames") or {}
+        values = spec.get("ExpressionAttributeValues") or {}
+        for left, right in re.findall(r"([#\w]+)\s*=\s*(:\w+)", expression):
+            if names.get(left, left) == _PARTITION_KEY:
+                value = values.get(right, {}).get("S")
+                return [value] if value is not None else None
+    return None
+
+
+def _batch_leading(spec: Any) -> list[str] | None:
+    """The partition key values of one table's part of a batch request."""
+    specs = (
+        [{"Key": key} for key in spec.get("Keys", [])]
+        if isinstance(spec, dict)
+        else [request.get("PutRequest") or request.get("DeleteRequest") or {} for request in spec]
+    )
+    found = [_leading(one) for one in specs]
+    return None if any(keys is None for keys in found) else [k for keys in found for k in keys]
+
+
 class Recorder:
     """Every request: who signed it, which service and action, which resource."""
 
@@ -229,12 +263,20 @@ class Recorder:
             entry["fields"] = {k: data[k] for k in _RESOURCE_FIELDS if k in data}
             if "TransactItems" in data:
                 entry["fields"]["TransactItems"] = [
-                    {op: {"TableName": spec.get("TableName")} for op, spec in item.items()}
+                    {
+                        op: {"TableName": spec.get("TableName"), "LeadingKeys": _leading(spec)}
+                        for op, spec in item.items()
+                    }
                     for item in data["TransactItems"]
                 ]
             for batch in ("RequestItems",):
                 if batch in data:
                     entry["fields"]["Tables"] = sorted(data[batch])
+                    entry["fields"]["TableLeadingKeys"] = {
+                        table: _batch_leading(spec) for table, spec in data[batch].items()
+                    }
+            if service == "dynamodb":
+                entry["fields"]["LeadingKeys"] = _leading(data)
         else:
             form = parse_qs(body.decode(errors="replace")) if body else {}
             query = parse_qs(environ.get("QUERY_STRING", ""))

@@ -21,11 +21,12 @@ Substitutions for moto's limitations (each is the minimum that lets ``infra/`` a
    backend (an invocation is accepted and nothing runs, like an async event Lambda dropped). The
    function's code runs in ``devstack.lambda_runtime`` (the package Zappa built, read-only,
    fresh interpreter) with the environment Zappa gave the function and the role's credentials.
-6. IAM: moto checks actions only, never resources (except S3's), and names a few actions its
-   own way (``MOTO_ACTION_NAMES``), so the role's policy is enforced in moto as a copy with
-   every resource widened to ``*`` and those names added, and the real policy's
-   resources are checked against every (action, resource) the app called (recorded by the
-   emulator) with ``policy_allows`` below.
+6. IAM: moto checks actions only, never resources (except S3's) or DynamoDB's conditions, and
+   names a few actions its own way (``MOTO_ACTION_NAMES``), so each role's policy is enforced
+   in moto as a copy with every resource widened to ``*``, no condition and those names added,
+   and the real policy's resources and ``dynamodb:LeadingKeys`` conditions are checked against
+   every (action, resource, partition keys) the app called (recorded by the emulator) with
+   ``policy_allows`` below.
 """
 
 from __future__ import annotations
@@ -223,18 +224,43 @@ def _matches(pattern: str, value: str) -> bool:
     return fnmatch.fnmatchcase(value, pattern.replace("[", "[[]"))
 
 
-def statement_allows(statement: dict[str, Any], action: str, resource: str) -> bool:
+def _condition_holds(condition: dict[str, Any], leading_keys: list[str] | None) -> bool:
+    """The one condition the roles use: ``ForAllValues:StringLike`` on ``dynamodb:LeadingKeys``
+    (every partition key the request names matches a pattern). A request whose keys are not
+    known (``None``) does not satisfy it; any other condition is refused as unknown."""
+    for operator, tests in condition.items():
+        for key, patterns in tests.items():
+            if (operator, key) != ("ForAllValues:StringLike", "dynamodb:LeadingKeys"):
+                raise ValueError(f"the evaluator does not know {operator} {key}")
+            if leading_keys is None or not all(
+                any(_matches(p, k) for p in _listed(patterns)) for k in leading_keys
+            ):
+                return False
+    return True
+
+
+def statement_allows(
+    statement: dict[str, Any], action: str, resource: str, leading_keys: list[str] | None = None
+) -> bool:
     return (
         statement.get("Effect") == "Allow"
         and any(_matches(a.lower(), action.lower()) for a in _listed(statement["Action"]))
         and any(_matches(r, resource) for r in _listed(statement["Resource"]))
+        and _condition_holds(statement.get("Condition", {}), leading_keys)
     )
 
 
-def policy_allows(policy: dict[str, Any], action: str, resource: str) -> list[str]:
-    """The Sids of the statements that allow ``action`` on ``resource`` (none: denied). The
-    policy has no Deny and no conditions (tests/infra/test_infra.py keeps it so)."""
-    return [s.get("Sid", "?") for s in policy["Statement"] if statement_allows(s, action, resource)]
+def policy_allows(
+    policy: dict[str, Any], action: str, resource: str, leading_keys: list[str] | None = None
+) -> list[str]:
+    """The Sids of the statements that allow ``action`` on ``resource`` for a request naming
+    ``leading_keys`` (its partition keys, for the LeadingKeys condition); none: denied. The
+    policies have no Deny (tests/infra/test_infra.py keeps them so)."""
+    return [
+        s.get("Sid", "?")
+        for s in policy["Statement"]
+        if statement_allows(s, action, resource, leading_keys)
+    ]
 
 
 # The action names moto checks where they differ from IAM's (found with moto 5.2's
@@ -270,7 +296,9 @@ MOTO_ACTION_NAMES = {
 
 def widened(policy: dict[str, Any], drop: Iterable[str] = ()) -> dict[str, Any]:
     """The policy moto can enforce: every resource ``*`` (moto matches no other for these
-    services), each action also under moto's name for it, without the statements in ``drop``."""
+    services) and no condition (moto evaluates none of DynamoDB's), each action also under
+    moto's name for it, without the statements in ``drop``. Resources and conditions are
+    checked by ``policy_allows`` on what the app really called."""
     dropped = set(drop)
     statements = []
     for statement in policy["Statement"]:
@@ -279,5 +307,7 @@ def widened(policy: dict[str, Any], drop: Iterable[str] = ()) -> dict[str, Any]:
         actions = list(_listed(statement["Action"]))
         for action in list(actions):
             actions += [a for a in MOTO_ACTION_NAMES.get(action, ()) if a not in actions]
-        statements.append({**statement, "Action": actions, "Resource": "*"})
+        widened_statement = {**statement, "Action": actions, "Resource": "*"}
+        widened_statement.pop("Condition", None)
+        statements.append(widened_statement)
     return {"Version": policy.get("Version", "2012-10-17"), "Statement": statements}

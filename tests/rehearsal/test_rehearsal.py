@@ -8,11 +8,13 @@ Order (module-scoped fixtures, each step once):
    user with an inline ``*`` policy and an access key, made in the first three;
 2. `terraform init` from the provider mirror (skipped, loudly, when there is none) and
    `terraform apply` of infra/ as it is, with terraform.tfvars copied from the example;
-3. the secrets' values put as docs/deploy.md says; `python -m deploy settings` fills
-   zappa_settings.json from `terraform output -json`; collectstatic; `zappa package prod`;
-   `zappa deploy prod`;
-4. credentials from sts:AssumeRole of the role apply created, and the package Zappa built run
-   in the Lambda runtime model with the environment Zappa gave the function.
+3. the secrets' values put as docs/deploy.md says; `python -m deploy settings` fills both
+   stages of zappa_settings.json from `terraform output -json`; collectstatic; `zappa package`
+   and `zappa deploy` of both functions: `prod` (the public API) and `prod-backoffice`;
+4. credentials from sts:AssumeRole of each role apply created, and each package Zappa built
+   run in the Lambda runtime model with the environment Zappa gave its function: every flow
+   under its own function's role, the public role refused the back office's work (named
+   tests), and each statement of either policy needed by a named flow.
 """
 
 from __future__ import annotations
@@ -51,7 +53,9 @@ from tests.rehearsal import stage
 
 REGION = "us-east-2"
 PROJECT, STAGE = "ticketstoheaven", "prod"
-FUNCTION = f"{PROJECT}-{STAGE}"
+FUNCTION = f"{PROJECT}-{STAGE}"  # the public API's function
+BACKOFFICE_STAGE = f"{STAGE}-backoffice"
+BACKOFFICE_FUNCTION = f"{PROJECT}-{BACKOFFICE_STAGE}"  # the back office's
 TABLE_PREFIX = f"{PROJECT}-{STAGE}-"
 
 TERRAFORM, MIRROR, WHY_NOT = stage.terraform_find()
@@ -192,6 +196,12 @@ def deployed(
             {"api_key": secrets.stripe_api_key, "webhook_secret": secrets.stripe_webhook_secret}
         ),
     )
+    # The back office's key (locally the same stand-in key: localstripe does not enforce
+    # restricted keys; tests/test_public_function.py proves the public code cannot refund).
+    sm.put_secret_value(
+        SecretId=applied["stripe_backoffice_secret_arn"],
+        SecretString=json.dumps({"api_key": secrets.stripe_api_key}),
+    )
     sm.put_secret_value(
         SecretId=applied["app_secret_arn"],
         SecretString=json.dumps(
@@ -225,18 +235,25 @@ def deployed(
     build.collectstatic(STAGE, project, extra_env=aws_env)
     build.deploy_venv_ensure()
     zappa_env = {**build.zappa_environment(), **aws_env}
-    package = root / "package.zip"
-    subprocess.run(
-        [str(build.DEPLOY_VENV / "bin/zappa"), "package", STAGE, "--output", str(package)],
-        cwd=project, env=zappa_env, check=True, capture_output=True,
-    )  # fmt: skip
-    started = time.monotonic()
-    result = subprocess.run(
-        [str(build.DEPLOY_VENV / "bin/zappa"), "deploy", STAGE],
-        cwd=project, env=zappa_env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    print(f"zappa deploy: {time.monotonic() - started:.0f} s\n{result.stdout[-3000:]}")
+    package, backoffice_package = root / "package.zip", root / "backoffice.zip"
+    for name, output in ((STAGE, package), (BACKOFFICE_STAGE, backoffice_package)):
+        subprocess.run(
+            [str(build.DEPLOY_VENV / "bin/zappa"), "package", name, "--output", str(output)],
+            cwd=project, env=zappa_env, check=True, capture_output=True,
+        )  # fmt: skip
+    results = {}
+    for name in (STAGE, BACKOFFICE_STAGE):
+        started = time.monotonic()
+        results[name] = subprocess.run(
+            [str(build.DEPLOY_VENV / "bin/zappa"), "deploy", name],
+            cwd=project, env=zappa_env, capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        print(f"zappa deploy {name}: {time.monotonic() - started:.0f} s")
+    result = results[STAGE]
     return {
+        "backoffice_package": backoffice_package,
+        "backoffice_settings": build.stage_config(BACKOFFICE_STAGE, project),
+        "backoffice_result": results[BACKOFFICE_STAGE],
         "root": root,
         "outputs_file": outputs_file,
         "aws_env": aws_env,
@@ -252,7 +269,10 @@ def deployed(
 def test_settings_are_filled_from_terraform_output(deployed, applied):
     settings = deployed["settings"]
 
-    assert settings["role_arn"] == applied["lambda_role_arn"]
+    assert settings["role_arn"] == applied["public_role_arn"]
+    assert deployed["backoffice_settings"]["role_arn"] == applied["backoffice_role_arn"]
+    for both in (settings, deployed["backoffice_settings"]):
+        assert both["aws_environment_variables"]["APP_STAGE"] == STAGE
     assert settings["s3_bucket"] == applied["deployment_bucket"]
     assert settings["dead_letter_arn"] == applied["async_failure_queue_arn"]
     env = settings["aws_environment_variables"]
@@ -261,68 +281,98 @@ def test_settings_are_filled_from_terraform_output(deployed, applied):
     assert env["DJANGO_STATIC_CUSTOM_DOMAIN"] == applied["admin_domain"]
 
 
-def test_zappa_deploy_creates_the_function_its_schedules_and_its_api(
+def test_zappa_deploy_creates_both_functions_their_schedules_and_their_apis(
     deployed, applied, emulator, operator
 ):
     # Zappa's last step GETs https://{api-id}.execute-api.{region}.amazonaws.com/prod/health,
     # the real AWS host (no endpoint setting reaches it): from loopback that name does not
     # resolve. Every step before it must have worked; /health is checked through the handler
     # in the flows below instead.
-    if deployed["returncode"] != 0:
-        output = deployed["output"]
-        assert "in touch_endpoint" in output, output[-6000:]
-        assert f".execute-api.{REGION}.amazonaws.com" in output and "NameResolutionError" in output
-    settings = deployed["settings"]
-    function = _client("lambda", emulator.url, operator).get_function_configuration(
-        FunctionName=FUNCTION
-    )
-
-    assert function["Runtime"] == "python3.13"
-    assert function["MemorySize"] == applied["lambda_memory_mb"] == settings["memory_size"]
-    assert function["Timeout"] == applied["lambda_timeout_seconds"] == settings["timeout_seconds"]
-    assert function["Role"] == applied["lambda_role_arn"]
-    assert function["Handler"] == "handler.lambda_handler"
-    # moto does not keep DeadLetterConfig: the CreateFunction request Zappa sent is read instead.
-    (create,) = [
-        r for r in emulator.requests()
-        if r["service"] == "lambda" and r["method"] == "POST" and r["path"].endswith("/functions")
-    ]  # fmt: skip
-    assert create["fields"]["DeadLetterConfig"] == {"TargetArn": applied["async_failure_queue_arn"]}
-    assert function["TracingConfig"]["Mode"] == "Active"
-    assert function["Environment"]["Variables"] == settings["aws_environment_variables"]
-    tags = _client("lambda", emulator.url, operator).list_tags(Resource=function["FunctionArn"])[
-        "Tags"
-    ]
-    assert {k: tags.get(k) for k in ("Project", "Environment")} == {
-        "Project": PROJECT,
-        "Environment": STAGE,
-    }
-    # The schedules: one EventBridge rule per job, targeting the function.
+    for result in (deployed, {"returncode": deployed["backoffice_result"].returncode,
+                              "output": deployed["backoffice_result"].stdout
+                              + deployed["backoffice_result"].stderr}):  # fmt: skip
+        if result["returncode"] != 0:
+            output = result["output"]
+            assert "in touch_endpoint" in output, output[-6000:]
+            assert f".execute-api.{REGION}.amazonaws.com" in output
+            assert "NameResolutionError" in output
+    lambda_client = _client("lambda", emulator.url, operator)
     events = _client("events", emulator.url, operator)
-    rules = {r["Name"]: r for r in events.list_rules()["Rules"]}
-    for job in settings["events"]:
-        (rule,) = [r for name, r in rules.items() if name.endswith(job["function"])]
-        assert rule["ScheduleExpression"] == job["expression"]
-        targets = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
-        assert [t["Arn"] for t in targets] == [function["FunctionArn"]]
-    # The API: a regional REST API named after the function, deployed to the stage.
     apigateway = _client("apigateway", emulator.url, operator)
-    (api,) = [a for a in apigateway.get_rest_apis()["items"] if a["name"] == FUNCTION]
-    # (REGIONAL is not checked: moto's CloudFormation drops the API's EndpointConfiguration.)
-    assert STAGE in {s["stageName"] for s in apigateway.get_stages(restApiId=api["id"])["item"]}
+    rules = {r["Name"]: r for r in events.list_rules()["Rules"]}
+    creates = {
+        r["fields"]["FunctionName"]: r for r in emulator.requests()
+        if r["service"] == "lambda" and r["method"] == "POST" and r["path"].endswith("/functions")
+    }  # fmt: skip
+    for name, zappa_stage, settings, role in (
+        (FUNCTION, STAGE, deployed["settings"], applied["public_role_arn"]),
+        (BACKOFFICE_FUNCTION, BACKOFFICE_STAGE, deployed["backoffice_settings"],
+         applied["backoffice_role_arn"]),
+    ):  # fmt: skip
+        function = lambda_client.get_function_configuration(FunctionName=name)
+
+        assert function["Runtime"] == "python3.13"
+        assert function["MemorySize"] == applied["lambda_memory_mb"] == settings["memory_size"]
+        assert function["Timeout"] == applied["lambda_timeout_seconds"]
+        assert function["Role"] == role
+        assert function["Handler"] == "handler.lambda_handler"
+        # moto does not keep DeadLetterConfig: the CreateFunction request Zappa sent is read.
+        assert creates[name]["fields"]["DeadLetterConfig"] == {
+            "TargetArn": applied["async_failure_queue_arn"]
+        }
+        assert function["TracingConfig"]["Mode"] == "Active"
+        assert function["Environment"]["Variables"] == settings["aws_environment_variables"]
+        tags = lambda_client.list_tags(Resource=function["FunctionArn"])["Tags"]
+        assert {k: tags.get(k) for k in ("Project", "Environment")} == {
+            "Project": PROJECT,
+            "Environment": STAGE,
+        }
+        # The schedules: one EventBridge rule per job, targeting the function that runs it.
+        for job in settings["events"]:
+            (rule,) = [r for rule_name, r in rules.items() if rule_name.endswith(job["function"])]
+            assert rule["ScheduleExpression"] == job["expression"]
+            targets = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
+            assert [t["Arn"] for t in targets] == [function["FunctionArn"]]
+        # The API: a regional REST API named after the function, deployed to its stage.
+        (api,) = [a for a in apigateway.get_rest_apis()["items"] if a["name"] == name]
+        # (REGIONAL is not checked: moto's CloudFormation drops the EndpointConfiguration.)
+        stages = {s["stageName"] for s in apigateway.get_stages(restApiId=api["id"])["item"]}
+        assert zappa_stage in stages
+    # Every job runs in the public API's function (docs/deploy.md, "Scheduled jobs").
+    assert deployed["settings"]["events"] and deployed["backoffice_settings"]["events"] == []
+    assert not [r for r in rules if r.startswith(BACKOFFICE_FUNCTION)]
 
 
-# --- 4. The app's work under the Lambda role, IAM enforced -----------------------------------
+# --- 4. The app's work under each function's role, IAM enforced -----------------------------
 
 
-@pytest.fixture(scope="module")
-def role_policy(deployed, applied, emulator, operator) -> dict[str, Any]:
-    iam = _client("iam", emulator.url, operator)
-    role = applied["lambda_role_name"]
+def _role_policy(iam: Any, role: str) -> dict[str, Any]:
     (name,) = iam.list_role_policies(RoleName=role)["PolicyNames"]
     document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
     policy = json.loads(document) if isinstance(document, str) else document
     return {"role": role, "name": name, "policy": policy}
+
+
+@pytest.fixture(scope="module")
+def role_policy(deployed, applied, emulator, operator) -> dict[str, Any]:
+    """The public API's role and its policy, as apply made them."""
+    return _role_policy(_client("iam", emulator.url, operator), applied["public_role_name"])
+
+
+@pytest.fixture(scope="module")
+def backoffice_policy(deployed, applied, emulator, operator) -> dict[str, Any]:
+    """The back office's role and its policy."""
+    return _role_policy(_client("iam", emulator.url, operator), applied["backoffice_role_name"])
+
+
+def _assumed(emulator, operator, role_arn: str) -> dict[str, str]:
+    sts = _client("sts", emulator.url, operator)
+    credentials = sts.assume_role(RoleArn=role_arn, RoleSessionName="rehearsal")["Credentials"]
+    return {
+        "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
+        "AWS_SESSION_TOKEN": credentials["SessionToken"],
+    }
 
 
 def _enforce(emulator, operator, role_policy, drop: tuple[str, ...] = ()) -> None:
@@ -336,15 +386,14 @@ def _enforce(emulator, operator, role_policy, drop: tuple[str, ...] = ()) -> Non
 
 @pytest.fixture(scope="module")
 def role_credentials(role_policy, applied, emulator, operator) -> dict[str, str]:
-    sts = _client("sts", emulator.url, operator)
-    credentials = sts.assume_role(RoleArn=applied["lambda_role_arn"], RoleSessionName="rehearsal")[
-        "Credentials"
-    ]
-    return {
-        "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
-        "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
-        "AWS_SESSION_TOKEN": credentials["SessionToken"],
-    }
+    """The public API's function's credentials (its role)."""
+    return _assumed(emulator, operator, applied["public_role_arn"])
+
+
+@pytest.fixture(scope="module")
+def backoffice_credentials(backoffice_policy, applied, emulator, operator) -> dict[str, str]:
+    """The back office's function's credentials (its role)."""
+    return _assumed(emulator, operator, applied["backoffice_role_arn"])
 
 
 @pytest.fixture(scope="module")
@@ -375,30 +424,51 @@ def deploy_credentials(deployed, applied, emulator, operator) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="module")
-def runtime(
-    deployed, role_credentials, emulator, operator, local_stack, tmp_path_factory
+def _function_runtime(
+    name: str, package, credentials, emulator, operator, local_stack, root
 ) -> LambdaRuntime:
-    """The package Zappa built, in the Lambda runtime model, with the environment Zappa gave
-    the function plus what Lambda adds (its name, the role's credentials)."""
-    root = tmp_path_factory.mktemp("rehearsal-lambda")
+    """A package Zappa built, in the Lambda runtime model, with the environment Zappa gave its
+    function plus what Lambda adds (its name, its role's credentials)."""
     function = _client("lambda", emulator.url, operator).get_function_configuration(
-        FunctionName=FUNCTION
+        FunctionName=name
     )
     environment = {
         **function["Environment"]["Variables"],
-        **role_credentials,
-        "AWS_LAMBDA_FUNCTION_NAME": FUNCTION,  # Zappa's async tasks go through Lambda
+        **credentials,
+        "AWS_LAMBDA_FUNCTION_NAME": name,  # Zappa's async tasks go through Lambda
         "AWS_REGION": REGION,
         "AWS_DEFAULT_REGION": REGION,
         "AWS_ENDPOINT_URL": emulator.url,
         "STRIPE_API_BASE": local_stack.stripe_url,
     }
     return LambdaRuntime(
-        task_dir=package_unpack(deployed["package"], root / "task"),
+        task_dir=package_unpack(package, root / "task"),
         runtime_dir=runtime_standin(root / "runtime"),
         environment=environment,
     )
+
+
+@pytest.fixture(scope="module")
+def runtime(
+    deployed, role_credentials, emulator, operator, local_stack, tmp_path_factory
+) -> LambdaRuntime:
+    """The public API's function."""
+    root = tmp_path_factory.mktemp("rehearsal-lambda")
+    return _function_runtime(
+        FUNCTION, deployed["package"], role_credentials, emulator, operator, local_stack, root
+    )
+
+
+@pytest.fixture(scope="module")
+def backoffice_runtime(
+    deployed, backoffice_credentials, emulator, operator, local_stack, tmp_path_factory
+) -> LambdaRuntime:
+    """The back office's function."""
+    root = tmp_path_factory.mktemp("rehearsal-backoffice")
+    return _function_runtime(
+        BACKOFFICE_FUNCTION, deployed["backoffice_package"], backoffice_credentials,
+        emulator, operator, local_stack, root,
+    )  # fmt: skip
 
 
 class FlowFailed(AssertionError):
@@ -422,13 +492,71 @@ def _role_calls(emulator, role_credentials) -> list[dict[str, Any]]:
     return [r for r in emulator.requests() if r["key"] == role_credentials["AWS_ACCESS_KEY_ID"]]
 
 
-class Flows:
-    """The app's real work, each a function that raises FlowFailed when a user would notice."""
+class _Answer:
+    """A Lambda proxy answer as ``tests.admin_forms`` reads a response."""
 
-    def __init__(self, runtime, emulator, operator, role_credentials, applied, local_stack):
+    def __init__(self, answer: dict[str, Any]) -> None:
+        self.status_code = answer["statusCode"]
+        self.content = (answer.get("body") or "").encode()
+        self.answer = answer
+
+
+class StaffBrowser:
+    """A signed-in staff member's browser on the back office's function: each request one
+    invocation (a cold container), the session cookie and CSRF token carried, the way
+    ``tests.admin_forms`` drives Django's test client."""
+
+    def __init__(self, runtime: LambdaRuntime, origin: str, cookies: SimpleCookie) -> None:
+        self.runtime, self.origin, self.cookies = runtime, origin, cookies
+
+    def _send(self, method: str, url: str, data: dict[str, Any] | None = None) -> _Answer:
+        path, _, query = url.partition("?")
+        headers = {"Accept": "text/html", "Cookie": _cookie_header(self.cookies)}
+        body = None
+        if method == "POST":
+            body = urlencode(
+                {**(data or {}), "csrfmiddlewaretoken": self.cookies["csrftoken"].value}
+            )
+            headers |= {"Content-Type": "application/x-www-form-urlencoded",
+                        "Referer": self.origin + path, "Origin": self.origin}  # fmt: skip
+        params = dict(pair.split("=", 1) for pair in query.split("&") if "=" in pair)
+        if method == "GET" and data:
+            params |= {k: str(v) for k, v in data.items()}
+        answer = _one(self.runtime, rest_event(method, path, body=body, query=params or None,
+                                               headers=headers))  # fmt: skip
+        _cookies_take(self.cookies, answer)
+        return _Answer(answer)
+
+    def get(self, url: str, data: dict[str, Any] | None = None) -> _Answer:
+        return self._send("GET", url, data)
+
+    def post(self, url: str, data: dict[str, Any] | None = None) -> _Answer:
+        return self._send("POST", url, data)
+
+
+def _cookies_take(cookies: SimpleCookie, answer: dict[str, Any]) -> None:
+    for value in answer.get("multiValueHeaders", {}).get("Set-Cookie", []) or [
+        (answer.get("headers") or {}).get("Set-Cookie", "")
+    ]:
+        if value:
+            cookies.load(value)
+
+
+def _cookie_header(cookies: SimpleCookie) -> str:
+    return "; ".join(f"{k}={v.value}" for k, v in cookies.items())
+
+
+class Flows:
+    """The app's real work, each a function that raises FlowFailed when a user would notice:
+    the public API's in its function under its role, staff's in the back office's."""
+
+    def __init__(self, runtime, emulator, operator, role_credentials, applied, local_stack,
+                 backoffice=None, backoffice_role=None):  # fmt: skip
         self.runtime, self.emulator, self.operator = runtime, emulator, operator
         self.role, self.applied, self.stack = role_credentials, applied, local_stack
+        self.backoffice, self.backoffice_role = backoffice, backoffice_role
         self.dynamodb = _client("dynamodb", emulator.url, operator)
+        self._staff: StaffBrowser | None = None
 
     def ticket_type(self) -> str:
         sku = f"ga-{uuid.uuid4().hex[:6]}"
@@ -548,18 +676,20 @@ class Flows:
             _check("AccessDenied" not in result.output and " 403" not in result.output,
                    f"manage {command}: {result.output[-1500:]}")  # fmt: skip
 
-    def admin(self) -> None:
-        """Sign in, the index, the order list, its searches (each index under the role), the
-        dashboard and the needs-attention queue."""
+    def staff(self) -> StaffBrowser:
+        """An admin signed in to the back office (its second factor set up at the first
+        sign-in), kept for the flows after: its session lives in the back-office table."""
+        if self._staff is None:
+            self._staff = self._sign_in()
+        return self._staff
+
+    def _sign_in(self) -> StaffBrowser:
         login = _one(
-            self.runtime, rest_event("GET", "/admin/login/", headers={"Accept": "text/html"})
+            self.backoffice, rest_event("GET", "/admin/login/", headers={"Accept": "text/html"})
         )
         _check(login["statusCode"] == 200, f"login page: {login['statusCode']}")
         cookies = SimpleCookie()
-        for value in login.get("multiValueHeaders", {}).get("Set-Cookie", []) or [
-            login["headers"].get("Set-Cookie", "")
-        ]:
-            cookies.load(value)
+        _cookies_take(cookies, login)
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login["body"]).group(1)
         form = urlencode(
             {
@@ -569,28 +699,23 @@ class Flows:
                 "next": "/admin/",
             }
         )
-        cookie = "; ".join(f"{k}={v.value}" for k, v in cookies.items())
-        signed_in = _one(self.runtime, rest_event("POST", "/admin/login/", body=form, headers={
-            "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie,
+        signed_in = _one(self.backoffice, rest_event("POST", "/admin/login/", body=form, headers={
+            "Content-Type": "application/x-www-form-urlencoded", "Cookie": _cookie_header(cookies),
             "Referer": self.applied["admin_url"] + "/admin/login/", "Origin": self.applied["admin_url"],
             "Accept": "text/html"}))  # fmt: skip
         _check(
             signed_in["statusCode"] == 302,
             f"sign-in answered {signed_in['statusCode']}: {signed_in.get('body', '')[:500]}",
         )
-        for value in signed_in.get("multiValueHeaders", {}).get("Set-Cookie", []) or [
-            signed_in["headers"].get("Set-Cookie", "")
-        ]:
-            cookies.load(value)
-        cookie = "; ".join(f"{k}={v.value}" for k, v in cookies.items())
+        _cookies_take(cookies, signed_in)
         location = (signed_in.get("headers") or {}).get("Location") or (
             signed_in.get("multiValueHeaders", {}).get("Location") or [""]
         )[0]
         if location.endswith("/admin/login/enroll/"):
             # An admin signs in with a second factor (issue 29): set up the app's code, as the
             # first sign-in does, under the role (the factor's items in the back-office table).
-            enroll = _one(self.runtime, rest_event(
-                "GET", "/admin/login/enroll/", headers={"Accept": "text/html", "Cookie": cookie}))  # fmt: skip
+            enroll = _one(self.backoffice, rest_event("GET", "/admin/login/enroll/", headers={
+                "Accept": "text/html", "Cookie": _cookie_header(cookies)}))  # fmt: skip
             _check(enroll["statusCode"] == 200, f"enroll page: {enroll['statusCode']}")
             secret = re.search(r'<code id="totp-secret">([A-Z2-7]+)</code>', enroll["body"])
             token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', enroll["body"])
@@ -599,19 +724,22 @@ class Flows:
 
             form = urlencode({"code": pyotp.TOTP(secret.group(1)).now(),
                               "csrfmiddlewaretoken": token.group(1)})  # fmt: skip
-            enrolled = _one(self.runtime, rest_event("POST", "/admin/login/enroll/", body=form, headers={
-                "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie,
+            enrolled = _one(self.backoffice, rest_event("POST", "/admin/login/enroll/", body=form, headers={
+                "Content-Type": "application/x-www-form-urlencoded", "Cookie": _cookie_header(cookies),
                 "Referer": self.applied["admin_url"] + "/admin/login/enroll/",
                 "Origin": self.applied["admin_url"], "Accept": "text/html"}))  # fmt: skip
             _check(
                 enrolled["statusCode"] == 200 and "recovery-codes" in enrolled.get("body", ""),
                 f"enrollment answered {enrolled['statusCode']}: {enrolled.get('body', '')[:500]}",
             )
-            for value in enrolled.get("multiValueHeaders", {}).get("Set-Cookie", []) or [
-                enrolled["headers"].get("Set-Cookie", "")
-            ]:
-                cookies.load(value)
-            cookie = "; ".join(f"{k}={v.value}" for k, v in cookies.items())
+            _cookies_take(cookies, enrolled)
+        return StaffBrowser(self.backoffice, self.applied["admin_url"], cookies)
+
+    def admin(self) -> None:
+        """In the back office: sign in, the index, the order list, its searches (each index
+        under its role), the dashboard and the needs-attention queue."""
+        self._staff = None  # a fresh sign-in each time (the statement-removal test reruns it)
+        staff = self.staff()
         orders = "/admin/orders/order/"
         for path, query in (
             ("/admin/", None),
@@ -624,33 +752,78 @@ class Flows:
             ("/admin/dashboard/", None),
             ("/admin/attention/", None),
         ):
-            page = _one(self.runtime, rest_event(
-                "GET", path, query=query, headers={"Accept": "text/html", "Cookie": cookie}))  # fmt: skip
-            _check(page["statusCode"] == 200, f"{path} {query} answered {page['statusCode']}")
+            page = staff.get(path, query)
+            _check(page.status_code == 200, f"{path} {query} answered {page.status_code}")
 
-    # What Lambda itself does with the role, which moto cannot run: ship the function's logs,
+    def staff_retry_and_refund(self) -> None:
+        """Staff's work that moves state and money, in the back office under its role: an
+        order whose fulfillment the vendor refused is retried from its page (the attempt is an
+        asynchronous task of the back office's own function, run here as Lambda would run
+        it), then refunded in full through Stripe with the key that may refund."""
+        from tests.admin_forms import act, action_form, page_form
+        from tests.vendor import vendor_behave
+
+        order_id = self.paid_order()
+        vendor_behave(self.stack, "reject", times=1)
+        _one(
+            self.runtime,
+            scheduled_event(f"{FUNCTION}-fulfillment-sweep-orders.jobs.fulfillment_sweep"),
+        )
+        _check(
+            self.order_status(order_id) == "fulfillment_failed", "the vendor's refusal was not kept"
+        )
+        staff, url = self.staff(), f"/admin/orders/order/{order_id}/"
+        retried = act(staff, url, "retry_fulfillment")
+        _check(retried.status_code == 302, f"retry answered {retried.status_code}")
+        invokes = [
+            r for r in _role_calls(self.emulator, self.backoffice_role)
+            if r["service"] == "lambda"
+            and r["path"].endswith(f"/functions/{BACKOFFICE_FUNCTION}/invocations")
+        ]  # fmt: skip
+        _check([r.get("status") for r in invokes] == [202],
+               f"the retried attempt was not accepted by Lambda: {[r.get('status') for r in invokes]}")  # fmt: skip
+        _one(self.backoffice, {
+            "command": "zappa.asynchronous.route_lambda_task", "capture_response": False,
+            "task_path": "orders.services.fulfillment.dispatch.fulfillment_attempt_task",
+            "args": [], "kwargs": {"order_id": order_id}})  # fmt: skip
+        _check(self.order_status(order_id) == "fulfilled", "the retried attempt did not fulfill")
+        button = action_form(staff, url, "refund")
+        refund_url = f"{url}action/refund/"
+        confirmation = staff.post(refund_url, {**button, "amount": ""})
+        _check(confirmation.status_code == 200, f"refund form answered {confirmation.status_code}")
+        yes = page_form(confirmation.content.decode(), "action-confirm")
+        done = staff.post(
+            refund_url, {**yes, "reason": "requested_by_customer", "note": "rehearsal"}
+        )
+        _check(
+            done.status_code == 302,
+            f"the refund answered {done.status_code}: {done.content[:300]!r}",
+        )
+        _check(self.order_status(order_id) == "refunded", "the staff refund did not refund")
+
+    # What Lambda itself does with each role, which moto cannot run: ship the function's logs,
     # send traces (xray_tracing), put a failed async event in the dead-letter queue.
-    def platform_logs(self) -> None:
-        logs = _client("logs", self.emulator.url, self.role)
+    def _platform_logs(self, function: str, role: dict[str, str]) -> None:
+        logs = _client("logs", self.emulator.url, role)
         stream = f"2026/11/25/[$LATEST]{uuid.uuid4().hex}"
         try:
-            logs.create_log_stream(logGroupName=f"/aws/lambda/{FUNCTION}", logStreamName=stream)
-            logs.put_log_events(logGroupName=f"/aws/lambda/{FUNCTION}", logStreamName=stream,
+            logs.create_log_stream(logGroupName=f"/aws/lambda/{function}", logStreamName=stream)
+            logs.put_log_events(logGroupName=f"/aws/lambda/{function}", logStreamName=stream,
                                 logEvents=[{"timestamp": int(time.time() * 1000), "message": "START"}])  # fmt: skip
         except ClientError as error:
             raise FlowFailed(f"logs: {error}") from None
 
-    def platform_xray(self) -> None:
-        xray = _client("xray", self.emulator.url, self.role)
-        segment = {"name": FUNCTION, "id": uuid.uuid4().hex[:16], "trace_id": f"1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]}",
+    def _platform_xray(self, function: str, role: dict[str, str]) -> None:
+        xray = _client("xray", self.emulator.url, role)
+        segment = {"name": function, "id": uuid.uuid4().hex[:16], "trace_id": f"1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]}",
                    "start_time": time.time(), "end_time": time.time()}  # fmt: skip
         try:
             xray.put_trace_segments(TraceSegmentDocuments=[json.dumps(segment)])
         except ClientError as error:
             raise FlowFailed(f"xray: {error}") from None
 
-    def platform_dead_letter(self) -> None:
-        sqs = _client("sqs", self.emulator.url, self.role)
+    def _platform_dead_letter(self, role: dict[str, str]) -> None:
+        sqs = _client("sqs", self.emulator.url, role)
         queue = self.applied["async_failure_queue_arn"].rsplit(":", 1)[-1]
         url = f"{self.emulator.url}/123456789012/{queue}"
         try:
@@ -663,6 +836,24 @@ class Flows:
         except ClientError as error:
             raise FlowFailed(f"sqs: {error}") from None
 
+    def platform_logs(self) -> None:
+        self._platform_logs(FUNCTION, self.role)
+
+    def platform_xray(self) -> None:
+        self._platform_xray(FUNCTION, self.role)
+
+    def platform_dead_letter(self) -> None:
+        self._platform_dead_letter(self.role)
+
+    def backoffice_platform_logs(self) -> None:
+        self._platform_logs(BACKOFFICE_FUNCTION, self.backoffice_role)
+
+    def backoffice_platform_xray(self) -> None:
+        self._platform_xray(BACKOFFICE_FUNCTION, self.backoffice_role)
+
+    def backoffice_platform_dead_letter(self) -> None:
+        self._platform_dead_letter(self.backoffice_role)
+
     def all(self) -> list[str]:
         return [
             "platform_logs",
@@ -674,7 +865,11 @@ class Flows:
             "reconcile",
             "sweep",
             "management",
+            "backoffice_platform_logs",
+            "backoffice_platform_xray",
+            "backoffice_platform_dead_letter",
             "admin",
+            "staff_retry_and_refund",
         ]
 
 
@@ -684,10 +879,13 @@ ADMIN_PASSWORD = "rehearsal " + uuid.uuid4().hex
 @pytest.fixture(scope="module")
 def flows(
     runtime,
+    backoffice_runtime,
     emulator,
     operator,
     role_credentials,
+    backoffice_credentials,
     role_policy,
+    backoffice_policy,
     applied,
     local_stack,
     deployed,
@@ -706,21 +904,28 @@ def flows(
         check=True, capture_output=True,
     )  # fmt: skip
     _enforce(emulator, operator, role_policy)
-    # IAM enforced from here on, for every request (operator and role alike).
+    _enforce(emulator, operator, backoffice_policy)
+    # IAM enforced from here on, for every request (operator and roles alike).
     emulator.post("/moto-api/reset-auth", b"0")
     with pytest.raises(ClientError):  # an unknown key is refused
         _client(
             "sts", emulator.url, {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"}
         ).get_caller_identity()
-    return Flows(runtime, emulator, operator, role_credentials, applied, local_stack)
+    return Flows(runtime, emulator, operator, role_credentials, applied, local_stack,
+                 backoffice_runtime, backoffice_credentials)  # fmt: skip
 
 
-# Each flow's requests signed by the role, from the test below (for the two after it).
-_RECORDED: dict[str, list[dict[str, Any]]] = {}
+# Each flow's requests signed by each role, from the test below (for the tests after it):
+# flow -> role ("public", "backoffice") -> calls.
+_RECORDED: dict[str, dict[str, list[dict[str, Any]]]] = {}
 
 
-def test_the_apps_work_meets_no_access_denied_under_the_lambda_role(
-    flows, emulator, role_credentials
+def _recorded(role: str) -> dict[str, list[dict[str, Any]]]:
+    return {flow: calls[role] for flow, calls in _RECORDED.items() if calls[role]}
+
+
+def test_each_flow_meets_no_access_denied_under_its_functions_role(
+    flows, emulator, role_credentials, backoffice_credentials
 ):
     emulator.requests_clear()
     failures = {}
@@ -730,20 +935,34 @@ def test_the_apps_work_meets_no_access_denied_under_the_lambda_role(
             getattr(flows, name)()
         except FlowFailed as error:
             failures[name] = str(error)
-        _RECORDED[name] = _role_calls(emulator, role_credentials)
-        calls += _RECORDED[name]
+        _RECORDED[name] = {
+            "public": _role_calls(emulator, role_credentials),
+            "backoffice": _role_calls(emulator, backoffice_credentials),
+        }
+        calls += [c for role_calls in _RECORDED[name].values() for c in role_calls]
         emulator.requests_clear()
 
     refused = [c for c in calls if c.get("status") == 403]
     assert (failures, refused) == ({}, [])
+    # Each function did its own work: staff's under the back office's role only.
+    assert _RECORDED["admin"]["public"] == [] and _RECORDED["admin"]["backoffice"]
+    assert _RECORDED["catalog"]["backoffice"] == []
 
 
-def _call_resources(call: dict[str, Any], applied: dict[str, Any]) -> list[tuple[str, str]]:
-    """(IAM action, resource ARN) pairs one recorded request is authorised on."""
-    account = applied["lambda_role_arn"].split(":")[4]
+Authorised = tuple[str, str, tuple[str, ...] | None]
+
+
+def _call_resources(call: dict[str, Any], applied: dict[str, Any]) -> list[Authorised]:
+    """(IAM action, resource ARN, partition keys) one recorded request is authorised on; the
+    keys (``dynamodb:LeadingKeys``) only where the request names them (None: not known)."""
+    account = applied["public_role_arn"].split(":")[4]
     base = f"{REGION}:{account}"
     fields, action = call["fields"], call["action"]
     service = call["service"]
+
+    def keys(value: Any) -> tuple[str, ...] | None:
+        return tuple(value) if value is not None else None
+
     if service == "dynamodb":
         table = f"arn:aws:dynamodb:{base}:table/"
         if action == "TransactWriteItems":
@@ -754,112 +973,237 @@ def _call_resources(call: dict[str, Any], applied: dict[str, Any]) -> list[tuple
                 "Delete": "DeleteItem",
             }
             return [
-                (f"dynamodb:{names[op]}", table + spec["TableName"])
+                (f"dynamodb:{names[op]}", table + spec["TableName"], keys(spec.get("LeadingKeys")))
                 for item in fields["TransactItems"]
                 for op, spec in item.items()
             ]
         if action == "TransactGetItems":
             return [
-                ("dynamodb:GetItem", table + spec["TableName"])
+                ("dynamodb:GetItem", table + spec["TableName"], keys(spec.get("LeadingKeys")))
                 for item in fields["TransactItems"]
                 for spec in item.values()
             ]
         if "Tables" in fields:
-            return [(f"dynamodb:{action}", table + name) for name in fields["Tables"]]
+            leading = fields.get("TableLeadingKeys", {})
+            return [
+                (f"dynamodb:{action}", table + name, keys(leading.get(name)))
+                for name in fields["Tables"]
+            ]
         resource = table + fields["TableName"]
         if fields.get("IndexName"):
             resource += f"/index/{fields['IndexName']}"
-        return [(f"dynamodb:{action}", resource)]
+        return [(f"dynamodb:{action}", resource, keys(fields.get("LeadingKeys")))]
     if service == "secretsmanager":
-        arns = {applied["stripe_secret_arn"].rsplit("-", 1)[0].rsplit(":", 1)[-1]: applied["stripe_secret_arn"],
-                applied["app_secret_arn"].rsplit("-", 1)[0].rsplit(":", 1)[-1]: applied["app_secret_arn"]}  # fmt: skip
+        arns = {
+            applied[output].rsplit("-", 1)[0].rsplit(":", 1)[-1]: applied[output]
+            for output in ("stripe_secret_arn", "stripe_backoffice_secret_arn", "app_secret_arn")
+        }
         secret = fields["SecretId"]
-        return [(f"secretsmanager:{action}", arns.get(secret, secret))]
+        return [(f"secretsmanager:{action}", arns.get(secret, secret), None)]
     if service == "ssm":
-        return [(f"ssm:{action}", f"arn:aws:ssm:{base}:parameter{fields['Path']}")]
+        return [(f"ssm:{action}", f"arn:aws:ssm:{base}:parameter{fields['Path']}", None)]
     if service == "lambda":
         name = re.search(r"/functions/([^/]+)/invocations", call["path"]).group(1)
-        return [("lambda:InvokeFunction", f"arn:aws:lambda:{base}:function:{name}")]
+        return [("lambda:InvokeFunction", f"arn:aws:lambda:{base}:function:{name}", None)]
     if service == "sqs":
-        return [(f"sqs:{action}", f"arn:aws:sqs:{base}:{fields['QueueUrl'].rsplit('/', 1)[-1]}")]
+        queue = fields["QueueUrl"].rsplit("/", 1)[-1]
+        return [(f"sqs:{action}", f"arn:aws:sqs:{base}:{queue}", None)]
     if service == "logs":
+        group, stream = fields["logGroupName"], fields["logStreamName"]
         return [
-            (
-                f"logs:{action}",
-                f"arn:aws:logs:{base}:log-group:{fields['logGroupName']}:log-stream:{fields['logStreamName']}",
-            )
+            (f"logs:{action}", f"arn:aws:logs:{base}:log-group:{group}:log-stream:{stream}", None)
         ]
     if service == "xray":
-        return [("xray:PutTraceSegments", "*")]
-    return [(f"{service}:{action}", "?")]
+        return [("xray:PutTraceSegments", "*", None)]
+    return [(f"{service}:{action}", "?", None)]
 
 
-def test_every_call_the_app_made_is_within_the_roles_real_resources(flows, role_policy, applied):
-    """moto checked the actions; here each (action, resource) pair recorded is evaluated
-    against the real policy (resources as apply created them)."""
-    calls = [call for recorded in _RECORDED.values() for call in recorded]
-    if not calls:
+def _denied(policy: dict[str, Any], calls: list[dict[str, Any]], applied) -> list[Authorised]:
+    return sorted(
+        {triple for call in calls for triple in _call_resources(call, applied)
+         if not stage.policy_allows(policy, *triple)},
+        key=str,
+    )  # fmt: skip
+
+
+def test_every_call_each_function_made_is_within_its_roles_real_resources(
+    flows, role_policy, backoffice_policy, applied
+):
+    """moto checked the actions; here each (action, resource, partition keys) recorded is
+    evaluated against the real policy of the role that made it (resources and conditions as
+    apply created them)."""
+    if not _RECORDED:
         pytest.skip("needs the flows of the test above")
-    pairs = {pair for call in calls for pair in _call_resources(call, applied)}
-    denied = sorted(pair for pair in pairs if not stage.policy_allows(role_policy["policy"], *pair))
-
-    assert denied == []
+    for role, policy in (("public", role_policy), ("backoffice", backoffice_policy)):
+        calls = [call for recorded in _recorded(role).values() for call in recorded]
+        assert calls, role
+        assert _denied(policy["policy"], calls, applied) == [], role
     # The table's resources really are narrow: another stage's table is not allowed.
     assert not stage.policy_allows(
-        role_policy["policy"],
+        backoffice_policy["policy"],
         "dynamodb:GetItem",
         f"arn:aws:dynamodb:{REGION}:123456789012:table/{PROJECT}-dev-orders",
     )
 
 
-# Which flow shows each statement is needed (the test tries it first, then the others).
+# --- The public role is refused the back office's work -------------------------------------
+# What the back office's flows really did (recorded above), evaluated against the public role's
+# real policy: each is denied. moto cannot refuse these itself (it matches no DynamoDB or
+# Secrets Manager resource and no condition: stage.py, substitution 6), so the evaluator of
+# stage.py decides, on the exact requests.
+
+
+def _backoffice_calls(applied, *, where: Any) -> list[Authorised]:
+    calls = [call for recorded in _recorded("backoffice").values() for call in recorded]
+    return [t for call in calls for t in _call_resources(call, applied) if where(t)]
+
+
+def _backoffice_table(triple: Authorised) -> bool:
+    return triple[1].split("/")[1] == f"{TABLE_PREFIX}backoffice" if "/" in triple[1] else False
+
+
+def _keys_start(triple: Authorised, *prefixes: str) -> bool:
+    return bool(triple[2]) and all(k.startswith(prefixes) for k in triple[2])
+
+
+@pytest.mark.parametrize(
+    "what, prefixes",
+    [
+        ("staff accounts and second factors", ("STAFF#",)),
+        ("sessions", ("SESSION#",)),
+        ("sign-in counters", ("SIGNIN#",)),
+    ],
+)
+def test_the_public_role_cannot_touch_staff_data(what, prefixes, flows, role_policy, applied):
+    if not _RECORDED:
+        pytest.skip("needs the flows of the test above")
+    tried = _backoffice_calls(
+        applied, where=lambda t: _backoffice_table(t) and _keys_start(t, *prefixes)
+    )
+
+    assert tried, f"the back office's flows made no request on {what}"
+    assert [t for t in tried if stage.policy_allows(role_policy["policy"], *t)] == []
+
+
+def test_the_public_role_cannot_read_the_audit_log(flows, role_policy, applied):
+    """Staff read an order's history (its AUDIT# partition) and their recent actions (gsi1):
+    the public role may put entries, never read one."""
+    if not _RECORDED:
+        pytest.skip("needs the flows of the test above")
+    reads = _backoffice_calls(
+        applied,
+        where=lambda t: (
+            _backoffice_table(t)
+            and t[0] in {"dynamodb:Query", "dynamodb:GetItem", "dynamodb:BatchGetItem"}
+            and (_keys_start(t, "AUDIT#") or "/index/" in t[1])
+        ),
+    )
+
+    assert reads, "the back office read no audit entry"
+    assert [t for t in reads if stage.policy_allows(role_policy["policy"], *t)] == []
+    appended = (
+        "dynamodb:PutItem",
+        f"{_table_arn(applied, 'backoffice')}",
+        ("AUDIT#orders.order#x",),
+    )
+    assert stage.policy_allows(role_policy["policy"], *appended) == ["AppendAuditEntries"]
+
+
+def test_the_public_role_cannot_read_the_refund_key_or_run_the_back_office(
+    flows, role_policy, backoffice_runtime, applied
+):
+    """The staff refund read the back office's Stripe key and the retry invoked the back
+    office's function: both denied to the public role, whose function has no admin at all."""
+    if not _RECORDED:
+        pytest.skip("needs the flows of the test above")
+    key_reads = _backoffice_calls(
+        applied, where=lambda t: t[1] == applied["stripe_backoffice_secret_arn"]
+    )
+    invokes = _backoffice_calls(
+        applied,
+        where=lambda t: t[0] == "lambda:InvokeFunction" and t[1].endswith(BACKOFFICE_FUNCTION),
+    )
+
+    assert key_reads and invokes
+    assert [t for t in key_reads + invokes if stage.policy_allows(role_policy["policy"], *t)] == []
+    public_answer = _one(
+        flows.runtime, rest_event("GET", "/admin/login/", headers={"Accept": "text/html"})
+    )
+    assert public_answer["statusCode"] == 404
+
+
+def _table_arn(applied, name: str) -> str:
+    account = applied["public_role_arn"].split(":")[4]
+    return f"arn:aws:dynamodb:{REGION}:{account}:table/{TABLE_PREFIX}{name}"
+
+
+# Which flow shows each statement is needed, per role (the test tries the recorded calls
+# first, then, if they cannot tell, the flow under the policy without it in moto).
 FIRST_FLOW = {
-    "WriteOwnLogs": "platform_logs",
-    "XRayTracing": "platform_xray",
-    "DeadLetterFailedAsyncTasks": "platform_dead_letter",
-    "InvokeSelfForAsyncTasks": "paid_order",
-    "ReadWriteTableItems": "expiry",
-    "QueryIndexes": "catalog",
-    "ReadOwnSecrets": "expiry",
-    "ReadOwnParameters": "paid_order",
+    "public": {
+        "WriteOwnLogs": "platform_logs",
+        "XRayTracing": "platform_xray",
+        "DeadLetterFailedAsyncTasks": "platform_dead_letter",
+        "InvokeSelfForAsyncTasks": "paid_order",
+        "ReadWriteOrderTables": "expiry",
+        "QueryOrderIndexes": "catalog",
+        "CheckTheTables": "management",
+        "ApiItemsOfTheBackOfficeTable": "paid_order",
+        "AppendAuditEntries": "expiry",
+        "ReadOwnSecrets": "expiry",
+        "ReadOwnParameters": "paid_order",
+    },
+    "backoffice": {
+        "WriteOwnLogs": "backoffice_platform_logs",
+        "XRayTracing": "backoffice_platform_xray",
+        "DeadLetterFailedAsyncTasks": "backoffice_platform_dead_letter",
+        "InvokeSelfForAsyncTasks": "staff_retry_and_refund",
+        "ReadWriteTableItems": "admin",
+        "QueryIndexes": "admin",
+        "ReadOwnSecrets": "admin",
+        "ReadOwnParameters": "staff_retry_and_refund",
+    },
 }
 
 
+@pytest.mark.parametrize("role", ["public", "backoffice"])
 def test_removing_any_one_statement_makes_a_flow_fail(
-    flows, emulator, operator, role_policy, applied
+    role, flows, emulator, operator, role_policy, backoffice_policy, applied
 ):
-    """Each statement is needed, shown two ways: the real policy without it denies a call some
-    flow made (resources as in AWS), and/or, with it removed in moto (actions enforced), its
-    flow fails. Where both statements grant the same action (Query on tables and on indexes)
-    only the first can tell them apart."""
+    """Each statement of either policy is needed, shown two ways: the real policy without it
+    denies a call some flow of its function made (resources and conditions as in AWS), or,
+    where that cannot tell (two statements granting the same call), with it removed in moto
+    (actions enforced) its flow fails."""
     if not _RECORDED:
         pytest.skip("needs the flows of the test above")
-    policy = role_policy["policy"]
+    role_and_policy = {"public": role_policy, "backoffice": backoffice_policy}[role]
+    policy = role_and_policy["policy"]
     statements = [s["Sid"] for s in policy["Statement"]]
-    assert set(statements) == set(FIRST_FLOW), "a statement without a flow that needs it"
+    assert set(statements) == set(FIRST_FLOW[role]), "a statement without a flow that needs it"
     shown: dict[str, list[str]] = {}
     try:
         for sid in statements:
             without = {**policy, "Statement": [s for s in policy["Statement"] if s["Sid"] != sid]}
-            for flow, calls in _RECORDED.items():
-                denied = [
-                    pair for call in calls for pair in _call_resources(call, applied)
-                    if not stage.policy_allows(without, *pair)
-                ]  # fmt: skip
+            for flow, calls in _recorded(role).items():
+                denied = _denied(without, calls, applied)
                 if denied:
                     shown.setdefault(sid, []).append(f"{flow} makes {denied[0]}, denied without it")
                     break
-            _enforce(emulator, operator, role_policy, drop=(sid,))
+            if sid in shown:
+                continue
+            _enforce(emulator, operator, role_and_policy, drop=(sid,))
             try:
-                getattr(flows, FIRST_FLOW[sid])()
+                getattr(flows, FIRST_FLOW[role][sid])()
             except FlowFailed as error:
                 shown.setdefault(sid, []).append(
-                    f"enforced: {FIRST_FLOW[sid]} fails ({str(error)[:120]})"
+                    f"enforced: {FIRST_FLOW[role][sid]} fails ({str(error)[:120]})"
                 )
+            finally:
+                _enforce(emulator, operator, role_and_policy)
     finally:
-        _enforce(emulator, operator, role_policy)
+        _enforce(emulator, operator, role_and_policy)
     for sid, evidence in shown.items():
-        print(f"without {sid}: {'; '.join(evidence)}")
+        print(f"{role} without {sid}: {'; '.join(evidence)}")
 
     assert sorted(set(statements) - set(shown)) == []
 

@@ -132,3 +132,22 @@ def test_a_real_answer_has_exactly_the_documented_fields(client):
     assert set(error["error"]) == set(components["OrderCreateBadRequestErrorDetail"]["properties"])
     request_schema = components["OrderCreateInputRequest"]
     assert set(request_schema["required"]) == {"customer", "items"}
+
+
+def test_the_public_function_serves_the_document_built_with_the_storefront(client):
+    """The public API's function (tickets.settings_public) runs no generator: /schema is the
+    committed document (tests/storefront keeps it equal to what the generator makes)."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    document = settings.BASE_DIR / "storefront" / "openapi.json"
+    committed = json.loads(document.read_text())
+
+    with override_settings(API_SCHEMA_FILE=document):
+        response = client.get("/schema")
+        refused = client.post("/schema")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/vnd.oai.openapi+json"
+    assert json.loads(response.content) == committed
+    assert refused.status_code == 405
