@@ -114,6 +114,9 @@ class AuditEntry(Model):
     reason = UnicodeAttribute(default="")
     before = UnicodeAttribute(default="{}")  # JSON
     after = UnicodeAttribute(default="{}")  # JSON
+    # Set only when the customer the entry is about is erased: the retention policy's end of
+    # the accounting record (the table's TTL then deletes it). Absent: kept.
+    expires_at = TTLAttribute(null=True)
 
     gsi1 = _AuditGsi1()
 

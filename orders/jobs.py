@@ -16,6 +16,7 @@ from typing import Any
 
 from core.logging import log_scope
 from orders.services.fulfillment.sweeper import fulfillment_sweep as _fulfillment_sweep
+from orders.services.retention import retention_job
 from orders.services.transitions import orders_expire as _orders_expire
 
 logger = logging.getLogger(__name__)
@@ -56,3 +57,11 @@ def orders_expire(event: Any = None, context: Any = None) -> dict[str, Any]:
     }
     logger.info("orders expired", extra=summary)
     return summary
+
+
+@job
+def personal_data_retention(event: Any = None, context: Any = None) -> dict[str, Any]:
+    """Daily: the retention policy (SSM ``retention_personal_data_months``): customers whose
+    last order is older have their personal data erased, once each; a dry-run count first
+    (``orders.services.retention``)."""
+    return retention_job()

@@ -351,6 +351,9 @@ class Customer(Model):
     surname_bucket = UnicodeAttribute(null=True)
     surname_key = UnicodeAttribute(null=True)
     email_bucket = UnicodeAttribute(null=True)
+    # When the customer's personal data was erased (``orders.services.personal_data``): the
+    # name and e-mail are then a pseudonym's, the phone gone. Never unset.
+    erased_at = UnicodeAttribute(null=True)
 
     email_index = CustomerEmailIndex()
     day_index = CustomerDayIndex()
@@ -420,6 +423,81 @@ class CustomerEmailClaim(Model):
     @staticmethod
     def key_for(email: str) -> str:
         return f"EMAIL#{email}"
+
+
+class ErasureStatus(StrEnum):
+    IN_PROGRESS = "in_progress"  # claimed: sources being erased (resumable)
+    DONE = "done"
+
+
+class ErasureRecord(Model):
+    """``ERASURE#{customer id}`` / ``RECORD`` in the back-office table: one customer's
+    erasure, claimed before any source is touched and marked done in the transaction that
+    pseudonymises the customer record and writes the audit entry, so it happens once. While
+    ``in_progress`` it holds a lease: a run that died halfway is resumed by the next one after
+    ``lease_until``; a run stopped by an outside system's failure releases it at once. Holds
+    no personal data (ids, who, when, why, counts)."""
+
+    class Meta(BackOfficeMeta):
+        pass
+
+    PREFIX = "ERASURE#"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="RECORD")
+    kind = UnicodeAttribute(default="erasure")
+    customer_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    actor = UnicodeAttribute()  # a staff username, or system#retention
+    reason = UnicodeAttribute()
+    claim_token = UnicodeAttribute(null=True)
+    lease_until = NumberAttribute(default=0)  # unix seconds
+    started_at = UnicodeAttribute()
+    done_at = UnicodeAttribute(null=True)
+    runs = NumberAttribute(default=0)  # claims taken: more than 1 means it resumed
+    summary = UnicodeAttribute(null=True)  # what was erased, in counts
+
+    @classmethod
+    def key_for(cls, customer_id: str) -> str:
+        return f"{cls.PREFIX}{customer_id}"
+
+
+RETENTION_PARTITION = "RETENTION"
+
+
+class RetentionCursor(Model):
+    """``RETENTION`` / ``CURSOR``: the first UTC day of ``order-day-index`` the retention job
+    has not finished (``orders.services.retention``); days before it are done. Moves forward
+    only."""
+
+    class Meta(BackOfficeMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True, default=RETENTION_PARTITION)
+    sk = UnicodeAttribute(range_key=True, default="CURSOR")
+    kind = UnicodeAttribute(default="retention_cursor")
+    day = UnicodeAttribute()  # YYYY-MM-DD
+    updated_at = UnicodeAttribute(null=True)
+
+
+class RetentionHeld(Model):
+    """``RETENTION`` / ``HELD#{customer id}``: a customer due for erasure whose erasure was
+    refused (money or tickets in flight) or failed; each run of the retention job tries them
+    again (one Query of the partition) and deletes the item once erased."""
+
+    class Meta(BackOfficeMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True, default=RETENTION_PARTITION)
+    sk = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute(default="retention_held")
+    customer_id = UnicodeAttribute()
+    reason = UnicodeAttribute()  # why not yet, in words (order ids and states, no personal data)
+    since = UnicodeAttribute()
+
+    @staticmethod
+    def key_for(customer_id: str) -> str:
+        return f"HELD#{customer_id}"
 
 
 # --- Catalog -----------------------------------------------------------------------------------
