@@ -204,7 +204,7 @@ class PersonalDataSource:
     every source finds what it already did."""
 
     section: str
-    export: Callable[[Subject], list[dict[str, Any]]]
+    export: Callable[[Subject], list[dict[str, Any]]] | None  # None: not in the export
     erase: Callable[[Subject], int] = lambda subject: 0
     in_flight: Callable[[Subject], list[str]] = lambda subject: []
     order: int = 50

@@ -147,7 +147,7 @@ def customer_data_export(*, customer_id: str, staff: str) -> dict[str, Any]:
     document; audited on the customer (who, when, how many records; none of the data)."""
     customer, subject = subject_load(customer_id=customer_id)
     sources = sorted(personal_data_sources(), key=lambda s: s.section != "customer")
-    sections = {source.section: source.export(subject) for source in sources}
+    sections = {s.section: s.export(subject) for s in sources if s.export is not None}
     document = {
         "format": "ticketstoheaven.personal-data/1",
         "customer_id": customer.customer_id,
@@ -490,6 +490,21 @@ def _json(values: dict[str, Any]) -> str:
     return json.dumps(values, default=str)
 
 
+def _submissions_erase(subject: Subject) -> int:
+    """The outcomes of staff's forms on the customer and their orders ("Changed “Ada…”"),
+    kept so a second submit is told what the first did."""
+    from core.submissions import submissions_rewrite
+
+    return sum(
+        submissions_rewrite(
+            object_type=object_type,
+            object_id=object_id,
+            rewrite=lambda text: text_scrub(text, subject) or "",
+        )
+        for object_type, object_id in _audit_objects(subject)
+    )
+
+
 def _vendor_erase(subject: Subject) -> int:
     """The vendor forgets the buyer of every order it may have been sent (a fulfillment
     requested): one idempotent ``erasure_request`` each."""
@@ -536,6 +551,8 @@ PERSONAL_DATA_SOURCES = [
     ),
     PersonalDataSource("notes", _notes_export, order=70),
     PersonalDataSource("audit", _audit_export, _audit_erase, order=70),
+    # Not exported: outcome lines of staff's forms, the same facts as the audit lines.
+    PersonalDataSource("submissions", None, _submissions_erase, order=75),
     # The customer record and the e-mail claim are erased last, by ``_finish``.
     PersonalDataSource("customer", _customer_export, order=100),
 ]
