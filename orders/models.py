@@ -430,13 +430,27 @@ class ErasureStatus(StrEnum):
     DONE = "done"
 
 
+class _ErasureGsi1(GlobalSecondaryIndex["ErasureRecord"]):
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+ERASURES_PARTITION = "ERASURES"
+
+
 class ErasureRecord(Model):
     """``ERASURE#{customer id}`` / ``RECORD`` in the back-office table: one customer's
     erasure, claimed before any source is touched and marked done in the transaction that
     pseudonymises the customer record and writes the audit entry, so it happens once. While
     ``in_progress`` it holds a lease: a run that died halfway is resumed by the next one after
     ``lease_until``; a run stopped by an outside system's failure releases it at once. Holds
-    no personal data (ids, who, when, why, counts)."""
+    no personal data (ids, who, when, why, counts). Also in ``gsi1`` (``ERASURES`` /
+    ``{started_at}#{customer id}``): the erasures since a time are one Query (after a restore
+    of the tables, they are done again: ``erasures_redo``)."""
 
     class Meta(BackOfficeMeta):
         pass
@@ -456,6 +470,10 @@ class ErasureRecord(Model):
     done_at = UnicodeAttribute(null=True)
     runs = NumberAttribute(default=0)  # claims taken: more than 1 means it resumed
     summary = UnicodeAttribute(null=True)  # what was erased, in counts
+    gsi1pk = UnicodeAttribute(default=ERASURES_PARTITION)
+    gsi1sk = UnicodeAttribute(null=True)
+
+    by_time = _ErasureGsi1()
 
     @classmethod
     def key_for(cls, customer_id: str) -> str:

@@ -50,6 +50,7 @@ from core.exceptions import Conflict, NotFound, ServiceUnavailable, ValidationFa
 from integrations import vendor_client
 from orders.models import (
     ATTENTION_FLAGGED,
+    ERASURES_PARTITION,
     Customer,
     CustomerEmailClaim,
     ErasureRecord,
@@ -197,6 +198,7 @@ def _claim(*, customer_id: str, actor: str, reason: str) -> tuple[ErasureRecord,
         started_at=existing.started_at if existing else utc_now_iso(),
         runs=int(existing.runs or 0) + 1 if existing else 1,
     )
+    record.gsi1sk = f"{record.started_at}#{customer_id}"
     condition = ErasureRecord.pk.does_not_exist()
     if existing is not None:
         condition = (ErasureRecord.status == ErasureStatus.IN_PROGRESS.value) & (
@@ -225,6 +227,15 @@ def _release(record: ErasureRecord) -> None:
         )
     except UpdateError:
         logger.warning("erasure claim not released", extra={"customer_id": record.customer_id})
+
+
+def erasures_since(*, since: str) -> list[ErasureRecord]:
+    """The erasures started at or after ``since`` (ISO), oldest first: one Query of ``gsi1``."""
+    return list(
+        ErasureRecord.by_time.query(
+            ERASURES_PARTITION, ErasureRecord.gsi1sk >= since, scan_index_forward=True
+        )
+    )
 
 
 def erasure_refusals(subject: Subject) -> list[str]:
@@ -313,7 +324,11 @@ def _finish(
             condition=(CustomerEmailClaim.customer_id == customer.customer_id)
             | CustomerEmailClaim.pk.does_not_exist(),
         )
-        writes.save(new_claim, condition=CustomerEmailClaim.pk.does_not_exist())
+        writes.save(
+            new_claim,
+            condition=CustomerEmailClaim.pk.does_not_exist()
+            | (CustomerEmailClaim.customer_id == customer.customer_id),
+        )
         writes.update(
             record,
             actions=[

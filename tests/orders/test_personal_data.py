@@ -320,3 +320,25 @@ def test_erasure_is_refused_while_a_refund_is_pending_in_stripe(aws, buyer):
 
     with pytest.raises(ErasureRefused, match=f"a refund of order {buyer.orders[1]} is not settled"):
         customer_erase(customer_id=buyer.customer_id, actor="fin", reason="retention_policy")
+
+
+def test_after_a_restore_the_erasures_since_its_time_are_done_again(aws, buyer, tmp_path, capsys):
+    """A point-in-time restore brings an erased customer back: the erasures since the restore
+    time are listed from the tables in use, then done again on the restored ones."""
+    from django.core.management import call_command
+
+    kept = Customer.get(buyer.customer_id)  # the customer as a restore would bring it back
+    customer_erase(customer_id=buyer.customer_id, actor="fin", reason="requested_by_customer")
+    listing = tmp_path / "erased.txt"
+    call_command("erasures_redo", "--since", "2020-01-01T00:00:00Z", "--save", str(listing))
+    assert listing.read_text() == f"{buyer.customer_id} requested_by_customer\n"
+    # The restore: the customer record and claim as they were, the erasure's record gone.
+    kept.save(add_version_condition=False)
+    CustomerEmailClaim(pk=CustomerEmailClaim.key_for(EMAIL), customer_id=kept.customer_id).save()
+    ErasureRecord(pk=ErasureRecord.key_for(buyer.customer_id)).delete()
+
+    call_command("erasures_redo", "--from-file", str(listing))
+
+    assert "1 erased again, 0 not erased" in capsys.readouterr().out
+    assert Customer.get(buyer.customer_id).erased_at
+    assert table_leaks(aws).get(TABLES["customers"], []) == []
