@@ -14,10 +14,10 @@ registered here, and each source answers three questions about one person:
 
 Each app names the module holding its sources from its ``AppConfig.ready``; the module is
 imported on the first export or erasure (not at start-up: cold starts stay lean) and its
-``PERSONAL_DATA_SOURCES`` list read. The orders app's are in ``orders.services.personal_data``,
-the payments app's in ``payments.personal_data`` (the arrow runs payments -> orders). A new
-record type that names a customer (e-mails sent to buyers, say) joins with one line in its
-app's ready():
+``PERSONAL_DATA_SOURCES`` list read. The orders app's are in
+``orders.services.personal_data``, the payments app's in ``payments.services.personal_data``
+(the arrow runs payments -> orders). A new record type that names a customer (e-mails sent to
+buyers, say) joins with one line in its app's ready():
 
     personal_data_module_register("orders.services.emails_personal_data")
 

@@ -65,4 +65,4 @@ class PaymentsConfig(AppConfig):
         # An order's timeline shows its payment attempts and refunds (orders.timeline).
         timeline_source_register(_order_payment_events)
         # A customer's payments, Stripe metadata and events are personal data sources.
-        personal_data_module_register("payments.personal_data")
+        personal_data_module_register("payments.services.personal_data")
