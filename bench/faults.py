@@ -878,8 +878,9 @@ def _setup_retention(run: Run) -> None:
     aged.save(add_version_condition=False)
     Order(order_id=order.order_id, created_at=order.created_at).delete(add_version_condition=False)
     RetentionCursor(day=day.isoformat()).save()
-    # The policy's default: 24 months. The job runs 25 months after that day.
-    run.now = datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(days=761)
+    # The policy's default: 24 months. The job runs 24 months and a day after that day, so
+    # its walk is that one day (the dry run's and the run's).
+    run.now = datetime(day.year + 2, day.month, day.day, 6, tzinfo=UTC) + timedelta(days=1)
     run.snapshot = _money_of(run)
 
 
