@@ -118,7 +118,7 @@ BENCH_ARGS_onsale := --goal-advisory
 bench: env
 	@set -e; $(foreach name,$(BENCHMARKS),echo "== bench/$(name).py"; $(VENV)/bin/python bench/$(name).py $(BENCH_ARGS_$(name));)
 
-# The full crash-consistency matrix (README, "Failures"); make test runs a sample of it.
+# The full crash-consistency matrix (docs/failures.md); make test runs a sample of it.
 faults: env
 	$(VENV)/bin/python bench/faults.py $(ARGS)
 

@@ -12,7 +12,7 @@ failing, and the system recovers the way production does, with no fault:
   until it gets a 2xx, staff look at the order page and repeat an action that did not happen;
 - the scheduled jobs: the order expiry (``orders.jobs.orders_expire``), the fulfillment sweep
   (``orders.jobs`` ``fulfillment_sweep``'s service, with its clock moved past each backoff),
-  the payment reconciliation (``payments.services.sync.payments_reconcile``);
+  the payment reconciliation (``payments.services.reconcile.payments_reconcile``);
 - leases running out: an hour passes for the leases of this run (idempotency records, webhook
   event claims, fulfillment leases, refund reservations) by moving their times back in
   DynamoDB, as if the clock had moved on; nothing in our code is patched.
@@ -440,7 +440,7 @@ def _jobs(run: Run) -> None:
 
     from orders.jobs import orders_expire
     from orders.services.fulfillment.sweeper import fulfillment_sweep
-    from payments.services.sync import payments_reconcile
+    from payments.services.reconcile import payments_reconcile
 
     for round_ in range(1, 3):
         payments_reconcile(older_than_minutes=0)
@@ -727,7 +727,7 @@ def _setup_reconcile(run: Run) -> None:
 
 
 def _reconcile_action(run: Run) -> None:
-    from payments.services.sync import payments_reconcile
+    from payments.services.reconcile import payments_reconcile
 
     payments_reconcile(older_than_minutes=0)
 

@@ -185,7 +185,7 @@ def _reconcile_measure(stack, n: int) -> None:
     """The reconciliation job's cost per order checked: n unpaid orders (the usual case:
     nothing to change) and n paid in Stripe with no webhook (each paid, fulfillment queued)."""
     from orders.models import FulfillmentStatus, Order
-    from payments.services.sync import payments_reconcile
+    from payments.services.reconcile import payments_reconcile
     from tests.factories import intent_pay, order_create
 
     paid = []
@@ -225,7 +225,7 @@ def _refunds_sweep_measure(stack, paid) -> None:
     checked: DynamoDB requests and Stripe requests (the list is paged, 100 to a page)."""
     import time as clock
 
-    from payments.services.sync import SweepReport, refunds_reconcile
+    from payments.services.reconcile import SweepReport, refunds_reconcile
     from tests.factories import stripe_request
 
     for order in paid:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from core.backoffice import AUDIT, AUDIT_BY
 from core.dynamodb import utc_now_iso
 from core.models import AuditEntry
 
@@ -105,9 +106,9 @@ def audit_entry_build(
     at = at or utc_now_iso()
     system = actor.startswith(SYSTEM_PREFIX)
     return AuditEntry(
-        pk=f"AUDIT#{object_type}#{object_id}",
+        pk=AUDIT.pk(object_type, object_id),
         sk=f"{at}#{secrets.token_hex(4)}",
-        gsi1pk=None if system else f"AUDITBY#{actor}",
+        gsi1pk=None if system else AUDIT_BY.pk(actor),
         gsi1sk=None if system else at,
         at=at,
         staff=actor,
@@ -164,7 +165,7 @@ def audit_entries_of(
     return [
         _record(e)
         for e in AuditEntry.query(
-            f"AUDIT#{object_type}#{object_id}", scan_index_forward=not newest_first, limit=limit
+            AUDIT.pk(object_type, object_id), scan_index_forward=not newest_first, limit=limit
         )
     ]
 
@@ -180,7 +181,7 @@ def audit_recent_by(*, staff: str, limit: int = 10) -> list[AuditRecord]:
     """What ``staff`` changed most recently (one Query of ``gsi1``)."""
     return [
         _record(e)
-        for e in AuditEntry.gsi1.query(f"AUDITBY#{staff}", scan_index_forward=False, limit=limit)
+        for e in AuditEntry.gsi1.query(AUDIT_BY.pk(staff), scan_index_forward=False, limit=limit)
     ]
 
 
@@ -208,7 +209,7 @@ def audit_entries_rewrite(
     gets one at its time plus that many years. Returns how many entries changed; running it
     again changes none."""
     changed = 0
-    for entry in AuditEntry.query(f"AUDIT#{object_type}#{object_id}", consistent_read=True):
+    for entry in AuditEntry.query(AUDIT.pk(object_type, object_id), consistent_read=True):
         fields = {name: getattr(entry, name) or "" for name in REWRITABLE}
         rewritten = rewrite(entry.action, dict(fields))
         actions = [

@@ -74,9 +74,8 @@ def register(model: type[PynamoModel]) -> type[PynamoModel]:
 
 def registered_models() -> list[type[PynamoModel]]:
     """Every table's model. Django imports each installed app's ``models`` module at set-up,
-    which registers its tables: this module names no app. ``core`` is no installed app, so the
-    back-office table's model (``core.models``) is imported here: a process that had not used
-    it yet (a test module that reads no audit line) would otherwise create no such table."""
+    which registers its tables: this module names no app. The back-office table's description
+    is ``core.models`` (core is plumbing, not an installed app): imported here."""
     from django.apps import apps
 
     import core.models  # noqa: F401  (registers BackOfficeRecord)

@@ -42,6 +42,7 @@ from typing import Any
 from django.conf import settings
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 
+from core.backoffice import IDEMPOTENCY
 from core.exceptions import ApplicationError, Conflict
 from core.models import IdempotencyRecord
 
@@ -95,7 +96,7 @@ def _client_digest(client: str) -> str:
 
 def idempotency_pk(*, scope: str, key: str, client: str = "") -> str:
     """The record's key: the scope, the client's digest and the key."""
-    return f"IDEMPOTENCY#{scope}#{_client_digest(client)}#{key}"
+    return IDEMPOTENCY.pk(scope, _client_digest(client), key)
 
 
 def idempotency_claim(
@@ -110,7 +111,7 @@ def idempotency_claim(
     now = time.time()
     record = IdempotencyRecord(
         pk=pk,
-        sk="RECORD",
+        sk=IDEMPOTENCY.sk,
         status="IN_PROGRESS",
         payload_hash=digest,
         lease_until=int(now) + LEASE_SECONDS,
@@ -126,7 +127,7 @@ def idempotency_claim(
     except PutError as error:
         if error.cause_response_code != "ConditionalCheckFailedException":
             raise
-    existing = IdempotencyRecord.get(pk, "RECORD", consistent_read=True)
+    existing = IdempotencyRecord.get(pk, IDEMPOTENCY.sk, consistent_read=True)
     if existing.payload_hash != digest:
         raise IdempotencyKeyReused()
     if existing.status == "COMPLETED" and existing.response_status is not None:
@@ -152,7 +153,7 @@ def idempotency_claim(
 
 
 def idempotency_complete(*, claim: Claim, status: int, body: dict[str, Any]) -> None:
-    IdempotencyRecord(pk=claim.pk, sk="RECORD").update(
+    IdempotencyRecord(pk=claim.pk, sk=IDEMPOTENCY.sk).update(
         actions=[
             IdempotencyRecord.status.set("COMPLETED"),
             IdempotencyRecord.response_status.set(status),
@@ -166,7 +167,7 @@ def idempotency_release(*, claim: Claim) -> None:
     """Forget the key after a failure, so the client can retry with it. Best effort: if this
     fails, the lease runs out and the key is taken over anyway."""
     try:
-        IdempotencyRecord(pk=claim.pk, sk="RECORD").delete(
+        IdempotencyRecord(pk=claim.pk, sk=IDEMPOTENCY.sk).delete(
             condition=IdempotencyRecord.status == "IN_PROGRESS"
         )
     except DeleteError:

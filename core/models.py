@@ -11,7 +11,7 @@ from __future__ import annotations
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from core.backoffice import BackOfficeMeta
+from core.backoffice import ONCE_OF, BackOfficeMeta
 from core.dynamodb import Model, register
 
 
@@ -142,7 +142,7 @@ class SubmissionRecord(Model):
     class Meta(BackOfficeMeta):
         pass
 
-    PER_OBJECT = "ONCEOF#"
+    PER_OBJECT = ONCE_OF.prefix
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)

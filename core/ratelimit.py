@@ -22,6 +22,7 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
+from core.backoffice import RATE
 from core.client_identity import client_address
 from core.config import parameters_get
 from core.models import RateCounter
@@ -36,7 +37,7 @@ def rate_hit(*, scope: str, client: str, now: float | None = None) -> tuple[int,
     window = int(now // WINDOW_SECONDS)
     # Hashed: the table holds no raw addresses.
     client_hash = hashlib.sha256(client.encode()).hexdigest()[:32]
-    counter = RateCounter(pk=f"RATE#{scope}#{client_hash}#{window}", sk="COUNTER")
+    counter = RateCounter(pk=RATE.pk(scope, client_hash, window), sk=RATE.sk)
     counter.update(
         actions=[
             RateCounter.hits.add(1),

@@ -29,6 +29,7 @@ from datetime import timedelta
 
 from pynamodb.exceptions import DeleteError, PynamoDBException, TransactWriteError
 
+from core.backoffice import ACTIONS, ONCE
 from core.dynamodb import cancellation_codes, transaction, utc_now, utc_now_iso
 from core.exceptions import Conflict
 from core.formatting import when
@@ -42,7 +43,7 @@ LEASE_SECONDS = 60
 WAIT_FOR_FIRST_SECONDS = 8
 RECORD_TTL = timedelta(days=2)  # longer than a form token lives (12 hours)
 SEQUENCE_TTL = timedelta(days=30)  # refreshed by every claim; far longer than a token lives
-SEQUENCE_SK = "SEQ"
+SEQUENCE_SK = ACTIONS.sk
 _CONDITION_FAILED = "ConditionalCheckFailed"
 _CONFLICT_RETRIES = 4
 
@@ -55,11 +56,11 @@ class SubmissionBusy(Conflict):
 
 
 def _record_key(nonce: str, object_type: str, object_id: str) -> tuple[str, str]:
-    return f"ONCE#{nonce}", f"{object_type}#{object_id}"
+    return ONCE.pk(nonce), f"{object_type}#{object_id}"
 
 
 def _sequence_key(object_type: str, object_id: str) -> str:
-    return f"ACTIONS#{object_type}#{object_id}"
+    return ACTIONS.pk(object_type, object_id)
 
 
 def _earlier_submit(record: SubmissionRecord) -> Earlier:

@@ -11,7 +11,7 @@
 #   3 AWSManagedRulesCommonRuleSet (OWASP-style): its body-size rule (8 KB) is only counted,
 #     because Stripe's signed webhook events can be larger and must never be dropped here.
 # No WAF logging: a log would hold every request's full URI and headers, query strings with
-# personal data included (README, "Security"); the per-rule metrics and sampled requests are
+# personal data included (docs/security.md); the per-rule metrics and sampled requests are
 # kept. Cost: docs/infra.md.
 
 locals {

@@ -114,6 +114,29 @@ class Charge:
     refunds_complete: bool = True
 
 
+@dataclass(frozen=True)
+class StripeSettings:
+    """Everything this client is configured with, read in one place: the secret key and the
+    webhook signing secret (Secrets Manager, through ``core.config``: rotation is picked up
+    with the config cache), the API's address (``STRIPE_API_BASE``: localstripe locally and in
+    tests, unset in AWS) and the request timeout (``STRIPE_TIMEOUT_SECONDS``)."""
+
+    api_key: str
+    webhook_secret: str
+    api_base: str | None
+    timeout: float
+
+
+def stripe_settings() -> StripeSettings:
+    secrets = stripe_secrets_get()
+    return StripeSettings(
+        api_key=secrets.api_key,
+        webhook_secret=secrets.webhook_secret,
+        api_base=os.environ.get("STRIPE_API_BASE") or None,
+        timeout=float(os.environ.get("STRIPE_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS)),
+    )
+
+
 _lock = threading.Lock()
 _client: tuple[tuple[str, str | None, float], Any] | None = None  # (what it was built with, client)
 
@@ -121,9 +144,8 @@ _client: tuple[tuple[str, str | None, float], Any] | None = None  # (what it was
 def _stripe_client() -> stripe.StripeClient:
     """The cached client, rebuilt when the key (rotation), base or timeout changes."""
     global _client
-    base = os.environ.get("STRIPE_API_BASE") or None
-    timeout = float(os.environ.get("STRIPE_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS))
-    identity = (stripe_secrets_get().api_key, base, timeout)
+    settings = stripe_settings()
+    identity = (settings.api_key, settings.api_base, settings.timeout)
     with _lock:
         if _client is None or _client[0] != identity:
             import stripe
@@ -131,10 +153,10 @@ def _stripe_client() -> stripe.StripeClient:
             _client = (
                 identity,
                 stripe.StripeClient(
-                    identity[0],
+                    settings.api_key,
                     stripe_version=STRIPE_API_VERSION,
-                    base_addresses={"api": base} if base else None,
-                    http_client=stripe.RequestsClient(timeout=timeout),
+                    base_addresses={"api": settings.api_base} if settings.api_base else None,
+                    http_client=stripe.RequestsClient(timeout=settings.timeout),
                     max_network_retries=NETWORK_RETRIES,
                 ),
             )
@@ -477,7 +499,7 @@ def webhook_event_verify(
     """Check ``Stripe-Signature`` over the raw body with the signing secret and the tolerance,
     and return the event as a plain dict. Raises ``ValueError`` on any failure (missing,
     malformed, wrong or stale signature, or a body that is not an event)."""
-    secret = stripe_secrets_get().webhook_secret
+    secret = stripe_settings().webhook_secret
     try:
         _signature_verify(payload.decode("utf-8"), signature_header, secret, tolerance)
         event = json.loads(payload)

@@ -56,6 +56,29 @@ class Permanent:
 
 VendorOutcome = Fulfilled | Retryable | Permanent
 
+
+@dataclass(frozen=True)
+class VendorSettings:
+    """Everything this client is configured with, read in one place: the vendor's endpoint and
+    timeouts (SSM parameters) and its API key (Secrets Manager), both through ``core.config``
+    (cached per container, rotation picked up with the cache)."""
+
+    endpoint: str
+    api_key: str
+    connect_timeout: float
+    read_timeout: float
+
+
+def vendor_settings() -> VendorSettings:
+    parameters = parameters_get()
+    return VendorSettings(
+        endpoint=parameters.vendor_endpoint,
+        api_key=app_secrets_get().vendor_api_key,
+        connect_timeout=parameters.vendor_connect_timeout,
+        read_timeout=parameters.vendor_read_timeout,
+    )
+
+
 _local = threading.local()
 
 
@@ -123,20 +146,20 @@ def fulfillment_request(
     same ``Idempotency-Key`` and answers with the same fulfillment."""
     import requests
 
-    parameters = parameters_get()
+    settings = vendor_settings()
     try:
         response = _session().post(
-            f"{parameters.vendor_endpoint}/fulfillments",
+            f"{settings.endpoint}/fulfillments",
             json={
                 "order_id": order_id,
                 "customer": {"email": customer_email, "name": customer_name},
                 "items": [{"sku": sku, "quantity": quantity} for sku, quantity in items],
             },
             headers={
-                "Authorization": f"Bearer {app_secrets_get().vendor_api_key}",
+                "Authorization": f"Bearer {settings.api_key}",
                 "Idempotency-Key": order_id,
             },
-            timeout=(parameters.vendor_connect_timeout, parameters.vendor_read_timeout),
+            timeout=(settings.connect_timeout, settings.read_timeout),
         )
     except requests.Timeout:
         return Retryable("timeout")
@@ -195,19 +218,19 @@ def erasure_request(
     to repeat: the same ``Idempotency-Key`` each time, and the vendor's answer is the same."""
     import requests
 
-    parameters = parameters_get()
+    settings = vendor_settings()
     try:
         response = _session().post(
-            f"{parameters.vendor_endpoint}/erasures",
+            f"{settings.endpoint}/erasures",
             json={
                 "order_id": order_id,
                 "customer": {"email": pseudonym_email, "name": pseudonym_name},
             },
             headers={
-                "Authorization": f"Bearer {app_secrets_get().vendor_api_key}",
+                "Authorization": f"Bearer {settings.api_key}",
                 "Idempotency-Key": f"erasure:{order_id}",
             },
-            timeout=(parameters.vendor_connect_timeout, parameters.vendor_read_timeout),
+            timeout=(settings.connect_timeout, settings.read_timeout),
         )
     except requests.Timeout:
         return Retryable("timeout")

@@ -30,6 +30,7 @@ from dynamo_admin.paging import ListSource, Partition, day_partitions
 from dynamo_admin.shapes import dynamo_shape
 from integrations.vendor_client import answer_in_words
 from orders import selectors
+from orders.actions import CANCEL_REASONS, OrderBeingPaid, order_cancel
 from orders.admin_personal_data import ERASE_ACTION, EXPORT_PERMISSION, customer_export_view
 from orders.models import Customer, Order, OrderStatus, TicketType, search_key
 from orders.phones import PHONE_HELP, PhoneInvalid, phone_display, phone_e164
@@ -38,7 +39,6 @@ from orders.services.fulfillment import breaker_banners, fulfillment_retry
 from orders.services.notes import NOTE_MAX_LENGTH, customer_note_add, order_note_add
 from orders.services.seats import MAX_SEAT_SHARDS
 from orders.services.ticket_types import ticket_type_create, ticket_type_update
-from orders.services.transitions import CANCEL_REASONS, OrderBeingPaid, order_cancel
 from orders.site_urls import site_urls
 from tickets.admin_views import site_urls_register
 

@@ -3,7 +3,8 @@ their ``code`` values, examples, and what a client does in each order state.
 
 ``GET /schema`` is the whole contract the storefront team (and ``storefront/src/api``, the
 typed client generated from it) relies on, so everything a client must handle is stated here
-once and used by ``orders.apis`` and ``payments.apis``. This module describes; it must not
+once: the shared headers and errors in ``core.api_schema``, the webhook's in
+``payments.api_schema``, the orders' here. This module describes; it must not
 decide anything (the codes come from the exception classes that raise them).
 """
 
@@ -11,58 +12,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
-    OpenApiResponse,
     extend_schema_field,
 )
 from rest_framework import serializers
 
+from core.api_schema import (  # noqa: F401  (the order views read them here too)
+    MALFORMED,
+    METHOD_NOT_ALLOWED,
+    NOT_ACCEPTABLE,
+    REQUEST_ID,
+    REQUEST_ID_IN,
+    RETRY_AFTER,
+    UNSUPPORTED_MEDIA_TYPE,
+    error_response,
+    error_serializer,
+)
 from core.idempotency import MAX_KEY_LENGTH, RECORD_TTL
 from orders.models import FulfillmentStatus, OrderStatus
 
 # --- Headers ---------------------------------------------------------------------------------
 
-REQUEST_ID = OpenApiParameter(
-    "X-Request-Id",
-    location=OpenApiParameter.HEADER,
-    response=True,
-    type=str,
-    description=(
-        "The id of this request, on every answer (success or error) and on every log line "
-        "it wrote. Quote it when you report a problem."
-    ),
-)
-
-REQUEST_ID_IN = OpenApiParameter(
-    "X-Request-Id",
-    location=OpenApiParameter.HEADER,
-    required=False,
-    type=str,
-    description=(
-        "Optional: your own id for this request, to match your logs with ours. Used and "
-        "echoed if it is 1 to 128 of `A-Z a-z 0-9 = ; : . _ -`; otherwise ignored and we make "
-        "one (never an error)."
-    ),
-)
-
-RETRY_AFTER = OpenApiParameter(
-    "Retry-After",
-    location=OpenApiParameter.HEADER,
-    response=[429, 503],
-    type=int,
-    description="Seconds to wait before sending the same request again.",
-)
-
-RETRY_AFTER_WEBHOOK = OpenApiParameter(
-    "Retry-After",
-    location=OpenApiParameter.HEADER,
-    response=[409, 503],
-    type=int,
-    description="Seconds after which a retry can succeed (Stripe keeps its own schedule).",
-)
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
@@ -88,98 +60,9 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     examples=[OpenApiExample("uuid", value="3f0c8a4e-5d3b-4a53-9a51-8f7e7c1b2d10")],
 )
 
-STRIPE_SIGNATURE = OpenApiParameter(
-    "Stripe-Signature",
-    location=OpenApiParameter.HEADER,
-    required=True,
-    type=str,
-    description="Stripe's signature over the raw body (`t=...,v1=...`), checked before parsing.",
-)
 
 # --- Error answers ---------------------------------------------------------------------------
 
-_error_classes: dict[str, type[serializers.Serializer]] = {}
-
-
-def error_serializer(name: str, codes: dict[str, str]) -> type[serializers.Serializer]:
-    """``{"error": {"code", "message", "fields"?}}`` with ``code`` limited to ``codes``: one
-    component per kind of answer, so a generated client sees the codes it must handle."""
-    if name in _error_classes:
-        return _error_classes[name]
-
-    @extend_schema_field(
-        {
-            "type": "string",
-            "enum": sorted(codes),
-            "description": "Machine-readable; switch on it. "
-            + "; ".join(f"`{code}`: {meaning.rstrip('.')}" for code, meaning in codes.items())
-            + ".",
-        }
-    )
-    class CodeField(serializers.CharField):
-        pass
-
-    detail = type(
-        f"{name}DetailSerializer",
-        (serializers.Serializer,),
-        {
-            "code": CodeField(),
-            "message": serializers.CharField(help_text="For people; may change, do not parse."),
-            "fields": serializers.DictField(
-                child=serializers.ListField(child=serializers.CharField()),
-                required=False,
-                help_text=(
-                    "Validation errors (and `sold_out`) only: a dotted path in the request body "
-                    '-> messages, e.g. `"items.0.quantity"`. Show each next to its input.'
-                ),
-            ),
-            "__module__": __name__,
-        },
-    )
-    _error_classes[name] = type(
-        f"{name}Serializer",
-        (serializers.Serializer,),
-        {"error": detail(), "__module__": __name__, "__doc__": "The one error body."},
-    )
-    return _error_classes[name]
-
-
-def error_response(
-    name: str, codes: dict[str, str], description: str, example_code: str | None = None
-) -> OpenApiResponse:
-    code = example_code or next(iter(codes))
-    example: dict[str, Any] = {"code": code, "message": codes[code]}
-    if code == "validation_error":
-        example["fields"] = {"items.0.quantity": ["Ensure this value is less than or equal to 20."]}
-    if code == "sold_out":
-        example["fields"] = {"items.0.quantity": ["Not enough seats left."]}
-    return OpenApiResponse(
-        error_serializer(name, codes),
-        description=description,
-        examples=[OpenApiExample(code, value={"error": example}, response_only=True)],
-    )
-
-
-MALFORMED = {
-    "malformed_json": "The body is not valid JSON.",
-    "body_too_large": "The request body is too large.",
-    "bad_request": "The request cannot be processed (e.g. a forbidden Host).",
-}
-NOT_ACCEPTABLE = error_response(
-    "NotAcceptableError",
-    {"not_acceptable": "This endpoint answers JSON only."},
-    "`Accept` excludes `application/json`.",
-)
-UNSUPPORTED_MEDIA_TYPE = error_response(
-    "UnsupportedMediaTypeError",
-    {"unsupported_media_type": "Send the body as application/json."},
-    "The body is not `application/json`.",
-)
-METHOD_NOT_ALLOWED = error_response(
-    "MethodNotAllowedError",
-    {"method_not_allowed": "This method is not allowed here."},
-    "Another method than the documented ones; `Allow` lists them.",
-)
 ORDER_NOT_FOUND = error_response(
     "NotFoundError",
     {"not_found": "No order with this id."},
@@ -242,28 +125,6 @@ ORDER_CREATE_ERRORS = {
     ),
 }
 
-WEBHOOK_ERRORS = {
-    400: error_response(
-        "WebhookBadRequestError",
-        {
-            "invalid_signature": (
-                "The Stripe-Signature header is missing, malformed, wrong or too old."
-            ),
-            "invalid_event": "The event has no data.object with an id.",
-        },
-        "Not a genuine, fresh Stripe event for this endpoint: nothing happened.",
-    ),
-    409: error_response(
-        "WebhookInProgressError",
-        {"event_in_progress": "This event is being processed by another delivery."},
-        "Another delivery of the same event holds it right now; Stripe retries.",
-    ),
-    503: error_response(
-        "WebhookUnavailableError",
-        {"webhook_processing_failed": "The event could not be processed now."},
-        "Applying the event failed; the claim is released and Stripe's retry applies it.",
-    ),
-}
 
 # --- Order states ----------------------------------------------------------------------------
 
@@ -328,28 +189,6 @@ OrderStateField = _states_field(
 )
 FulfillmentStateField = _states_field(FULFILLMENT_STATES, "Ticket issuing.")
 
-WEBHOOK_OUTCOMES = {
-    "applied": "the event changed something",
-    "unchanged": "already in that state",
-    "stale": "Stripe's current object disagrees with the event",
-    "not_ours": "a PaymentIntent that is not one of our orders",
-    "duplicate": "this event id was processed before",
-    "ignored": "a type we do not handle",
-}
-
-
-@extend_schema_field(
-    {
-        "type": "string",
-        "enum": list(WEBHOOK_OUTCOMES),
-        "description": "; ".join(f"`{k}`: {v}" for k, v in WEBHOOK_OUTCOMES.items()),
-    }
-)
-class WebhookOutcomeField(serializers.CharField):
-    pass
-
-
-WEBHOOK_BODY = {"application/json": OpenApiTypes.OBJECT}
 
 # --- Examples --------------------------------------------------------------------------------
 

@@ -1,39 +1,20 @@
 """Entry points for Zappa's scheduled ``events``: plain functions called as ``fn(event, context)``.
 
 Each is a thin wrapper over a service, bounded by the function's timeout; the management
-commands run the same services locally. Each run logs in a clean context (``job``): its own
-request id (the invocation's, in Lambda) and no order id left over from earlier work in the
-same container.
+commands run the same services locally. Each run logs in a clean context (``core.jobs.job``).
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-import uuid
-from collections.abc import Callable
 from typing import Any
 
-from core.logging import log_scope
+from core.jobs import job
+from orders.actions import orders_expire as _orders_expire
 from orders.services.fulfillment.sweeper import fulfillment_sweep as _fulfillment_sweep
 from orders.services.retention import retention_job
-from orders.services.transitions import orders_expire as _orders_expire
 
 logger = logging.getLogger(__name__)
-
-Job = Callable[[Any, Any], dict[str, Any]]
-
-
-def job(function: Job) -> Job:
-    """Run a scheduled job in a log context of its own."""
-
-    @functools.wraps(function)
-    def run(event: Any = None, context: Any = None) -> dict[str, Any]:
-        request_id = getattr(context, "aws_request_id", None) or f"job-{uuid.uuid4().hex}"
-        with log_scope(request_id=request_id):
-            return function(event, context)
-
-    return run
 
 
 @job

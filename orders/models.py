@@ -23,7 +23,19 @@ from pynamodb.attributes import (
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from core.backoffice import BackOfficeMeta
+from core.backoffice import (
+    AUDIT,
+    DAILY_TOTALS,
+    EMAIL_CLAIM,
+    ERASURE,
+    ERASURES,
+    LIST_BOUND,
+    RETENTION_CURSOR,
+    RETENTION_HELD,
+    SEAT_SHARD,
+    TICKET_CODE,
+    BackOfficeMeta,
+)
 from core.dynamodb import BaseMeta, Model, register, table_name
 
 
@@ -35,6 +47,18 @@ class OrderStatus(StrEnum):
     CANCELED = "canceled"
     REFUNDED = "refunded"
     PARTIALLY_REFUNDED = "partially_refunded"
+
+
+# The paid states, whatever happened to the tickets since, not refunded in full: refunds may
+# follow (``orders.actions.refund_offered``).
+REFUNDABLE = frozenset(
+    {
+        OrderStatus.PAID,
+        OrderStatus.FULFILLED,
+        OrderStatus.FULFILLMENT_FAILED,
+        OrderStatus.PARTIALLY_REFUNDED,
+    }
+)
 
 
 class FulfillmentStatus(StrEnum):
@@ -398,13 +422,13 @@ class TicketCodeLookup(Model):
         pass
 
     pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True, default="ORDER")
+    sk = UnicodeAttribute(range_key=True, default=TICKET_CODE.sk)
     kind = UnicodeAttribute(default="ticket_code")
     order_id = UnicodeAttribute()
 
     @staticmethod
     def key_for(code: str) -> str:
-        return f"TICKET#{code.strip().upper()}"
+        return TICKET_CODE.pk(code.strip().upper())
 
 
 class CustomerEmailClaim(Model):
@@ -416,13 +440,13 @@ class CustomerEmailClaim(Model):
         pass
 
     pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True, default="CLAIM")
+    sk = UnicodeAttribute(range_key=True, default=EMAIL_CLAIM.sk)
     kind = UnicodeAttribute(default="email_claim")
     customer_id = UnicodeAttribute()
 
     @staticmethod
     def key_for(email: str) -> str:
-        return f"EMAIL#{email}"
+        return EMAIL_CLAIM.pk(email)
 
 
 class ErasureStatus(StrEnum):
@@ -439,7 +463,7 @@ class _ErasureGsi1(GlobalSecondaryIndex["ErasureRecord"]):
     gsi1sk = UnicodeAttribute(range_key=True)
 
 
-ERASURES_PARTITION = "ERASURES"
+ERASURES_PARTITION = ERASURES.pk()
 
 
 class ErasureRecord(Model):
@@ -455,10 +479,10 @@ class ErasureRecord(Model):
     class Meta(BackOfficeMeta):
         pass
 
-    PREFIX = "ERASURE#"
+    PREFIX = ERASURE.prefix
 
     pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True, default="RECORD")
+    sk = UnicodeAttribute(range_key=True, default=ERASURE.sk)
     kind = UnicodeAttribute(default="erasure")
     customer_id = UnicodeAttribute()
     status = UnicodeAttribute()
@@ -477,10 +501,10 @@ class ErasureRecord(Model):
 
     @classmethod
     def key_for(cls, customer_id: str) -> str:
-        return f"{cls.PREFIX}{customer_id}"
+        return ERASURE.pk(customer_id)
 
 
-RETENTION_PARTITION = "RETENTION"
+RETENTION_PARTITION = RETENTION_CURSOR.pk()
 
 
 class RetentionCursor(Model):
@@ -492,7 +516,7 @@ class RetentionCursor(Model):
         pass
 
     pk = UnicodeAttribute(hash_key=True, default=RETENTION_PARTITION)
-    sk = UnicodeAttribute(range_key=True, default="CURSOR")
+    sk = UnicodeAttribute(range_key=True, default=RETENTION_CURSOR.sk)
     kind = UnicodeAttribute(default="retention_cursor")
     day = UnicodeAttribute()  # YYYY-MM-DD
     updated_at = UnicodeAttribute(null=True)
@@ -515,7 +539,7 @@ class RetentionHeld(Model):
 
     @staticmethod
     def key_for(customer_id: str) -> str:
-        return f"HELD#{customer_id}"
+        return RETENTION_HELD.sk_of(customer_id)
 
 
 # --- Catalog -----------------------------------------------------------------------------------
@@ -603,7 +627,7 @@ class SeatShard(Model):
         pass
 
     pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True, default="SHARD")
+    sk = UnicodeAttribute(range_key=True, default=SEAT_SHARD.sk)
     kind = UnicodeAttribute(default="seat_shard")
     sku = UnicodeAttribute()
     shard = NumberAttribute()
@@ -611,7 +635,7 @@ class SeatShard(Model):
 
     @staticmethod
     def key_for(sku: str, shard: int) -> str:
-        return f"SEATS#{sku}#{shard}"
+        return SEAT_SHARD.pk(sku, shard)
 
 
 class VendorBreaker(Model):
@@ -636,7 +660,7 @@ class LegacyOrderAuditEntry(Model):
     class Meta(BackOfficeMeta):
         pass
 
-    PREFIX = "AUDIT#order#"
+    PREFIX = AUDIT.pk("order", "")
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
@@ -648,7 +672,7 @@ class LegacyOrderAuditEntry(Model):
     at = UnicodeAttribute()
 
 
-CUSTOMERS_FIRST_DAY = "BOUND#customers"
+CUSTOMERS_FIRST_DAY = LIST_BOUND.pk("customers")
 
 
 class ListBound(Model):
@@ -660,11 +684,11 @@ class ListBound(Model):
         pass
 
     pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True, default="FIRST_DAY")
+    sk = UnicodeAttribute(range_key=True, default=LIST_BOUND.sk)
     day = UnicodeAttribute()  # YYYY-MM-DD
 
 
-DAILY_TOTALS_PARTITION = "DAILYTOTALS"
+DAILY_TOTALS_PARTITION = DAILY_TOTALS.pk()
 
 
 class DailyTotal(Model):

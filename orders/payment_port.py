@@ -1,10 +1,11 @@
 """What orders need from payments, stated once: the small interface between the two rooms.
 
-The arrows run one way: ``payments`` imports ``orders`` (its webhooks and refunds call order
-actions), ``orders`` never imports ``payments``. Yet an order is created with a payment to
-take, and canceling an unpaid order (staff, expiry) must first cancel that payment. Those few
-needs (and applying a payment the expiry job finds already taken) are this ``PaymentGateway``
-protocol; the payments app implements it
+The arrows run one way: ``payments`` imports ``orders`` (it hands Stripe's facts to
+``orders.actions``), ``orders`` never imports ``payments``. Yet an order is created with a
+payment to take, and canceling an unpaid order (staff, expiry) must first cancel that payment.
+Those few needs are this ``PaymentGateway`` protocol; its answers are facts, never a call back
+into orders (a payment found taken is ``PaymentTaken``, and ``orders.actions`` pays the order).
+The payments app implements it
 (``payments.order_gateway``) and plugs it in from its ``AppConfig.ready``. Orders never writes
 a ``Payment`` item or calls Stripe itself.
 """
@@ -24,6 +25,15 @@ class PaymentRefused(Exception):
 
 class PaymentMoving(Exception):
     """The payment went through or is in progress, so it cannot be canceled."""
+
+
+class PaymentTaken(PaymentMoving):
+    """The payment went through (the provider says it succeeded), and the payments app has it
+    on record. ``first_news``: that record is new (no webhook had announced it)."""
+
+    def __init__(self, *, first_news: bool) -> None:
+        super().__init__("the payment was taken")
+        self.first_news = first_news
 
 
 @dataclass(frozen=True)
@@ -65,13 +75,8 @@ class PaymentGateway(Protocol):
 
     def payment_cancel(self, *, order_id: str, payment_intent_id: str) -> None:  # pragma: no cover
         """Cancel the order's payment before the order is canceled, and record it. Raises
-        ``PaymentMoving`` if money moved or is moving."""
-        ...
-
-    def payment_sync(self, *, payment_intent_id: str, actor: str) -> bool:  # pragma: no cover
-        """Apply what the provider says of the payment now to its order, forward only (paid:
-        seats sold and fulfillment started; canceled: seats released; refunds recorded), with
-        ``actor`` in the audit entries. True if anything changed."""
+        ``PaymentTaken`` if the money was taken (recorded on the payment; the order is
+        ``orders.actions``'s to pay), ``PaymentMoving`` if it is moving."""
         ...
 
 

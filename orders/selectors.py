@@ -13,6 +13,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist
 
 from core.audit import audit_entries_of
+from core.backoffice import EMAIL_CLAIM, LIST_BOUND, TICKET_CODE
 from core.dynamodb import iso_utc
 from core.formatting import money_format
 from orders.emails import email_normalise
@@ -69,7 +70,7 @@ def customer_id_for_email(*, email: str) -> str | None:
     customers table's email-index)."""
     try:
         claim = CustomerEmailClaim.get(
-            CustomerEmailClaim.key_for(email), "CLAIM", consistent_read=True
+            CustomerEmailClaim.key_for(email), EMAIL_CLAIM.sk, consistent_read=True
         )
     except DoesNotExist:
         return None
@@ -164,7 +165,7 @@ def order_by_ticket_code(*, code: str) -> Order | None:
     if not code.strip():
         return None
     try:
-        lookup = TicketCodeLookup.get(TicketCodeLookup.key_for(code), "ORDER")
+        lookup = TicketCodeLookup.get(TicketCodeLookup.key_for(code), TICKET_CODE.sk)
     except DoesNotExist:
         return None
     return order_get(order_id=lookup.order_id)
@@ -221,7 +222,7 @@ def customers_oldest_day() -> date | None:
     customers predate it, ``admin_indexes_backfill`` sets it). The admin's customer list
     stops its day-by-day walk there."""
     try:
-        bound = ListBound.get(CUSTOMERS_FIRST_DAY, "FIRST_DAY")
+        bound = ListBound.get(CUSTOMERS_FIRST_DAY, LIST_BOUND.sk)
     except DoesNotExist:
         return None
     return date.fromisoformat(bound.day)

@@ -31,8 +31,8 @@ from dynamo_admin.once import SUBMISSION_ID
 from dynamo_admin.options import DynamoModelAdmin
 from dynamo_admin.paging import ListSource, Partition
 from dynamo_admin.shapes import dynamo_shape
+from orders import actions as order_actions
 from orders.models import Order
-from orders.services.transitions import REFUNDABLE
 from payments import selectors
 from payments.admin_attention import site_urls as attention_site_urls
 from payments.models import (
@@ -484,7 +484,7 @@ extension_register(
                     permission="orders.refund_order",
                     run=_refund,
                     form_class=RefundForm,
-                    available=lambda o: o.status in REFUNDABLE,  # orders' one rule
+                    available=order_actions.refund_offered,  # orders' one rule
                     help_text="Full or partial, through Stripe; you confirm it with a reason next.",
                     audited_by_service=True,
                     confirm=_refund_confirm,

@@ -12,8 +12,8 @@ reason, each row with the one action that resolves it (``/admin/attention/``).
 
 Each reason is one Query of one index partition (``orders.selectors.orders_needing_attention``,
 oldest first, at most ``SHOWN``): no Scan, a fixed cost whatever the tables hold. An action
-calls the same service as everywhere else (``payment_sync``, ``fulfillment_retry_now``,
-``order_reinstate``, ``refund_create``), which records its audit entry, and the write that
+calls the same service as everywhere else (``payment_sync``, ``orders.actions``'s
+``fulfillment_retry`` and ``order_reinstate``, ``refund_create``), which records its audit entry, and the write that
 resolves the state takes the order out of its partition. Each section's form is a one-time form
 (``dynamo_admin.once``): sent twice it acts once, and an order a colleague acted on since the
 page was rendered is left alone, with what they did. It lives in the payments app because
@@ -39,10 +39,9 @@ from core.exceptions import ApplicationError
 from core.formatting import label, money_format, when
 from dynamo_admin import once
 from integrations.vendor_client import answer_in_words
+from orders import actions as order_actions
 from orders import selectors as order_selectors
 from orders.models import AttentionReason, Order
-from orders.services.attention import order_reinstate
-from orders.services.fulfillment import fulfillment_retry_now
 from payments import selectors
 from payments.services.refunds import refund_create
 from payments.services.sync import payment_sync
@@ -74,7 +73,7 @@ class Reason:
 
 
 def _retry(request: HttpRequest, order: Order, submission_id: str) -> str:
-    fulfillment_retry_now(order_id=order.order_id, staff=request.user.get_username())
+    order_actions.fulfillment_retry(order_id=order.order_id, staff=request.user.get_username())
     return f"Fulfillment of order {order.order_id} was started again."
 
 
@@ -89,7 +88,7 @@ def _sync(request: HttpRequest, order: Order, submission_id: str) -> str:
 
 def _reinstate_or_refund(request: HttpRequest, order: Order, submission_id: str) -> str:
     staff = request.user.get_username()
-    if order_reinstate(order_id=order.order_id, staff=staff):
+    if order_actions.order_reinstate(order_id=order.order_id, staff=staff):
         return f"Order {order.order_id} was reinstated: paid, its seats taken, tickets on the way."
     outcome = refund_create(
         order_id=order.order_id,

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api_docs import extend_schema
-from orders import api_schema as doc
+from payments import api_schema as doc
 from payments.webhooks import WEBHOOK_MAX_BODY_BYTES, webhook_process
 
 

@@ -1,4 +1,4 @@
-"""Entry points for Zappa's scheduled ``events`` of the payments app (see ``orders.jobs`` for
+"""Entry points for Zappa's scheduled ``events`` of the payments app (see ``core.jobs`` for
 the shape: ``fn(event, context)``, a log context of its own, bounded by the function's
 timeout)."""
 
@@ -8,8 +8,8 @@ import logging
 import time
 from typing import Any
 
-from orders.jobs import job
-from payments.services.sync import payments_reconcile as _payments_reconcile
+from core.jobs import job
+from payments.services.reconcile import payments_reconcile as _payments_reconcile
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from pynamodb.attributes import (
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from core.backoffice import BackOfficeMeta
+from core.backoffice import HEALTH, STRIPE_EVENT, STRIPE_INBOX, BackOfficeMeta
 from core.dynamodb import BaseMeta, Model, register, table_name
 
 
@@ -131,7 +131,7 @@ class EventOutcome:
     STORED = (APPLIED, UNCHANGED, STALE, IGNORED, NOT_OURS, FAILED, PROCESSING)
 
 
-INBOX = "STRIPEEVENT"
+INBOX = STRIPE_INBOX.pk()
 
 
 def inbox_partition(outcome: str) -> str:
@@ -180,7 +180,7 @@ class WebhookEvent(Model):
         pass
 
     pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True, default="RECORD")
+    sk = UnicodeAttribute(range_key=True, default=STRIPE_EVENT.sk)
     kind = UnicodeAttribute(default="webhook_event")
     event_id = UnicodeAttribute(null=True)
     event_type = UnicodeAttribute()
@@ -209,11 +209,11 @@ class WebhookEvent(Model):
 
     @staticmethod
     def key_for(event_id: str) -> str:
-        return f"EVENT#{event_id}"
+        return STRIPE_EVENT.pk(event_id)
 
     @property
     def stripe_event_id(self) -> str:
-        return self.event_id or self.pk.removeprefix("EVENT#")
+        return self.event_id or STRIPE_EVENT.strip(self.pk)
 
     @property
     def version(self) -> str:
@@ -225,7 +225,7 @@ class WebhookEvent(Model):
 # --- Integration health markers (back-office table) ----------------------------------------
 
 
-HEALTH_PARTITION = "HEALTH"
+HEALTH_PARTITION = HEALTH.pk()
 
 
 class IntegrationMarker(Model):

@@ -3,7 +3,7 @@ with Stripe (``integrations.stripe_client``) and the payment records
 (``payments.services.records``). Plugged in by ``PaymentsConfig.ready``.
 
 This module decides nothing about orders; it turns Stripe's answers into the port's small
-vocabulary (``PaymentStarted``, ``PaymentRefused``, ``PaymentMoving``).
+vocabulary (``PaymentStarted``, ``PaymentRefused``, ``PaymentMoving``, ``PaymentTaken``).
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ import logging
 from pynamodb.transactions import TransactWrite
 
 from integrations import stripe_client
-from orders.payment_port import PaymentMoving, PaymentRefused, PaymentStarted
-from payments.services import records
-from payments.services.sync import payment_sync
+from orders.payment_port import PaymentMoving, PaymentRefused, PaymentStarted, PaymentTaken
+from payments.services import health, records
 
 logger = logging.getLogger(__name__)
 
@@ -79,9 +78,19 @@ class StripePaymentGateway:
             # Stripe refuses to cancel an intent that succeeded, is processing, or is canceled
             # already: which one decides.
             intent = stripe_client.payment_intent_retrieve(payment_intent_id=payment_intent_id)
+            if intent.status == "succeeded":
+                raise self._taken(intent) from None
             if intent.status != "canceled":
                 raise PaymentMoving() from None
         records.payment_record_canceled(payment_intent_id=payment_intent_id)
 
-    def payment_sync(self, *, payment_intent_id: str, actor: str) -> bool:
-        return payment_sync(payment_intent_id=payment_intent_id, actor=actor).changed
+    @staticmethod
+    def _taken(intent: stripe_client.PaymentIntent) -> PaymentTaken:
+        """The payment succeeded: on record first (a job found what no webhook announced, for
+        the health banner), then the fact for orders."""
+        first_news = records.payment_record_success(
+            payment_intent_id=intent.id, charge_id=intent.latest_charge
+        )
+        if first_news:
+            health.payment_found_without_webhook()
+        return PaymentTaken(first_news=first_news)

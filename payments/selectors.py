@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from pynamodb.exceptions import DoesNotExist
 
+from core.backoffice import STRIPE_EVENT
 from core.dynamodb import utc_now
 from core.formatting import label, money_format, when
 from core.health import Banner
@@ -63,7 +64,9 @@ def payments_with_status(*, status: str, limit: int = 50) -> list[Payment]:
 
 def webhook_event_get(*, event_id: str) -> WebhookEvent | None:
     try:
-        return WebhookEvent.get(WebhookEvent.key_for(event_id), "RECORD", consistent_read=True)
+        return WebhookEvent.get(
+            WebhookEvent.key_for(event_id), STRIPE_EVENT.sk, consistent_read=True
+        )
     except DoesNotExist:
         return None
 

@@ -39,15 +39,15 @@ from django.conf import settings
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
 from pynamodb.exceptions import PutError, UpdateError
 
-from core.backoffice import BackOfficeMeta
+from core.backoffice import STAFF_FACTOR, BackOfficeMeta
 from core.dynamodb import Model, condition_failed, utc_now_iso
 from staff.models import staff_pk
 
 logger = logging.getLogger(__name__)
 
-TOTP = "FACTOR#TOTP"
-RECOVERY = "FACTOR#RECOVERY"
-KEY_PREFIX = "FACTOR#KEY#"
+TOTP = STAFF_FACTOR.sk_of("TOTP")
+RECOVERY = STAFF_FACTOR.sk_of("RECOVERY")
+KEY_PREFIX = STAFF_FACTOR.sk_of("KEY", "")
 RECOVERY_CODES = 10
 TOTP_ISSUER = "TicketsToHeaven back office"
 
@@ -81,7 +81,7 @@ def factors_of(*, username: str) -> list[StaffFactor]:
     return list(
         StaffFactor.query(
             staff_pk(username),
-            range_key_condition=StaffFactor.sk.startswith("FACTOR#"),
+            range_key_condition=StaffFactor.sk.startswith(STAFF_FACTOR.sk),
             consistent_read=True,
         )
     )

@@ -28,15 +28,16 @@ from pynamodb.attributes import (
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from core.backoffice import BackOfficeMeta
+from core.backoffice import SESSION, STAFF, BackOfficeMeta
+from core.backoffice import STAFF_LIST as STAFF_LIST_KEY
 from core.dynamodb import Model
 from staff.roles import ROLE_CHOICES, Role, role_permissions
 
-STAFF_LIST = "STAFFLIST"
+STAFF_LIST = STAFF_LIST_KEY.pk()
 
 
 def staff_pk(username: str) -> str:
-    return f"STAFF#{username}"
+    return STAFF.pk(username)
 
 
 class _StaffGsi1(GlobalSecondaryIndex["StaffAccount"]):
@@ -53,7 +54,7 @@ class StaffAccount(Model):
         pass
 
     pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True, default="ACCOUNT")
+    sk = UnicodeAttribute(range_key=True, default=STAFF.sk)
     kind = UnicodeAttribute(default="staff")
     gsi1pk = UnicodeAttribute(default=STAFF_LIST)
     gsi1sk = UnicodeAttribute()  # the username: the staff list sorts by it
@@ -84,7 +85,7 @@ class SessionRecord(Model):
         pass
 
     pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True, default="RECORD")
+    sk = UnicodeAttribute(range_key=True, default=SESSION.sk)
     kind = UnicodeAttribute(default="session")
     data = UnicodeAttribute()
     gsi1pk = UnicodeAttribute(null=True)  # STAFF#{username} once someone signed in

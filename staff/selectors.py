@@ -7,6 +7,7 @@ from datetime import datetime
 
 from pynamodb.exceptions import DoesNotExist
 
+from core.backoffice import STAFF
 from staff.models import STAFF_LIST, Staff, StaffAccount, staff_pk
 
 
@@ -26,7 +27,7 @@ def to_staff(account: StaffAccount) -> Staff:
 
 def staff_account_get(*, username: str) -> StaffAccount | None:
     try:
-        return StaffAccount.get(staff_pk(username), "ACCOUNT", consistent_read=True)
+        return StaffAccount.get(staff_pk(username), STAFF.sk, consistent_read=True)
     except DoesNotExist:
         return None
 

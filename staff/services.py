@@ -15,6 +15,7 @@ from typing import Any
 from django.contrib.auth.hashers import make_password
 from pynamodb.exceptions import PutError
 
+from core.backoffice import SESSION, STAFF_SESSIONS
 from core.dynamodb import condition_failed, iso_utc, utc_now_iso
 from core.exceptions import Conflict, NotFound, ValidationFailed
 from staff.models import SessionRecord, Staff, StaffAccount, staff_pk
@@ -154,11 +155,11 @@ def staff_sessions_revoke(*, username: str, keep: str | None = None) -> int:
     everywhere else"). Found through ``gsi1``; returns how many were ended."""
     ended = 0
     for record in SessionRecord.gsi1.query(
-        staff_pk(username), range_key_condition=SessionRecord.gsi1sk.startswith("SESSION#")
+        staff_pk(username), range_key_condition=SessionRecord.gsi1sk.startswith(STAFF_SESSIONS.sk)
     ):
-        if keep and record.pk == f"SESSION#{keep}":
+        if keep and record.pk == SESSION.pk(keep):
             continue
-        SessionRecord(pk=record.pk, sk="RECORD").delete()
+        SessionRecord(pk=record.pk, sk=SESSION.sk).delete()
         ended += 1
     logger.info("staff sessions revoked", extra={"staff": username, "sessions": ended})
     return ended

@@ -18,12 +18,13 @@ from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
 from pynamodb.exceptions import DoesNotExist, PutError
 
+from core.backoffice import SESSION, STAFF_SESSIONS
 from core.dynamodb import iso_utc
 from staff.models import SessionRecord, staff_pk
 
 
 def _pk(session_key: str) -> str:
-    return f"SESSION#{session_key}"
+    return SESSION.pk(session_key)
 
 
 class SessionStore(SessionBase):
@@ -31,7 +32,7 @@ class SessionStore(SessionBase):
         if not self.session_key:
             return {}
         try:
-            record = SessionRecord.get(_pk(self.session_key), "RECORD", consistent_read=True)
+            record = SessionRecord.get(_pk(self.session_key), SESSION.sk, consistent_read=True)
         except DoesNotExist:
             record = None
         if record is None or record.expires_at <= datetime.now(UTC):
@@ -41,7 +42,7 @@ class SessionStore(SessionBase):
 
     def exists(self, session_key: str) -> bool:
         try:
-            SessionRecord.get(_pk(session_key), "RECORD", consistent_read=True)
+            SessionRecord.get(_pk(session_key), SESSION.sk, consistent_read=True)
         except DoesNotExist:
             return False
         return True
@@ -69,7 +70,7 @@ class SessionStore(SessionBase):
         username = data.get(SESSION_KEY)
         if username:
             record.gsi1pk = staff_pk(str(username))
-            record.gsi1sk = f"SESSION#{iso_utc(expires)}"
+            record.gsi1sk = STAFF_SESSIONS.sk_of(iso_utc(expires))
         if must_create:
             condition = SessionRecord.pk.does_not_exist()
         else:
@@ -88,7 +89,7 @@ class SessionStore(SessionBase):
         session_key = session_key or self.session_key
         if session_key is None:
             return
-        SessionRecord(pk=_pk(session_key), sk="RECORD").delete()
+        SessionRecord(pk=_pk(session_key), sk=SESSION.sk).delete()
 
     @classmethod
     def clear_expired(cls) -> None:

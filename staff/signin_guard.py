@@ -53,7 +53,13 @@ from django.http import HttpRequest, HttpResponse
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.exceptions import DeleteError, UpdateError
 
-from core.backoffice import BackOfficeMeta
+from core.backoffice import (
+    SIGNIN_ADDRESS,
+    SIGNIN_DEVICE,
+    SIGNIN_NAME,
+    SIGNIN_UNLOCK,
+    BackOfficeMeta,
+)
 from core.client_identity import client_address
 from core.dynamodb import Model, condition_failed
 from core.metrics import metric_emit
@@ -74,7 +80,7 @@ class SigninCounter(Model):
         pass
 
     pk = UnicodeAttribute(hash_key=True)  # SIGNIN#ADDR#{hash}, SIGNIN#NAME#{hash}, SIGNIN#DEV#..
-    sk = UnicodeAttribute(range_key=True, default="COUNTER")  # DEV#{hash} for a device
+    sk = UnicodeAttribute(range_key=True, default=SIGNIN_ADDRESS.sk)  # DEV#{hash} for a device
     failures = NumberAttribute(default=0)
     last_failure_at = NumberAttribute(default=0)  # epoch seconds
     expires_at = TTLAttribute(null=True)
@@ -88,7 +94,7 @@ class UnlockGrant(Model):
         pass
 
     pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True, default="GRANT")
+    sk = UnicodeAttribute(range_key=True, default=SIGNIN_UNLOCK.sk)
     username = UnicodeAttribute()
     expires_at = TTLAttribute()
 
@@ -104,19 +110,19 @@ def _normal(username: str) -> str:
 
 
 def _address_key(address: str) -> tuple[str, str]:
-    return f"SIGNIN#ADDR#{_digest('address', address)}", "COUNTER"
+    return SIGNIN_ADDRESS.pk(_digest("address", address)), SIGNIN_ADDRESS.sk
 
 
 def _name_key(username: str) -> tuple[str, str]:
-    return f"SIGNIN#NAME#{_digest('name', _normal(username))}", "COUNTER"
+    return SIGNIN_NAME.pk(_digest("name", _normal(username))), SIGNIN_NAME.sk
 
 
 def _devices_pk(username: str) -> str:
-    return f"SIGNIN#DEV#{_digest('name', _normal(username))}"
+    return SIGNIN_DEVICE.pk(_digest("name", _normal(username)))
 
 
 def _device_key(username: str, device: str) -> tuple[str, str]:
-    return _devices_pk(username), f"DEV#{_digest('device', device)}"
+    return _devices_pk(username), SIGNIN_DEVICE.sk_of(_digest("device", device))
 
 
 def delay_seconds(*, failures: int, free: int) -> float:
@@ -267,7 +273,7 @@ def unlock_link_issue(*, username: str) -> str:
     admin hands it to the member; only its hash is stored."""
     token = secrets.token_urlsafe(24)
     UnlockGrant(
-        pk=f"SIGNIN#UNLOCK#{_digest('unlock', token)}",
+        pk=SIGNIN_UNLOCK.pk(_digest("unlock", token)),
         username=username,
         expires_at=datetime.now(UTC) + timedelta(seconds=UNLOCK_LINK_SECONDS),
     ).save()
@@ -278,9 +284,9 @@ def unlock_link_use(*, request: HttpRequest, token: str) -> str | None:
     """Spend an unlock token: this browser becomes a known device of its member (so no
     address's delay holds it) and the username is returned; None for an unknown, used or
     expired token."""
-    pk = f"SIGNIN#UNLOCK#{_digest('unlock', token[:100])}"
+    pk = SIGNIN_UNLOCK.pk(_digest("unlock", token[:100]))
     try:
-        grant = UnlockGrant.get(pk, "GRANT", consistent_read=True)
+        grant = UnlockGrant.get(pk, SIGNIN_UNLOCK.sk, consistent_read=True)
     except UnlockGrant.DoesNotExist:
         return None
     if grant.expires_at <= datetime.now(UTC):

@@ -29,6 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from pynamodb.exceptions import DoesNotExist, PutError
 
+from core.backoffice import RETENTION_CURSOR, RETENTION_HELD
 from core.config import parameters_get
 from core.dynamodb import condition_failed, iso_utc, utc_now, utc_now_iso
 from core.exceptions import ApplicationError
@@ -78,7 +79,7 @@ def months_before(moment: datetime, months: int) -> datetime:
 
 def _cursor_day() -> date | None:
     try:
-        return date.fromisoformat(RetentionCursor.get(RETENTION_PARTITION, "CURSOR").day)
+        return date.fromisoformat(RetentionCursor.get(RETENTION_PARTITION, RETENTION_CURSOR.sk).day)
     except DoesNotExist:
         from orders.selectors import orders_oldest_day
 
@@ -166,7 +167,7 @@ def retention_apply(
 
     # Those refused or failed before, first (one Query of the partition).
     for held in RetentionHeld.query(
-        RETENTION_PARTITION, RetentionHeld.sk.startswith("HELD#"), page_size=page_size
+        RETENTION_PARTITION, RetentionHeld.sk.startswith(RETENTION_HELD.sk), page_size=page_size
     ):
         if full():
             report.stopped_early = True

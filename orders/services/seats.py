@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from core.backoffice import SEAT_SHARD
 from core.dynamodb import cancellation_codes, transaction
 from core.exceptions import Conflict, ServiceUnavailable, ValidationFailed
 from orders.models import OrderItem, SeatShard, SeatShardTake, TicketType
@@ -68,7 +69,7 @@ class CapacityBelowSold(ValidationFailed):
 
 
 def _shard_keys(sku: str, shards: int) -> list[tuple[str, str]]:
-    return [(SeatShard.key_for(sku, n), "SHARD") for n in range(shards)]
+    return [(SeatShard.key_for(sku, n), SEAT_SHARD.sk) for n in range(shards)]
 
 
 def seats_shard_levels(

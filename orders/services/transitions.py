@@ -1,5 +1,5 @@
-"""Order state changes after creation: paid, payment failed, canceled, expired, refunded,
-disputed.
+"""The conditional writes under ``orders.actions``: paid, canceled, expired, refunded,
+disputed. ``orders.actions`` decides which to make; nothing outside ``orders`` calls these.
 
 Every change is one conditional write on the state it leaves (``status == "pending_payment"``
 to pay or cancel, a refundable status to refund), so two writers can never both win and a late
@@ -9,62 +9,45 @@ types in the same transaction as the cancellation that frees them. The version i
 every change, so a staff edit made from a stale read is refused rather than overwriting ours.
 
 Order of operations with Stripe, on purpose: a cancellation (by staff or by expiry) cancels the
-PaymentIntent in Stripe *before* writing. Once Stripe has canceled it, no payment can land; if a
-payment landed first, Stripe refuses the cancel and the order is left for the payment to win.
+PaymentIntent in Stripe *before* writing (``orders.actions``). Once Stripe has canceled it, no
+payment can land; if a payment landed first, Stripe refuses the cancel and the payment wins.
 
 Every change that happens also leaves its audit entry (``core.audit``) in the same write:
 who (the staff member, or Stripe, the scheduler), what, before and after, and why. A repeated
 event whose condition fails records nothing, so an order's story has each change once.
 
-This module does not talk HTTP and does not emit webhook metrics; the webhook handlers do. It
-never imports the payments app: the payment records are the webhook handlers' job, and the one
-thing a cancellation needs of payments (cancel the PaymentIntent first) goes through
-``orders.payment_port``.
+This module does not talk HTTP, calls no partner and never imports the payments app.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.exceptions import PynamoDBException
 from pynamodb.transactions import TransactWrite
 
-from core.audit import SYSTEM_BACKOFFICE, SYSTEM_SCHEDULER, SYSTEM_STRIPE
-from core.config import parameters_get
-from core.dynamodb import iso_utc, utc_now, utc_now_iso
-from core.exceptions import Conflict, NotFound
+from core.audit import SYSTEM_STRIPE
+from core.dynamodb import utc_now_iso
+from core.exceptions import NotFound
 from core.formatting import money_format
-from core.logging import log_item
 from core.metrics import metric_emit
 from orders.models import (
     DISPUTE_CLOSED,
     DISPUTE_OPEN,
+    REFUNDABLE,
     AttentionReason,
     FulfillmentStatus,
     Order,
     OrderStatus,
 )
-from orders.payment_port import PaymentMoving, payment_gateway
 from orders.selectors import order_get
 from orders.services.attention import order_attention_set
 from orders.services.changes import order_change
 from orders.services.seats import seats_give_back
 
 logger = logging.getLogger(__name__)
-
-# Refunds may follow a payment whatever happened to fulfillment since.
-REFUNDABLE = frozenset(
-    {
-        OrderStatus.PAID,
-        OrderStatus.FULFILLED,
-        OrderStatus.FULFILLMENT_FAILED,
-        OrderStatus.PARTIALLY_REFUNDED,
-    }
-)
-
 
 # Where a refund (or a refund failing) may be recorded: refundable, fully refunded, or
 # canceled (money taken after the order expired, then refunded).
@@ -73,30 +56,12 @@ REFUND_RECORDABLE = frozenset(
 )
 
 
-class OrderNotCancelable(Conflict):
-    code = "order_not_cancelable"
-    message = "Only an order awaiting payment can be canceled."
-
-
-class OrderBeingPaid(Conflict):
-    code = "order_being_paid"
-    message = "The order's payment has gone through or is in progress; it cannot be canceled."
-
-
 @dataclass
 class Outcome:
     """What a transition did: ``changed`` is False when the order was already past it."""
 
     changed: bool
     order: Order
-
-
-@dataclass
-class ExpiryReport:
-    expired: list[str] = field(default_factory=list)
-    paid: list[str] = field(default_factory=list)  # paid in Stripe, webhook missing: applied
-    left_for_payment: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
 
 
 # --- Helpers -------------------------------------------------------------------------------
@@ -189,7 +154,7 @@ def order_mark_paid(
 # --- Cancellation and expiry ---------------------------------------------------------------
 
 
-def _cancel_write(
+def order_cancel_write(
     order: Order,
     *,
     reason: str,
@@ -198,7 +163,9 @@ def _cancel_write(
     cutoff: str | None = None,
     note: str = "",
 ) -> bool:
-    """The cancellation itself: status, seats back, and the audit entry, in one transaction."""
+    """The cancellation itself: status, seats back, and the audit entry, in one transaction;
+    False when the order no longer awaits payment (or, with ``cutoff``, is younger). Whether to
+    cancel, and the PaymentIntent's cancel before it, is ``orders.actions``'s decision."""
     condition = Order.status == OrderStatus.PENDING_PAYMENT.value
     if cutoff is not None:  # expiry: only if the order is really that old
         condition &= Order.created_at < cutoff
@@ -227,19 +194,6 @@ def _cancel_write(
     return True
 
 
-def _payment_intent_cancel(order: Order) -> None:
-    """Cancel the order's payment first (through the payments app), or raise
-    ``OrderBeingPaid`` if money moves."""
-    if not order.payment_intent_id:
-        return
-    try:
-        payment_gateway().payment_cancel(
-            order_id=order.order_id, payment_intent_id=order.payment_intent_id
-        )
-    except PaymentMoving:
-        raise OrderBeingPaid() from None
-
-
 # Why staff cancel an unpaid order (Stripe's ``cancellation_reason`` values staff may give), in
 # words; the audit entry keeps these words and staff's note.
 CANCEL_REASONS = {
@@ -250,93 +204,14 @@ CANCEL_REASONS = {
 }
 
 
-def order_cancel(
-    *, order_id: str, staff: str | None = None, reason: str, note: str = ""
-) -> Outcome:
-    """Cancel an unpaid order: its PaymentIntent in Stripe first, then the order, its seats
-    back. Raises ``OrderNotCancelable`` past payment and ``OrderBeingPaid`` if a payment landed
-    or is in progress. Canceling a canceled order changes nothing. ``reason`` (a key of
-    ``CANCEL_REASONS`` or a short text) and ``note`` (staff's words, never logged) go to the
-    audit entry."""
-    order = _order_get(order_id)
-    if order.status == OrderStatus.CANCELED:
-        return Outcome(False, order)
-    if order.status != OrderStatus.PENDING_PAYMENT:
-        raise OrderNotCancelable()
-    _payment_intent_cancel(order)
-    if _cancel_write(
-        order, reason=reason, actor=staff or SYSTEM_BACKOFFICE, action="cancel", note=note.strip()
-    ):
-        return Outcome(True, _order_get(order_id))
-    order = _order_get(order_id)
-    if order.status not in {OrderStatus.CANCELED, OrderStatus.PENDING_PAYMENT}:
-        raise OrderNotCancelable()
-    return Outcome(False, order)
-
-
 def order_mark_canceled(*, order_id: str, reason: str, actor: str = SYSTEM_STRIPE) -> Outcome:
     """The PaymentIntent was canceled in Stripe (its webhook): cancel the order if it still
     awaits payment. Makes no Stripe call."""
     order = _order_get(order_id)
     if order.status != OrderStatus.PENDING_PAYMENT:
         return Outcome(False, order)
-    changed = _cancel_write(order, reason=reason, actor=actor, action="cancel")
+    changed = order_cancel_write(order, reason=reason, actor=actor, action="cancel")
     return Outcome(changed, order if not changed else _order_get(order_id))
-
-
-def orders_expire(*, older_than_minutes: int | None = None, limit: int = 500) -> ExpiryReport:
-    """Cancel pending orders created more than the configured minutes ago (SSM
-    ``order_expiry_minutes``): PaymentIntent canceled in Stripe, then the order, seats back.
-
-    Finds them with a Query of ``order-status-index`` (``pending_payment``, oldest first), never
-    a Scan. Safe to run concurrently with itself and with a late payment: a payment that landed
-    makes Stripe refuse the cancel, and the payment is applied then and there through
-    ``payment_gateway().payment_sync`` (``paid``), the same conditional writes as its webhook,
-    so whichever comes first pays the order and the other changes nothing."""
-    minutes = (
-        older_than_minutes
-        if older_than_minutes is not None
-        else parameters_get().order_expiry_minutes
-    )
-    cutoff = iso_utc(utc_now() - timedelta(minutes=minutes))
-    report = ExpiryReport()
-    candidates = Order.status_index.query(
-        OrderStatus.PENDING_PAYMENT.value,
-        range_key_condition=Order.created_at < cutoff,
-        limit=limit,
-    )
-    for stale in candidates:
-        with log_item(stale.order_id):
-            _order_expire_one(stale.order_id, cutoff=cutoff, report=report)
-    return report
-
-
-def _order_expire_one(order_id: str, *, cutoff: str, report: ExpiryReport) -> None:
-    """Expire one order of the sweep, its outcome added to ``report``."""
-    try:
-        # The index is eventually consistent: decide on the order as it is now.
-        order = _order_get(order_id)
-        if order.status != OrderStatus.PENDING_PAYMENT or order.created_at >= cutoff:
-            return
-        _payment_intent_cancel(order)
-        if _cancel_write(
-            order, reason="expired", actor=SYSTEM_SCHEDULER, action="expire", cutoff=cutoff
-        ):
-            report.expired.append(order_id)
-    except OrderBeingPaid:
-        # Money moved: apply what Stripe says now (a succeeded intent pays the order,
-        # sells its seats and starts fulfillment) rather than wait for a webhook that may
-        # never come. A payment still processing is left for its outcome.
-        if payment_gateway().payment_sync(
-            payment_intent_id=order.payment_intent_id, actor=SYSTEM_SCHEDULER
-        ):
-            report.paid.append(order_id)
-        else:
-            report.left_for_payment.append(order_id)
-    except Exception:
-        # One bad order must not stop the others; the next run retries it.
-        logger.exception("order expiry failed")
-        report.failed.append(order_id)
 
 
 def _daily_totals_add(*, revenue: int, currency: str) -> None:

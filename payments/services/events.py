@@ -31,6 +31,7 @@ from datetime import timedelta
 from pynamodb.exceptions import PutError, UpdateError
 
 from core.audit import SYSTEM_STRIPE, audit_record
+from core.backoffice import STRIPE_EVENT
 from core.dynamodb import condition_failed, utc_now, utc_now_iso
 from core.exceptions import ApplicationError
 from integrations import stripe_client
@@ -70,7 +71,7 @@ class EventReplayFailed(ApplicationError):
 
 
 def _record(event_id: str) -> WebhookEvent:
-    return WebhookEvent(pk=WebhookEvent.key_for(event_id), sk="RECORD")
+    return WebhookEvent(pk=WebhookEvent.key_for(event_id), sk=STRIPE_EVENT.sk)
 
 
 def _placed(event_type: str, outcome: str) -> list:

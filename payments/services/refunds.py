@@ -28,10 +28,9 @@ from core.dynamodb import iso_utc, utc_now, utc_now_iso
 from core.exceptions import ApplicationError, Conflict, NotFound
 from core.formatting import money_format, money_minor_units
 from integrations import stripe_client
-from orders.models import AttentionReason, Order, OrderStatus
+from orders import actions as order_actions
+from orders.models import Order
 from orders.selectors import order_get
-from orders.services import transitions
-from orders.services.attention import order_attention_clear, order_attention_set
 from payments import selectors
 from payments.models import Payment, Refund
 from payments.services.records import (
@@ -258,28 +257,23 @@ def _send(*, order: Order, refund: Refund) -> stripe_client.RefundResult:
     except stripe_client.PaymentProviderUnavailable:
         # The reservation stays for the next refund_create to complete with the same key (or
         # a sync to record what Stripe did with it); meanwhile the order is in the queue.
-        order_attention_set(order_id=order.order_id, reason=AttentionReason.REFUND_MISMATCH)
+        order_actions.refund_unconfirmed(order_id=order.order_id)
         raise
     _record(payment_intent_id=order.payment_intent_id, key=refund.idempotency_key, result=result)
     return result
 
 
-def refunds_to_order(*, payment: Payment, actor: str) -> transitions.Outcome:
-    """Put the payment's refunded total (its succeeded refunds) on its order, conditioned on
-    the payment's version so an older reading never overwrites a newer one: a failed refund
-    lowers it, a new one raises it, and the order's status follows. Once no refund waits for
-    Stripe's answer, the order leaves the needs-attention queue's "refund not confirmed"."""
-    outcome = transitions.order_record_refund(
+def refunds_to_order(*, payment: Payment, actor: str) -> order_actions.Applied:
+    """Hand the payment's refunded total (its succeeded refunds) to its order
+    (``orders.actions.refunds_changed``), with the payment's version so an older reading never
+    overwrites a newer one, and whether a refund still awaits Stripe's answer."""
+    return order_actions.refunds_changed(
         order_id=payment.order_id,
         refunded_total=payment_refunded_total(payment),
         refunds_version=int(payment.version or 0),
         actor=actor,
+        awaiting_answer=any(r.status == RESERVED for r in payment.refunds),
     )
-    if outcome.order.attention == AttentionReason.REFUND_MISMATCH and not any(
-        r.status == RESERVED for r in payment.refunds
-    ):
-        order_attention_clear(order_id=payment.order_id, reason=AttentionReason.REFUND_MISMATCH)
-    return outcome
 
 
 def refunds_unanswered_fail(*, payment_intent_id: str, actor: str) -> int:
@@ -307,7 +301,7 @@ def refunds_unanswered_fail(*, payment_intent_id: str, actor: str) -> int:
 
 def refunds_record(
     *, payment_intent_id: str, refunds: list[stripe_client.RefundResult], actor: str
-) -> transitions.Outcome | None:
+) -> order_actions.Applied | None:
     """What Stripe says of a payment's refunds, recorded on the payment and then its order.
     None if the payment is not ours."""
     payment = payment_record_refunds(payment_intent_id=payment_intent_id, refunds=refunds)
@@ -345,15 +339,16 @@ def refund_create(
     order = order_get(order_id=order_id)
     if order is None:
         raise NotFound("No such order.")
+    payment = (
+        selectors.payment_get(payment_intent_id=order.payment_intent_id)
+        if order.payment_intent_id
+        else None
+    )
     # A canceled order may be refunded too when its payment went through anyway (money taken
     # after it expired: the needs-attention queue's "refund" when its seats are gone).
-    if (
-        order.status not in {*transitions.REFUNDABLE, OrderStatus.CANCELED}
-        or not order.payment_intent_id
+    if payment is None or not order_actions.refund_allowed(
+        order, payment_succeeded=payment.status == "succeeded"
     ):
-        raise RefundNotAllowed()
-    payment = selectors.payment_get(payment_intent_id=order.payment_intent_id)
-    if payment is None or payment.status != "succeeded":
         raise RefundNotAllowed()
 
     # Complete refunds interrupted between reserving and recording Stripe's answer first; a

@@ -11,8 +11,8 @@ import pytest
 from django.core.management import call_command
 
 from core.audit import audit_entries_of, audit_history, audit_recent_by
+from orders.actions import orders_expire
 from orders.models import LegacyOrderAuditEntry
-from orders.services.transitions import orders_expire
 from payments.services.refunds import refund_create
 from tests.admin_forms import confirm
 from tests.factories import (

@@ -11,10 +11,18 @@ import pytest
 from django.core.management import call_command
 
 from core.audit import audit_entries_of, audit_record
+from core.backoffice import RETENTION_CURSOR
 from core.config import config_cache_clear
 from core.dynamodb import iso_utc, new_id
 from core.models import AuditEntry
-from orders.models import Customer, Order, OrderItem, RetentionCursor, RetentionHeld
+from orders.models import (
+    RETENTION_PARTITION,
+    Customer,
+    Order,
+    OrderItem,
+    RetentionCursor,
+    RetentionHeld,
+)
 from orders.services.retention import months_before, retention_apply, retention_job
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -92,7 +100,7 @@ def test_the_job_counts_first_then_erases_the_customers_past_the_policy_once_eac
     assert [(e.actor, e.reason) for e in erasures] == [
         ("system#retention", "Retention policy: personal data kept past its time")
     ]
-    cursor = RetentionCursor.get("RETENTION", "CURSOR").day
+    cursor = RetentionCursor.get(RETENTION_PARTITION, RETENTION_CURSOR.sk).day
     assert cursor == months_before(NOW, 12).date().isoformat()
 
 
@@ -103,7 +111,7 @@ def test_a_customer_with_money_in_flight_is_held_and_erased_once_it_settles(aws)
     first = retention_apply(now=NOW)
 
     assert (first.due, first.erased, first.held) == (1, 0, 1)
-    held = RetentionHeld.get("RETENTION", RetentionHeld.key_for(customer.customer_id))
+    held = RetentionHeld.get(RETENTION_PARTITION, RetentionHeld.key_for(customer.customer_id))
     assert "is paid and its tickets are not issued yet" in held.reason
     assert "Barbara" not in held.reason
     order = next(iter(Order.customer_index.query(customer.customer_id)))
@@ -113,7 +121,7 @@ def test_a_customer_with_money_in_flight_is_held_and_erased_once_it_settles(aws)
 
     assert (second.erased, second.held) == (1, 0)
     assert Customer.get(customer.customer_id).erased_at
-    assert list(RetentionHeld.query("RETENTION", RetentionHeld.sk.startswith("HELD#"))) == []
+    assert list(RetentionHeld.query(RETENTION_PARTITION)) == []
 
 
 def test_a_run_stops_at_its_limit_and_the_next_carries_on(aws):

@@ -24,10 +24,10 @@ from django.test import Client
 from bench.dynamo_contention import ContentionModel, ContentionProxy
 from core.dynamodb import connections_reset, table_name
 from core.exceptions import Conflict
+from orders.actions import order_cancel
 from orders.models import Order, OrderStatus, SeatShard, TicketType
 from orders.selectors import catalog_list, ticket_type_get
 from orders.services.seats import CapacityBelowSold, seats_capacity_change, seats_shard_levels
-from orders.services.transitions import order_cancel
 from tests.admin_forms import page_form
 from tests.factories import order_body, ticket_type_create
 

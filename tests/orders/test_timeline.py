@@ -14,7 +14,7 @@ pytestmark = pytest.mark.usefixtures("aws")
 
 
 def test_a_staff_cancel_shows_with_its_reason_and_who_after_the_order_was_placed(aws):
-    from orders.services.transitions import order_cancel
+    from orders.actions import order_cancel
     from tests.factories import order_create, ticket_type_create
 
     ticket_type_create("ga")

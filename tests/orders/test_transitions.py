@@ -11,13 +11,13 @@ from django.core.management import call_command
 
 from core.audit import audit_entries_of
 from orders import jobs
-from orders.models import Order, OrderStatus
-from orders.services.transitions import (
+from orders.actions import (
     OrderBeingPaid,
     OrderNotCancelable,
     order_cancel,
     orders_expire,
 )
+from orders.models import Order, OrderStatus
 from tests.factories import (
     PAID_OR_LATER,
     event_build,

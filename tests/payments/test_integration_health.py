@@ -13,7 +13,8 @@ import pytest
 from core.exceptions import PaymentProviderUnavailable
 from orders.services.fulfillment import BREAKER_COOLDOWN, fulfillment_start
 from orders.services.fulfillment.sweeper import fulfillment_sweep
-from payments.services.sync import payment_sync, payments_reconcile
+from payments.services.reconcile import payments_reconcile
+from payments.services.sync import payment_sync
 from tests.factories import (
     event_build,
     intent_pay,

@@ -20,7 +20,7 @@ import pytest
 
 from core.dynamodb import new_id
 from integrations.stripe_client import payment_intent_create
-from payments.services.sync import payments_reconcile
+from payments.services.reconcile import payments_reconcile
 from tests.factories import order_body, order_create, stripe_object, ticket_type_create
 
 pytestmark = pytest.mark.usefixtures("aws")

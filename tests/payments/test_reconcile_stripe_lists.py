@@ -22,7 +22,8 @@ from core.audit import SYSTEM_SCHEDULER, audit_entries_of
 from integrations.stripe_client import refunds_list
 from orders.models import OrderStatus
 from payments import jobs
-from payments.services.sync import payment_sync, payments_reconcile
+from payments.services.reconcile import payments_reconcile
+from payments.services.sync import payment_sync
 from tests.factories import (
     intent_pay,
     order_create,

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from orders.services.transitions import orders_expire
+from orders.actions import orders_expire
 
 
 class Command(BaseCommand):

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import DoesNotExist
 
+from core.backoffice import VENDOR_CIRCUIT
 from core.health import Banner
 from core.metrics import metric_emit
 from orders.models import VendorBreaker
@@ -27,7 +28,7 @@ def now_or(now: datetime | None) -> datetime:
     return now or datetime.now(UTC)
 
 
-_BREAKER_KEY = ("CIRCUIT#vendor", "STATE")
+_BREAKER_KEY = (VENDOR_CIRCUIT.pk("vendor"), VENDOR_CIRCUIT.sk)
 
 
 def breaker_state() -> VendorBreaker | None:

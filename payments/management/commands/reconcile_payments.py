@@ -12,12 +12,12 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from orders.models import Order
-from payments.services.sync import (
+from payments.services.reconcile import (
     RECONCILE_AFTER_MINUTES,
     RECONCILE_LIMIT,
-    SyncResult,
     payments_reconcile,
 )
+from payments.services.sync import SyncResult
 
 
 class Command(BaseCommand):

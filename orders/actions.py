@@ -1,0 +1,396 @@
+"""Every change of an order's state, decided here: the one module the other rooms call.
+
+Others hand over *facts* (Saleor's ``order/actions.py`` is the model): the payments app says
+what Stripe says, once, in neutral words ("the payment succeeded", "its refunds now add up to
+this", "a dispute opened"), and staff and the jobs ask for what they want ("cancel", "expire
+the stale ones", "retry the tickets"). What follows for the order (paid and its seats sold,
+fulfillment started, a mark in the needs-attention queue, an alarm) is decided here and only
+here. The writes themselves are the conditional transitions below this module:
+
+    orders.actions                      decisions, the public entry points
+      ├─ orders.services.transitions    one conditional write per state change, audited
+      ├─ orders.services.fulfillment    the tickets: start, retry, attempts, sweeper
+      └─ orders.services.attention      the needs-attention mark and reinstating
+
+Two rules have their one definition here: which orders staff may refund (``refund_offered``,
+``refund_allowed``); the amount left to refund is the payment's (``payments.services.refunds``
+``refund_left_of_order``), since only the payment knows what is reserved.
+
+Nothing here talks to Stripe. The one thing a cancellation needs of payments (cancel the
+PaymentIntent first) goes through ``orders.payment_port``; when Stripe answers that the payment
+was taken after all, the port says so (``PaymentTaken``) and the order is paid here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from core.audit import SYSTEM_BACKOFFICE, SYSTEM_SCHEDULER, SYSTEM_STRIPE
+from core.config import parameters_get
+from core.dynamodb import iso_utc, utc_now
+from core.exceptions import Conflict, NotFound
+from core.formatting import money_format
+from core.logging import log_item
+from core.metrics import metric_emit
+from orders.models import (
+    DISPUTE_OPEN,
+    REFUNDABLE,
+    AttentionReason,
+    FulfillmentStatus,
+    Order,
+    OrderStatus,
+)
+from orders.payment_port import PaymentMoving, PaymentTaken, payment_gateway
+from orders.selectors import order_get
+from orders.services import transitions
+from orders.services.attention import (
+    OrderNotReinstatable,
+    order_attention_clear,
+    order_attention_set,
+)
+from orders.services.attention import order_reinstate as _order_reinstate
+from orders.services.fulfillment import fulfillment_retry_now, fulfillment_start
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "CANCEL_REASONS",
+    "REFUNDABLE",
+    "Applied",
+    "ExpiryReport",
+    "OrderBeingPaid",
+    "OrderNotCancelable",
+    "OrderNotReinstatable",
+    "dispute_decided",
+    "dispute_opened",
+    "fulfillment_retry",
+    "order_cancel",
+    "order_reinstate",
+    "orders_expire",
+    "payment_canceled",
+    "payment_succeeded",
+    "refund_allowed",
+    "refund_offered",
+    "refund_unconfirmed",
+    "refunds_changed",
+]
+
+
+@dataclass
+class Applied:
+    """What a fact did to its order: ``changes`` in words staff read ("marked paid, its seats
+    sold"), empty when the order was past it already (a repeated or late fact). ``paid``: this
+    fact paid the order."""
+
+    order: Order
+    changes: list[str] = field(default_factory=list)
+    paid: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.changes)
+
+
+def _order(order_id: str) -> Order:
+    order = order_get(order_id=order_id)
+    if order is None:
+        raise NotFound("No such order.")
+    return order
+
+
+# --- Refund eligibility (the one definition) ----------------------------------------------
+
+
+def refund_offered(order: Order) -> bool:
+    """Whether the order page offers staff a refund: paid, whatever happened to its tickets
+    since, and not refunded in full. (A canceled order whose payment went through anyway is
+    refunded from the needs-attention queue, where it is listed.)"""
+    return order.status in REFUNDABLE
+
+
+def refund_allowed(order: Order, *, payment_succeeded: bool) -> bool:
+    """Whether a refund of the order may be sent to Stripe: offered (``refund_offered``), or
+    canceled with its payment taken anyway; and the payment succeeded."""
+    if not order.payment_intent_id or not payment_succeeded:
+        return False
+    return refund_offered(order) or order.status == OrderStatus.CANCELED
+
+
+# --- Facts from the payments app ----------------------------------------------------------
+
+
+def payment_succeeded(
+    *,
+    order_id: str,
+    actor: str,
+    first_news: bool,
+    payment_record: Callable[[], bool] | None = None,
+) -> Applied:
+    """The order's payment succeeded. The order is paid (its held seats sold) and its tickets
+    asked for; a payment for an order canceled meanwhile puts it in the needs-attention queue
+    (staff refund it: the seats are gone).
+
+    ``first_news``: the payments app had not recorded this success before. Then, while the
+    order still awaits payment, it is first marked "pending with a succeeded payment", so an
+    order that something stops from paying below (a crash, a timeout) shows in the queue until
+    a later sync pays it (paying clears the mark). ``payment_record``: the payments app's own
+    record of the success, run after that mark and before the order is paid (True if it wrote
+    something); the payment is on record even when the order no longer takes it."""
+    applied = Applied(_order(order_id))
+    order = applied.order
+    if first_news and order.status == OrderStatus.PENDING_PAYMENT:
+        order_attention_set(
+            order_id=order_id,
+            reason=AttentionReason.PENDING_SUCCEEDED,
+            order=order,
+            only_pending=True,
+        )
+    if payment_record is not None and payment_record():
+        applied.changes.append("payment recorded as succeeded")
+    outcome = transitions.order_mark_paid(order_id=order_id, actor=actor, order=order)
+    applied.order = outcome.order
+    if outcome.changed:
+        applied.paid = True
+        metric_emit("PaymentsSucceeded")
+        logger.info("order paid", extra={"order_id": order_id, "actor": actor})
+        applied.changes.append("marked paid, its seats sold")
+    # Also when it was paid already: a run that died between paying and starting fulfillment
+    # must still start it (the start is conditional, the vendor call idempotent).
+    if (
+        applied.order.status == OrderStatus.PAID
+        and applied.order.fulfillment_status == FulfillmentStatus.NOT_STARTED
+        and fulfillment_start(order_id=order_id)
+    ):
+        applied.changes.append("fulfillment started")
+    return applied
+
+
+def payment_canceled(
+    *, order_id: str, actor: str = SYSTEM_STRIPE, reason: str = "payment_intent_canceled"
+) -> Applied:
+    """The order's payment was canceled at Stripe: an order still awaiting payment is canceled,
+    its seats back. A paid order is never un-paid."""
+    outcome = transitions.order_mark_canceled(order_id=order_id, reason=reason, actor=actor)
+    return Applied(outcome.order, ["canceled, its seats released"] if outcome.changed else [])
+
+
+def refunds_changed(
+    *,
+    order_id: str,
+    refunded_total: int,
+    refunds_version: int,
+    actor: str,
+    awaiting_answer: bool,
+) -> Applied:
+    """The payment's refunds now add up to ``refunded_total`` (minor units), as of version
+    ``refunds_version`` of the payment's record (an older reading never overwrites a newer one:
+    a refund failing later lowers the total). The order becomes ``partially_refunded`` or
+    ``refunded``, or back to its paid status; a canceled one stays canceled. Once no refund
+    awaits Stripe's answer (``awaiting_answer`` False) it leaves the queue's "refund not
+    confirmed"."""
+    outcome = transitions.order_record_refund(
+        order_id=order_id,
+        refunded_total=refunded_total,
+        refunds_version=refunds_version,
+        actor=actor,
+    )
+    applied = Applied(outcome.order)
+    if outcome.changed:
+        order = outcome.order
+        applied.changes.append(
+            f"refunds recorded ({money_format(int(order.refunded_amount or 0), order.currency)}"
+            " refunded in all)"
+        )
+    if outcome.order.attention == AttentionReason.REFUND_MISMATCH and not awaiting_answer:
+        order_attention_clear(order_id=order_id, reason=AttentionReason.REFUND_MISMATCH)
+    return applied
+
+
+def refund_unconfirmed(*, order_id: str) -> None:
+    """A refund was asked of Stripe and its answer never came (Stripe unreachable): the order
+    waits in the needs-attention queue until a retry or a sync records what Stripe did."""
+    order_attention_set(order_id=order_id, reason=AttentionReason.REFUND_MISMATCH)
+
+
+def dispute_opened(
+    *,
+    order_id: str,
+    actor: str,
+    dispute_id: str | None = None,
+    dispute_status: str | None = None,
+    evidence_due_by: str | None = None,
+    dispute_reason: str | None = None,
+) -> Applied:
+    """A dispute of the order's charge is open (or its details changed): the order is flagged
+    with Stripe's dispute id and the date its evidence is due, and an alarm's metric counts it
+    the first time."""
+    outcome = transitions.order_flag_dispute(
+        order_id=order_id,
+        actor=actor,
+        dispute_id=dispute_id,
+        dispute_status=dispute_status,
+        evidence_due_by=evidence_due_by,
+    )
+    if not outcome.changed:
+        return Applied(outcome.order)
+    metric_emit("Disputes")
+    logger.warning(
+        "charge disputed: answer it in Stripe before the deadline",
+        extra={"order_id": order_id, "dispute_reason": dispute_reason},
+    )
+    return Applied(outcome.order, ["dispute flagged: answer it in Stripe"])
+
+
+def dispute_decided(*, order_id: str, dispute_status: str, actor: str) -> Applied:
+    """Stripe decided the dispute (``won``, ``lost``...): the order leaves the open disputes."""
+    outcome = transitions.order_close_dispute(
+        order_id=order_id, dispute_status=dispute_status, actor=actor
+    )
+    words = [f"dispute closed in Stripe ({dispute_status})"] if outcome.changed else []
+    return Applied(outcome.order, words)
+
+
+def dispute_is_open(order: Order) -> bool:
+    """Whether the order is flagged with an open dispute."""
+    return order.dispute_flag == DISPUTE_OPEN
+
+
+# --- Staff and the jobs --------------------------------------------------------------------
+
+# Why staff cancel an unpaid order (Stripe's ``cancellation_reason`` values staff may give), in
+# words; the audit entry keeps these words and staff's note.
+CANCEL_REASONS = transitions.CANCEL_REASONS
+
+
+class OrderNotCancelable(Conflict):
+    code = "order_not_cancelable"
+    message = "Only an order awaiting payment can be canceled."
+
+
+class OrderBeingPaid(Conflict):
+    code = "order_being_paid"
+    message = "The order's payment has gone through or is in progress; it cannot be canceled."
+
+    def __init__(self, *args: object, taken: PaymentTaken | None = None) -> None:
+        super().__init__(*args)
+        self.taken = taken
+
+
+def _payment_intent_cancel(order: Order) -> None:
+    """Cancel the order's payment first (through the payments app), or raise
+    ``OrderBeingPaid`` if money moves (with ``taken`` when Stripe says it was taken)."""
+    if not order.payment_intent_id:
+        return
+    try:
+        payment_gateway().payment_cancel(
+            order_id=order.order_id, payment_intent_id=order.payment_intent_id
+        )
+    except PaymentTaken as taken:
+        raise OrderBeingPaid(taken=taken) from None
+    except PaymentMoving:
+        raise OrderBeingPaid() from None
+
+
+def order_cancel(
+    *, order_id: str, staff: str | None = None, reason: str, note: str = ""
+) -> transitions.Outcome:
+    """Cancel an unpaid order: its PaymentIntent in Stripe first, then the order, its seats
+    back. Raises ``OrderNotCancelable`` past payment and ``OrderBeingPaid`` if a payment landed
+    or is in progress. Canceling a canceled order changes nothing. ``reason`` (a key of
+    ``CANCEL_REASONS`` or a short text) and ``note`` (staff's words, never logged) go to the
+    audit entry."""
+    order = _order(order_id)
+    if order.status == OrderStatus.CANCELED:
+        return transitions.Outcome(False, order)
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        raise OrderNotCancelable()
+    _payment_intent_cancel(order)
+    if transitions.order_cancel_write(
+        order, reason=reason, actor=staff or SYSTEM_BACKOFFICE, action="cancel", note=note.strip()
+    ):
+        return transitions.Outcome(True, _order(order_id))
+    order = _order(order_id)
+    if order.status not in {OrderStatus.CANCELED, OrderStatus.PENDING_PAYMENT}:
+        raise OrderNotCancelable()
+    return transitions.Outcome(False, order)
+
+
+@dataclass
+class ExpiryReport:
+    expired: list[str] = field(default_factory=list)
+    paid: list[str] = field(default_factory=list)  # paid in Stripe, webhook missing: applied
+    left_for_payment: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+def orders_expire(*, older_than_minutes: int | None = None, limit: int = 500) -> ExpiryReport:
+    """Cancel pending orders created more than the configured minutes ago (SSM
+    ``order_expiry_minutes``): PaymentIntent canceled in Stripe, then the order, seats back.
+
+    Finds them with a Query of ``order-status-index`` (``pending_payment``, oldest first), never
+    a Scan. Safe to run concurrently with itself and with a late payment: a payment that landed
+    makes Stripe refuse the cancel, the port says the payment was taken (``PaymentTaken``) and
+    the order is paid then and there (``payment_succeeded``, the same conditional writes as
+    its webhook), so whichever comes first pays the order and the other changes nothing."""
+    minutes = (
+        older_than_minutes
+        if older_than_minutes is not None
+        else parameters_get().order_expiry_minutes
+    )
+    cutoff = iso_utc(utc_now() - timedelta(minutes=minutes))
+    report = ExpiryReport()
+    candidates = Order.status_index.query(
+        OrderStatus.PENDING_PAYMENT.value,
+        range_key_condition=Order.created_at < cutoff,
+        limit=limit,
+    )
+    for stale in candidates:
+        with log_item(stale.order_id):
+            _order_expire_one(stale.order_id, cutoff=cutoff, report=report)
+    return report
+
+
+def _order_expire_one(order_id: str, *, cutoff: str, report: ExpiryReport) -> None:
+    """Expire one order of the sweep, its outcome added to ``report``."""
+    try:
+        # The index is eventually consistent: decide on the order as it is now.
+        order = _order(order_id)
+        if order.status != OrderStatus.PENDING_PAYMENT or order.created_at >= cutoff:
+            return
+        _payment_intent_cancel(order)
+        if transitions.order_cancel_write(
+            order, reason="expired", actor=SYSTEM_SCHEDULER, action="expire", cutoff=cutoff
+        ):
+            report.expired.append(order_id)
+    except OrderBeingPaid as being_paid:
+        # Taken: pay the order now (seats sold, fulfillment started) rather than wait for a
+        # webhook that may never come. Still processing: left for its outcome.
+        taken = being_paid.taken
+        if (
+            taken is not None
+            and payment_succeeded(
+                order_id=order_id, actor=SYSTEM_SCHEDULER, first_news=taken.first_news
+            ).changed
+        ):
+            report.paid.append(order_id)
+        else:
+            report.left_for_payment.append(order_id)
+    except Exception:
+        # One bad order must not stop the others; the next run retries it.
+        logger.exception("order expiry failed")
+        report.failed.append(order_id)
+
+
+def fulfillment_retry(*, order_id: str, staff: str) -> None:
+    """Staff ask for the order's tickets now: a failed fulfillment starts again, a waiting one
+    is attempted at once (``orders.services.fulfillment.fulfillment_retry_now``)."""
+    fulfillment_retry_now(order_id=order_id, staff=staff)
+
+
+def order_reinstate(*, order_id: str, staff: str) -> bool:
+    """A canceled order whose payment went through anyway is paid again, if its seats can be
+    taken back (``orders.services.attention.order_reinstate``). False if nothing changed."""
+    return _order_reinstate(order_id=order_id, staff=staff)
