@@ -17,6 +17,7 @@ from dynamo_admin.declarations import ObjectAction
 from orders.models import Customer
 from orders.services.personal_data import (
     ERASURE_REASONS,
+    ErasureRefused,
     customer_data_export,
     customer_erase,
     erasure_refusals,
@@ -57,8 +58,6 @@ class ErasureReasonForm(forms.Form):
 
 def _erase_confirm(customer: Customer, data: dict[str, Any]) -> list[str]:
     """What the erasure will do, or (raising) why it cannot be done now."""
-    from orders.services.personal_data import ErasureRefused
-
     _, subject = subject_load(customer_id=customer.customer_id)
     refusals = erasure_refusals(subject)
     if refusals:

@@ -59,9 +59,9 @@ def _pay(stack: Any, client: Any, buyer: Buyer, intent_id: str) -> None:
 
 def buyer_with_history(stack: Any, client: Any, staff_client: Any) -> Buyer:
     """Two fulfilled orders (one partly refunded) and a canceled one, notes, an edit."""
+    from orders.actions import order_cancel
     from orders.models import Order
     from orders.services.notes import customer_note_add, order_note_add
-    from orders.actions import order_cancel
     from payments.services.refunds import refund_create
     from tests.admin_forms import edit
 

@@ -29,6 +29,7 @@ This module must not log a subject's values (only ids and counts).
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import time
@@ -486,7 +487,7 @@ def _audit_erase(subject: Subject) -> int:
     # A name or phone a staff edit replaced is in the customer's history: look for it too.
     for record in audit_entries_of(object_type=CUSTOMER_TYPE, object_id=subject.customer_id):
         for values in (record.before, record.after):
-            subject.earlier |= personal_values_in(_json(values))
+            subject.earlier |= personal_values_in(json.dumps(values, default=str))
     subject.earlier -= {NOTE_ERASED, subject.pseudonym.name, subject.pseudonym.email, ""}
     return sum(
         audit_entries_rewrite(
@@ -497,12 +498,6 @@ def _audit_erase(subject: Subject) -> int:
         )
         for object_type, object_id in _audit_objects(subject)
     )
-
-
-def _json(values: dict[str, Any]) -> str:
-    import json
-
-    return json.dumps(values, default=str)
 
 
 def _submissions_erase(subject: Subject) -> int:
