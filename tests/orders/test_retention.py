@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 
 from core.audit import audit_entries_of, audit_record
-from core.backoffice import RETENTION_CURSOR
+from core.backoffice import RETENTION_CURSOR, RETENTION_HELD
 from core.config import config_cache_clear
 from core.dynamodb import iso_utc, new_id
 from core.models import AuditEntry
@@ -121,7 +121,12 @@ def test_a_customer_with_money_in_flight_is_held_and_erased_once_it_settles(aws)
 
     assert (second.erased, second.held) == (1, 0)
     assert Customer.get(customer.customer_id).erased_at
-    assert list(RetentionHeld.query(RETENTION_PARTITION)) == []
+    assert (
+        list(
+            RetentionHeld.query(RETENTION_PARTITION, RetentionHeld.sk.startswith(RETENTION_HELD.sk))
+        )
+        == []
+    )
 
 
 def test_a_run_stops_at_its_limit_and_the_next_carries_on(aws):
