@@ -1173,7 +1173,7 @@ def run_point(harness: Harness, flow: Flow, kind: str | None, at: int) -> PointR
             goal_missed += [f"HARNESS: {flow.name}'s clean run: {p}" for p in flow.goal(run)]
         flow.recover(run)
         violations = goal_missed + invariants(run) + flow.expect(run)
-    except Exception:
+    except (Exception, SimulatedCrash):  # a crash delivered late (a loaded machine) is reported
         violations = ["recovery or check failed: " + traceback.format_exc(limit=4)]
     return PointResult(flow.name, kind, at, fired, len(sent), violations, run.notes, sent)
 
