@@ -13,7 +13,11 @@ What lives where:
   without it no CloudFront viewer address is believed;
 - parameters under ``/{project}/{stage}/`` (one GetParametersByPath call): ``vendor_endpoint``,
   ``order_expiry_minutes``, ``fulfillment_max_attempts``, ``vendor_connect_timeout``,
-  ``vendor_read_timeout``, ``orders_rate_limit_per_minute`` and ``feature_flags`` (JSON object).
+  ``vendor_read_timeout``, ``orders_rate_limit_per_minute``, ``feature_flags`` (JSON object),
+  and the retention policy: ``retention_personal_data_months`` (a customer's personal data is
+  erased that many months after their last order; 0 turns the job off) and
+  ``retention_audit_years`` (audit lines about an erased customer's orders are kept that many
+  years, then expire by TTL).
 
 Both are fetched on first use, never at import, with the boto3 clients of ``core.aws``
 (one ``GetSecretValue`` per secret, one paginated ``GetParametersByPath``), and kept for
@@ -103,6 +107,8 @@ class Parameters:
     vendor_read_timeout: float = 10.0
     orders_rate_limit_per_minute: int = 30
     feature_flags: dict[str, bool] = field(default_factory=dict)
+    retention_personal_data_months: int = 24
+    retention_audit_years: int = 10
 
     def flag(self, name: str, default: bool = False) -> bool:
         return bool(self.feature_flags.get(name, default))
@@ -244,6 +250,10 @@ def parameters_get() -> Parameters:
             vendor_read_timeout=float(raw.get("vendor_read_timeout", 10.0)),
             orders_rate_limit_per_minute=int(raw.get("orders_rate_limit_per_minute", 30)),
             feature_flags={str(k): bool(v) for k, v in flags.items()},
+            retention_personal_data_months=max(
+                0, int(raw.get("retention_personal_data_months", 24))
+            ),
+            retention_audit_years=max(1, int(raw.get("retention_audit_years", 10))),
         )
     except ValueError:
         raise ConfigurationError(f"a parameter under {parameter_path()!r} is malformed") from None

@@ -11,6 +11,9 @@ locals {
     vendor_read_timeout          = tostring(var.vendor_read_timeout)
     orders_rate_limit_per_minute = tostring(var.orders_rate_limit_per_minute)
     feature_flags                = jsonencode(var.feature_flags)
+    # The retention policy (orders.services.retention; docs/infra.md shows the storage it keeps)
+    retention_personal_data_months = tostring(var.retention_personal_data_months)
+    retention_audit_years          = tostring(var.retention_audit_years)
   }
 }
 

@@ -165,6 +165,26 @@ variable "orders_rate_limit_per_minute" {
   default     = 30
 }
 
+variable "retention_personal_data_months" {
+  description = "A customer's personal data is erased this many months after their last order (SSM retention_personal_data_months; 0 turns the retention job off)."
+  type        = number
+  default     = 24
+  validation {
+    condition     = var.retention_personal_data_months >= 0
+    error_message = "retention_personal_data_months is 0 (off) or a number of months."
+  }
+}
+
+variable "retention_audit_years" {
+  description = "Audit lines about an erased customer's orders (the accounting record) are kept this many years, then expire by TTL (SSM retention_audit_years)."
+  type        = number
+  default     = 10
+  validation {
+    condition     = var.retention_audit_years >= 1
+    error_message = "retention_audit_years is at least 1."
+  }
+}
+
 variable "feature_flags" {
   description = "Feature flags, stored as one JSON object (SSM feature_flags)."
   type        = map(bool)
