@@ -118,18 +118,22 @@ ONCE_OF = Key(
     "ONCEOF#", "{time}", "an object's submits, for an erasure (gsi1)", "core.submissions",
     index=True,
 )  # fmt: skip
-ERASURE = Key("ERASURE#", "RECORD", "one customer's erasure (claim, outcome)", "orders.models")
+ERASURE = Key(
+    "ERASURE#", "RECORD", "one customer's erasure (claim, outcome)",
+    "orders.services.personal_data",
+)  # fmt: skip
 ERASURES = Key(
-    "ERASURES", "{time}#{customer}", "every erasure by time (gsi1)", "orders.models",
+    "ERASURES", "{time}#{customer}", "every erasure by time (gsi1)",
+    "orders.services.personal_data",
     exact=True, index=True,
 )  # fmt: skip
 RETENTION_CURSOR = Key(
-    "RETENTION", "CURSOR", "the first day the retention job has not finished", "orders.models",
-    exact=True,
+    "RETENTION", "CURSOR", "the first day the retention job has not finished",
+    "orders.services.retention", exact=True,
 )  # fmt: skip
 RETENTION_HELD = Key(
     "RETENTION", "HELD#", "a customer due for erasure, refused or failed: tried again",
-    "orders.models", exact=True,
+    "orders.services.retention", exact=True,
 )  # fmt: skip
 ACTIONS = Key("ACTIONS#", "SEQ", "how many staff actions an object has had", "core.submissions")
 
