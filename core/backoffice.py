@@ -130,6 +130,27 @@ IDEMPOTENCY = Key(
 )  # fmt: skip
 RATE = Key("RATE#", "COUNTER", "a rate-limit window (TTL)", "core.ratelimit")
 ONCE = Key("ONCE#", "{type}#{id}", "one submit of one admin form (TTL)", "core.submissions")
+ONCE_OF = Key(
+    "ONCEOF#", "{time}", "an object's submits, for an erasure (gsi1)", "core.submissions",
+    index=True,
+)  # fmt: skip
+ERASURE = Key(
+    "ERASURE#", "RECORD", "one customer's erasure (claim, outcome)",
+    "orders.services.personal_data",
+)  # fmt: skip
+ERASURES = Key(
+    "ERASURES", "{time}#{customer}", "every erasure by time (gsi1)",
+    "orders.services.personal_data",
+    exact=True, index=True,
+)  # fmt: skip
+RETENTION_CURSOR = Key(
+    "RETENTION", "CURSOR", "the first day the retention job has not finished",
+    "orders.services.retention", exact=True,
+)  # fmt: skip
+RETENTION_HELD = Key(
+    "RETENTION", "HELD#", "a customer due for erasure, refused or failed: tried again",
+    "orders.services.retention", exact=True,
+)  # fmt: skip
 ACTIONS = Key("ACTIONS#", "SEQ", "how many staff actions an object has had", "core.submissions")
 
 KEYS: tuple[Key, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Key))

@@ -13,10 +13,13 @@ What lives where:
   without it no CloudFront viewer address is believed;
 - parameters under ``/{project}/{stage}/`` (one GetParametersByPath call): ``vendor_endpoint``,
   ``order_expiry_minutes``, ``fulfillment_max_attempts``, ``vendor_connect_timeout``,
-  ``vendor_read_timeout``, ``orders_rate_limit_per_minute``, ``feature_flags`` (JSON object) and
+  ``vendor_read_timeout``, ``orders_rate_limit_per_minute``, ``feature_flags`` (JSON object),
   Stripe's request budget (``stripe_account_rate``, ``stripe_endpoint_rate``,
   ``stripe_endpoint_rates`` (JSON object), ``stripe_burst_seconds``,
-  ``stripe_priority_reserve``: ``integrations.stripe_budget``).
+  ``stripe_priority_reserve``: ``integrations.stripe_budget``), and the retention policy: ``retention_personal_data_months`` (a customer's personal data is
+  erased that many months after their last order; 0 turns the job off) and
+  ``retention_audit_years`` (audit lines about an erased customer's orders are kept that many
+  years, then expire by TTL).
 
 Both are fetched on first use, never at import, with the boto3 clients of ``core.aws``
 (one ``GetSecretValue`` per secret, one paginated ``GetParametersByPath``), and kept for
@@ -113,6 +116,8 @@ class Parameters:
     stripe_endpoint_rates: dict[str, float] = field(default_factory=dict)
     stripe_burst_seconds: float = 0.5
     stripe_priority_reserve: float = 0.4
+    retention_personal_data_months: int = 24
+    retention_audit_years: int = 10
 
     def flag(self, name: str, default: bool = False) -> bool:
         return bool(self.feature_flags.get(name, default))
@@ -262,6 +267,10 @@ def parameters_get() -> Parameters:
             stripe_endpoint_rates={str(k): float(v) for k, v in endpoint_rates.items()},
             stripe_burst_seconds=float(raw.get("stripe_burst_seconds", 0.5)),
             stripe_priority_reserve=float(raw.get("stripe_priority_reserve", 0.4)),
+            retention_personal_data_months=max(
+                0, int(raw.get("retention_personal_data_months", 24))
+            ),
+            retention_audit_years=max(1, int(raw.get("retention_audit_years", 10))),
         )
     except ValueError:
         raise ConfigurationError(f"a parameter under {parameter_path()!r} is malformed") from None

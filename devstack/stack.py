@@ -219,6 +219,8 @@ class LocalStack:
             "vendor_connect_timeout": "1",
             "vendor_read_timeout": "2",
             "feature_flags": "{}",
+            "retention_personal_data_months": "24",
+            "retention_audit_years": "10",
         }
         for name, value in {**defaults, **(parameters or {})}.items():
             ssm.put_parameter(

@@ -18,6 +18,9 @@ locals {
     stripe_endpoint_rates   = jsonencode(var.stripe_endpoint_rates)
     stripe_burst_seconds    = tostring(var.stripe_burst_seconds)
     stripe_priority_reserve = tostring(var.stripe_priority_reserve)
+    # The retention policy (orders.services.retention; docs/infra.md shows the storage it keeps)
+    retention_personal_data_months = tostring(var.retention_personal_data_months)
+    retention_audit_years          = tostring(var.retention_audit_years)
   }
 }
 

@@ -193,6 +193,24 @@ variable "stripe_priority_reserve" {
   description = "Fraction of the account's burst new PaymentIntents leave to money already moving: refunds, cancels, syncs (SSM stripe_priority_reserve)."
   type        = number
   default     = 0.4
+variable "retention_personal_data_months" {
+  description = "A customer's personal data is erased this many months after their last order (SSM retention_personal_data_months; 0 turns the retention job off)."
+  type        = number
+  default     = 24
+  validation {
+    condition     = var.retention_personal_data_months >= 0
+    error_message = "retention_personal_data_months is 0 (off) or a number of months."
+  }
+}
+
+variable "retention_audit_years" {
+  description = "Audit lines about an erased customer's orders (the accounting record) are kept this many years, then expire by TTL (SSM retention_audit_years)."
+  type        = number
+  default     = 10
+  validation {
+    condition     = var.retention_audit_years >= 1
+    error_message = "retention_audit_years is at least 1."
+  }
 }
 
 variable "feature_flags" {

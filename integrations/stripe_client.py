@@ -372,6 +372,20 @@ def payment_intent_cancel(*, payment_intent_id: str, idempotency_key: str) -> Pa
     return _payment_intent(intent)
 
 
+def payment_intent_metadata_unset(
+    *, payment_intent_id: str, keys: list[str], idempotency_key: str
+) -> PaymentIntent:
+    """Remove ``keys`` from a PaymentIntent's metadata (Stripe deletes a key set to ``""``):
+    how an erasure takes a buyer's data out of Stripe. Safe to repeat."""
+    intent = _call(
+        _stripe_client().v1.payment_intents.update,
+        payment_intent_id,
+        params={"metadata": dict.fromkeys(keys, "")},
+        options={"idempotency_key": idempotency_key},
+    )
+    return _payment_intent(intent)
+
+
 def refund_create(
     *,
     payment_intent_id: str,

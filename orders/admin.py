@@ -31,6 +31,7 @@ from dynamo_admin.shapes import dynamo_shape
 from integrations.vendor_client import answer_in_words
 from orders import selectors
 from orders.actions import CANCEL_REASONS, OrderBeingPaid, order_cancel
+from orders.admin_personal_data import ERASE_ACTION, EXPORT_PERMISSION, customer_export_view
 from orders.models import Customer, Order, OrderStatus, TicketType, search_key
 from orders.phones import PHONE_HELP, PhoneInvalid, phone_display, phone_e164
 from orders.services.customers import customer_update
@@ -459,6 +460,7 @@ class CustomerAdmin(DynamoModelAdmin):
     )
     details = [
         ("E-mail", lambda c: c.email),
+        ("Personal data", lambda c: f"erased {when(c.erased_at)}" if c.erased_at else "kept"),
         ("Phone", lambda c: phone_display(c.phone) or "-"),
         ("Created", lambda c: when(c.created_at)),
         ("Updated", lambda c: when(c.updated_at)),
@@ -486,7 +488,19 @@ class CustomerAdmin(DynamoModelAdmin):
             side=True,
         ),
     ]
-    object_actions = [_note_action(_customer_note, "orders.add_note")]
+    object_actions = [_note_action(_customer_note, "orders.add_note"), ERASE_ACTION]
+    change_object_tools = [
+        ("admin:orders_customer_personal_data", "Export personal data", EXPORT_PERMISSION)
+    ]
+
+    def extra_urls(self) -> list[Any]:
+        return [
+            path(
+                "<path:object_id>/personal-data/",
+                self.admin_site.admin_view(customer_export_view(self)),
+                name="orders_customer_personal_data",
+            )
+        ]
 
     def list_source(self, request: HttpRequest, filters: dict[str, Any]) -> ListSource:
         return day_source(

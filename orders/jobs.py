@@ -12,6 +12,7 @@ from typing import Any
 from core.jobs import job
 from orders.actions import orders_expire as _orders_expire
 from orders.services.fulfillment.sweeper import fulfillment_sweep as _fulfillment_sweep
+from orders.services.retention import retention_job
 
 logger = logging.getLogger(__name__)
 
@@ -37,3 +38,11 @@ def orders_expire(event: Any = None, context: Any = None) -> dict[str, Any]:
     }
     logger.info("orders expired", extra=summary)
     return summary
+
+
+@job
+def personal_data_retention(event: Any = None, context: Any = None) -> dict[str, Any]:
+    """Daily: the retention policy (SSM ``retention_personal_data_months``): customers whose
+    last order is older have their personal data erased, once each; a dry-run count first
+    (``orders.services.retention``)."""
+    return retention_job()

@@ -270,6 +270,9 @@ _TIMELINE_KINDS = {
     "note": ("note", "Note"),
     "change": ("edit", "Changed"),
     "retry_fulfillment": ("fulfillment", "Fulfillment retried"),
+    # A customer's personal data (orders.services.personal_data).
+    "export_personal_data": ("other", "Personal data exported"),
+    "erase": ("edit", "Personal data erased"),
     # A Stripe event's outcome on this order, written by the payments app's event inbox.
     "stripe_event": ("webhook", "Stripe event"),
 }

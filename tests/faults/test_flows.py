@@ -28,6 +28,8 @@ SAMPLE = {
     "reconciliation": [("throttle", 0.5)],
     "capacity_edit": [("conflict", 0.5)],
     "capacity_edit_sharded": [("crash", 0.7)],
+    "erasure": [("crash", 0.6)],
+    "retention": [("error", 0.5)],
 }
 
 
@@ -55,6 +57,7 @@ HUMAN_SAMPLE = [
     ("staff_refund", "twice"),
     ("staff_cancel", "two_staff"),
     ("capacity_edit", "two_staff"),
+    ("erasure", "twice"),
 ]
 assert {kind for _, kind in HUMAN_SAMPLE} == set(HUMAN_KINDS)
 
