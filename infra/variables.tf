@@ -193,6 +193,8 @@ variable "stripe_priority_reserve" {
   description = "Fraction of the account's burst new PaymentIntents leave to money already moving: refunds, cancels, syncs (SSM stripe_priority_reserve)."
   type        = number
   default     = 0.4
+}
+
 variable "retention_personal_data_months" {
   description = "A customer's personal data is erased this many months after their last order (SSM retention_personal_data_months; 0 turns the retention job off)."
   type        = number
