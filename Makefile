@@ -79,7 +79,7 @@ format: env
 	$(VENV)/bin/ruff check --fix .
 
 test: env system-packages storefront-deps lint
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n 2 --dist loadgroup
 
 # The pure tier: every test that needs no server runs, the others are skipped and no server
 # starts (tests/README.md). ARGS narrows it, e.g. make test-pure ARGS=tests/orders

@@ -59,6 +59,21 @@ def pytest_configure(config: pytest.Config) -> None:
     _log_guard = log_guard_install(vars(_stack.secrets).values())
 
 
+# Tests that build or deploy the Lambda package share ``.venv-deploy`` and the session's package:
+# under ``pytest -n 2 --dist loadgroup`` (make test) they all run on one worker.
+_DEPLOY_GROUP = (
+    "tests/deploy/test_lambda_handler.py",
+    "tests/deploy/test_package.py",
+    "tests/rehearsal/",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(part in item.nodeid for part in _DEPLOY_GROUP):
+            item.add_marker(pytest.mark.xdist_group("deploy"))
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _stack is not None:
         _stack.stop()
