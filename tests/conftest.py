@@ -59,8 +59,9 @@ def pytest_configure(config: pytest.Config) -> None:
     _log_guard = log_guard_install(vars(_stack.secrets).values())
 
 
-# Tests that build or deploy the Lambda package share ``.venv-deploy`` and the session's package:
-# under ``pytest -n 2 --dist loadgroup`` (make test) they all run on one worker.
+# Tests that build the Lambda package share ``.venv-deploy`` and the session's package: under
+# ``pytest -n 2 --dist loadgroup`` (make test) they run on one worker (the rehearsal runs after,
+# in a process of its own).
 _DEPLOY_GROUP = (
     "tests/deploy/test_lambda_handler.py",
     "tests/deploy/test_package.py",
