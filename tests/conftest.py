@@ -62,11 +62,7 @@ def pytest_configure(config: pytest.Config) -> None:
 # Tests that build the Lambda package share ``.venv-deploy`` and the session's package: under
 # ``pytest -n 2 --dist loadgroup`` (make test) they run on one worker (the rehearsal runs after,
 # in a process of its own).
-_DEPLOY_GROUP = (
-    "tests/deploy/test_lambda_handler.py",
-    "tests/deploy/test_package.py",
-    "tests/rehearsal/",
-)
+_DEPLOY_GROUP = ("tests/deploy/test_lambda_handler.py", "tests/deploy/test_package.py")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
