@@ -60,6 +60,18 @@ def pytest_configure(config: pytest.Config) -> None:
     _log_guard = log_guard_install(vars(_stack.secrets).values())
 
 
+# Tests that build the Lambda package share ``.venv-deploy`` and the session's package: under
+# ``pytest -n 2 --dist loadgroup`` (make test) they run on one worker (the rehearsal runs after,
+# in a process of its own).
+_DEPLOY_GROUP = ("tests/deploy/test_lambda_handler.py", "tests/deploy/test_package.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(part in item.nodeid for part in _DEPLOY_GROUP):
+            item.add_marker(pytest.mark.xdist_group("deploy"))
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _stack is not None:
         _stack.stop()
