@@ -72,6 +72,18 @@ class Key:
 EMAIL_CLAIM = Key("EMAIL#", "CLAIM", "the customer that owns an e-mail address", "orders.models")
 TICKET_CODE = Key("TICKET#", "ORDER", "the order a ticket code belongs to", "orders.models")
 SEAT_SHARD = Key("SEATS#", "SHARD", "seats left in shard n of a hot ticket type", "orders.models")
+LINE = Key(
+    "LINE#", "STATE", "an on-sale's line: start, hold, admission cursor, counts",
+    "orders.services.line",
+)  # fmt: skip
+LINE_ARRIVALS = Key(
+    "LINE#", "ARRIVALS#", "arrivals in an on-sale's line: ARRIVALS#{second}#{shard} (TTL)",
+    "orders.services.line",
+)  # fmt: skip
+LINE_LIST = Key(
+    "LINES", "{sku}", "every on-sale's line, for the dashboard (gsi1pk)", "orders.models",
+    exact=True, index=True,
+)  # fmt: skip
 VENDOR_CIRCUIT = Key(
     "CIRCUIT#", "STATE", "a partner's circuit breaker (vendor)", "orders.services.fulfillment"
 )
@@ -85,6 +97,10 @@ STRIPE_EVENT = Key("EVENT#", "RECORD", "a Stripe event in the inbox (TTL 30 days
 STRIPE_INBOX = Key(
     "STRIPEEVENT", "{outcome or type}", "the Stripe event inbox's lists (gsi1pk, gsi2pk)",
     "payments.models", exact=True, index=True,
+)  # fmt: skip
+STRIPE_BUDGET = Key(
+    "STRIPEBUDGET#", "GCRA", "Stripe's request budget: one bucket per endpoint, one the account's",
+    "integrations.stripe_budget",
 )  # fmt: skip
 HEALTH = Key("HEALTH", "{integration}", "an integration-health marker", "payments", exact=True)
 STAFF = Key("STAFF#", "ACCOUNT", "a staff account", "staff.models")

@@ -14,7 +14,9 @@ What lives where:
 - parameters under ``/{project}/{stage}/`` (one GetParametersByPath call): ``vendor_endpoint``,
   ``order_expiry_minutes``, ``fulfillment_max_attempts``, ``vendor_connect_timeout``,
   ``vendor_read_timeout``, ``orders_rate_limit_per_minute``, ``feature_flags`` (JSON object),
-  and the retention policy: ``retention_personal_data_months`` (a customer's personal data is
+  Stripe's request budget (``stripe_account_rate``, ``stripe_endpoint_rate``,
+  ``stripe_endpoint_rates`` (JSON object), ``stripe_burst_seconds``,
+  ``stripe_priority_reserve``: ``integrations.stripe_budget``), and the retention policy: ``retention_personal_data_months`` (a customer's personal data is
   erased that many months after their last order; 0 turns the job off) and
   ``retention_audit_years`` (audit lines about an erased customer's orders are kept that many
   years, then expire by TTL).
@@ -107,6 +109,13 @@ class Parameters:
     vendor_read_timeout: float = 10.0
     orders_rate_limit_per_minute: int = 30
     feature_flags: dict[str, bool] = field(default_factory=dict)
+    # Stripe's documented defaults: 100 requests a second per live account, 25 per endpoint
+    # (``integrations.stripe_budget``); raise them with Stripe's written increase.
+    stripe_account_rate: float = 100.0
+    stripe_endpoint_rate: float = 25.0
+    stripe_endpoint_rates: dict[str, float] = field(default_factory=dict)
+    stripe_burst_seconds: float = 0.5
+    stripe_priority_reserve: float = 0.4
     retention_personal_data_months: int = 24
     retention_audit_years: int = 10
 
@@ -242,6 +251,9 @@ def parameters_get() -> Parameters:
         flags = json.loads(raw.get("feature_flags") or "{}")
         if not isinstance(flags, dict):
             raise ValueError
+        endpoint_rates = json.loads(raw.get("stripe_endpoint_rates") or "{}")
+        if not isinstance(endpoint_rates, dict):
+            raise ValueError
         return Parameters(
             vendor_endpoint=_required(raw, "vendor_endpoint", parameter_path()).rstrip("/"),
             order_expiry_minutes=int(raw.get("order_expiry_minutes", 30)),
@@ -250,6 +262,11 @@ def parameters_get() -> Parameters:
             vendor_read_timeout=float(raw.get("vendor_read_timeout", 10.0)),
             orders_rate_limit_per_minute=int(raw.get("orders_rate_limit_per_minute", 30)),
             feature_flags={str(k): bool(v) for k, v in flags.items()},
+            stripe_account_rate=float(raw.get("stripe_account_rate", 100.0)),
+            stripe_endpoint_rate=float(raw.get("stripe_endpoint_rate", 25.0)),
+            stripe_endpoint_rates={str(k): float(v) for k, v in endpoint_rates.items()},
+            stripe_burst_seconds=float(raw.get("stripe_burst_seconds", 0.5)),
+            stripe_priority_reserve=float(raw.get("stripe_priority_reserve", 0.4)),
             retention_personal_data_months=max(
                 0, int(raw.get("retention_personal_data_months", 24))
             ),

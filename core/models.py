@@ -1,6 +1,6 @@
 """The project's own PynamoDB models (shared plumbing, no app's business), all in the
 back-office table: the table's description for creation, the audit log, Idempotency-Key
-records and rate-limit counters.
+records, rate-limit counters and Stripe's request budget.
 
 Each is written only by its own module (``core.audit``, ``core.idempotency``,
 ``core.ratelimit``); nothing else touches them.
@@ -75,6 +75,19 @@ class RateCounter(Model):
     sk = UnicodeAttribute(range_key=True)
     hits = NumberAttribute(default=0)
     expires_at = TTLAttribute()
+
+
+class StripeBudgetBucket(Model):
+    """One of Stripe's limits as a GCRA bucket: ``STRIPEBUDGET#{endpoint or account}`` /
+    ``GCRA``, ``tat`` in microseconds. Written only by ``integrations.stripe_budget``."""
+
+    class Meta(BackOfficeMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute(default="stripe_budget")
+    tat = NumberAttribute(null=True)
 
 
 class _AuditGsi1(GlobalSecondaryIndex["AuditEntry"]):

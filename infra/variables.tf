@@ -165,6 +165,36 @@ variable "orders_rate_limit_per_minute" {
   default     = 30
 }
 
+variable "stripe_account_rate" {
+  description = "Stripe requests a second for the whole account, every Lambda together (SSM stripe_account_rate). Stripe's default: 100 live, 25 in test mode."
+  type        = number
+  default     = 100
+}
+
+variable "stripe_endpoint_rate" {
+  description = "Stripe requests a second per API endpoint, e.g. POST /v1/payment_intents (SSM stripe_endpoint_rate). Stripe's default: 25."
+  type        = number
+  default     = 25
+}
+
+variable "stripe_endpoint_rates" {
+  description = "Per-endpoint exceptions, e.g. {\"POST /v1/payment_intents\" = 100} after Stripe raised that one (SSM stripe_endpoint_rates)."
+  type        = map(number)
+  default     = {}
+}
+
+variable "stripe_burst_seconds" {
+  description = "How many seconds' worth of requests may go at once (SSM stripe_burst_seconds); below Stripe's own burst so jitter never looks like one."
+  type        = number
+  default     = 0.5
+}
+
+variable "stripe_priority_reserve" {
+  description = "Fraction of the account's burst new PaymentIntents leave to money already moving: refunds, cancels, syncs (SSM stripe_priority_reserve)."
+  type        = number
+  default     = 0.4
+}
+
 variable "retention_personal_data_months" {
   description = "A customer's personal data is erased this many months after their last order (SSM retention_personal_data_months; 0 turns the retention job off)."
   type        = number

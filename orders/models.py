@@ -18,6 +18,7 @@ from pynamodb.attributes import (
     ListAttribute,
     MapAttribute,
     NumberAttribute,
+    TTLAttribute,
     UnicodeAttribute,
     VersionAttribute,
 )
@@ -29,6 +30,8 @@ from core.backoffice import (
     EMAIL_CLAIM,
     ERASURE,
     ERASURES,
+    LINE,
+    LINE_LIST,
     LIST_BOUND,
     RETENTION_CURSOR,
     RETENTION_HELD,
@@ -701,3 +704,55 @@ class DailyTotal(Model):
     orders = NumberAttribute(default=0)
     revenue = NumberAttribute(default=0)
     updated_at = UnicodeAttribute(null=True)
+
+
+class _LineListIndex(GlobalSecondaryIndex["OnSaleLine"]):
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class OnSaleLine(Model):
+    """``LINE#{sku}`` / ``STATE`` in the back-office table: an on-sale's line
+    (``orders.services.line``). Buyers are admitted in the order they arrived: everyone who
+    arrived up to ``admitted_until`` (µs since the epoch) may order. ``gsi1`` lists every line
+    (``LINES`` / sku) for the dashboard."""
+
+    class Meta(BackOfficeMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default=LINE.sk)
+    kind = UnicodeAttribute(default="onsale_line")
+    gsi1pk = UnicodeAttribute(default=LINE_LIST.pk())
+    gsi1sk = UnicodeAttribute()  # the sku
+    sku = UnicodeAttribute()
+    start_us = NumberAttribute()
+    hold_minutes = NumberAttribute()
+    admit_per_second = NumberAttribute()
+    admitted_until = NumberAttribute()  # µs: who arrived up to here may order
+    admitted = NumberAttribute(default=0)
+    waiting = NumberAttribute(default=0)  # arrivals past the cursor, as last counted
+    density = NumberAttribute(default=0)  # arrivals per second of arrival time past it
+    advanced_us = NumberAttribute(default=0)
+    sold_out = BooleanAttribute(default=False)
+    opened_by = UnicodeAttribute(default="")
+
+    lines = _LineListIndex()
+
+
+class LineArrivals(Model):
+    """``LINE#{sku}`` / ``ARRIVALS#{second}#{shard}``: how many joined the line in that second
+    (one of 16 shards, so a crowd's joins spread over 16 items)."""
+
+    class Meta(BackOfficeMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute(default="line_arrivals")
+    count = NumberAttribute(default=0)
+    expires_at = TTLAttribute(null=True)

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from devstack.stack import LocalStack, free_port, port_free
+from devstack.stripe_limits import StripeLimits
 from tests.log_guard import LogGuard, log_guard_install
 
 WITHOUT_SERVERS = "TESTS_WITHOUT_SERVERS"
@@ -144,6 +145,22 @@ def aws(local_stack: LocalStack) -> Iterator[LocalStack]:
 def vendor_reset(stack: LocalStack) -> None:
     request = urllib.request.Request(f"{stack.vendor_url}/_requests", method="DELETE")
     urllib.request.urlopen(request, timeout=5).close()
+
+
+@pytest.fixture
+def stripe_wire(aws, monkeypatch) -> Iterator[StripeLimits]:
+    """The app's Stripe calls go through Stripe's documented limits and are counted on the
+    wire (``devstack.stripe_limits`` in front of localstripe): ``stats()`` tells what Stripe
+    was sent, per endpoint, and what it answered 429."""
+    from integrations.stripe_client import stripe_client_reset
+
+    proxy = StripeLimits(aws.stripe_url).start()
+    monkeypatch.setenv("STRIPE_API_BASE", proxy.url)
+    stripe_client_reset()
+    yield proxy
+    proxy.stop()
+    monkeypatch.undo()
+    stripe_client_reset()
 
 
 @pytest.fixture
