@@ -58,6 +58,7 @@ BUDGET_WAIT_SECONDS = {Priority.NEW: 3.0, Priority.MOVING: 8.0}
 PI_CREATE = "POST /v1/payment_intents"
 PI_RETRIEVE = "GET /v1/payment_intents/{id}"
 PI_CANCEL = "POST /v1/payment_intents/{id}/cancel"
+PI_UPDATE = "POST /v1/payment_intents/{id}"
 PI_LIST = "GET /v1/payment_intents"
 REFUND_CREATE = "POST /v1/refunds"
 REFUND_RETRIEVE = "GET /v1/refunds/{id}"
@@ -378,6 +379,7 @@ def payment_intent_metadata_unset(
     """Remove ``keys`` from a PaymentIntent's metadata (Stripe deletes a key set to ``""``):
     how an erasure takes a buyer's data out of Stripe. Safe to repeat."""
     intent = _call(
+        PI_UPDATE,
         _stripe_client().v1.payment_intents.update,
         payment_intent_id,
         params={"metadata": dict.fromkeys(keys, "")},

@@ -237,6 +237,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "OrderStateEnum": "orders.api_schema.ORDER_STATE_CHOICES",
         "FulfillmentStateEnum": "orders.api_schema.FULFILLMENT_STATE_CHOICES",
+        # Error codes two answers share (one enum component each, named, not hashed).
+        "NotFoundCodeEnum": ["not_found"],
+        "UnavailableCodeEnum": ["payment_provider_unavailable", "service_unavailable"],
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -143,10 +143,6 @@ export interface components {
             /** @description Seats left; null when unlimited. */
             available: number | null;
         };
-        /** @enum {string} */
-        Code3e9Enum: "not_found";
-        /** @enum {string} */
-        CodeC41Enum: "payment_provider_unavailable" | "service_unavailable";
         Fulfillment: {
             /**
              * @description Ticket issuing.
@@ -190,7 +186,7 @@ export interface components {
         };
         LineNotFoundErrorDetail: {
             /** @description Machine-readable; switch on it. `not_found`: No on-sale is open for this ticket type. */
-            code: components["schemas"]["Code3e9Enum"];
+            code: components["schemas"]["NotFoundCodeEnum"];
             /** @description For people; may change, do not parse. */
             message: string;
             /** @description Validation errors (and `sold_out`) only: a dotted path in the request body -> messages, e.g. `"items.0.quantity"`. Show each next to its input. */
@@ -272,13 +268,15 @@ export interface components {
         };
         /** @enum {string} */
         NotAcceptableErrorDetailCodeEnum: "not_acceptable";
+        /** @enum {string} */
+        NotFoundCodeEnum: "not_found";
         /** @description The one error body. */
         NotFoundError: {
             error: components["schemas"]["NotFoundErrorDetail"];
         };
         NotFoundErrorDetail: {
             /** @description Machine-readable; switch on it. `not_found`: No order with this id. */
-            code: components["schemas"]["Code3e9Enum"];
+            code: components["schemas"]["NotFoundCodeEnum"];
             /** @description For people; may change, do not parse. */
             message: string;
             /** @description Validation errors (and `sold_out`) only: a dotted path in the request body -> messages, e.g. `"items.0.quantity"`. Show each next to its input. */
@@ -360,7 +358,7 @@ export interface components {
         };
         OrderCreateUnavailableErrorDetail: {
             /** @description Machine-readable; switch on it. `payment_provider_unavailable`: The payment provider is unavailable; try again shortly; `service_unavailable`: A service we depend on is unavailable; try again shortly. */
-            code: components["schemas"]["CodeC41Enum"];
+            code: components["schemas"]["UnavailableCodeEnum"];
             /** @description For people; may change, do not parse. */
             message: string;
             /** @description Validation errors (and `sold_out`) only: a dotted path in the request body -> messages, e.g. `"items.0.quantity"`. Show each next to its input. */
@@ -423,7 +421,7 @@ export interface components {
         };
         OrderPaymentUnavailableErrorDetail: {
             /** @description Machine-readable; switch on it. `payment_provider_unavailable`: The payment provider is unavailable; try again shortly; `service_unavailable`: A service we depend on is unavailable; try again shortly. */
-            code: components["schemas"]["CodeC41Enum"];
+            code: components["schemas"]["UnavailableCodeEnum"];
             /** @description For people; may change, do not parse. */
             message: string;
             /** @description Validation errors (and `sold_out`) only: a dotted path in the request body -> messages, e.g. `"items.0.quantity"`. Show each next to its input. */
@@ -493,6 +491,8 @@ export interface components {
         };
         /** @enum {string} */
         RateLimitedErrorDetailCodeEnum: "payment_provider_busy" | "rate_limited";
+        /** @enum {string} */
+        UnavailableCodeEnum: "payment_provider_unavailable" | "service_unavailable";
         /** @description The one error body. */
         UnsupportedMediaTypeError: {
             error: components["schemas"]["UnsupportedMediaTypeErrorDetail"];
