@@ -78,8 +78,12 @@ format: env
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# Two workers (pytest-xdist), each with its own local stack; the tests that build the Lambda
+# package share one (tests/conftest.py). The deploy rehearsal then runs on its own: it records
+# every request each role makes, in one process.
 test: env system-packages storefront-deps lint
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n 2 --dist loadgroup --ignore=tests/rehearsal
+	$(VENV)/bin/pytest tests/rehearsal
 
 # The pure tier: every test that needs no server runs, the others are skipped and no server
 # starts (tests/README.md). ARGS narrows it, e.g. make test-pure ARGS=tests/orders

@@ -213,6 +213,10 @@ class Run:
     capacity_wanted: int | None = None
     answers: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    name: str = "Buyer"
+    customer_id: str | None = None  # the buyer, once known (an erasure changes the e-mail)
+    snapshot: dict[str, Any] = field(default_factory=dict)  # what must not change (totals)
+    now: Any = None  # the clock a job of the run reads (the retention flow)
 
     @property
     def stack(self) -> Any:
@@ -243,7 +247,7 @@ def _ticket_type(run: Run, capacity: int = CAPACITY) -> None:
 
 def _order_body(run: Run) -> dict[str, Any]:
     return {
-        "customer": {"email": run.email, "name": "Buyer"},
+        "customer": {"email": run.email, "name": run.name},
         "items": [{"sku": run.sku, "quantity": QUANTITY}],
     }
 
@@ -362,9 +366,9 @@ def _run_orders(run: Run) -> list[Any]:
     from orders.models import Customer, Order
     from orders.selectors import order_get
 
-    orders = []
-    for customer in Customer.email_index.query(run.email):
-        orders += list(Order.customer_index.query(customer.customer_id))
+    customer_ids = {c.customer_id for c in Customer.email_index.query(run.email)}
+    customer_ids |= {run.customer_id} if run.customer_id else set()
+    orders = [o for cid in sorted(customer_ids) for o in Order.customer_index.query(cid)]
     return [order_get(order_id=o.order_id) or o for o in orders]
 
 
@@ -399,6 +403,17 @@ def _time_passes(run: Run, seconds: int = 3600) -> None:
             event.update(actions=[WebhookEvent.lease_until.set(int(event.lease_until) - seconds)])
     from orders.models import BuyerEmail
 
+    if run.customer_id:  # an erasure claimed by a run that died
+        from orders.models import ErasureRecord
+
+        try:
+            erasure = ErasureRecord.get(ErasureRecord.key_for(run.customer_id), "RECORD")
+            if erasure.status == "in_progress" and erasure.lease_until:
+                erasure.update(
+                    actions=[ErasureRecord.lease_until.set(int(erasure.lease_until) - seconds)]
+                )
+        except ErasureRecord.DoesNotExist:
+            pass
     for order in _run_orders(run):
         if order.fulfillment_lease_until:
             order.update(
@@ -906,6 +921,152 @@ def _expect_resent(run: Run) -> list[str]:
     return [] if len(resent) == 1 else [f"{len(resent)} resent confirmations reached the buyer"]
 
 
+# --- Personal data: erasure by staff, and the retention job ----------------------------------
+
+
+def _setup_personal_data(run: Run) -> None:
+    """A buyer with a name to look for, a fulfilled order, a note naming them, their e-mail in
+    our metadata on the intent (an older integration's), and the totals to keep."""
+    from orders.models import Customer
+    from orders.services.notes import customer_note_add
+
+    run.name = f"Ada Fault{secrets.token_hex(3)}"
+    _ticket_type(run)
+    run.order_id = _paid_order(run)
+    order = _run_orders(run)[0]
+    run.customer_id = order.customer_id
+    customer_note_add(customer=Customer.get(run.customer_id), staff="sam",
+                      text=f"{run.name} called, write to {run.email}")  # fmt: skip
+    _stripe_post(run, f"/v1/payment_intents/{order.payment_intent_id}",
+                 {"metadata[customer_email]": run.email})  # fmt: skip
+    run.snapshot = _money_of(run)
+
+
+def _stripe_post(run: Run, path: str, data: dict[str, str]) -> None:
+    from tests.factories import stripe_request
+
+    stripe_request(run.stack, "POST", path, data)
+
+
+def _money_of(run: Run) -> dict[str, Any]:
+    from payments.selectors import payment_get
+
+    found = {}
+    for order in _run_orders(run):
+        payment = payment_get(payment_intent_id=order.payment_intent_id)
+        found[order.order_id] = (order.status, int(order.total_amount),
+                                 int(order.refunded_amount or 0),
+                                 int(payment.amount_refunded or 0) if payment else None)  # fmt: skip
+    return found
+
+
+def _erase_form(run: Run, browser: Any) -> tuple[str, dict[str, Any]]:
+    """The customer page's "Erase personal data", then the confirmation's "Yes" with a
+    reason."""
+    from tests.admin_forms import confirmation_form
+
+    url = f"/admin/orders/customer/{run.customer_id}/"
+    form = confirmation_form(browser, url, "erase")
+    return f"{url}action/erase/", {**form, "reason": "requested_by_customer"}
+
+
+def _erase_post(run: Run) -> Any:
+    return _form_post(run, _erase_form, "finance")
+
+
+def _setup_erasure(run: Run) -> None:
+    _setup_personal_data(run)
+    run.harness.staff_client("finance")
+
+
+def _erase_recover(run: Run) -> None:
+    """Staff look at the customer a while later and, if not erased, erase again."""
+    from orders.models import Customer
+
+    _time_passes(run)
+    if not Customer.get(run.customer_id, consistent_read=True).erased_at:
+        run.notes.append("staff erased again")
+        _erase_post(run)
+    _jobs(run)
+
+
+_retention_runs = iter(range(10**6))
+
+
+def _setup_retention(run: Run) -> None:
+    """The buyer's order, placed (as if) on a day long ago of its own, and the job's cursor
+    on that day: the job's walk is the same few days in every run of the matrix."""
+    from datetime import UTC, date, datetime, timedelta
+
+    from orders.models import Order, RetentionCursor
+
+    _setup_personal_data(run)
+    day = date(2001, 1, 1) + timedelta(days=40 * next(_retention_runs))
+    order = _run_orders(run)[0]
+    aged = Order.from_raw_data(order.serialize())
+    aged.created_at = f"{day.isoformat()}T12:00:00.000000Z"
+    aged.save(add_version_condition=False)
+    Order(order_id=order.order_id, created_at=order.created_at).delete(add_version_condition=False)
+    RetentionCursor(day=day.isoformat()).save()
+    # The policy's default: 24 months. The job runs 24 months and a day after that day, so
+    # its walk is that one day (the dry run's and the run's).
+    run.now = datetime(day.year + 2, day.month, day.day, 6, tzinfo=UTC) + timedelta(days=1)
+    run.snapshot = _money_of(run)
+
+
+def _retention_action(run: Run) -> None:
+    from orders.services.retention import retention_job
+
+    retention_job(now=run.now)
+
+
+def _retention_recover(run: Run) -> None:
+    """The next day's run of the job (leases of a run that died have run out)."""
+    from orders.services.retention import retention_job
+
+    _time_passes(run)
+    retention_job(now=run.now)
+    _jobs(run)
+
+
+def _expect_erased(run: Run) -> list[str]:
+    """Erased once, nothing of the person left where we keep it, every amount unchanged."""
+    from core.audit import audit_entries_of
+    from orders.models import Customer
+    from payments.selectors import payment_get
+
+    problems = []
+    customer = Customer.get(run.customer_id, consistent_read=True)
+    if not customer.erased_at:
+        return [f"the customer is not erased ({run.notes})"]
+    erasures = [
+        e
+        for e in audit_entries_of(object_type="orders.customer", object_id=run.customer_id)
+        if e.action == "erase"
+    ]
+    if len(erasures) != 1:
+        problems.append(f"{len(erasures)} erase audit entries, not 1")
+    looked_at: list[Any] = [customer.attribute_values]
+    for order in _run_orders(run):
+        looked_at.append(order.attribute_values)
+        looked_at += [vars(e) for e in audit_entries_of(object_type="orders.order",
+                                                         object_id=order.order_id)]  # fmt: skip
+        payment = payment_get(payment_intent_id=order.payment_intent_id)
+        looked_at.append(payment.attribute_values if payment else {})
+        intent = _stripe(run, "GET", f"/v1/payment_intents/{order.payment_intent_id}")
+        looked_at.append(intent.get("metadata"))
+    looked_at += [vars(e) for e in audit_entries_of(object_type="orders.customer",
+                                                     object_id=run.customer_id)]  # fmt: skip
+    looked_at += [r for r in _vendor_requests(run) if r.get("idempotency_key") == run.order_id]
+    text = json.dumps(looked_at, default=str).lower()
+    for value in (run.name, run.email, run.email.split("@")[0]):
+        if value.lower() in text:
+            problems.append(f"the buyer's {value!r} is still kept")
+    if _money_of(run) != run.snapshot:
+        problems.append(f"amounts changed: {run.snapshot} -> {_money_of(run)}")
+    return problems
+
+
 FLOWS: dict[str, Flow] = {
     flow.name: flow
     for flow in [
@@ -944,6 +1105,11 @@ FLOWS: dict[str, Flow] = {
              _expect_voided),
         Flow("email_resend", _setup_resend, _resend_post, _resend_recover, _expect_resent,
              _expect_resent, form=_resend_form, role="support"),
+        # A customer's personal data: erased by staff, and by the retention job.
+        Flow("erasure", _setup_erasure, _erase_post, _erase_recover, _expect_erased,
+             _expect_erased, form=_erase_form, role="finance"),
+        Flow("retention", _setup_retention, _retention_action, _retention_recover,
+             _expect_erased, _expect_erased),
     ]
 }  # fmt: skip
 
@@ -1201,7 +1367,7 @@ def run_point(harness: Harness, flow: Flow, kind: str | None, at: int) -> PointR
             goal_missed += [f"HARNESS: {flow.name}'s clean run: {p}" for p in flow.goal(run)]
         flow.recover(run)
         violations = goal_missed + invariants(run) + flow.expect(run)
-    except Exception:
+    except (Exception, SimulatedCrash):  # a crash delivered late (a loaded machine) is reported
         violations = ["recovery or check failed: " + traceback.format_exc(limit=4)]
     return PointResult(flow.name, kind, at, fired, len(sent), violations, run.notes, sent)
 

@@ -86,11 +86,15 @@ class FaultPlan:
     intents: list[str] = field(default_factory=list)  # PaymentIntents created, ever
     lock: threading.Lock = field(default_factory=threading.Lock)
     victim: int | None = None  # the thread running the code under test
+    only: str | None = None  # fail the ``at``-th request to this service (None: to any)
+    counted: int = 0  # requests to ``only`` so far
 
-    def arm(self, kind: str | None = None, at: int = 0) -> None:
+    def arm(self, kind: str | None = None, at: int = 0, *, service: str | None = None) -> None:
         """Start numbering requests; fail request ``at`` with ``kind`` (None: a clean run that
-        only counts)."""
+        only counts). With ``service``, ``at`` counts that service's requests only (the
+        ``at``-th request to Stripe, whatever DynamoDB requests come between)."""
         with self.lock:
+            self.only, self.counted = service, 0
             self.kind, self.at, self.armed = kind, at, True
             self.count, self.crashed, self.fired = 0, False, None
             self.requests = []
@@ -121,7 +125,12 @@ class FaultPlan:
                 return "dead", True
             self.count += 1
             fault = None
-            if self.count == self.at and applicable(self.kind, service, operation):
+            if self.only is None:
+                due = self.count == self.at
+            else:
+                self.counted += service == self.only
+                due = service == self.only and self.counted == self.at
+            if due and applicable(self.kind, service, operation):
                 fault = self.kind
             request = WireRequest(self.count, service, operation, fault)
             self.requests.append(request)

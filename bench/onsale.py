@@ -36,6 +36,11 @@ clock, so the one-item design retries sooner than it would against DynamoDB and 
 1 / (2 x latency) = 100 a second at 5 ms).
 
 Run: ``.venv/bin/python bench/onsale.py [--seconds 30] [--buyers 64] [--shards 32]``.
+
+``--model partners`` runs the other half of the on-sale instead (``bench/onsale_buyers.py``):
+buyers arriving over a minute through the storefront's calls, Stripe's documented limits and
+latency in front of localstripe, abandoned carts, the expiry job; ``--model both`` runs the
+two, one after the other, in one invocation.
 """
 
 from __future__ import annotations
@@ -196,6 +201,7 @@ def _ticket_type_create(sku: str, *, shards: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", choices=("dynamodb", "partners", "both"), default="dynamodb")
     parser.add_argument("--seconds", type=float, default=30.0, help="per design")
     parser.add_argument("--buyers", type=int, default=64, help="concurrent buyers")
     parser.add_argument("--quantity", type=int, default=2, help="seats per order")
@@ -208,8 +214,37 @@ def main() -> None:
         action="store_true",
         help="exit 0 below the goal (a loaded machine); a wrong count always fails",
     )
+    partners = parser.add_argument_group("--model partners (bench/onsale_buyers.py)")
+    partners.add_argument("--arrivals", type=int, default=2_000, help="buyers arriving")
+    partners.add_argument("--seats", type=int, default=400)
+    partners.add_argument("--window", type=float, default=60.0, help="arrivals over (s)")
+    partners.add_argument("--abandon", type=float, default=0.3)
+    partners.add_argument("--think", type=float, default=20.0, help="s before paying")
+    partners.add_argument("--hold", type=float, default=60.0, help="s a cart holds seats")
+    partners.add_argument("--sweep", type=float, default=10.0, help="expiry job every (s)")
+    partners.add_argument("--stripe-latency", type=float, default=0.3, help="s per request")
+    partners.add_argument("--stripe-rate", type=float, default=25.0, help="per endpoint, /s")
+    partners.add_argument("--stripe-account-rate", type=float, default=100.0, help="/s")
+    partners.add_argument("--partners-scale", type=float, default=5.0, help="clock x slower")
+    partners.add_argument("--workers", type=int, default=96, help="buyer threads")
+    partners.add_argument("--seed", type=int, default=26)
+    partners.add_argument(
+        "--line", action=argparse.BooleanOptionalAction, default=True, help="a fair line"
+    )
     args = parser.parse_args()
+    ok = True
+    if args.model in ("dynamodb", "both"):
+        ok = _dynamodb_model(args) and ok
+    if args.model in ("partners", "both"):
+        from bench.onsale_buyers import partners_run
 
+        partner_args = argparse.Namespace(**vars(args))
+        partner_args.buyers, partner_args.time_scale = args.arrivals, args.partners_scale
+        ok = partners_run(partner_args) and ok
+    sys.exit(0 if ok else 1)
+
+
+def _dynamodb_model(args: argparse.Namespace) -> bool:
     stack = stack_start()
     try:
         model = ContentionModel(latency=args.latency_ms / 1000, time_scale=args.time_scale)
@@ -239,8 +274,7 @@ def main() -> None:
                 results[sku].update(_count(sku, results[sku].pop("order_ids")))
     finally:
         stack.stop()
-    ok = _report(results, args)
-    sys.exit(0 if ok else 1)
+    return _report(results, args)
 
 
 def _report(results: dict, args: argparse.Namespace) -> bool:

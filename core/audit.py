@@ -14,16 +14,19 @@ Services that change state with a conditional write put the entry in the same tr
 (``audit_entry_build`` + ``TransactWrite.save``), so a change is never left unrecorded and a
 repeated event whose condition fails records nothing. Other callers use ``audit_record``.
 
-Entries are never updated or deleted and carry no TTL. They may hold personal data (a
-customer's name before and after an edit), which is why they live here and never in logs.
+Entries are never deleted by the app, and never updated except by a customer's erasure
+(``audit_entries_rewrite``: personal data replaced by a pseudonym, and the retention policy's
+TTL set). They may hold personal data (a customer's name before and after an edit), which is
+why they live here and never in logs.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from core.backoffice import AUDIT, AUDIT_BY
@@ -181,3 +184,44 @@ def audit_recent_by(*, staff: str, limit: int = 10) -> list[AuditRecord]:
         _record(e)
         for e in AuditEntry.gsi1.query(AUDIT_BY.pk(staff), scan_index_forward=False, limit=limit)
     ]
+
+
+def _years_after(moment: datetime, years: int) -> datetime:
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:  # 29 February, into a year without one
+        return moment.replace(year=moment.year + years, day=28)
+
+
+# The text of an entry an erasure may rewrite (ids, actor, action and time are kept).
+REWRITABLE = ("object_repr", "summary", "reason", "before", "after")
+
+
+def audit_entries_rewrite(
+    *,
+    object_type: str,
+    object_id: str,
+    rewrite: Callable[[str, dict[str, str]], dict[str, str]],
+    keep_years: int | None = None,
+) -> int:
+    """Rewrite the text of every entry about one object (one Query of its partition, then one
+    UpdateItem per entry that changes): ``rewrite(action, fields)`` gets ``REWRITABLE``'s
+    fields and returns them as they should be. With ``keep_years``, an entry without a TTL
+    gets one at its time plus that many years. Returns how many entries changed; running it
+    again changes none."""
+    changed = 0
+    for entry in AuditEntry.query(AUDIT.pk(object_type, object_id), consistent_read=True):
+        fields = {name: getattr(entry, name) or "" for name in REWRITABLE}
+        rewritten = rewrite(entry.action, dict(fields))
+        actions = [
+            getattr(AuditEntry, name).set(value)
+            for name, value in rewritten.items()
+            if name in fields and value != fields[name]
+        ]
+        if keep_years is not None and entry.expires_at is None:
+            at = datetime.fromisoformat(entry.at.replace("Z", "+00:00")).astimezone(UTC)
+            actions.append(AuditEntry.expires_at.set(_years_after(at, keep_years)))
+        if actions:
+            entry.update(actions=actions)
+            changed += 1
+    return changed

@@ -72,6 +72,18 @@ class Key:
 EMAIL_CLAIM = Key("EMAIL#", "CLAIM", "the customer that owns an e-mail address", "orders.models")
 TICKET_CODE = Key("TICKET#", "ORDER", "the order a ticket code belongs to", "orders.models")
 SEAT_SHARD = Key("SEATS#", "SHARD", "seats left in shard n of a hot ticket type", "orders.models")
+LINE = Key(
+    "LINE#", "STATE", "an on-sale's line: start, hold, admission cursor, counts",
+    "orders.services.line",
+)  # fmt: skip
+LINE_ARRIVALS = Key(
+    "LINE#", "ARRIVALS#", "arrivals in an on-sale's line: ARRIVALS#{second}#{shard} (TTL)",
+    "orders.services.line",
+)  # fmt: skip
+LINE_LIST = Key(
+    "LINES", "{sku}", "every on-sale's line, for the dashboard (gsi1pk)", "orders.models",
+    exact=True, index=True,
+)  # fmt: skip
 VENDOR_CIRCUIT = Key(
     "CIRCUIT#", "STATE", "a partner's circuit breaker (vendor)", "orders.services.fulfillment"
 )
@@ -93,6 +105,10 @@ STRIPE_EVENT = Key("EVENT#", "RECORD", "a Stripe event in the inbox (TTL 30 days
 STRIPE_INBOX = Key(
     "STRIPEEVENT", "{outcome or type}", "the Stripe event inbox's lists (gsi1pk, gsi2pk)",
     "payments.models", exact=True, index=True,
+)  # fmt: skip
+STRIPE_BUDGET = Key(
+    "STRIPEBUDGET#", "GCRA", "Stripe's request budget: one bucket per endpoint, one the account's",
+    "integrations.stripe_budget",
 )  # fmt: skip
 HEALTH = Key("HEALTH", "{integration}", "an integration-health marker", "payments", exact=True)
 STAFF = Key("STAFF#", "ACCOUNT", "a staff account", "staff.models")
@@ -122,6 +138,27 @@ IDEMPOTENCY = Key(
 )  # fmt: skip
 RATE = Key("RATE#", "COUNTER", "a rate-limit window (TTL)", "core.ratelimit")
 ONCE = Key("ONCE#", "{type}#{id}", "one submit of one admin form (TTL)", "core.submissions")
+ONCE_OF = Key(
+    "ONCEOF#", "{time}", "an object's submits, for an erasure (gsi1)", "core.submissions",
+    index=True,
+)  # fmt: skip
+ERASURE = Key(
+    "ERASURE#", "RECORD", "one customer's erasure (claim, outcome)",
+    "orders.services.personal_data",
+)  # fmt: skip
+ERASURES = Key(
+    "ERASURES", "{time}#{customer}", "every erasure by time (gsi1)",
+    "orders.services.personal_data",
+    exact=True, index=True,
+)  # fmt: skip
+RETENTION_CURSOR = Key(
+    "RETENTION", "CURSOR", "the first day the retention job has not finished",
+    "orders.services.retention", exact=True,
+)  # fmt: skip
+RETENTION_HELD = Key(
+    "RETENTION", "HELD#", "a customer due for erasure, refused or failed: tried again",
+    "orders.services.retention", exact=True,
+)  # fmt: skip
 ACTIONS = Key("ACTIONS#", "SEQ", "how many staff actions an object has had", "core.submissions")
 
 KEYS: tuple[Key, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Key))

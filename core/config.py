@@ -14,7 +14,14 @@ What lives where:
 - parameters under ``/{project}/{stage}/`` (one GetParametersByPath call): ``vendor_endpoint``,
   ``order_expiry_minutes``, ``fulfillment_max_attempts``, ``vendor_connect_timeout``,
   ``vendor_read_timeout``, ``orders_rate_limit_per_minute``, ``feature_flags`` (JSON object),
-  ``email_sender``, ``email_configuration_set`` and ``email_events_queue_url``.
+  the buyers' e-mail (``email_sender``, ``email_configuration_set``,
+  ``email_events_queue_url``: ``integrations.email``), Stripe's request budget
+  (``stripe_account_rate``, ``stripe_endpoint_rate``, ``stripe_endpoint_rates`` (JSON object),
+  ``stripe_burst_seconds``, ``stripe_priority_reserve``: ``integrations.stripe_budget``), and
+  the retention policy: ``retention_personal_data_months`` (a customer's personal data is
+  erased that many months after their last order; 0 turns the job off) and
+  ``retention_audit_years`` (audit lines about an erased customer's orders are kept that many
+  years, then expire by TTL).
 
 Both are fetched on first use, never at import, with the boto3 clients of ``core.aws``
 (one ``GetSecretValue`` per secret, one paginated ``GetParametersByPath``), and kept for
@@ -109,6 +116,15 @@ class Parameters:
     email_sender: str = ""
     email_configuration_set: str = ""
     email_events_queue_url: str = ""  # SES's bounces and complaints, through SNS to SQS
+    # Stripe's documented defaults: 100 requests a second per live account, 25 per endpoint
+    # (``integrations.stripe_budget``); raise them with Stripe's written increase.
+    stripe_account_rate: float = 100.0
+    stripe_endpoint_rate: float = 25.0
+    stripe_endpoint_rates: dict[str, float] = field(default_factory=dict)
+    stripe_burst_seconds: float = 0.5
+    stripe_priority_reserve: float = 0.4
+    retention_personal_data_months: int = 24
+    retention_audit_years: int = 10
 
     def flag(self, name: str, default: bool = False) -> bool:
         return bool(self.feature_flags.get(name, default))
@@ -242,6 +258,9 @@ def parameters_get() -> Parameters:
         flags = json.loads(raw.get("feature_flags") or "{}")
         if not isinstance(flags, dict):
             raise ValueError
+        endpoint_rates = json.loads(raw.get("stripe_endpoint_rates") or "{}")
+        if not isinstance(endpoint_rates, dict):
+            raise ValueError
         return Parameters(
             vendor_endpoint=_required(raw, "vendor_endpoint", parameter_path()).rstrip("/"),
             order_expiry_minutes=int(raw.get("order_expiry_minutes", 30)),
@@ -253,6 +272,15 @@ def parameters_get() -> Parameters:
             email_sender=raw.get("email_sender", "").strip(),
             email_configuration_set=raw.get("email_configuration_set", "").strip(),
             email_events_queue_url=raw.get("email_events_queue_url", "").strip(),
+            stripe_account_rate=float(raw.get("stripe_account_rate", 100.0)),
+            stripe_endpoint_rate=float(raw.get("stripe_endpoint_rate", 25.0)),
+            stripe_endpoint_rates={str(k): float(v) for k, v in endpoint_rates.items()},
+            stripe_burst_seconds=float(raw.get("stripe_burst_seconds", 0.5)),
+            stripe_priority_reserve=float(raw.get("stripe_priority_reserve", 0.4)),
+            retention_personal_data_months=max(
+                0, int(raw.get("retention_personal_data_months", 24))
+            ),
+            retention_audit_years=max(1, int(raw.get("retention_audit_years", 10))),
         )
     except ValueError:
         raise ConfigurationError(f"a parameter under {parameter_path()!r} is malformed") from None

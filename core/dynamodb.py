@@ -338,7 +338,8 @@ def cancellation_codes(error: TransactWriteError) -> list[str | None]:
     (PynamoDB sends condition checks, then deletes, then puts, then updates)."""
     reasons = (
         error.cancellation_reasons
-        if error.cause_response_code == "TransactionCanceledException"
+        # (``cause_response_code`` itself fails on an error with no answer, e.g. a timeout)
+        if getattr(error, "cause_response_code", None) == "TransactionCanceledException"
         else []
     )
     return [reason.code if reason else None for reason in reasons]

@@ -85,6 +85,18 @@ class PaymentProviderUnavailable(ServiceUnavailable):
     message = "The payment provider is unavailable; try again shortly."
 
 
+class PaymentProviderBusy(PaymentProviderUnavailable):
+    """Our Stripe budget (``integrations.stripe_budget``) has no slot in time, or Stripe said
+    429 all the same and retrying within the budget did not get through: the buyer waits
+    ``Retry-After`` and tries again. A 429, never a 5xx: nothing is wrong, it is busy. Still a
+    ``PaymentProviderUnavailable``, so every path that retries an unavailable Stripe later
+    (jobs, webhooks) does the same here."""
+
+    status_code = 429
+    code = "payment_provider_busy"
+    message = "Payments are busy; try again in a moment (see Retry-After)."
+
+
 def error_body(
     code: str, message: str, fields: dict[str, list[str]] | None = None
 ) -> dict[str, Any]:

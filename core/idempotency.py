@@ -43,6 +43,7 @@ from django.conf import settings
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 
 from core.backoffice import IDEMPOTENCY
+from core.dynamodb import condition_failed
 from core.exceptions import ApplicationError, Conflict
 from core.models import IdempotencyRecord
 
@@ -125,7 +126,7 @@ def idempotency_claim(
         )
         return Claim(pk=pk, subject_id=subject_id)
     except PutError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(error):  # a timeout too: no answer, no code (a 503)
             raise
     existing = IdempotencyRecord.get(pk, IDEMPOTENCY.sk, consistent_read=True)
     if existing.payload_hash != digest:
@@ -146,21 +147,28 @@ def idempotency_claim(
             & (IdempotencyRecord.lease_until == existing.lease_until),
         )
     except UpdateError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(error):
             raise IdempotencyInProgress() from None
         raise
     return Claim(pk=pk, subject_id=existing.subject_id, taken_over=True)
 
 
 def idempotency_complete(*, claim: Claim, status: int, body: dict[str, Any]) -> None:
-    IdempotencyRecord(pk=claim.pk, sk=IDEMPOTENCY.sk).update(
-        actions=[
-            IdempotencyRecord.status.set("COMPLETED"),
-            IdempotencyRecord.response_status.set(status),
-            IdempotencyRecord.response_body.set(json.dumps(body)),
-        ],
-        condition=IdempotencyRecord.status == "IN_PROGRESS",
-    )
+    """Store the answer. When the record is no longer in progress, a retry took over after
+    this run's lease ran out (a slow run) and completed it: its answer stands (the same
+    subject: a take-over resumes, never repeats) and this one is answered as it is."""
+    try:
+        IdempotencyRecord(pk=claim.pk, sk=IDEMPOTENCY.sk).update(
+            actions=[
+                IdempotencyRecord.status.set("COMPLETED"),
+                IdempotencyRecord.response_status.set(status),
+                IdempotencyRecord.response_body.set(json.dumps(body)),
+            ],
+            condition=IdempotencyRecord.status == "IN_PROGRESS",
+        )
+    except UpdateError as error:
+        if not condition_failed(error):
+            raise
 
 
 def idempotency_release(*, claim: Claim) -> None:

@@ -1,6 +1,6 @@
 """The project's own PynamoDB models (shared plumbing, no app's business), all in the
 back-office table: the table's description for creation, the audit log, Idempotency-Key
-records and rate-limit counters.
+records, rate-limit counters and Stripe's request budget.
 
 Each is written only by its own module (``core.audit``, ``core.idempotency``,
 ``core.ratelimit``); nothing else touches them.
@@ -11,7 +11,7 @@ from __future__ import annotations
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from core.backoffice import BackOfficeMeta
+from core.backoffice import ONCE_OF, BackOfficeMeta
 from core.dynamodb import Model, register
 
 
@@ -77,6 +77,19 @@ class RateCounter(Model):
     expires_at = TTLAttribute()
 
 
+class StripeBudgetBucket(Model):
+    """One of Stripe's limits as a GCRA bucket: ``STRIPEBUDGET#{endpoint or account}`` /
+    ``GCRA``, ``tat`` in microseconds. Written only by ``integrations.stripe_budget``."""
+
+    class Meta(BackOfficeMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute(default="stripe_budget")
+    tat = NumberAttribute(null=True)
+
+
 class _AuditGsi1(GlobalSecondaryIndex["AuditEntry"]):
     class Meta:
         index_name = "gsi1"
@@ -114,18 +127,35 @@ class AuditEntry(Model):
     reason = UnicodeAttribute(default="")
     before = UnicodeAttribute(default="{}")  # JSON
     after = UnicodeAttribute(default="{}")  # JSON
+    # Set only when the customer the entry is about is erased: the retention policy's end of
+    # the accounting record (the table's TTL then deletes it). Absent: kept.
+    expires_at = TTLAttribute(null=True)
 
     gsi1 = _AuditGsi1()
+
+
+class _SubmissionGsi1(GlobalSecondaryIndex["SubmissionRecord"]):
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
 
 
 class SubmissionRecord(Model):
     """One submit of one admin form for one object: ``ONCE#{nonce}`` / ``{object type}#{id}``
     (a bulk action's one form claims one item per selected object). Written only by
     ``core.submissions``: claimed ``in_progress`` with a lease, then ``done`` or
-    ``failed`` with what happened, which a second submit of the same form is told."""
+    ``failed`` with what happened, which a second submit of the same form is told.
+
+    Also in ``gsi1`` under ``ONCEOF#{object type}#{id}`` (by claim time): an object's submits
+    are one Query, so a customer's erasure finds the outcomes that name them."""
 
     class Meta(BackOfficeMeta):
         pass
+
+    PER_OBJECT = ONCE_OF.prefix
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
@@ -138,6 +168,10 @@ class SubmissionRecord(Model):
     done_at = UnicodeAttribute(null=True)
     summary = UnicodeAttribute(default="")
     expires_at = TTLAttribute()
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+
+    by_object = _SubmissionGsi1()
 
 
 class ActionSequence(Model):

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
 from pynamodb.exceptions import DeleteError, PynamoDBException, TransactWriteError
@@ -150,6 +151,8 @@ class BackOfficeSubmissions:
                                 claimed_at=at,
                                 lease_until=int(now) + LEASE_SECONDS,
                                 expires_at=utc_now() + RECORD_TTL,
+                                gsi1pk=f"{SubmissionRecord.PER_OBJECT}{object_type}#{object_id}",
+                                gsi1sk=at,
                             ),
                             condition=SubmissionRecord.pk.does_not_exist(),
                         )
@@ -248,3 +251,33 @@ class BackOfficeSubmissions:
             SubmissionRecord(pk=pk, sk=sk).delete(condition=SubmissionRecord.status == IN_PROGRESS)
         except DeleteError:
             pass
+
+
+def submissions_rewrite(*, object_type: str, object_id: str, rewrite: Callable[[str], str]) -> int:
+    """Rewrite the outcome texts kept of an object's submits (its ``ONCEOF#`` partition of
+    ``gsi1``, and its sequence's last one): how a customer's erasure takes their name out of
+    "Already done: …" messages. Returns how many items changed; running it again changes
+    none. (Submits made before the index are not in it; they expire within ``RECORD_TTL``.)"""
+    changed = 0
+    for item in SubmissionRecord.by_object.query(
+        f"{SubmissionRecord.PER_OBJECT}{object_type}#{object_id}"
+    ):
+        summary = rewrite(item.summary or "")
+        if summary != (item.summary or ""):
+            SubmissionRecord(pk=item.pk, sk=item.sk).update(
+                actions=[SubmissionRecord.summary.set(summary)],
+                condition=SubmissionRecord.pk.exists(),
+            )
+            changed += 1
+    try:
+        sequence = ActionSequence.get(_sequence_key(object_type, object_id), SEQUENCE_SK)
+    except ActionSequence.DoesNotExist:
+        return changed
+    summary = rewrite(sequence.last_summary or "")
+    if sequence.last_summary and summary != sequence.last_summary:
+        sequence.update(
+            actions=[ActionSequence.last_summary.set(summary)],
+            condition=ActionSequence.last_nonce == sequence.last_nonce,
+        )
+        changed += 1
+    return changed

@@ -229,6 +229,8 @@ class LocalStack:
             "feature_flags": "{}",
             "email_sender": f"TicketsToHeaven <{LOCAL_EMAIL_SENDER}>",
             "email_configuration_set": f"{self.project}-{self.stage}-email",
+            "retention_personal_data_months": "24",
+            "retention_audit_years": "10",
         }
         for name, value in {**defaults, **(parameters or {})}.items():
             ssm.put_parameter(

@@ -8,6 +8,12 @@
  *   elements.create("payment").mount("#payment-element");
  *   const { error, paymentIntent } = await stripe.confirmPayment({ elements, redirect: "if_required" });
  *
+ * and Stripe's deferred intent creation (the intent made when the buyer pays):
+ *
+ *   const elements = stripe.elements({ mode: "payment", amount, currency });
+ *   ...; await elements.submit(); (ask the server for the intent's client secret)
+ *   await stripe.confirmPayment({ elements, clientSecret, redirect: "if_required" });
+ *
  * The card fields render in the page (Stripe renders them in its own iframe). Confirmation
  * posts the card to localstripe with the publishable key and the client secret, as Stripe.js
  * does; errors come back shaped like Stripe.js's ({ type: "card_error", code, message }).
@@ -108,10 +114,18 @@
     }
     return {
       elements(options) {
+        // Either an intent's client secret, or (Stripe's deferred intent creation) the
+        // `mode: "payment"`, `amount` and `currency` it will be for: the secret then comes to
+        // confirmPayment.
         const clientSecret = options && options.clientSecret;
+        const deferred = options && options.mode === "payment";
+        if (!clientSecret && !(deferred && Number.isInteger(options.amount) && options.currency)) {
+          throw new Error("elements(): a clientSecret, or mode: 'payment' with amount and currency.");
+        }
         let element = null;
         return {
           _clientSecret: clientSecret,
+          _amount: deferred ? options.amount : null,
           create(type, elementOptions) {
             if (type !== "payment") throw new Error(`The local stand-in has only the "payment" element, not "${type}".`);
             element = new PaymentElement(elementOptions);
@@ -132,11 +146,11 @@
         };
       },
 
-      async confirmPayment({ elements, confirmParams, redirect } = {}) {
+      async confirmPayment({ elements, clientSecret: given, confirmParams, redirect } = {}) {
         const element = elements && elements._element();
-        const clientSecret = elements && elements._clientSecret;
+        const clientSecret = given || (elements && elements._clientSecret);
         if (!element || !clientSecret) {
-          return { error: { type: "invalid_request_error", message: "Mount a Payment Element created with a clientSecret first." } };
+          return { error: { type: "invalid_request_error", message: "Mount a Payment Element, and give the clientSecret (here or to elements())." } };
         }
         if (!element._complete()) {
           return { error: { type: "validation_error", message: "Your card details are incomplete." } };
@@ -167,6 +181,10 @@
               message: error.message || "The payment failed.",
             },
           };
+        }
+        if (elements._amount !== null && data.amount !== elements._amount) {
+          // Stripe refuses an intent whose amount differs from the Element's.
+          return { error: { type: "invalid_request_error", message: "The PaymentIntent's amount differs from the Payment Element's." } };
         }
         if (data.status === "requires_action") {
           return { error: { type: "invalid_request_error", message: "Cards that ask for 3-D Secure are not supported by the local stand-in." } };

@@ -27,6 +27,12 @@ It can be told how to behave, for tests and demos, through a control API:
 - ``GET /_requests``: every request of either verb received (``verb``: ``fulfill``/``void``) (method, path, idempotency key, body,
   whether the key was right, the answer given), so tests can count calls.
 - ``DELETE /_requests``: forget requests and fulfillments, back to ``ok``.
+
+``POST /erasures`` (``Idempotency-Key: erasure:{order_id}``, ``{order_id, customer: {email,
+name}}``) replaces the buyer held for that order (in its fulfillment, and in the recorded
+requests that carried it) with the pseudonym given, and answers ``200 {order_id, status:
+"erased"}``; ``404`` when it holds nothing for the order. The control API's modes apply to it
+as to fulfillments; ``GET /_erasures`` lists the erasure requests received.
 """
 
 from __future__ import annotations
@@ -57,6 +63,7 @@ class VendorState:
         self.ticket_states: dict[str, str] = {}  # ticket_id -> valid, void, scanned
         self.ticket_fulfillment: dict[str, str] = {}  # ticket_id -> fulfillment_id
         self.voids: dict[str, tuple[Any, tuple[int, Any]]] = {}  # key -> (body, answer)
+        self.erasures: list[dict[str, Any]] = []
 
     def next_mode(self) -> tuple[str, float]:
         with self.lock:
@@ -117,6 +124,9 @@ class Handler(BaseHTTPRequestHandler):
         elif self.path == "/_tickets":
             with state.lock:
                 self._send(200, dict(state.ticket_states))
+        elif self.path == "/_erasures":
+            with state.lock:
+                self._send(200, list(state.erasures))
         elif self.path == "/health":
             self._send(200, {"status": "ok"})
         elif (
@@ -143,6 +153,8 @@ class Handler(BaseHTTPRequestHandler):
             self._scan()
         elif self.path.startswith("/fulfillments/") and self.path.endswith("/voids"):
             self._void(self.path.removeprefix("/fulfillments/").removesuffix("/voids"))
+        elif self.path == "/erasures":
+            self._erase()
         else:
             self._send(404, {"error": "not found"})
 
@@ -302,6 +314,57 @@ class Handler(BaseHTTPRequestHandler):
                 state.ticket_states[ticket["ticket_id"]] = "valid"
                 state.ticket_fulfillment[ticket["ticket_id"]] = fulfillment["fulfillment_id"]
         return HTTPStatus.CREATED, fulfillment, {}
+
+    # --- erasure: forget a buyer ------------------------------------------------------------
+
+    def _erase(self) -> None:
+        state = self.server.state
+        body = self._body()
+        key = self.headers.get("Idempotency-Key")
+        authorized = secrets.compare_digest(
+            self.headers.get("Authorization", ""), f"Bearer {state.api_key}"
+        )
+        mode, delay = state.next_mode()
+        record: dict[str, Any] = {"at": time.time(), "idempotency_key": key, "body": body,
+                                  "authorized": authorized, "mode": mode}  # fmt: skip
+        with state.lock:
+            state.erasures.append(record)
+        if mode in {"slow", "timeout", "drop"} and (delay or mode == "timeout"):
+            time.sleep(delay or 30.0)
+        if mode in {"timeout", "drop"}:
+            record["answer"] = None
+            self.close_connection = True
+            return
+        status, payload = self._erasure_answer(mode, body, key, authorized)
+        record["answer"] = status
+        self._send(status, payload, {"Retry-After": str(int(delay or 1))} if status == 429 else {})
+
+    def _erasure_answer(
+        self, mode: str, body: Any, key: str | None, authorized: bool
+    ) -> tuple[int, Any]:
+        state = self.server.state
+        if not authorized:
+            return 401, {"error": "invalid api key"}
+        failures = {"error": 500, "unavailable": 503, "rate_limit": 429, "reject": 422}
+        if mode in failures:
+            return failures[mode], {"error": mode}
+        customer = body.get("customer") if isinstance(body, dict) else None
+        order_id = body.get("order_id") if isinstance(body, dict) else None
+        if (
+            not isinstance(order_id, str)
+            or key != f"erasure:{order_id}"
+            or not (isinstance(customer, dict) and customer.get("email") and customer.get("name"))
+        ):
+            return 400, {"error": "Idempotency-Key must be erasure:{order_id}, with a customer"}
+        with state.lock:
+            held = [r for r in state.requests if (r.get("body") or {}).get("order_id") == order_id]
+            if order_id not in state.fulfillments and not held:
+                return 404, {"error": "unknown order"}
+            for request in held:  # what a real vendor keeps of the buyer: forgotten
+                request["body"] = {**request["body"], "customer": dict(customer)}
+            if order_id in state.fulfillments:
+                state.fulfillments[order_id]["customer"] = dict(customer)
+        return HTTPStatus.OK, {"order_id": order_id, "status": "erased"}
 
 
 class VendorServer(ThreadingHTTPServer):

@@ -111,6 +111,9 @@ class DynamoModelAdmin(admin.ModelAdmin):
     # Links above the list: (url name, label) or (url name, label, permission); a link whose
     # permission the user lacks is not shown.
     list_object_tools: list[tuple[str, ...]] = []
+    # Links beside "History" on a change page, each to a URL taking the item's key: (url name,
+    # label, permission); not shown without the permission (a download, say).
+    change_object_tools: list[tuple[str, str, str]] = []
     per_page: int | None = None  # rows per list page; None: DYNAMO_ADMIN_PAGE_SIZE (50)
 
     change_list_template = "dynamo_admin/change_list.html"
@@ -577,6 +580,11 @@ class DynamoModelAdmin(admin.ModelAdmin):
             "summary": [] if item is None else [(label, value(item)) for label, value in self.summary],
             "object_actions": [] if item is None else self._object_actions(request, item, sequence),
             "form_token": form_token,
+            "change_tools": [] if item is None or add else [
+                (reverse(name, args=[self.item_key(item)], current_app=self.admin_site.name), text)
+                for name, text, permission in self.change_object_tools
+                if request.user.has_perm(permission)
+            ],
         }  # fmt: skip
         request.current_app = self.admin_site.name
         return TemplateResponse(request, self.change_form_template, context)

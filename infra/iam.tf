@@ -53,13 +53,13 @@ locals {
   # The back-office table's items the public API keeps (core/backoffice.py has the key layout):
   # e-mail claims, idempotency records, Stripe's event inbox, rate-limit counters, seat shards,
   # ticket codes, daily totals and the customers' first day, integration-health markers, the
-  # vendor's circuit breaker, the buyers' e-mail records (MAIL#, queued in gsi1's MAILQUEUE:
-  # below). Not: staff accounts and factors, sessions, sign-in counters, admin
-  # submits, audit entries (written, never read: below). The rehearsal records every key the
+  # vendor's circuit breaker, Stripe's request budget, the on-sales' lines, the buyers' e-mail
+  # records (MAIL#, queued in the sparse mail-queue-index: below). Not: staff accounts and
+  # factors, sessions, sign-in counters, admin submits, audit entries (written, never read: below). The rehearsal records every key the
   # public function's flows use and evaluates it against this list.
   public_backoffice_keys = [
     "EMAIL#*", "IDEMPOTENCY#*", "EVENT#*", "RATE#*", "SEATS#*", "TICKET#*", "DAILYTOTALS",
-    "BOUND#*", "HEALTH", "CIRCUIT#*", "MAIL#*",
+    "BOUND#*", "HEALTH", "CIRCUIT#*", "STRIPEBUDGET#*", "LINE#*", "MAIL#*",
   ]
   parameter_path_arn = "arn:${local.partition}:ssm:${var.region}:${local.account_id}:parameter${trimsuffix(local.parameter_path, "/")}"
   # Item reads and writes, with transactions (authorised per item action) and condition

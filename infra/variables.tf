@@ -165,6 +165,56 @@ variable "orders_rate_limit_per_minute" {
   default     = 30
 }
 
+variable "stripe_account_rate" {
+  description = "Stripe requests a second for the whole account, every Lambda together (SSM stripe_account_rate). Stripe's default: 100 live, 25 in test mode."
+  type        = number
+  default     = 100
+}
+
+variable "stripe_endpoint_rate" {
+  description = "Stripe requests a second per API endpoint, e.g. POST /v1/payment_intents (SSM stripe_endpoint_rate). Stripe's default: 25."
+  type        = number
+  default     = 25
+}
+
+variable "stripe_endpoint_rates" {
+  description = "Per-endpoint exceptions, e.g. {\"POST /v1/payment_intents\" = 100} after Stripe raised that one (SSM stripe_endpoint_rates)."
+  type        = map(number)
+  default     = {}
+}
+
+variable "stripe_burst_seconds" {
+  description = "How many seconds' worth of requests may go at once (SSM stripe_burst_seconds); below Stripe's own burst so jitter never looks like one."
+  type        = number
+  default     = 0.5
+}
+
+variable "stripe_priority_reserve" {
+  description = "Fraction of the account's burst new PaymentIntents leave to money already moving: refunds, cancels, syncs (SSM stripe_priority_reserve)."
+  type        = number
+  default     = 0.4
+}
+
+variable "retention_personal_data_months" {
+  description = "A customer's personal data is erased this many months after their last order (SSM retention_personal_data_months; 0 turns the retention job off)."
+  type        = number
+  default     = 24
+  validation {
+    condition     = var.retention_personal_data_months >= 0
+    error_message = "retention_personal_data_months is 0 (off) or a number of months."
+  }
+}
+
+variable "retention_audit_years" {
+  description = "Audit lines about an erased customer's orders (the accounting record) are kept this many years, then expire by TTL (SSM retention_audit_years)."
+  type        = number
+  default     = 10
+  validation {
+    condition     = var.retention_audit_years >= 1
+    error_message = "retention_audit_years is at least 1."
+  }
+}
+
 variable "feature_flags" {
   description = "Feature flags, stored as one JSON object (SSM feature_flags)."
   type        = map(bool)

@@ -6,6 +6,14 @@ start, and most invocations (the catalog, order status, the admin's lists) never
 Locally and in tests ``STRIPE_API_BASE`` points the client at localstripe; in AWS it is unset.
 The API key comes from Secrets Manager through ``core.config`` (rotation is picked up with
 the config cache).
+
+Every request first takes a slot of Stripe's request budget (``integrations.stripe_budget``:
+the endpoint's and the account's, shared by every Lambda instance), new PaymentIntents behind
+money already moving. A 429 that comes all the same pushes the endpoint's bucket back and is
+retried within the caller's wait; past it the caller gets ``PaymentProviderBusy`` (a 429 with
+``Retry-After`` for a buyer, never a 5xx). Retries of a lost connection or a 5xx are ours too
+(once, with the same idempotency key), so that they also spend the budget: the library's own
+are off.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ import hashlib
 import hmac
 import json
 import os
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,8 +31,14 @@ from typing import TYPE_CHECKING, Any
 
 from core.config import stripe_secrets_get
 
-# Defined in core.exceptions (order services answer with it too); used from here as well.
-from core.exceptions import PaymentProviderUnavailable
+# Defined in core.exceptions (order services answer with them too); used from here as well.
+from core.exceptions import PaymentProviderBusy, PaymentProviderUnavailable
+from integrations.stripe_budget import (
+    BudgetExhausted,
+    Priority,
+    budget_penalise,
+    budget_take,
+)
 
 if TYPE_CHECKING:
     import stripe
@@ -33,8 +48,24 @@ if TYPE_CHECKING:
 STRIPE_API_VERSION = "2026-10-28.endive"
 # Bounded well inside API Gateway's 29 s: a request that waits on Stripe answers 503 in time.
 DEFAULT_TIMEOUT_SECONDS = 8
-# The library retries connection errors and 409/429/5xx with the same idempotency key.
-NETWORK_RETRIES = 1
+# Retries are ours (``_call``), within the budget: the library's are off.
+NETWORK_RETRIES = 0
+# How long a call may wait for a slot of the budget (and for a 429 to clear): a buyer's new
+# payment briefly, money already moving longer. Both well inside API Gateway's 29 s.
+BUDGET_WAIT_SECONDS = {Priority.NEW: 3.0, Priority.MOVING: 8.0}
+
+# Stripe's endpoints as it counts them for its limits (one limit per named operation).
+PI_CREATE = "POST /v1/payment_intents"
+PI_RETRIEVE = "GET /v1/payment_intents/{id}"
+PI_CANCEL = "POST /v1/payment_intents/{id}/cancel"
+PI_UPDATE = "POST /v1/payment_intents/{id}"
+PI_LIST = "GET /v1/payment_intents"
+REFUND_CREATE = "POST /v1/refunds"
+REFUND_RETRIEVE = "GET /v1/refunds/{id}"
+REFUND_LIST = "GET /v1/refunds"
+CHARGE_RETRIEVE = "GET /v1/charges/{id}"
+DISPUTE_RETRIEVE = "GET /v1/disputes/{id}"
+DISPUTE_LIST = "GET /v1/disputes"
 
 
 class PaymentProviderError(Exception):
@@ -215,22 +246,60 @@ def answers_watch(watcher: AnswerWatcher) -> None:
         _watchers.append(watcher)
 
 
-def _call(operation: Any, *args: Any, **kwargs: Any) -> Any:
-    """One request to Stripe; its errors turned into ours. Whether Stripe answers is told to
-    the watchers (``answers_watch``)."""
-    import stripe
+def _budget_take(endpoint: str, priority: Priority, deadline: float) -> None:
+    from pynamodb.exceptions import PynamoDBException
 
     try:
-        answer = operation(*args, **kwargs)
-    except stripe.StripeError as error:
-        translated = _translate(error)
-        if isinstance(translated, PaymentProviderUnavailable):
-            for watcher in _watchers:
-                watcher.unavailable()
-        raise translated from None
-    for watcher in _watchers:
-        watcher.answered()
-    return answer
+        budget_take(
+            endpoint=endpoint, priority=priority, wait_seconds=max(0.0, deadline - time.monotonic())
+        )
+    except BudgetExhausted as exhausted:
+        raise PaymentProviderBusy(retry_after=max(1, round(exhausted.retry_after + 0.5))) from None
+    except PynamoDBException:
+        # The budget cannot be read: sending anyway could exceed it; Stripe is "unavailable".
+        raise PaymentProviderUnavailable() from None
+
+
+def _call(
+    endpoint: str, operation: Any, *args: Any, priority: Priority = Priority.MOVING, **kwargs: Any
+) -> Any:
+    """One request to Stripe within the budget of ``endpoint``; its errors turned into ours.
+    A 429 is retried within the budget until the caller's wait is over; a lost connection, a
+    5xx or a 409 (the same idempotency key still running) once. Whether Stripe answers is told
+    to the watchers (``answers_watch``)."""
+    import stripe
+
+    deadline = time.monotonic() + BUDGET_WAIT_SECONDS[priority]
+    limited = retried = 0
+    while True:
+        _budget_take(endpoint, priority, deadline)
+        try:
+            answer = operation(*args, **kwargs)
+        except stripe.RateLimitError:
+            limited += 1
+            pause = min(2.0, 0.1 * 2**limited) * random.uniform(0.5, 1.0)  # noqa: S311
+            budget_penalise(endpoint=endpoint, seconds=pause)
+            if time.monotonic() + pause < deadline:
+                time.sleep(pause)
+                continue
+            raise PaymentProviderBusy(retry_after=max(1, round(pause + 0.5))) from None
+        except stripe.StripeError as error:
+            status = getattr(error, "http_status", None)
+            transient = isinstance(error, stripe.APIConnectionError) or (
+                status is not None and (status >= 500 or status == 409)
+            )
+            if transient and not retried and time.monotonic() + 0.5 < deadline:
+                retried += 1
+                time.sleep(random.uniform(0.1, 0.5))  # noqa: S311 - jitter
+                continue
+            translated = _translate(error)
+            if isinstance(translated, PaymentProviderUnavailable):
+                for watcher in _watchers:
+                    watcher.unavailable()
+            raise translated from None
+        for watcher in _watchers:
+            watcher.answered()
+        return answer
 
 
 def _plain(obj: Any) -> dict[str, Any]:
@@ -260,7 +329,10 @@ def payment_intents_list(
     page by page (Stripe lists newest first; localstripe in no order, so the cut is made on
     each intent rather than by stopping at the first older one)."""
     pages = _paged(
-        _stripe_client().v1.payment_intents.list, _created_filter(created_after), page_size
+        PI_LIST,
+        _stripe_client().v1.payment_intents.list,
+        _created_filter(created_after),
+        page_size,
     )
     for obj in pages:
         intent = _payment_intent(obj)
@@ -276,21 +348,41 @@ def payment_intent_create(
     """A PaymentIntent for an order. The same ``idempotency_key`` within 24 h returns the same
     intent from Stripe, so a retry after a crash never charges twice."""
     intent = _call(
+        PI_CREATE,
         _stripe_client().v1.payment_intents.create,
         params={"amount": amount, "currency": currency, "metadata": {"order_id": order_id}},
         options={"idempotency_key": idempotency_key},
+        priority=Priority.NEW,
     )
     return _payment_intent(intent)
 
 
 def payment_intent_retrieve(*, payment_intent_id: str) -> PaymentIntent:
-    return _payment_intent(_call(_stripe_client().v1.payment_intents.retrieve, payment_intent_id))
+    return _payment_intent(
+        _call(PI_RETRIEVE, _stripe_client().v1.payment_intents.retrieve, payment_intent_id)
+    )
 
 
 def payment_intent_cancel(*, payment_intent_id: str, idempotency_key: str) -> PaymentIntent:
     intent = _call(
+        PI_CANCEL,
         _stripe_client().v1.payment_intents.cancel,
         payment_intent_id,
+        options={"idempotency_key": idempotency_key},
+    )
+    return _payment_intent(intent)
+
+
+def payment_intent_metadata_unset(
+    *, payment_intent_id: str, keys: list[str], idempotency_key: str
+) -> PaymentIntent:
+    """Remove ``keys`` from a PaymentIntent's metadata (Stripe deletes a key set to ``""``):
+    how an erasure takes a buyer's data out of Stripe. Safe to repeat."""
+    intent = _call(
+        PI_UPDATE,
+        _stripe_client().v1.payment_intents.update,
+        payment_intent_id,
+        params={"metadata": dict.fromkeys(keys, "")},
         options={"idempotency_key": idempotency_key},
     )
     return _payment_intent(intent)
@@ -315,6 +407,7 @@ def refund_create(
     if reason:
         params["reason"] = reason
     refund = _call(
+        REFUND_CREATE,
         _stripe_client().v1.refunds.create,
         params=params,
         options={"idempotency_key": idempotency_key},
@@ -323,7 +416,7 @@ def refund_create(
 
 
 def refund_retrieve(*, refund_id: str) -> RefundResult:
-    return _refund(_call(_stripe_client().v1.refunds.retrieve, refund_id))
+    return _refund(_call(REFUND_RETRIEVE, _stripe_client().v1.refunds.retrieve, refund_id))
 
 
 def _id_of(value: Any) -> str | None:
@@ -346,19 +439,22 @@ def _refund(refund: Any) -> RefundResult:
 
 
 def _paged(
-    operation: Any, params: dict[str, Any], page_size: int = LIST_PAGE_SIZE
+    endpoint: str, operation: Any, params: dict[str, Any], page_size: int = LIST_PAGE_SIZE
 ) -> Iterator[dict[str, Any]]:
     """Every object of a list call, page after page, as Stripe's lists are meant to be read:
-    the library's ``auto_paging_iter`` asks for the next page with ``starting_after`` (the last
-    id seen) while ``has_more`` is true. Stripe's errors are turned into ours on each page."""
-    import stripe
-
-    try:
-        page = operation(params={"limit": page_size, **params})
-        for obj in page.auto_paging_iter():
-            yield _plain(obj)
-    except stripe.StripeError as error:
-        raise _translate(error) from None
+    the next page asked for with ``starting_after`` (the last id seen) while ``has_more`` is
+    true. Each page is one request, within the budget, its errors turned into ours."""
+    after: str | None = None
+    while True:
+        page_params = {"limit": page_size, **params}
+        if after is not None:
+            page_params["starting_after"] = after
+        page = _plain(_call(endpoint, operation, params=page_params))
+        data = [_plain(obj) for obj in page.get("data") or []]
+        yield from data
+        if not page.get("has_more") or not data:
+            return
+        after = data[-1]["id"]
 
 
 def refunds_of_payment_intent(*, payment_intent_id: str) -> list[RefundResult]:
@@ -366,7 +462,9 @@ def refunds_of_payment_intent(*, payment_intent_id: str) -> list[RefundResult]:
     ``refunds`` holds the first few only)."""
     return [
         _refund(r)
-        for r in _paged(_stripe_client().v1.refunds.list, {"payment_intent": payment_intent_id})
+        for r in _paged(
+            REFUND_LIST, _stripe_client().v1.refunds.list, {"payment_intent": payment_intent_id}
+        )
     ]
 
 
@@ -384,7 +482,9 @@ def refunds_list(
 ) -> Iterator[RefundResult]:
     """Every refund created after ``created_after`` (unix seconds) in the account, newest first,
     read page by page (``None``: every refund)."""
-    pages = _paged(_stripe_client().v1.refunds.list, _created_filter(created_after), page_size)
+    pages = _paged(
+        REFUND_LIST, _stripe_client().v1.refunds.list, _created_filter(created_after), page_size
+    )
     for obj in pages:
         refund = _refund(obj)
         if created_after is not None and refund.created is not None:
@@ -413,14 +513,18 @@ def dispute_from_event(obj: dict[str, Any]) -> Dispute:
 
 
 def dispute_retrieve(*, dispute_id: str) -> Dispute:
-    return _dispute(_plain(_call(_stripe_client().v1.disputes.retrieve, dispute_id)))
+    return _dispute(
+        _plain(_call(DISPUTE_RETRIEVE, _stripe_client().v1.disputes.retrieve, dispute_id))
+    )
 
 
 def disputes_of_payment_intent(*, payment_intent_id: str) -> list[Dispute]:
     """The disputes of a PaymentIntent, newest first."""
     return [
         _dispute(d)
-        for d in _paged(_stripe_client().v1.disputes.list, {"payment_intent": payment_intent_id})
+        for d in _paged(
+            DISPUTE_LIST, _stripe_client().v1.disputes.list, {"payment_intent": payment_intent_id}
+        )
     ]
 
 
@@ -428,12 +532,17 @@ def disputes_list(*, created_after: int | None) -> Iterator[Dispute]:
     """Every dispute created after ``created_after`` (unix seconds), newest first, page by
     page. Raises ``PaymentProviderNotFound`` where the endpoint does not exist (localstripe)."""
     params = _created_filter(created_after)
-    return (_dispute(d) for d in _paged(_stripe_client().v1.disputes.list, params))
+    return (_dispute(d) for d in _paged(DISPUTE_LIST, _stripe_client().v1.disputes.list, params))
 
 
 def charge_retrieve(*, charge_id: str) -> Charge:
     """A charge with its refunds (expanded: recent API versions leave them out otherwise)."""
-    charge = _call(_stripe_client().v1.charges.retrieve, charge_id, params={"expand": ["refunds"]})
+    charge = _call(
+        CHARGE_RETRIEVE,
+        _stripe_client().v1.charges.retrieve,
+        charge_id,
+        params={"expand": ["refunds"]},
+    )
     charge = _plain(charge)
     refunds = charge.get("refunds") or {}
     return Charge(

@@ -1,6 +1,7 @@
 """The ticket vendor, behind one small client: one function per verb, answers classified.
 
-The contract, two verbs (SPEC "Fulfillment"); both with ``Authorization: Bearer {key}``:
+The contract (SPEC "Fulfillment"), all with ``Authorization: Bearer {key}``; a third verb,
+the erasure (``erasure_request``, at the end), is documented beside its code:
 
 1. **Issue** (``fulfillment_request``): ``POST {endpoint}/fulfillments`` with
    ``Idempotency-Key: {order_id}`` and ``{order_id, customer: {email, name}, items: [{sku,
@@ -251,3 +252,62 @@ def tickets_void(
     if missing:
         return Permanent(f"{status} the vendor did not void {', '.join(missing)}")
     return Voided(void_id=void_id, ticket_ids=voided, summary=f"{status} void")
+
+
+# --- Erasure: the vendor forgets a buyer (GDPR article 17) --------------------------------------
+#
+# Contract: ``POST {endpoint}/erasures`` with ``Authorization: Bearer {key}``,
+# ``Idempotency-Key: erasure:{order_id}`` and ``{order_id, customer: {email, name}}``: the
+# vendor replaces the buyer it holds for that order's fulfillment and tickets with the
+# pseudonym given (tickets stay valid; their holder's name becomes the pseudonym). A 2xx
+# answer carries ``{order_id, status: "erased"}``; ``404`` means the vendor holds nothing for
+# the order (never fulfilled there): nothing to erase, which is as good as erased. Timeouts,
+# 429 and 5xx are retryable, other 4xx permanent, as for fulfillments.
+
+
+@dataclass(frozen=True)
+class Erased:
+    order_id: str
+    held: bool  # False: the vendor had nothing for this order (404)
+
+
+VendorErasureOutcome = Erased | Retryable | Permanent
+
+
+def erasure_request(
+    *, order_id: str, pseudonym_email: str, pseudonym_name: str
+) -> VendorErasureOutcome:
+    """Tell the vendor to forget the buyer of ``order_id`` (replaced by the pseudonym). Safe
+    to repeat: the same ``Idempotency-Key`` each time, and the vendor's answer is the same."""
+    import requests
+
+    settings = vendor_settings()
+    try:
+        response = _session().post(
+            f"{settings.endpoint}/erasures",
+            json={
+                "order_id": order_id,
+                "customer": {"email": pseudonym_email, "name": pseudonym_name},
+            },
+            headers={
+                "Authorization": f"Bearer {settings.api_key}",
+                "Idempotency-Key": f"erasure:{order_id}",
+            },
+            timeout=(settings.connect_timeout, settings.read_timeout),
+        )
+    except requests.Timeout:
+        return Retryable("timeout")
+    except requests.RequestException as error:
+        return Retryable(f"connection error: {type(error).__name__}")
+    status = response.status_code
+    if status == 404:
+        return Erased(order_id=order_id, held=False)
+    if status == 429:
+        return Retryable(
+            _summary(status, response.text), _retry_after(response.headers.get("Retry-After"))
+        )
+    if status >= 500:
+        return Retryable(_summary(status, response.text))
+    if not 200 <= status < 300:
+        return Permanent(_summary(status, response.text))
+    return Erased(order_id=order_id, held=True)

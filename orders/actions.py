@@ -425,8 +425,19 @@ def _order_expire_one(order_id: str, *, cutoff: str, report: ExpiryReport) -> No
         ):
             report.expired.append(order_id)
     except OrderBeingPaid as being_paid:
-        # Taken: pay the order now (seats sold, fulfillment started) rather than wait for a
-        # webhook that may never come. Still processing: left for its outcome.
+        _order_expire_paid(order_id, being_paid, report=report)
+    except Exception:
+        # One bad order must not stop the others; the next run retries it.
+        logger.exception("order expiry failed")
+        report.failed.append(order_id)
+
+
+def _order_expire_paid(order_id: str, being_paid: OrderBeingPaid, *, report: ExpiryReport) -> None:
+    """The sweep met a payment: taken, pay the order now (seats sold, fulfillment started)
+    rather than wait for a webhook that may never come; still processing, leave it for its
+    outcome. A failure here (DynamoDB timing out) is this order's alone: the next run
+    retries it, the sweep goes on."""
+    try:
         taken = being_paid.taken
         if (
             taken is not None
@@ -438,8 +449,7 @@ def _order_expire_one(order_id: str, *, cutoff: str, report: ExpiryReport) -> No
         else:
             report.left_for_payment.append(order_id)
     except Exception:
-        # One bad order must not stop the others; the next run retries it.
-        logger.exception("order expiry failed")
+        logger.exception("paying an order the expiry found paid failed")
         report.failed.append(order_id)
 
 

@@ -39,6 +39,7 @@ from orders.actions import (
     void_accept,
     void_retry,
 )
+from orders.admin_personal_data import ERASE_ACTION, EXPORT_PERMISSION, customer_export_view
 from orders.models import (
     VOID_FAILED,
     BuyerEmailKind,
@@ -659,6 +660,7 @@ class CustomerAdmin(DynamoModelAdmin):
     details = [
         ("E-mail", lambda c: c.email),
         ("E-mail deliverable", lambda c: _undeliverable(c) or "Yes"),
+        ("Personal data", lambda c: f"erased {when(c.erased_at)}" if c.erased_at else "kept"),
         ("Phone", lambda c: phone_display(c.phone) or "-"),
         ("Created", lambda c: when(c.created_at)),
         ("Updated", lambda c: when(c.updated_at)),
@@ -686,7 +688,19 @@ class CustomerAdmin(DynamoModelAdmin):
             side=True,
         ),
     ]
-    object_actions = [_note_action(_customer_note, "orders.add_note")]
+    object_actions = [_note_action(_customer_note, "orders.add_note"), ERASE_ACTION]
+    change_object_tools = [
+        ("admin:orders_customer_personal_data", "Export personal data", EXPORT_PERMISSION)
+    ]
+
+    def extra_urls(self) -> list[Any]:
+        return [
+            path(
+                "<path:object_id>/personal-data/",
+                self.admin_site.admin_view(customer_export_view(self)),
+                name="orders_customer_personal_data",
+            )
+        ]
 
     def list_source(self, request: HttpRequest, filters: dict[str, Any]) -> ListSource:
         return day_source(

@@ -5,7 +5,8 @@ Reads a handful of items whatever the tables hold: one Query of the daily counte
 (``order-status-index``), open disputes (the sparse ``order-dispute-index``) and unpaid orders
 past their expiry (``order-status-index`` with ``created_at`` before the cut-off: orders the
 expiry sweeper should have canceled), and the needs-attention counts, one small Query per
-reason (``orders.selectors.orders_needing_attention``), each linking to its part of the queue. The chart is inline SVG drawn here: no JavaScript, no CDN.
+reason (``orders.selectors.orders_needing_attention``), each linking to its part of the queue,
+and one Query of the on-sales' lines (``orders.services.line``; a seats read per line). The chart is inline SVG drawn here: no JavaScript, no CDN.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from orders.selectors import (
     orders_needing_attention,
     orders_with_open_dispute,
     orders_with_status,
+    ticket_types_get,
 )
 
 DAYS = 30
@@ -157,6 +159,36 @@ def _problem_rows(orders: list[Order], note: Any) -> list[dict[str, str]]:
     ]
 
 
+def _onsales() -> list[dict[str, Any]]:
+    """Each on-sale's line: waiting, admitted and at what rate, seats left (one Query of the
+    lines, one seats read each)."""
+    from datetime import UTC, datetime
+
+    from orders.services.line import lines_list
+    from orders.services.seats import seats_fill
+
+    rows = []
+    for line in lines_list():
+        types = ticket_types_get(skus=[str(line.sku)])
+        ticket_type = types.get(str(line.sku))
+        if ticket_type is not None:
+            seats_fill(ticket_types=[ticket_type], consistent=False)
+        start = datetime.fromtimestamp(int(line.start_us) / 1_000_000, UTC)
+        rows.append(
+            {
+                "sku": line.sku,
+                "start": when(start),
+                "waiting": int(line.waiting),
+                "admitted": int(line.admitted),
+                "rate": f"{float(line.admit_per_second):g}",
+                "seats_left": None if ticket_type is None else ticket_type.available,
+                "sold_out": bool(line.sold_out),
+                "hold_minutes": int(line.hold_minutes),
+            }
+        )
+    return rows
+
+
 def dashboard_view(request: HttpRequest, site: Any) -> HttpResponse:
     if not request.user.has_perm("orders.view_dashboard"):
         raise PermissionDenied
@@ -218,6 +250,7 @@ def dashboard_view(request: HttpRequest, site: Any) -> HttpResponse:
         "last": last,
         "needs_attention": needs_attention,
         "needs_attention_url": attention,
+        "onsales": _onsales(),
         "problems": [
             {
                 "title": "Fulfillment failures",

@@ -36,6 +36,38 @@ from orders.models import FulfillmentStatus, OrderStatus
 # --- Headers ---------------------------------------------------------------------------------
 
 
+API_VERSION = OpenApiParameter(
+    "API-Version",
+    location=OpenApiParameter.HEADER,
+    required=False,
+    type=str,
+    enum=["2025-01-01", "2026-12-07"],
+    description=(
+        "`2025-01-01` (the default): the order's answer carries its PaymentIntent "
+        "(`payment.client_secret`). `2026-12-07`: the PaymentIntent is opened when the buyer "
+        "pays (`POST /orders/{order_id}/payment`), so a cart never paid costs Stripe nothing; "
+        "`payment` is null. Anything else: `400 invalid_api_version`."
+    ),
+)
+
+LINE_TOKEN = OpenApiParameter(
+    "Line-Token",
+    location=OpenApiParameter.HEADER,
+    required=False,
+    type=str,
+    description=(
+        "During an on-sale with a line: the token of `POST /onsales/{sku}/line`, once "
+        "`GET /onsales/{sku}/line` says `admitted`. Without it, `403 line_pass_required`."
+    ),
+)
+LINE_TOKEN_REQUIRED = OpenApiParameter(
+    "Line-Token",
+    location=OpenApiParameter.HEADER,
+    required=True,
+    type=str,
+    description="The token `POST /onsales/{sku}/line` gave you.",
+)
+
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
     location=OpenApiParameter.HEADER,
@@ -76,10 +108,21 @@ ORDER_CREATE_ERRORS = {
             "invalid_idempotency_key": (
                 f"Idempotency-Key is not 1 to {MAX_KEY_LENGTH} visible ASCII characters."
             ),
+            "invalid_api_version": "API-Version is not one this API knows.",
             **MALFORMED,
         },
         "The request is not valid; nothing was created. Fix it before sending it again: for "
         "`validation_error`, `fields` names each bad field by its path in the body.",
+    ),
+    403: error_response(
+        "OrderCreateLineError",
+        {
+            "line_pass_required": ("This on-sale admits buyers through its line: join it first."),
+            "line_not_admitted_yet": "Your place in the line has not been reached yet.",
+        },
+        "The ticket type is on sale through a line: join it (`POST /onsales/{sku}/line`), "
+        "poll until `admitted`, then send the order again with `Line-Token`. Nothing was "
+        "created.",
     ),
     409: error_response(
         "OrderCreateConflictError",
@@ -106,10 +149,14 @@ ORDER_CREATE_ERRORS = {
     ),
     429: error_response(
         "RateLimitedError",
-        {"rate_limited": "Too many requests; slow down."},
-        "Too many orders from this client address this minute (the SSM parameter "
-        "`orders_rate_limit_per_minute`, default 30). Nothing was created; wait `Retry-After` "
-        "seconds.",
+        {
+            "rate_limited": "Too many requests; slow down.",
+            "payment_provider_busy": "Payments are busy; try again in a moment.",
+        },
+        "`rate_limited`: too many orders from this client address this minute (the SSM "
+        "parameter `orders_rate_limit_per_minute`, default 30). `payment_provider_busy` (the "
+        "original flow only): Stripe's request budget had no slot for the PaymentIntent. "
+        "Either way nothing was created; wait `Retry-After` seconds.",
     ),
     503: error_response(
         "OrderCreateUnavailableError",
@@ -122,6 +169,42 @@ ORDER_CREATE_ERRORS = {
         "Stripe (or the database) did not answer in time. Nothing was kept: no order, no seats "
         "held, no charge. Send the same request (same Idempotency-Key) after `Retry-After` "
         "seconds.",
+    ),
+}
+
+LINE_NOT_FOUND = error_response(
+    "LineNotFoundError",
+    {"not_found": "No on-sale is open for this ticket type."},
+    "No line for this sku: order directly with `POST /orders`.",
+)
+LINE_TOKEN_INVALID = error_response(
+    "LineTokenInvalidError",
+    {"line_pass_required": "This line token is not valid for this on-sale; join again."},
+    "The token is missing, altered or for another on-sale: join the line again.",
+)
+
+ORDER_PAYMENT_ERRORS = {
+    404: ORDER_NOT_FOUND,
+    409: error_response(
+        "OrderNotPayableError",
+        {"order_not_payable": "This order can no longer be paid (expired, canceled or paid)."},
+        "The order expired (its hold ran out), was canceled or is paid: place a new order.",
+    ),
+    429: error_response(
+        "PaymentBusyError",
+        {"payment_provider_busy": "Payments are busy; try again in a moment (see Retry-After)."},
+        "Stripe's request budget has no slot right now. Nothing changed (the seats stay held): "
+        "send the same request after `Retry-After` seconds.",
+    ),
+    503: error_response(
+        "OrderPaymentUnavailableError",
+        {
+            "payment_provider_unavailable": (
+                "The payment provider is unavailable; try again shortly."
+            ),
+            "service_unavailable": "A service we depend on is unavailable; try again shortly.",
+        },
+        "Stripe (or the database) did not answer in time. Send it again after `Retry-After`.",
     ),
 }
 

@@ -26,10 +26,37 @@ from core.serializers import (
 from orders import api_schema as doc
 from orders.phones import PhoneInvalid, phone_e164
 from orders.selectors import catalog_list, order_get
-from orders.services.creation import CreatedOrder, OrderLine, order_create_idempotent
+from orders.services.creation import (
+    CreatedOrder,
+    OrderLine,
+    order_create_idempotent,
+    order_payment_open,
+)
+from orders.services.line import LinePlace, line_join, line_status
 
 MAX_LINES = 10
 MAX_QUANTITY = 20
+
+# ``API-Version`` (request header) of ``POST /orders``: the original flow (the default, for
+# clients written before the on-sale work) opens the PaymentIntent with the order; the deferred
+# one (the typed client and the reference checkout) opens it at "Pay", ``POST
+# /orders/{id}/payment``. docs/onsale.md says why.
+API_VERSION_ORIGINAL = "2025-01-01"
+API_VERSION_DEFERRED = "2026-12-07"
+API_VERSIONS = (API_VERSION_ORIGINAL, API_VERSION_DEFERRED)
+
+
+class ApiVersionInvalid(ApplicationError):
+    status_code = 400
+    code = "invalid_api_version"
+    message = f"API-Version must be one of {', '.join(API_VERSIONS)} (or absent)."
+
+
+def _api_version(request: Request) -> str:
+    version = request.headers.get("API-Version", "").strip() or API_VERSION_ORIGINAL
+    if version not in API_VERSIONS:
+        raise ApiVersionInvalid()
+    return version
 
 
 class OrderItemSerializer(serializers.Serializer):
@@ -115,7 +142,15 @@ class OrderCreateApi(APIView):
         currency = serializers.CharField(help_text="ISO 4217, lower case.")
         total_amount = serializers.IntegerField(help_text="Minor units of `currency`.")
         items = OrderItemSerializer(many=True)
-        payment = NewOrderPaymentSerializer()
+        payment = NewOrderPaymentSerializer(
+            allow_null=True,
+            help_text=(
+                f"API-Version {API_VERSION_ORIGINAL} (the default): the PaymentIntent to "
+                f"confirm. API-Version {API_VERSION_DEFERRED}: null; mount the Payment Element "
+                'with `total_amount` and `currency`, and at "Pay" get the PaymentIntent from '
+                "`POST /orders/{order_id}/payment`."
+            ),
+        )
         created_at = serializers.CharField()
 
     @extend_schema(
@@ -123,12 +158,23 @@ class OrderCreateApi(APIView):
         summary="Create an order and its payment",
         description=(
             "Prices come from the catalog; the seats are held in the same write as the order. "
-            "Pay with Stripe.js and `payment.client_secret`, then follow `GET /orders/{order_id}`. "
+            f"With `API-Version: {API_VERSION_DEFERRED}` no payment is opened yet (`payment` is "
+            "null): mount Stripe's Payment Element with `total_amount` and `currency`, and at "
+            '"Pay" call `POST /orders/{order_id}/payment` for the client secret. Without it '
+            f"(or with {API_VERSION_ORIGINAL}), pay with Stripe.js and `payment.client_secret`. "
+            "Then follow `GET /orders/{order_id}`. "
             "At most 10 lines, one per sku, 1 to 20 tickets each. Rate limited per client "
             "address (`429`)."
         ),
         request=OrderCreateInputSerializer,
-        parameters=[doc.IDEMPOTENCY_KEY, doc.REQUEST_ID_IN, doc.REQUEST_ID, doc.RETRY_AFTER],
+        parameters=[
+            doc.API_VERSION,
+            doc.LINE_TOKEN,
+            doc.IDEMPOTENCY_KEY,
+            doc.REQUEST_ID_IN,
+            doc.REQUEST_ID,
+            doc.RETRY_AFTER,
+        ],
         responses={
             201: OrderCreatedSerializer,
             **doc.ORDER_CREATE_ERRORS,
@@ -142,15 +188,22 @@ class OrderCreateApi(APIView):
         serializer = self.OrderCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        deferred = _api_version(request) == API_VERSION_DEFERRED
         answer = order_create_idempotent(
             idempotency_key=request.headers.get("Idempotency-Key"),
-            payload=request.data,
+            # The version is part of what a key promises: the same key in the other version is
+            # another request (and the original flow's keys keep their stored hashes).
+            payload={**request.data, "api_version": API_VERSION_DEFERRED}
+            if deferred
+            else request.data,
             email=data["customer"]["email"],
             name=data["customer"]["name"],
             phone=data["customer"].get("phone") or None,
             lines=[OrderLine(sku=i["sku"], quantity=i["quantity"]) for i in data["items"]],
             render=self._body,
             client=client_address(request),
+            defer_payment=deferred,
+            line_token=request.headers.get("Line-Token"),
         )
         return Response(answer.body, status=answer.status)
 
@@ -163,7 +216,9 @@ class OrderCreateApi(APIView):
                 "payment": {
                     "payment_intent_id": order.payment_intent_id,
                     "client_secret": created.client_secret,
-                },
+                }
+                if created.client_secret is not None
+                else None,
             }
         ).data
 
@@ -172,6 +227,101 @@ class OrderCreateApi(APIView):
         if isinstance(exc, ApplicationError) or hasattr(exc, "default_code"):
             metric_emit("OrdersRejected", reason=str(reason))
         return super().handle_exception(exc)
+
+
+class OrderPaymentApi(APIView):
+    class OrderPaymentSerializer(serializers.Serializer):
+        payment_intent_id = serializers.CharField()
+        client_secret = serializers.CharField(help_text="For Stripe.js to confirm the payment.")
+        amount = serializers.IntegerField(help_text="Minor units: the order's total.")
+        currency = serializers.CharField(help_text="ISO 4217, lower case.")
+
+    @extend_schema(
+        operation_id="order_payment_open",
+        summary="Pay an order: its PaymentIntent",
+        description=(
+            'The deferred flow\'s second step, when the buyer presses "Pay" (after '
+            "`elements.submit()`): the order's PaymentIntent, created now for `amount` and "
+            "`currency` (the order's, as the Payment Element was mounted with), then confirm "
+            "it with `client_secret`. Idempotent: the same order always gets the same "
+            "PaymentIntent. `429 payment_provider_busy`: payments are busy (Stripe's request "
+            "budget); nothing changed, send it again after `Retry-After` seconds."
+        ),
+        request=None,
+        parameters=[doc.REQUEST_ID_IN, doc.REQUEST_ID, doc.RETRY_AFTER],
+        responses={
+            200: OrderPaymentSerializer,
+            **doc.ORDER_PAYMENT_ERRORS,
+            405: doc.METHOD_NOT_ALLOWED,
+            406: doc.NOT_ACCEPTABLE,
+        },
+    )
+    def post(self, request: Request, order_id: str) -> Response:
+        opened = order_payment_open(order_id=order_id)
+        return Response(
+            self.OrderPaymentSerializer(
+                {
+                    "payment_intent_id": opened.order.payment_intent_id,
+                    "client_secret": opened.client_secret,
+                    "amount": opened.order.total_amount,
+                    "currency": opened.order.currency,
+                }
+            ).data
+        )
+
+
+class LineSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=["waiting", "admitted", "sold_out"],
+        help_text=(
+            "`waiting`: poll again after `poll_after_seconds`. `admitted`: place the order "
+            "with this `token` in the `Line-Token` header. `sold_out`: the line has ended."
+        ),
+    )
+    token = serializers.CharField(help_text="Your place (signed): keep it, send it back.")
+    place = serializers.IntegerField(help_text="About how many buyers are ahead of you.")
+    estimate_seconds = serializers.IntegerField(help_text="About how long until admitted.")
+    poll_after_seconds = serializers.FloatField()
+
+
+def _line_answer(place: LinePlace, status: int = 200) -> Response:
+    body = LineSerializer(place.__dict__).data
+    return Response(body, status=status, headers={"Cache-Control": "no-store"})
+
+
+class LineJoinApi(APIView):
+    @extend_schema(
+        operation_id="line_join",
+        summary="Join an on-sale's line",
+        description=(
+            "When `POST /orders` answers `403 line_pass_required`, the ticket type is on sale "
+            "through a line: join it here, then poll `GET /onsales/{sku}/line` with the token "
+            "(first come, first admitted). Your place is in the signed token you get."
+        ),
+        request=None,
+        parameters=[doc.REQUEST_ID_IN, doc.REQUEST_ID],
+        responses={201: LineSerializer, 404: doc.LINE_NOT_FOUND, 405: doc.METHOD_NOT_ALLOWED},
+    )
+    def post(self, request: Request, sku: str) -> Response:
+        return _line_answer(line_join(sku=sku), status=201)
+
+    @extend_schema(
+        operation_id="line_status",
+        summary="Where you are in the line",
+        description=(
+            "Your place, an estimate, and when to ask again; `admitted` once your turn came. "
+            "Costs one read: poll it every `poll_after_seconds`."
+        ),
+        parameters=[doc.LINE_TOKEN_REQUIRED, doc.REQUEST_ID_IN, doc.REQUEST_ID],
+        responses={
+            200: LineSerializer,
+            403: doc.LINE_TOKEN_INVALID,
+            404: doc.LINE_NOT_FOUND,
+            405: doc.METHOD_NOT_ALLOWED,
+        },
+    )
+    def get(self, request: Request, sku: str) -> Response:
+        return _line_answer(line_status(sku=sku, token=request.headers.get("Line-Token", "")))
 
 
 class OrderDetailApi(APIView):

@@ -9,6 +9,9 @@ class OrdersConfig(AppConfig):
 
     def ready(self) -> None:
         from integrations.vendor_client import vendor_sessions_reset
+        from orders.personal_data import personal_data_module_register
         from tickets.snapstart import on_restore
 
         on_restore(vendor_sessions_reset)  # a SnapStart copy opens its own connections
+        # Where a customer's personal data is kept (export, erasure): imported on first use.
+        personal_data_module_register("orders.services.personal_data")

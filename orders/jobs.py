@@ -13,6 +13,7 @@ from core.jobs import job
 from orders.actions import orders_expire as _orders_expire
 from orders.services.buyer_mail import buyer_emails_sweep, email_events_drain
 from orders.services.fulfillment.sweeper import fulfillment_sweep as _fulfillment_sweep
+from orders.services.retention import retention_job
 from orders.services.voids import voids_sweep
 
 logger = logging.getLogger(__name__)
@@ -46,3 +47,11 @@ def orders_expire(event: Any = None, context: Any = None) -> dict[str, Any]:
     }
     logger.info("orders expired", extra=summary)
     return summary
+
+
+@job
+def personal_data_retention(event: Any = None, context: Any = None) -> dict[str, Any]:
+    """Daily: the retention policy (SSM ``retention_personal_data_months``): customers whose
+    last order is older have their personal data erased, once each; a dry-run count first
+    (``orders.services.retention``)."""
+    return retention_job()

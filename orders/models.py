@@ -18,6 +18,7 @@ from pynamodb.attributes import (
     ListAttribute,
     MapAttribute,
     NumberAttribute,
+    TTLAttribute,
     UnicodeAttribute,
     VersionAttribute,
 )
@@ -28,7 +29,13 @@ from core.backoffice import (
     BUYER_EMAIL,
     DAILY_TOTALS,
     EMAIL_CLAIM,
+    ERASURE,
+    ERASURES,
+    LINE,
+    LINE_LIST,
     LIST_BOUND,
+    RETENTION_CURSOR,
+    RETENTION_HELD,
     SEAT_SHARD,
     TICKET_CODE,
     BackOfficeMeta,
@@ -428,6 +435,9 @@ class Customer(Model):
     surname_bucket = UnicodeAttribute(null=True)
     surname_key = UnicodeAttribute(null=True)
     email_bucket = UnicodeAttribute(null=True)
+    # When the customer's personal data was erased (``orders.services.personal_data``): the
+    # name and e-mail are then a pseudonym's, the phone gone. Never unset.
+    erased_at = UnicodeAttribute(null=True)
 
     email_index = CustomerEmailIndex()
     day_index = CustomerDayIndex()
@@ -497,6 +507,99 @@ class CustomerEmailClaim(Model):
     @staticmethod
     def key_for(email: str) -> str:
         return EMAIL_CLAIM.pk(email)
+
+
+class ErasureStatus(StrEnum):
+    IN_PROGRESS = "in_progress"  # claimed: sources being erased (resumable)
+    DONE = "done"
+
+
+class _ErasureGsi1(GlobalSecondaryIndex["ErasureRecord"]):
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+ERASURES_PARTITION = ERASURES.pk()
+
+
+class ErasureRecord(Model):
+    """``ERASURE#{customer id}`` / ``RECORD`` in the back-office table: one customer's
+    erasure, claimed before any source is touched and marked done in the transaction that
+    pseudonymises the customer record and writes the audit entry, so it happens once. While
+    ``in_progress`` it holds a lease: a run that died halfway is resumed by the next one after
+    ``lease_until``; a run stopped by an outside system's failure releases it at once. Holds
+    no personal data (ids, who, when, why, counts). Also in ``gsi1`` (``ERASURES`` /
+    ``{started_at}#{customer id}``): the erasures since a time are one Query (after a restore
+    of the tables, they are done again: ``erasures_redo``)."""
+
+    class Meta(BackOfficeMeta):
+        pass
+
+    PREFIX = ERASURE.prefix
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default=ERASURE.sk)
+    kind = UnicodeAttribute(default="erasure")
+    customer_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    actor = UnicodeAttribute()  # a staff username, or system#retention
+    reason = UnicodeAttribute()
+    claim_token = UnicodeAttribute(null=True)
+    lease_until = NumberAttribute(default=0)  # unix seconds
+    started_at = UnicodeAttribute()
+    done_at = UnicodeAttribute(null=True)
+    runs = NumberAttribute(default=0)  # claims taken: more than 1 means it resumed
+    summary = UnicodeAttribute(null=True)  # what was erased, in counts
+    gsi1pk = UnicodeAttribute(default=ERASURES_PARTITION)
+    gsi1sk = UnicodeAttribute(null=True)
+
+    by_time = _ErasureGsi1()
+
+    @classmethod
+    def key_for(cls, customer_id: str) -> str:
+        return ERASURE.pk(customer_id)
+
+
+RETENTION_PARTITION = RETENTION_CURSOR.pk()
+
+
+class RetentionCursor(Model):
+    """``RETENTION`` / ``CURSOR``: the first UTC day of ``order-day-index`` the retention job
+    has not finished (``orders.services.retention``); days before it are done. Moves forward
+    only."""
+
+    class Meta(BackOfficeMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True, default=RETENTION_PARTITION)
+    sk = UnicodeAttribute(range_key=True, default=RETENTION_CURSOR.sk)
+    kind = UnicodeAttribute(default="retention_cursor")
+    day = UnicodeAttribute()  # YYYY-MM-DD
+    updated_at = UnicodeAttribute(null=True)
+
+
+class RetentionHeld(Model):
+    """``RETENTION`` / ``HELD#{customer id}``: a customer due for erasure whose erasure was
+    refused (money or tickets in flight) or failed; each run of the retention job tries them
+    again (one Query of the partition) and deletes the item once erased."""
+
+    class Meta(BackOfficeMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True, default=RETENTION_PARTITION)
+    sk = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute(default="retention_held")
+    customer_id = UnicodeAttribute()
+    reason = UnicodeAttribute()  # why not yet, in words (order ids and states, no personal data)
+    since = UnicodeAttribute()
+
+    @staticmethod
+    def key_for(customer_id: str) -> str:
+        return RETENTION_HELD.sk_of(customer_id)
 
 
 # --- Catalog -----------------------------------------------------------------------------------
@@ -722,3 +825,55 @@ class DailyTotal(Model):
     orders = NumberAttribute(default=0)
     revenue = NumberAttribute(default=0)
     updated_at = UnicodeAttribute(null=True)
+
+
+class _LineListIndex(GlobalSecondaryIndex["OnSaleLine"]):
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class OnSaleLine(Model):
+    """``LINE#{sku}`` / ``STATE`` in the back-office table: an on-sale's line
+    (``orders.services.line``). Buyers are admitted in the order they arrived: everyone who
+    arrived up to ``admitted_until`` (µs since the epoch) may order. ``gsi1`` lists every line
+    (``LINES`` / sku) for the dashboard."""
+
+    class Meta(BackOfficeMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default=LINE.sk)
+    kind = UnicodeAttribute(default="onsale_line")
+    gsi1pk = UnicodeAttribute(default=LINE_LIST.pk())
+    gsi1sk = UnicodeAttribute()  # the sku
+    sku = UnicodeAttribute()
+    start_us = NumberAttribute()
+    hold_minutes = NumberAttribute()
+    admit_per_second = NumberAttribute()
+    admitted_until = NumberAttribute()  # µs: who arrived up to here may order
+    admitted = NumberAttribute(default=0)
+    waiting = NumberAttribute(default=0)  # arrivals past the cursor, as last counted
+    density = NumberAttribute(default=0)  # arrivals per second of arrival time past it
+    advanced_us = NumberAttribute(default=0)
+    sold_out = BooleanAttribute(default=False)
+    opened_by = UnicodeAttribute(default="")
+
+    lines = _LineListIndex()
+
+
+class LineArrivals(Model):
+    """``LINE#{sku}`` / ``ARRIVALS#{second}#{shard}``: how many joined the line in that second
+    (one of 16 shards, so a crowd's joins spread over 16 items)."""
+
+    class Meta(BackOfficeMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute(default="line_arrivals")
+    count = NumberAttribute(default=0)
+    expires_at = TTLAttribute(null=True)

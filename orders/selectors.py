@@ -280,6 +280,9 @@ _TIMELINE_KINDS = {
     "void_attempt": ("tickets", "Void at the vendor"),
     "retry_void": ("tickets", "Void retried"),
     "void_accepted": ("tickets", "Tickets left valid"),
+    # A customer's personal data (orders.services.personal_data).
+    "export_personal_data": ("other", "Personal data exported"),
+    "erase": ("edit", "Personal data erased"),
     # A Stripe event's outcome on this order, written by the payments app's event inbox.
     "stripe_event": ("webhook", "Stripe event"),
 }

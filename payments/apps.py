@@ -53,6 +53,7 @@ class PaymentsConfig(AppConfig):
         # Orders reach payments only through this one small interface (orders.payment_port).
         from integrations.stripe_client import AnswerWatcher, answers_watch
         from orders.payment_port import payment_gateway_set
+        from orders.personal_data import personal_data_module_register
         from orders.timeline import timeline_source_register
         from tickets.snapstart import on_restore
 
@@ -63,3 +64,5 @@ class PaymentsConfig(AppConfig):
         answers_watch(AnswerWatcher(unavailable=_stripe_unavailable, answered=_stripe_answered))
         # An order's timeline shows its payment attempts and refunds (orders.timeline).
         timeline_source_register(_order_payment_events)
+        # A customer's payments, Stripe metadata and events are personal data sources.
+        personal_data_module_register("payments.services.personal_data")

@@ -48,6 +48,9 @@ _SUPPORT = _VIEWER | {
 }
 _FINANCE = _SUPPORT | {
     "orders.refund_order",
+    # A customer's personal data: exported on request, erased on request (GDPR 15, 20, 17).
+    "orders.export_personal_data_customer",
+    "orders.erase_customer",
     "orders.add_tickettype",
     "orders.change_tickettype",
 }

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from devstack.stack import LocalStack, free_port, port_free
+from devstack.stripe_limits import StripeLimits
 from tests.log_guard import LogGuard, log_guard_install
 
 WITHOUT_SERVERS = "TESTS_WITHOUT_SERVERS"
@@ -57,6 +58,18 @@ def pytest_configure(config: pytest.Config) -> None:
     # Secrets Manager is tested in tests/core/test_config.py and tests/deploy/test_check_deploy.py.
     settings.SECRET_KEY = _stack.secrets.django_secret_key
     _log_guard = log_guard_install(vars(_stack.secrets).values())
+
+
+# Tests that build the Lambda package share ``.venv-deploy`` and the session's package: under
+# ``pytest -n 2 --dist loadgroup`` (make test) they run on one worker (the rehearsal runs after,
+# in a process of its own).
+_DEPLOY_GROUP = ("tests/deploy/test_lambda_handler.py", "tests/deploy/test_package.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(part in item.nodeid for part in _DEPLOY_GROUP):
+            item.add_marker(pytest.mark.xdist_group("deploy"))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -132,6 +145,22 @@ def aws(local_stack: LocalStack) -> Iterator[LocalStack]:
 def vendor_reset(stack: LocalStack) -> None:
     request = urllib.request.Request(f"{stack.vendor_url}/_requests", method="DELETE")
     urllib.request.urlopen(request, timeout=5).close()
+
+
+@pytest.fixture
+def stripe_wire(aws, monkeypatch) -> Iterator[StripeLimits]:
+    """The app's Stripe calls go through Stripe's documented limits and are counted on the
+    wire (``devstack.stripe_limits`` in front of localstripe): ``stats()`` tells what Stripe
+    was sent, per endpoint, and what it answered 429."""
+    from integrations.stripe_client import stripe_client_reset
+
+    proxy = StripeLimits(aws.stripe_url).start()
+    monkeypatch.setenv("STRIPE_API_BASE", proxy.url)
+    stripe_client_reset()
+    yield proxy
+    proxy.stop()
+    monkeypatch.undo()
+    stripe_client_reset()
 
 
 @pytest.fixture

@@ -188,6 +188,7 @@ WRITE_EXCEPTIONS = {
     "core/idempotency.py": "Idempotency-Key records: claim, complete, release",
     "core/submissions.py": "the admin's one-time form claims and action sequences",
     "core/ratelimit.py": "the rate-limit counter of the DRF throttle it implements",
+    "integrations/stripe_budget.py": "Stripe's request budget: the buckets of the limiter it is",
     "core/dynamodb.py": "defines transaction(), the helper services write through",
     # App modules that are a service by role, under another name.
     "orders/daily_totals.py": "the dashboard counters' service (daily_totals_record)",

@@ -29,3 +29,9 @@ def successful_fulfillments(stack) -> dict[str, int]:
         if request.get("answer") in (200, 201):
             counts[request["idempotency_key"]] = counts.get(request["idempotency_key"], 0) + 1
     return counts
+
+
+def vendor_erasures(stack) -> list[dict]:
+    """Every erasure request the vendor received (``POST /erasures``)."""
+    with urllib.request.urlopen(f"{stack.vendor_url}/_erasures", timeout=5) as response:
+        return json.load(response)

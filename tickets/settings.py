@@ -237,6 +237,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "OrderStateEnum": "orders.api_schema.ORDER_STATE_CHOICES",
         "FulfillmentStateEnum": "orders.api_schema.FULFILLMENT_STATE_CHOICES",
+        # Error codes two answers share (one enum component each, named, not hashed).
+        "NotFoundCodeEnum": ["not_found"],
+        "UnavailableCodeEnum": ["payment_provider_unavailable", "service_unavailable"],
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -263,9 +266,9 @@ CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 # The admin's "View site" link: the storefront's address (Terraform's ``storefront_url``);
 # unset, the admin shows no such link (the back office itself has no public site).
 STOREFRONT_URL = os.environ.get("STOREFRONT_URL", "").strip()
-CORS_URLS_REGEX = r"^/(catalog|orders|schema)(/.*)?$"
+CORS_URLS_REGEX = r"^/(catalog|orders|onsales|schema)(/.*)?$"
 CORS_ALLOW_METHODS = ["GET", "POST", "OPTIONS"]
-CORS_ALLOW_HEADERS = ["accept", "content-type", "idempotency-key"]
+CORS_ALLOW_HEADERS = ["accept", "content-type", "idempotency-key", "api-version", "line-token"]
 CORS_EXPOSE_HEADERS = ["retry-after", "x-request-id"]
 CORS_PREFLIGHT_MAX_AGE = 3600
 

@@ -1,4 +1,13 @@
-"""``order_create``: a storefront order, with its seats and its Stripe PaymentIntent.
+"""``order_create``: a storefront order, with its seats and (now or when the buyer pays) its
+Stripe PaymentIntent; ``order_payment_open``: the PaymentIntent of a deferred order.
+
+Two flows (``docs/onsale.md``): the original one (API version ``2025-01-01``, the default)
+opens the PaymentIntent while placing the order, steps 3 and 4 below; the deferred one
+(``defer_payment``, API version ``2026-12-07``) stops after step 2: placing an order costs
+DynamoDB only, and ``order_payment_open`` runs steps 3 and 4 when the buyer presses "Pay"
+(Stripe's deferred intent creation: the Payment Element collected the card with the amount and
+currency the order's answer gave). A cart abandoned before "Pay" never costs a Stripe call, and
+its expiry has nothing to cancel there.
 
 The steps, and what each guarantees:
 
@@ -37,6 +46,8 @@ from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from core.dynamodb import cancellation_codes, new_id, transaction, utc_now_iso
 from core.exceptions import (
     Conflict,
+    NotFound,
+    PaymentProviderBusy,
     PaymentProviderUnavailable,
     ServiceUnavailable,
     ValidationFailed,
@@ -49,6 +60,7 @@ from orders.models import Customer, CustomerEmailClaim, Order, OrderItem, OrderS
 from orders.payment_port import PaymentRefused, PaymentStarted, payment_gateway
 from orders.selectors import customer_id_for_email, order_get, ticket_types_get
 from orders.services.customers import customers_first_day_note
+from orders.services.line import LineError, line_pass_check
 from orders.services.seats import (
     TRANSIENT_CODES,
     seats_failure,
@@ -70,6 +82,11 @@ class SoldOut(Conflict):
     message = "Not enough seats are left for this order."
 
 
+class OrderNotPayable(Conflict):
+    code = "order_not_payable"
+    message = "This order can no longer be paid (it expired or was canceled, or is paid)."
+
+
 @dataclass(frozen=True)
 class OrderLine:
     sku: str
@@ -79,7 +96,7 @@ class OrderLine:
 @dataclass(frozen=True)
 class CreatedOrder:
     order: Order
-    client_secret: str
+    client_secret: str | None  # None: deferred, ``order_payment_open`` gives it
 
     def __repr__(self) -> str:
         return f"CreatedOrder(order_id={self.order.order_id!r})"
@@ -93,14 +110,23 @@ def order_create(
     lines: list[OrderLine],
     order_id: str | None = None,
     resume: bool = False,
+    defer_payment: bool = False,
+    line_token: str | None = None,
 ) -> CreatedOrder:
     """Create an order awaiting payment, with id ``order_id`` if given. ``resume`` is set when
     an idempotent request runs again after its first run died: the work that run already did
-    for ``order_id`` is reused, not repeated."""
+    for ``order_id`` is reused, not repeated. ``defer_payment``: no PaymentIntent now (the
+    buyer's "Pay" opens it, ``order_payment_open``)."""
     if resume and order_id and (existing := order_get(order_id=order_id)) is not None:
         order_id_var.set(order_id)
-        return _resume(existing)
+        return _resume(existing, defer_payment=defer_payment)
     order_id = order_id or new_id("ord")
+    for index, line in enumerate(lines):  # an on-sale admits through its line
+        try:
+            line_pass_check(sku=line.sku, token=line_token)
+        except LineError as refused:
+            refused.fields = {f"items.{index}.sku": [refused.message]}
+            raise
 
     items, currency = _priced_items(lines)
     email = email_normalise(email)
@@ -110,6 +136,13 @@ def order_create(
     # From here on the order exists: its lines carry its id (a refusal before, e.g. an unknown
     # sku or no seats left, logs none: there is no such order).
     order_id_var.set(order_id)
+    if defer_payment:
+        _daily_totals_count(order)
+        logger.info(
+            "order created, payment deferred",
+            extra={"total_amount": order.total_amount, "currency": order.currency},
+        )
+        return CreatedOrder(order=order, client_secret=None)
     gateway = payment_gateway()
     try:
         started = gateway.payment_start(
@@ -122,6 +155,8 @@ def order_create(
         )
         _order_abandon(order)
         order_id_var.set(None)  # deleted: the answer's log line names no order
+        if isinstance(error, PaymentProviderBusy):
+            raise  # a 429 with its Retry-After: nothing kept, try again then
         raise PaymentProviderUnavailable() from None
     try:
         _payment_record(order, started)
@@ -159,6 +194,8 @@ def order_create_idempotent(
     lines: list[OrderLine],
     render: Callable[[CreatedOrder], dict[str, Any]],
     client: str = "",
+    defer_payment: bool = False,
+    line_token: str | None = None,
 ) -> OrderCreateAnswer:
     """``order_create`` behind an ``Idempotency-Key`` (``core.idempotency``): the same key
     and body get the first answer again; a run that died is resumed (same order id), never
@@ -185,6 +222,8 @@ def order_create_idempotent(
             lines=lines,
             order_id=claim.subject_id if claim else None,
             resume=bool(claim and claim.taken_over),
+            defer_payment=defer_payment,
+            line_token=line_token,
         )
     except Exception:
         if claim is not None:
@@ -374,7 +413,7 @@ def _order_abandon(order: Order) -> None:
         logger.exception("could not abandon the order; the expiry job will cancel it")
 
 
-def _resume(order: Order) -> CreatedOrder:
+def _resume(order: Order, *, defer_payment: bool) -> CreatedOrder:
     """The same request again after its first run died: finish what is missing."""
     gateway = payment_gateway()
     if order.payment_intent_id:
@@ -382,8 +421,47 @@ def _resume(order: Order) -> CreatedOrder:
         return CreatedOrder(order=order, client_secret=secret)
     if order.status != OrderStatus.PENDING_PAYMENT.value:
         raise Conflict("This order can no longer be paid.")
+    if defer_payment:
+        return CreatedOrder(order=order, client_secret=None)
     started = gateway.payment_start(
         order_id=order.order_id, amount=int(order.total_amount), currency=order.currency
     )
     _payment_record(order, started)
+    return CreatedOrder(order=order, client_secret=started.client_secret)
+
+
+def order_payment_open(*, order_id: str) -> CreatedOrder:
+    """The buyer pays a deferred order: its PaymentIntent, created now (Stripe's idempotency
+    key ``order:{order_id}``, so a second click or a retry gets the same one) and recorded on
+    the order with the condition that it still awaits payment. An order expired or canceled
+    meanwhile is ``OrderNotPayable`` and the intent just made is canceled, so nobody can pay
+    it. ``PaymentProviderBusy`` (429, ``Retry-After``) when Stripe's budget has no slot in
+    time: nothing changed, the buyer presses "Pay" again then."""
+    order = order_get(order_id=order_id)
+    if order is None:
+        raise NotFound("No order with this id.")
+    order_id_var.set(order_id)
+    if order.status != OrderStatus.PENDING_PAYMENT.value:
+        raise OrderNotPayable()
+    gateway = payment_gateway()
+    if order.payment_intent_id:
+        secret = gateway.payment_client_secret(payment_intent_id=order.payment_intent_id)
+        return CreatedOrder(order=order, client_secret=secret)
+    try:
+        started = gateway.payment_start(
+            order_id=order.order_id, amount=int(order.total_amount), currency=order.currency
+        )
+    except PaymentRefused:
+        raise PaymentProviderUnavailable() from None
+    try:
+        _payment_record(order, started)
+    except PynamoDBException:
+        current = order_get(order_id=order_id)
+        if current is not None and current.payment_intent_id == started.payment_intent_id:
+            return CreatedOrder(order=current, client_secret=started.client_secret)  # a twin
+        gateway.payment_abandon(order_id=order_id, payment_intent_id=started.payment_intent_id)
+        if current is None or current.status != OrderStatus.PENDING_PAYMENT.value:
+            raise OrderNotPayable() from None
+        raise ServiceUnavailable() from None
+    logger.info("payment opened", extra={"total_amount": order.total_amount})
     return CreatedOrder(order=order, client_secret=started.client_secret)

@@ -167,6 +167,10 @@ def order_cancel_write(
     False when the order no longer awaits payment (or, with ``cutoff``, is younger). Whether to
     cancel, and the PaymentIntent's cancel before it, is ``orders.actions``'s decision."""
     condition = Order.status == OrderStatus.PENDING_PAYMENT.value
+    if not order.payment_intent_id:
+        # A deferred order whose buyer pressed "Pay" since it was read has a PaymentIntent
+        # now, which must be canceled first: not this write's to decide.
+        condition &= Order.payment_intent_id.does_not_exist()
     if cutoff is not None:  # expiry: only if the order is really that old
         condition &= Order.created_at < cutoff
     held = bool(order.seats_held)

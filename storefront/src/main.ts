@@ -1,6 +1,8 @@
 /**
- * The reference checkout: catalog -> order (with an Idempotency-Key) -> Stripe Payment Element
- * -> follow the order to `fulfilled` -> tickets. Plain TypeScript and the DOM, no framework.
+ * The reference checkout: catalog -> order (with an Idempotency-Key; seats held, no payment
+ * yet) -> Stripe Payment Element mounted with the order's amount and currency -> "Pay": the
+ * PaymentIntent from `POST /orders/{id}/payment`, confirmed with Stripe.js -> follow the order
+ * to `fulfilled` -> tickets. Plain TypeScript and the DOM, no framework.
  *
  * Every API call goes through the typed client (`src/api/client.ts`), so a change in the API's
  * document that this page does not handle fails `tsc` before it reaches a buyer.
@@ -12,6 +14,7 @@ import {
   FINAL_STATES,
   type OrderCreateInput,
   type OrderCreated,
+  type OrderPayment,
   type OrderState,
   type OrderStatus,
   retryAfterSeconds,
@@ -198,12 +201,75 @@ function idempotencyKey(body: OrderCreateInput): string {
   return pending.key;
 }
 
+// --- 2a. The on-sale's line ------------------------------------------------------------------
+
+// The place in each on-sale's line (a signed token the API gave), kept while the page lives.
+const lineTokens = new Map<string, string>();
+
+function lineSku(fields: Record<string, string[]> | undefined, items: OrderCreateInput["items"]): string | null {
+  for (const path of Object.keys(fields ?? {})) {
+    const match = /^items\.(\d+)\.sku$/.exec(path);
+    if (match) return items[Number(match[1])]?.sku ?? null;
+  }
+  return null;
+}
+
+/** Join the line of `sku` (once) and wait for our turn, showing the place; the token once
+ * admitted, null when the line ended (sold out) or could not be reached. */
+async function waitInLine(api: StorefrontClient, sku: string): Promise<string | null> {
+  let token = lineTokens.get(sku);
+  if (!token) {
+    let data;
+    try {
+      ({ data } = await api.POST("/onsales/{sku}/line", { params: { path: { sku } } }));
+    } catch {
+      data = undefined;
+    }
+    if (!data) {
+      showAlert("We could not put you in the line. Please try again in a moment.");
+      return null;
+    }
+    token = data.token;
+    lineTokens.set(sku, token);
+  }
+  for (;;) {
+    let answer;
+    try {
+      answer = await api.GET("/onsales/{sku}/line", { params: { path: { sku }, header: { "Line-Token": token } } });
+    } catch {
+      say("Connection lost; you keep your place. Still trying…");
+      await sleep(3000);
+      continue;
+    }
+    const { data, error } = answer;
+    if (!data) {
+      showAlert(error?.error.message ?? "Your place in the line was lost. Please reload the page.");
+      lineTokens.delete(sku);
+      return null;
+    }
+    if (data.status === "admitted") {
+      say("It is your turn: placing your order…");
+      return token;
+    }
+    if (data.status === "sold_out") {
+      showAlert("Sold out: every ticket has been sold, and the line has ended. Nothing was ordered or charged.");
+      say("");
+      return null;
+    }
+    const minutes = data.estimate_seconds >= 90 ? `about ${Math.round(data.estimate_seconds / 60)} min` : `about ${data.estimate_seconds} s`;
+    say(`You are in line: ${data.place} ahead of you, ${minutes}. Keep this page open; your place is kept.`);
+    await sleep(data.poll_after_seconds * 1000);
+  }
+}
+
 async function createOrder(api: StorefrontClient, body: OrderCreateInput): Promise<OrderCreated | null> {
   const key = idempotencyKey(body);
+  let lineToken: string | undefined;
   for (let attempt = 0; attempt < 5; attempt++) {
     let result;
     try {
-      result = await api.POST("/orders", { body, params: { header: { "Idempotency-Key": key } } });
+      const header = { "Idempotency-Key": key, ...(lineToken ? { "Line-Token": lineToken } : {}) };
+      result = await api.POST("/orders", { body, params: { header } });
     } catch {
       showAlert("We could not reach the ticket shop. Check your connection and press the button again; you will not be charged twice.");
       return null;
@@ -242,6 +308,15 @@ async function createOrder(api: StorefrontClient, body: OrderCreateInput): Promi
         );
         return null;
       }
+      case "line_pass_required":
+      case "line_not_admitted_yet": {
+        const sku = lineSku(error.error.fields, body.items);
+        const token = sku ? await waitInLine(api, sku) : null;
+        if (!token) return null;
+        lineToken = token;
+        attempt = 0; // the wait in line was not an attempt
+        continue;
+      }
       case "idempotency_in_progress":
         say("Still placing your order…");
         await sleep(1000);
@@ -273,7 +348,9 @@ async function startPayment(config: Config, order: OrderCreated): Promise<boolea
     );
     return false;
   }
-  elements = stripe.elements({ clientSecret: order.payment.client_secret });
+  // Stripe's deferred intent creation: the card is collected for this amount and currency, and
+  // the PaymentIntent is made only when the buyer pays (a cart never paid costs Stripe nothing).
+  elements = stripe.elements({ mode: "payment", amount: order.total_amount, currency: order.currency });
   const payment = elements.create("payment");
   $("payment-element").replaceChildren();
   payment.mount("#payment-element");
@@ -284,10 +361,57 @@ async function startPayment(config: Config, order: OrderCreated): Promise<boolea
   return true;
 }
 
-async function confirmPayment(): Promise<boolean> {
+// The order's PaymentIntent, opened now. Payments busy (Stripe's request budget): wait as told
+// and ask again, saying so; the seats stay held meanwhile.
+async function openPayment(api: StorefrontClient, orderId: string): Promise<OrderPayment | null> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    let result;
+    try {
+      result = await api.POST("/orders/{order_id}/payment", { params: { path: { order_id: orderId } } });
+    } catch {
+      showAlert("We could not reach the ticket shop. Check your connection and press Pay again; you will not be charged twice.");
+      return null;
+    }
+    const { data, error, response } = result;
+    if (data) return data;
+    if (!error) break;
+    switch (error.error.code) {
+      case "payment_provider_busy": {
+        const wait = retryAfterSeconds(response, 2);
+        say(`Payments are busy; trying again in ${wait} s. Your seats are held.`);
+        await sleep(wait * 1000);
+        continue;
+      }
+      case "order_not_payable":
+        showAlert("This order can no longer be paid: its hold ran out. Nothing was charged; please place a new order.");
+        return null;
+      case "payment_provider_unavailable":
+      case "service_unavailable": {
+        const wait = retryAfterSeconds(response, 5);
+        showAlert(`Payments are unavailable right now: our payment provider (Stripe) is not answering. Nothing was charged. Please try again in ${wait} seconds.`);
+        return null;
+      }
+      default:
+        showAlert(error.error.message);
+        return null;
+    }
+  }
+  showAlert("Payments are very busy. Nothing was charged; please press Pay again.");
+  return null;
+}
+
+async function confirmPayment(api: StorefrontClient, orderId: string): Promise<boolean> {
   if (!stripe || !elements) return false;
+  const submitted = await elements.submit();
+  if (submitted.error) {
+    showAlert(submitted.error.message ?? "Please check your card details.");
+    return false;
+  }
+  const payment = await openPayment(api, orderId);
+  if (!payment) return false;
   const { error } = await stripe.confirmPayment({
     elements,
+    clientSecret: payment.client_secret,
     redirect: "if_required",
     confirmParams: { return_url: window.location.href },
   });
@@ -458,7 +582,7 @@ async function main(): Promise<void> {
     payButton.disabled = true;
     say("Confirming your payment…");
     try {
-      if (await confirmPayment()) {
+      if (await confirmPayment(api, order.order_id)) {
         say("Payment sent. Waiting for confirmation…");
         await followOrder(api, order.order_id);
       } else {

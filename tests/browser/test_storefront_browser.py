@@ -5,6 +5,7 @@ signing and sending its own webhooks, and the stand-in vendor issuing the ticket
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import tempfile
 import urllib.request
@@ -239,15 +240,42 @@ def test_rate_limited_and_stripe_unavailable_are_explained(
     aws.provision_config({"orders_rate_limit_per_minute": "30"})
     config_cache_clear()
     monkeypatch.setenv("STRIPE_API_BASE", f"http://127.0.0.1:{free_port()}")  # nothing there
+    # Placing the order needs no Stripe (the payment is opened at "Pay"): seats held.
     page.get_by_role("button", name="Continue to payment").click()
+    pay(page, PAYS)
     expect(page.get_by_role("alert")).to_contain_text("Payments are unavailable right now")
     page.screenshot(path=str(artifacts / "storefront-stripe-unavailable.png"), full_page=True)
-    assert all_orders() == []
+    [order] = all_orders()
+    assert order.status == OrderStatus.PENDING_PAYMENT and order.payment_intent_id is None
 
     monkeypatch.undo()
-    page.get_by_role("button", name="Continue to payment").click()  # same Idempotency-Key
-    expect(page.get_by_role("heading", name="2. Pay")).to_be_visible()
+    page.get_by_role("button", name="Pay").click()  # the same order, its PaymentIntent now
+    expect(page.locator("#order-state")).to_have_attribute(
+        "data-state", re.compile("paid|fulfilled"), timeout=15_000
+    )
     assert len(all_orders()) == 1
+
+
+def test_a_buyer_waits_in_the_on_sales_line_then_buys(aws, catalog, storefront, new_page, client):
+    """An on-sale with a line: the page joins it, shows the place while earlier buyers
+    go first (one admitted a second), then orders with its pass and pays."""
+    from datetime import UTC, datetime
+
+    from orders.services.line import onsale_open
+
+    onsale_open(sku="ga-2027", start=datetime.now(UTC), hold_minutes=15, admit_per_second=1)
+    for _ in range(10):
+        assert client.post("/onsales/ga-2027/line").status_code == 201
+    page = new_page()
+    choose_and_order(page, storefront, {"General admission": 1})
+    expect(page.locator("#progress")).to_contain_text("You are in line", timeout=10_000)
+    expect(page.get_by_role("heading", name="2. Pay")).to_be_visible(timeout=30_000)
+    pay(page, PAYS)
+    expect(page.locator("#order-state")).to_have_attribute(
+        "data-state", re.compile("paid|fulfilled"), timeout=20_000
+    )
+    [order] = all_orders()
+    assert order.items[0].sku == "ga-2027"
 
 
 def test_the_checkout_says_every_mistake_at_once_and_reads_well_after_paying(

@@ -134,3 +134,16 @@ def test_a_record_past_its_expiry_is_claimed_anew_even_before_the_ttl_deletes_it
 
     assert (fresh.subject_id, fresh.replay) == ("ord_second", None)
     assert record().status == "IN_PROGRESS"
+
+
+def test_a_run_slower_than_its_lease_finishes_after_its_retry_without_an_error(aws):
+    """The first run outlived its lease; its retry took over and answered first. The slow run
+    answers too (the same subject: a take-over resumes it) and the stored answer stays."""
+    slow = claim()
+    record().update(actions=[IdempotencyRecord.lease_until.set(0)])
+    retry = claim(subject_id="ord_second")
+    idempotency_complete(claim=retry, status=201, body={"order_id": "ord_first", "by": "retry"})
+
+    idempotency_complete(claim=slow, status=201, body={"order_id": "ord_first", "by": "slow"})
+
+    assert claim().replay == (201, {"order_id": "ord_first", "by": "retry"})

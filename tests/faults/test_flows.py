@@ -31,6 +31,8 @@ SAMPLE = {
     "void_on_refund": [("crash", 0.5)],
     "void_sweep": [("lose", 0.5)],
     "email_resend": [("error", 0.6)],
+    "erasure": [("crash", 0.6)],
+    "retention": [("error", 0.5)],
 }
 
 
@@ -58,6 +60,7 @@ HUMAN_SAMPLE = [
     ("staff_refund", "twice"),
     ("staff_cancel", "two_staff"),
     ("capacity_edit", "two_staff"),
+    ("erasure", "twice"),
 ]
 assert {kind for _, kind in HUMAN_SAMPLE} == set(HUMAN_KINDS)
 

@@ -116,3 +116,48 @@ def test_a_wrong_api_key_is_permanent_and_the_key_is_not_in_the_summary(aws):
     assert isinstance(outcome, Permanent)
     assert outcome.summary.startswith("401")
     assert "vk_wrong_key_123" not in outcome.summary
+
+
+# --- The erasure verb (POST /erasures) --------------------------------------------------------
+
+
+def _erase(order_id: str = "ord_vendortest000000000000"):
+    from integrations.vendor_client import erasure_request
+
+    return erasure_request(
+        order_id=order_id, pseudonym_email="erased-1@erased.invalid", pseudonym_name="Erased 1"
+    )
+
+
+def test_an_erasure_replaces_the_buyer_the_vendor_holds_and_is_safe_to_repeat(aws):
+    from integrations.vendor_client import Erased
+    from tests.vendor import vendor_erasures
+
+    _request()
+
+    first, again = _erase(), _erase()
+
+    assert first == again == Erased(order_id="ord_vendortest000000000000", held=True)
+    (fulfillment,) = vendor_requests(aws)
+    assert fulfillment["body"]["customer"] == {"email": "erased-1@erased.invalid",
+                                               "name": "Erased 1"}  # fmt: skip
+    assert {e["idempotency_key"] for e in vendor_erasures(aws)} == {
+        "erasure:ord_vendortest000000000000"
+    }
+
+
+def test_an_erasure_of_an_order_the_vendor_never_had_is_done(aws):
+    from integrations.vendor_client import Erased
+
+    assert _erase("ord_neverfulfilled00000000") == Erased("ord_neverfulfilled00000000", False)
+
+
+@pytest.mark.parametrize(
+    ("mode", "kind"),
+    [("unavailable", Retryable), ("rate_limit", Retryable), ("reject", Permanent)],
+)
+def test_an_erasure_the_vendor_cannot_take_now_or_refuses_is_classified(aws, mode, kind):
+    _request()
+    vendor_behave(aws, mode, times=1)
+
+    assert isinstance(_erase(), kind)

@@ -299,7 +299,7 @@ def test_cancel_on_an_order_paid_in_stripe_says_so_and_points_to_the_sync(aws, s
     assert order_get(order.order_id).status == OrderStatus.PENDING_PAYMENT
 
 
-def test_reconciling_costs_a_bounded_number_of_requests_per_order_and_never_scans(aws):
+def test_reconciling_costs_a_bounded_number_of_requests_per_order_and_never_scans(aws, stripe_wire):
     from core.dynamodb_requests import dynamodb_requests
 
     for _ in range(4):
@@ -316,4 +316,10 @@ def test_reconciling_costs_a_bounded_number_of_requests_per_order_and_never_scan
     from integrations.stripe_client import refunds_list
 
     named = {r.payment_intent_id or r.charge_id for r in refunds_list(created_after=None)}
+    budget_writes = calls.pop("UpdateItem", 0)
     assert sum(calls.values()) <= 1 + 4 * 2 + len(named), dict(calls)
+    # And Stripe's request budget: per request Stripe was sent, a slot of its endpoint and
+    # one of the account, each one conditional write, two when the bucket was idle
+    # (integrations.stripe_budget).
+    stripe_requests = sum(stripe_wire.stats()["forwarded"].values())
+    assert budget_writes <= 4 * stripe_requests

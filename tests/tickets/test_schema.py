@@ -28,7 +28,14 @@ def test_the_schema_is_a_valid_openapi_3_document(client):
 def test_the_schema_lists_every_path_of_the_api(client):
     paths = _schema(client)["paths"]
 
-    assert set(paths) == {"/catalog", "/orders", "/orders/{order_id}", "/webhooks/stripe"}
+    assert set(paths) == {
+        "/catalog",
+        "/orders",
+        "/orders/{order_id}",
+        "/orders/{order_id}/payment",
+        "/onsales/{sku}/line",
+        "/webhooks/stripe",
+    }
     assert set(paths["/orders"]) == {"post"}
     assert paths["/webhooks/stripe"]["post"]["tags"] == ["stripe"]
 
@@ -51,7 +58,13 @@ def test_every_error_answer_lists_the_codes_a_client_must_handle(client):
     schema = _schema(client)
     order_create = schema["paths"]["/orders"]["post"]["responses"]
 
-    assert set(order_create) == {"201", "400", "405", "406", "409", "415", "422", "429", "503"}
+    assert set(order_create) == {
+        "201", "400", "403", "405", "406", "409", "415", "422", "429", "503"
+    }  # fmt: skip
+    assert _error_codes(schema, order_create["403"]) == {
+        "line_pass_required",
+        "line_not_admitted_yet",
+    }
     assert {"validation_error", "invalid_idempotency_key", "malformed_json"} <= _error_codes(
         schema, order_create["400"]
     )
@@ -61,7 +74,7 @@ def test_every_error_answer_lists_the_codes_a_client_must_handle(client):
         "conflict",
     }
     assert _error_codes(schema, order_create["422"]) == {"idempotency_key_reused"}
-    assert _error_codes(schema, order_create["429"]) == {"rate_limited"}
+    assert _error_codes(schema, order_create["429"]) == {"rate_limited", "payment_provider_busy"}
     assert _error_codes(schema, order_create["503"]) == {
         "payment_provider_unavailable",
         "service_unavailable",

@@ -22,6 +22,7 @@ export type { components, paths };
 export type CatalogEntry = Schemas["CatalogEntry"];
 export type OrderCreateInput = Schemas["OrderCreateInputRequest"];
 export type OrderCreated = Schemas["OrderCreated"];
+export type OrderPayment = Schemas["OrderPayment"];
 export type OrderStatus = Schemas["OrderStatus"];
 export type OrderState = Schemas["OrderStateEnum"];
 export type IssuedTicket = Schemas["IssuedTicket"];
@@ -30,10 +31,18 @@ export type ApiError = { error: { code: string; message: string; fields?: Record
 
 export type StorefrontClient = Client<paths>;
 
+/**
+ * The API version this client is written for (the `API-Version` header): the deferred payment
+ * flow. `POST /orders` holds the seats and answers `payment: null`; the Payment Element is
+ * mounted with the order's `total_amount` and `currency`; at "Pay", `POST
+ * /orders/{order_id}/payment` gives the client secret to confirm with.
+ */
+export const API_VERSION = "2026-12-07";
+
 export function storefrontClient(baseUrl: string, fetchImpl?: typeof fetch): StorefrontClient {
   return createClient<paths>({
     baseUrl: baseUrl.replace(/\/+$/, ""),
-    headers: { Accept: "application/json" },
+    headers: { Accept: "application/json", "API-Version": API_VERSION },
     ...(fetchImpl ? { fetch: fetchImpl } : {}),
   });
 }

@@ -24,6 +24,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/onsales/{sku}/line": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Where you are in the line
+         * @description Your place, an estimate, and when to ask again; `admitted` once your turn came. Costs one read: poll it every `poll_after_seconds`.
+         */
+        get: operations["line_status"];
+        put?: never;
+        /**
+         * Join an on-sale's line
+         * @description When `POST /orders` answers `403 line_pass_required`, the ticket type is on sale through a line: join it here, then poll `GET /onsales/{sku}/line` with the token (first come, first admitted). Your place is in the signed token you get.
+         */
+        post: operations["line_join"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/orders": {
         parameters: {
             query?: never;
@@ -35,7 +59,7 @@ export interface paths {
         put?: never;
         /**
          * Create an order and its payment
-         * @description Prices come from the catalog; the seats are held in the same write as the order. Pay with Stripe.js and `payment.client_secret`, then follow `GET /orders/{order_id}`. At most 10 lines, one per sku, 1 to 20 tickets each. Rate limited per client address (`429`).
+         * @description Prices come from the catalog; the seats are held in the same write as the order. With `API-Version: 2026-12-07` no payment is opened yet (`payment` is null): mount Stripe's Payment Element with `total_amount` and `currency`, and at "Pay" call `POST /orders/{order_id}/payment` for the client secret. Without it (or with 2025-01-01), pay with Stripe.js and `payment.client_secret`. Then follow `GET /orders/{order_id}`. At most 10 lines, one per sku, 1 to 20 tickets each. Rate limited per client address (`429`).
          */
         post: operations["order_create"];
         delete?: never;
@@ -58,6 +82,26 @@ export interface paths {
         get: operations["order_retrieve"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/orders/{order_id}/payment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pay an order: its PaymentIntent
+         * @description The deferred flow's second step, when the buyer presses "Pay" (after `elements.submit()`): the order's PaymentIntent, created now for `amount` and `currency` (the order's, as the Payment Element was mounted with), then confirm it with `client_secret`. Idempotent: the same order always gets the same PaymentIntent. `429 payment_provider_busy`: payments are busy (Stripe's request budget); nothing changed, send it again after `Retry-After` seconds.
+         */
+        post: operations["order_payment_open"];
         delete?: never;
         options?: never;
         head?: never;
@@ -125,6 +169,61 @@ export interface components {
              */
             state: components["schemas"]["StateEnum"];
         };
+        Line: {
+            /**
+             * @description `waiting`: poll again after `poll_after_seconds`. `admitted`: place the order with this `token` in the `Line-Token` header. `sold_out`: the line has ended.
+             *
+             *     * `waiting` - waiting
+             *     * `admitted` - admitted
+             *     * `sold_out` - sold_out
+             */
+            status: components["schemas"]["LineStatusEnum"];
+            /** @description Your place (signed): keep it, send it back. */
+            token: string;
+            /** @description About how many buyers are ahead of you. */
+            place: number;
+            /** @description About how long until admitted. */
+            estimate_seconds: number;
+            /** Format: double */
+            poll_after_seconds: number;
+        };
+        /** @description The one error body. */
+        LineNotFoundError: {
+            error: components["schemas"]["LineNotFoundErrorDetail"];
+        };
+        LineNotFoundErrorDetail: {
+            /** @description Machine-readable; switch on it. `not_found`: No on-sale is open for this ticket type. */
+            code: components["schemas"]["NotFoundCodeEnum"];
+            /** @description For people; may change, do not parse. */
+            message: string;
+            /** @description Validation errors (and `sold_out`) only: a dotted path in the request body -> messages, e.g. `"items.0.quantity"`. Show each next to its input. */
+            fields?: {
+                [key: string]: string[];
+            };
+        };
+        /**
+         * @description * `waiting` - waiting
+         *     * `admitted` - admitted
+         *     * `sold_out` - sold_out
+         * @enum {string}
+         */
+        LineStatusEnum: "waiting" | "admitted" | "sold_out";
+        /** @description The one error body. */
+        LineTokenInvalidError: {
+            error: components["schemas"]["LineTokenInvalidErrorDetail"];
+        };
+        LineTokenInvalidErrorDetail: {
+            /** @description Machine-readable; switch on it. `line_pass_required`: This line token is not valid for this on-sale; join again. */
+            code: components["schemas"]["LineTokenInvalidErrorDetailCodeEnum"];
+            /** @description For people; may change, do not parse. */
+            message: string;
+            /** @description Validation errors (and `sold_out`) only: a dotted path in the request body -> messages, e.g. `"items.0.quantity"`. Show each next to its input. */
+            fields?: {
+                [key: string]: string[];
+            };
+        };
+        /** @enum {string} */
+        LineTokenInvalidErrorDetailCodeEnum: "line_pass_required";
         MaskedCustomer: {
             /** @description Masked, e.g. j***@example.com. */
             email: string;
@@ -176,13 +275,15 @@ export interface components {
         };
         /** @enum {string} */
         NotAcceptableErrorDetailCodeEnum: "not_acceptable";
+        /** @enum {string} */
+        NotFoundCodeEnum: "not_found";
         /** @description The one error body. */
         NotFoundError: {
             error: components["schemas"]["NotFoundErrorDetail"];
         };
         NotFoundErrorDetail: {
             /** @description Machine-readable; switch on it. `not_found`: No order with this id. */
-            code: components["schemas"]["NotFoundErrorDetailCodeEnum"];
+            code: components["schemas"]["NotFoundCodeEnum"];
             /** @description For people; may change, do not parse. */
             message: string;
             /** @description Validation errors (and `sold_out`) only: a dotted path in the request body -> messages, e.g. `"items.0.quantity"`. Show each next to its input. */
@@ -190,14 +291,12 @@ export interface components {
                 [key: string]: string[];
             };
         };
-        /** @enum {string} */
-        NotFoundErrorDetailCodeEnum: "not_found";
         /** @description The one error body. */
         OrderCreateBadRequestError: {
             error: components["schemas"]["OrderCreateBadRequestErrorDetail"];
         };
         OrderCreateBadRequestErrorDetail: {
-            /** @description Machine-readable; switch on it. `validation_error`: The body is not valid; `fields` names every bad field; `invalid_idempotency_key`: Idempotency-Key is not 1 to 255 visible ASCII characters; `malformed_json`: The body is not valid JSON; `body_too_large`: The request body is too large; `bad_request`: The request cannot be processed (e.g. a forbidden Host). */
+            /** @description Machine-readable; switch on it. `validation_error`: The body is not valid; `fields` names every bad field; `invalid_idempotency_key`: Idempotency-Key is not 1 to 255 visible ASCII characters; `invalid_api_version`: API-Version is not one this API knows; `malformed_json`: The body is not valid JSON; `body_too_large`: The request body is too large; `bad_request`: The request cannot be processed (e.g. a forbidden Host). */
             code: components["schemas"]["OrderCreateBadRequestErrorDetailCodeEnum"];
             /** @description For people; may change, do not parse. */
             message: string;
@@ -207,7 +306,7 @@ export interface components {
             };
         };
         /** @enum {string} */
-        OrderCreateBadRequestErrorDetailCodeEnum: "bad_request" | "body_too_large" | "invalid_idempotency_key" | "malformed_json" | "validation_error";
+        OrderCreateBadRequestErrorDetailCodeEnum: "bad_request" | "body_too_large" | "invalid_api_version" | "invalid_idempotency_key" | "malformed_json" | "validation_error";
         /** @description The one error body. */
         OrderCreateConflictError: {
             error: components["schemas"]["OrderCreateConflictErrorDetail"];
@@ -245,12 +344,12 @@ export interface components {
         /** @enum {string} */
         OrderCreateKeyReusedErrorDetailCodeEnum: "idempotency_key_reused";
         /** @description The one error body. */
-        OrderCreateUnavailableError: {
-            error: components["schemas"]["OrderCreateUnavailableErrorDetail"];
+        OrderCreateLineError: {
+            error: components["schemas"]["OrderCreateLineErrorDetail"];
         };
-        OrderCreateUnavailableErrorDetail: {
-            /** @description Machine-readable; switch on it. `payment_provider_unavailable`: The payment provider is unavailable; try again shortly; `service_unavailable`: A service we depend on is unavailable; try again shortly. */
-            code: components["schemas"]["OrderCreateUnavailableErrorDetailCodeEnum"];
+        OrderCreateLineErrorDetail: {
+            /** @description Machine-readable; switch on it. `line_pass_required`: This on-sale admits buyers through its line: join it first; `line_not_admitted_yet`: Your place in the line has not been reached yet. */
+            code: components["schemas"]["OrderCreateLineErrorDetailCodeEnum"];
             /** @description For people; may change, do not parse. */
             message: string;
             /** @description Validation errors (and `sold_out`) only: a dotted path in the request body -> messages, e.g. `"items.0.quantity"`. Show each next to its input. */
@@ -259,7 +358,21 @@ export interface components {
             };
         };
         /** @enum {string} */
-        OrderCreateUnavailableErrorDetailCodeEnum: "payment_provider_unavailable" | "service_unavailable";
+        OrderCreateLineErrorDetailCodeEnum: "line_not_admitted_yet" | "line_pass_required";
+        /** @description The one error body. */
+        OrderCreateUnavailableError: {
+            error: components["schemas"]["OrderCreateUnavailableErrorDetail"];
+        };
+        OrderCreateUnavailableErrorDetail: {
+            /** @description Machine-readable; switch on it. `payment_provider_unavailable`: The payment provider is unavailable; try again shortly; `service_unavailable`: A service we depend on is unavailable; try again shortly. */
+            code: components["schemas"]["UnavailableCodeEnum"];
+            /** @description For people; may change, do not parse. */
+            message: string;
+            /** @description Validation errors (and `sold_out`) only: a dotted path in the request body -> messages, e.g. `"items.0.quantity"`. Show each next to its input. */
+            fields?: {
+                [key: string]: string[];
+            };
+        };
         OrderCreated: {
             /** @description Keep it: `GET /orders/{order_id}`. */
             order_id: string;
@@ -270,7 +383,8 @@ export interface components {
             /** @description Minor units of `currency`. */
             total_amount: number;
             items: components["schemas"]["OrderItem"][];
-            payment: components["schemas"]["NewOrderPayment"];
+            /** @description API-Version 2025-01-01 (the default): the PaymentIntent to confirm. API-Version 2026-12-07: null; mount the Payment Element with `total_amount` and `currency`, and at "Pay" get the PaymentIntent from `POST /orders/{order_id}/payment`. */
+            payment: components["schemas"]["NewOrderPayment"] | null;
             created_at: string;
         };
         OrderItem: {
@@ -282,6 +396,45 @@ export interface components {
             unit_amount: number;
             /** @description unit_amount x quantity. */
             amount: number;
+        };
+        /** @description The one error body. */
+        OrderNotPayableError: {
+            error: components["schemas"]["OrderNotPayableErrorDetail"];
+        };
+        OrderNotPayableErrorDetail: {
+            /** @description Machine-readable; switch on it. `order_not_payable`: This order can no longer be paid (expired, canceled or paid). */
+            code: components["schemas"]["OrderNotPayableErrorDetailCodeEnum"];
+            /** @description For people; may change, do not parse. */
+            message: string;
+            /** @description Validation errors (and `sold_out`) only: a dotted path in the request body -> messages, e.g. `"items.0.quantity"`. Show each next to its input. */
+            fields?: {
+                [key: string]: string[];
+            };
+        };
+        /** @enum {string} */
+        OrderNotPayableErrorDetailCodeEnum: "order_not_payable";
+        OrderPayment: {
+            payment_intent_id: string;
+            /** @description For Stripe.js to confirm the payment. */
+            client_secret: string;
+            /** @description Minor units: the order's total. */
+            amount: number;
+            /** @description ISO 4217, lower case. */
+            currency: string;
+        };
+        /** @description The one error body. */
+        OrderPaymentUnavailableError: {
+            error: components["schemas"]["OrderPaymentUnavailableErrorDetail"];
+        };
+        OrderPaymentUnavailableErrorDetail: {
+            /** @description Machine-readable; switch on it. `payment_provider_unavailable`: The payment provider is unavailable; try again shortly; `service_unavailable`: A service we depend on is unavailable; try again shortly. */
+            code: components["schemas"]["UnavailableCodeEnum"];
+            /** @description For people; may change, do not parse. */
+            message: string;
+            /** @description Validation errors (and `sold_out`) only: a dotted path in the request body -> messages, e.g. `"items.0.quantity"`. Show each next to its input. */
+            fields?: {
+                [key: string]: string[];
+            };
         };
         /** @enum {string} */
         OrderStateEnum: "pending_payment" | "paid" | "fulfilled" | "fulfillment_failed" | "canceled" | "refunded" | "partially_refunded";
@@ -314,11 +467,27 @@ export interface components {
         /** @enum {string} */
         OutcomeEnum: "applied" | "unchanged" | "stale" | "not_ours" | "duplicate" | "ignored";
         /** @description The one error body. */
+        PaymentBusyError: {
+            error: components["schemas"]["PaymentBusyErrorDetail"];
+        };
+        PaymentBusyErrorDetail: {
+            /** @description Machine-readable; switch on it. `payment_provider_busy`: Payments are busy; try again in a moment (see Retry-After). */
+            code: components["schemas"]["PaymentBusyErrorDetailCodeEnum"];
+            /** @description For people; may change, do not parse. */
+            message: string;
+            /** @description Validation errors (and `sold_out`) only: a dotted path in the request body -> messages, e.g. `"items.0.quantity"`. Show each next to its input. */
+            fields?: {
+                [key: string]: string[];
+            };
+        };
+        /** @enum {string} */
+        PaymentBusyErrorDetailCodeEnum: "payment_provider_busy";
+        /** @description The one error body. */
         RateLimitedError: {
             error: components["schemas"]["RateLimitedErrorDetail"];
         };
         RateLimitedErrorDetail: {
-            /** @description Machine-readable; switch on it. `rate_limited`: Too many requests; slow down. */
+            /** @description Machine-readable; switch on it. `rate_limited`: Too many requests; slow down; `payment_provider_busy`: Payments are busy; try again in a moment. */
             code: components["schemas"]["RateLimitedErrorDetailCodeEnum"];
             /** @description For people; may change, do not parse. */
             message: string;
@@ -328,13 +497,15 @@ export interface components {
             };
         };
         /** @enum {string} */
-        RateLimitedErrorDetailCodeEnum: "rate_limited";
+        RateLimitedErrorDetailCodeEnum: "payment_provider_busy" | "rate_limited";
         /**
          * @description * `valid` - valid
          *     * `void` - void
          * @enum {string}
          */
         StateEnum: "valid" | "void";
+        /** @enum {string} */
+        UnavailableCodeEnum: "payment_provider_unavailable" | "service_unavailable";
         /** @description The one error body. */
         UnsupportedMediaTypeError: {
             error: components["schemas"]["UnsupportedMediaTypeErrorDetail"];
@@ -459,12 +630,125 @@ export interface operations {
             };
         };
     };
+    line_status: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The token `POST /onsales/{sku}/line` gave you. */
+                "Line-Token": string;
+                /** @description Optional: your own id for this request, to match your logs with ours. Used and echoed if it is 1 to 128 of `A-Z a-z 0-9 = ; : . _ -`; otherwise ignored and we make one (never an error). */
+                "X-Request-Id"?: string;
+            };
+            path: {
+                sku: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    /** @description The id of this request, on every answer (success or error) and on every log line it wrote. Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Line"];
+                };
+            };
+            /** @description The token is missing, altered or for another on-sale: join the line again. */
+            403: {
+                headers: {
+                    /** @description The id of this request, on every answer (success or error) and on every log line it wrote. Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LineTokenInvalidError"];
+                };
+            };
+            /** @description No line for this sku: order directly with `POST /orders`. */
+            404: {
+                headers: {
+                    /** @description The id of this request, on every answer (success or error) and on every log line it wrote. Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LineNotFoundError"];
+                };
+            };
+            /** @description Another method than the documented ones; `Allow` lists them. */
+            405: {
+                headers: {
+                    /** @description The id of this request, on every answer (success or error) and on every log line it wrote. Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MethodNotAllowedError"];
+                };
+            };
+        };
+    };
+    line_join: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Optional: your own id for this request, to match your logs with ours. Used and echoed if it is 1 to 128 of `A-Z a-z 0-9 = ; : . _ -`; otherwise ignored and we make one (never an error). */
+                "X-Request-Id"?: string;
+            };
+            path: {
+                sku: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            201: {
+                headers: {
+                    /** @description The id of this request, on every answer (success or error) and on every log line it wrote. Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Line"];
+                };
+            };
+            /** @description No line for this sku: order directly with `POST /orders`. */
+            404: {
+                headers: {
+                    /** @description The id of this request, on every answer (success or error) and on every log line it wrote. Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LineNotFoundError"];
+                };
+            };
+            /** @description Another method than the documented ones; `Allow` lists them. */
+            405: {
+                headers: {
+                    /** @description The id of this request, on every answer (success or error) and on every log line it wrote. Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MethodNotAllowedError"];
+                };
+            };
+        };
+    };
     order_create: {
         parameters: {
             query?: never;
             header?: {
+                /** @description `2025-01-01` (the default): the order's answer carries its PaymentIntent (`payment.client_secret`). `2026-12-07`: the PaymentIntent is opened when the buyer pays (`POST /orders/{order_id}/payment`), so a cart never paid costs Stripe nothing; `payment` is null. Anything else: `400 invalid_api_version`. */
+                "API-Version"?: "2025-01-01" | "2026-12-07";
                 /** @description Optional, strongly recommended: 1 to 255 visible ASCII characters (no spaces), e.g. a UUID made when the buyer presses Buy and kept until the order exists. Kept 24 hours. The same key with the same body answers the first answer again (same order, same `client_secret`), so a retry after a timeout or a lost connection never makes a second order. The same key with another body: `422 idempotency_key_reused`. While the first request with the key still runs: `409 idempotency_in_progress` (retry in a second). A malformed key: `400 invalid_idempotency_key`. */
                 "Idempotency-Key"?: string;
+                /** @description During an on-sale with a line: the token of `POST /onsales/{sku}/line`, once `GET /onsales/{sku}/line` says `admitted`. Without it, `403 line_pass_required`. */
+                "Line-Token"?: string;
                 /** @description Optional: your own id for this request, to match your logs with ours. Used and echoed if it is 1 to 128 of `A-Z a-z 0-9 = ; : . _ -`; otherwise ignored and we make one (never an error). */
                 "X-Request-Id"?: string;
             };
@@ -496,6 +780,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OrderCreateBadRequestError"];
+                };
+            };
+            /** @description The ticket type is on sale through a line: join it (`POST /onsales/{sku}/line`), poll until `admitted`, then send the order again with `Line-Token`. Nothing was created. */
+            403: {
+                headers: {
+                    /** @description The id of this request, on every answer (success or error) and on every log line it wrote. Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderCreateLineError"];
                 };
             };
             /** @description Another method than the documented ones; `Allow` lists them. */
@@ -553,7 +848,7 @@ export interface operations {
                     "application/json": components["schemas"]["OrderCreateKeyReusedError"];
                 };
             };
-            /** @description Too many orders from this client address this minute (the SSM parameter `orders_rate_limit_per_minute`, default 30). Nothing was created; wait `Retry-After` seconds. */
+            /** @description `rate_limited`: too many orders from this client address this minute (the SSM parameter `orders_rate_limit_per_minute`, default 30). `payment_provider_busy` (the original flow only): Stripe's request budget had no slot for the PaymentIntent. Either way nothing was created; wait `Retry-After` seconds. */
             429: {
                 headers: {
                     /** @description The id of this request, on every answer (success or error) and on every log line it wrote. Quote it when you report a problem. */
@@ -636,6 +931,102 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["NotAcceptableError"];
+                };
+            };
+        };
+    };
+    order_payment_open: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Optional: your own id for this request, to match your logs with ours. Used and echoed if it is 1 to 128 of `A-Z a-z 0-9 = ; : . _ -`; otherwise ignored and we make one (never an error). */
+                "X-Request-Id"?: string;
+            };
+            path: {
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    /** @description The id of this request, on every answer (success or error) and on every log line it wrote. Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderPayment"];
+                };
+            };
+            /** @description No order with this id (or it is not an order id). Check the id you kept from `POST /orders`. */
+            404: {
+                headers: {
+                    /** @description The id of this request, on every answer (success or error) and on every log line it wrote. Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description Another method than the documented ones; `Allow` lists them. */
+            405: {
+                headers: {
+                    /** @description The id of this request, on every answer (success or error) and on every log line it wrote. Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MethodNotAllowedError"];
+                };
+            };
+            /** @description `Accept` excludes `application/json`. */
+            406: {
+                headers: {
+                    /** @description The id of this request, on every answer (success or error) and on every log line it wrote. Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotAcceptableError"];
+                };
+            };
+            /** @description The order expired (its hold ran out), was canceled or is paid: place a new order. */
+            409: {
+                headers: {
+                    /** @description The id of this request, on every answer (success or error) and on every log line it wrote. Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderNotPayableError"];
+                };
+            };
+            /** @description Stripe's request budget has no slot right now. Nothing changed (the seats stay held): send the same request after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description The id of this request, on every answer (success or error) and on every log line it wrote. Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before sending the same request again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentBusyError"];
+                };
+            };
+            /** @description Stripe (or the database) did not answer in time. Send it again after `Retry-After`. */
+            503: {
+                headers: {
+                    /** @description The id of this request, on every answer (success or error) and on every log line it wrote. Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before sending the same request again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderPaymentUnavailableError"];
                 };
             };
         };
