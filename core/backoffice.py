@@ -94,10 +94,6 @@ BUYER_EMAIL = Key(
     "MAIL#", "{kind}", "one e-mail to an order's buyer (confirmation, tickets, refund#n...)",
     "orders.models",
 )  # fmt: skip
-MAIL_QUEUE = Key(
-    "MAILQUEUE", "{next_at}", "e-mails waiting to be sent or retried (gsi1pk)",
-    "orders.services.buyer_mail", exact=True, index=True,
-)  # fmt: skip
 DAILY_TOTALS = Key(
     "DAILYTOTALS", "{day}", "the dashboard's counters of a day", "orders.models", exact=True
 )

@@ -388,6 +388,16 @@ resource "aws_dynamodb_table" "backoffice" {
     type = "S"
   }
 
+  attribute {
+    name = "mail_queue"
+    type = "S"
+  }
+
+  attribute {
+    name = "mail_next_at"
+    type = "S"
+  }
+
   global_secondary_index {
     name            = "gsi1"
     hash_key        = "gsi1pk"
@@ -401,6 +411,15 @@ resource "aws_dynamodb_table" "backoffice" {
     name            = "gsi2"
     hash_key        = "gsi2pk"
     range_key       = "gsi2sk"
+    projection_type = "ALL"
+  }
+
+  # Sparse: the buyers' e-mails waiting to be sent (orders.models.BuyerEmail). An index of its
+  # own so the public role is granted this queue and none of gsi1's lists.
+  global_secondary_index {
+    name            = "mail-queue-index"
+    hash_key        = "mail_queue"
+    range_key       = "mail_next_at"
     projection_type = "ALL"
   }
 

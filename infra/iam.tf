@@ -195,13 +195,7 @@ data "aws_iam_policy_document" "public" {
   statement {
     sid       = "QueueOfBuyersEmail"
     actions   = ["dynamodb:Query"]
-    resources = ["${aws_dynamodb_table.backoffice.arn}/index/gsi1"]
-
-    condition {
-      test     = "ForAllValues:StringLike"
-      variable = "dynamodb:LeadingKeys"
-      values   = ["MAILQUEUE"]
-    }
+    resources = ["${aws_dynamodb_table.backoffice.arn}/index/mail-queue-index"]
   }
 
   statement {

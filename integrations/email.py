@@ -121,7 +121,9 @@ def email_send(
         subject=subject, body=text, from_email=settings.sender, to=[to]
     )
     message.attach_alternative(html, "text/html")
-    extra: dict[str, object] = {}
+    # Named explicitly (anymail leaves a raw message's sender to SES's parsing of the From
+    # header): IAM authorises ses:SendEmail on this identity.
+    extra: dict[str, object] = {"FromEmailAddress": settings.sender}
     if settings.configuration_set:
         extra["ConfigurationSetName"] = settings.configuration_set
     if tags:

@@ -746,15 +746,19 @@ class BuyerEmailStatus(StrEnum):
     SUPPRESSED = "suppressed"  # not sent: the address is undeliverable (a hard bounce)
 
 
+MAIL_DUE = "due"  # ``BuyerEmail.mail_queue`` while the e-mail waits to be sent or retried
+
+
 class BuyerEmailQueueIndex(GlobalSecondaryIndex["BuyerEmail"]):
-    """The back-office table's ``gsi1``, as the e-mail queue reads it (``MAILQUEUE``)."""
+    """The back-office table's sparse ``mail-queue-index`` (``core.models``): the e-mails
+    waiting, by next attempt."""
 
     class Meta:
-        index_name = "gsi1"
+        index_name = "mail-queue-index"
         projection = AllProjection()
 
-    gsi1pk = UnicodeAttribute(hash_key=True)
-    gsi1sk = UnicodeAttribute(range_key=True)
+    mail_queue = UnicodeAttribute(hash_key=True)
+    mail_next_at = UnicodeAttribute(range_key=True)
 
 
 class BuyerEmail(Model):
@@ -762,7 +766,7 @@ class BuyerEmail(Model):
     buyer, and the one record that it was sent (``orders.services.buyer_mail``). Its sort key
     makes it once per order and kind (``confirmation``, ``tickets``, ``refund#{total}``,
     ``cancellation``; a staff resend ``{kind}#resend#{submit}``). While queued it is in
-    ``gsi1`` (``MAILQUEUE`` / next attempt time) for the sweeper.
+    the sparse ``mail-queue-index`` (``due`` / next attempt time) for the sweeper.
 
     The owner of every e-mail record: it keeps no full address (only ``sent_to_masked``) and
     no message body (the body is rendered from the order when sent); erasing a customer
@@ -786,8 +790,8 @@ class BuyerEmail(Model):
     last_error = UnicodeAttribute(null=True)  # SES's answer, no address
     created_at = UnicodeAttribute()
     sent_at = UnicodeAttribute(null=True)
-    gsi1pk = UnicodeAttribute(null=True)  # ``MAILQUEUE`` while queued
-    gsi1sk = UnicodeAttribute(null=True)  # the next attempt's time, then the order and kind
+    mail_queue = UnicodeAttribute(null=True)  # ``MAIL_DUE`` while queued
+    mail_next_at = UnicodeAttribute(null=True)  # the next attempt's time, the order, the kind
 
     queue_index = BuyerEmailQueueIndex()
 

@@ -7,8 +7,8 @@ Life of one e-mail (``orders.models.BuyerEmail``, the one record of it):
 1. ``buyer_email_queue`` (called by ``orders.actions`` and the fulfillment when something the
    buyer must hear of happened) writes the record with ``attribute_not_exists``: its key,
    ``MAIL#{order_id}`` / ``{kind}``, makes it once per order and kind whatever repeats (a
-   webhook delivered twice, a sync). Queued, it is in the back-office table's ``gsi1``
-   (``MAILQUEUE`` / next attempt time); then a send is asked for without waiting
+   webhook delivered twice, a sync). Queued, it is in the back-office table's sparse
+   ``mail-queue-index`` (``due`` / next attempt time); then a send is asked for without waiting
    (``task_dispatch``: Zappa's async task in Lambda, inline or a thread locally).
 2. ``buyer_email_send`` takes a lease on the record (a conditional write: two workers never
    send one e-mail at once), renders the message from the order as it is now (Django
@@ -43,7 +43,6 @@ from django.template.loader import render_to_string
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from core.audit import SYSTEM_MAIL, audit_record
-from core.backoffice import MAIL_QUEUE
 from core.dynamodb import condition_failed, iso_utc, utc_now_iso
 from core.exceptions import ApplicationError, NotFound
 from core.formatting import money_format, when
@@ -59,6 +58,7 @@ from integrations.email import (
 )
 from orders.emails import email_mask, email_normalise
 from orders.models import (
+    MAIL_DUE,
     BuyerEmail,
     BuyerEmailKind,
     BuyerEmailStatus,
@@ -123,8 +123,8 @@ def buyer_email_queue(
         refund_total=refund_total,
         requested_by=requested_by,
         created_at=iso_utc(now),
-        gsi1pk=MAIL_QUEUE.pk(),
-        gsi1sk=f"{iso_utc(now)}#{order_id}#{kind.value}",
+        mail_queue=MAIL_DUE,
+        mail_next_at=f"{iso_utc(now)}#{order_id}#{kind.value}",
     )
     try:
         record.save(condition=BuyerEmail.pk.does_not_exist())
@@ -219,7 +219,7 @@ def buyer_email_send(*, order_id: str, sk: str, now: datetime | None = None) -> 
             [
                 BuyerEmail.attempts.set(attempts),
                 BuyerEmail.last_error.set(outcome.summary[:200]),
-                BuyerEmail.gsi1sk.set(f"{next_at}#{order.order_id}#{kind.value}"),
+                BuyerEmail.mail_next_at.set(f"{next_at}#{order.order_id}#{kind.value}"),
             ],
         )
         return "retry"
@@ -239,8 +239,8 @@ def buyer_email_send(*, order_id: str, sk: str, now: datetime | None = None) -> 
 def _out_of_queue(status: BuyerEmailStatus, error: str | None) -> list[Any]:
     actions = [
         BuyerEmail.status.set(status.value),
-        BuyerEmail.gsi1pk.remove(),
-        BuyerEmail.gsi1sk.remove(),
+        BuyerEmail.mail_queue.remove(),
+        BuyerEmail.mail_next_at.remove(),
     ]
     if error is not None:
         actions.append(BuyerEmail.last_error.set(error))
@@ -344,13 +344,13 @@ class MailSweepReport:
 
 
 def buyer_emails_sweep(*, now: datetime | None = None, limit: int = SWEEP_PAGE) -> MailSweepReport:
-    """Send the due e-mails, oldest due first (one Query of ``gsi1``'s ``MAILQUEUE``
-    partition, never a Scan): the ones whose dispatch was lost, and the retries."""
+    """Send the due e-mails, oldest due first (one Query of the sparse
+    ``mail-queue-index``, never a Scan): the ones whose dispatch was lost, and the retries."""
     report = MailSweepReport()
     current = now or datetime.now(UTC)
     # "~" sorts after every "{time}#..." of the moment: everything due up to now.
     for record in BuyerEmail.queue_index.query(
-        MAIL_QUEUE.pk(), BuyerEmail.gsi1sk <= f"{iso_utc(current)}~", limit=limit
+        MAIL_DUE, BuyerEmail.mail_next_at <= f"{iso_utc(current)}~", limit=limit
     ):
         outcome = buyer_email_send(order_id=record.order_id, sk=record.sk, now=current)
         setattr(report, outcome, getattr(report, outcome) + 1)
