@@ -69,6 +69,7 @@ from orders.services.attention import order_reinstate as _order_reinstate
 from orders.services.buyer_mail import buyer_email_queue
 from orders.services.customers import customer_contact_change
 from orders.services.fulfillment import fulfillment_retry_now, fulfillment_start
+from orders.services.ticket_types import ticket_type_sales_stop
 from orders.services.voids import tickets_void_request, void_accept, void_retry
 
 logger = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ __all__ = [
     "CANCEL_REASONS",
     "REFUNDABLE",
     "Applied",
+    "EventCancellationStep",
     "ExpiryReport",
     "OrderBeingPaid",
     "OrderNotCancelable",
@@ -84,6 +86,10 @@ __all__ = [
     "buyer_contact_change",
     "dispute_decided",
     "dispute_opened",
+    "event_canceled_order_cancel",
+    "event_canceled_tell",
+    "event_cancellation_step",
+    "event_sales_stop",
     "fulfillment_retry",
     "order_cancel",
     "order_reinstate",
@@ -488,3 +494,68 @@ def order_reinstate(*, order_id: str, staff: str) -> bool:
     """A canceled order whose payment went through anyway is paid again, if its seats can be
     taken back (``orders.services.attention.order_reinstate``). False if nothing changed."""
     return _order_reinstate(order_id=order_id, staff=staff)
+
+
+# --- An event canceled (``payments.services.event_cancellation`` runs it) -------------------
+
+EVENT_CANCELED_REASON = "The event is canceled"
+
+
+@dataclass(frozen=True)
+class EventCancellationStep:
+    """What canceling the event of one ticket type does to one order.
+
+    ``kind``: ``cancel`` (unpaid: the order is canceled, its seats back, no money moved);
+    ``refund`` (paid: ``amount``, the type's part, is refunded, capped by what is left, and
+    ``ticket_ids``, the type's valid tickets, are voided first); ``wait`` (its tickets are being
+    issued: come back, so a ticket issued later is not left valid); ``none`` (it does not hold
+    the type, or nothing of it is left: canceled or refunded already)."""
+
+    kind: str
+    amount: int = 0
+    ticket_ids: tuple[str, ...] = ()
+
+
+def event_sales_stop(*, sku: str, staff: str) -> bool:
+    """The event of ``sku`` is canceled: the type is never sold again (out of the catalog,
+    refused by ``POST /orders``). True the first time."""
+    return ticket_type_sales_stop(sku=sku, staff=staff)
+
+
+def event_cancellation_step(order: Order, *, sku: str) -> EventCancellationStep:
+    items = [item for item in order.items or [] if item.sku == sku]
+    if not items:
+        return EventCancellationStep("none")
+    if order.status == OrderStatus.PENDING_PAYMENT:
+        return EventCancellationStep("cancel")
+    if order.status == OrderStatus.PAID and order.fulfillment_status in (
+        FulfillmentStatus.NOT_STARTED,
+        FulfillmentStatus.PENDING,
+    ):
+        return EventCancellationStep("wait")
+    if order.status not in REFUNDABLE:
+        return EventCancellationStep("none")
+    valid = tuple(
+        t.ticket_id
+        for t in order.tickets or []
+        if t.sku == sku and t.current_state == TicketState.VALID
+    )
+    return EventCancellationStep("refund", sum(int(i.amount) for i in items), valid)
+
+
+def event_canceled_order_cancel(*, order_id: str, staff: str) -> bool:
+    """An unpaid order holding the canceled type is canceled whole (its seats back; the buyer
+    gets the cancellation e-mail and may order the other types again). False while a payment
+    lands or is in progress: the job comes back to it."""
+    try:
+        order_cancel(order_id=order_id, staff=staff, reason=EVENT_CANCELED_REASON)
+    except OrderBeingPaid:
+        return False
+    return True
+
+
+def event_canceled_tell(*, order_id: str, sku: str, refunded: int) -> bool:
+    """Tell the buyer their event is canceled and what is refunded, once per order and type."""
+    return buyer_email_queue(
+        order_id=order_id, kind=BuyerEmailKind.EVENT_CANCELED, about=sku, refund_total=refunded
+    )

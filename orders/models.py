@@ -663,6 +663,9 @@ class TicketType(Model):
     # How many ``SeatShard`` items hold the seats; absent or 1: ``available`` on this item.
     # Chosen when the type is created, not changed afterwards.
     seat_shards = NumberAttribute(null=True)
+    # Its event was canceled (``payments.services.event_cancellation``): no longer sold, never
+    # again; its orders are refunded that part.
+    event_canceled_at = UnicodeAttribute(null=True)
 
     catalog_index = CatalogIndex()
     list_index = TicketTypeListIndex()
@@ -736,7 +739,8 @@ class BuyerEmailKind(StrEnum):
     CONFIRMATION = "confirmation"  # paid: items, amounts, the link to the order's page
     TICKETS = "tickets"  # issued by the vendor
     REFUND = "refund"  # money went back (one per refunded total: ``refund#{total}``)
-    CANCELLATION = "cancellation"  # canceled by staff, or its event canceled
+    CANCELLATION = "cancellation"  # canceled by staff
+    EVENT_CANCELED = "event_canceled"  # one of its ticket types' event canceled (per type)
 
 
 class BuyerEmailStatus(StrEnum):
@@ -782,6 +786,7 @@ class BuyerEmail(Model):
     mail_kind = UnicodeAttribute()  # a ``BuyerEmailKind``
     status = UnicodeAttribute(default=BuyerEmailStatus.QUEUED.value)
     refund_total = NumberAttribute(null=True)  # a refund's e-mail: the refunded total
+    about = UnicodeAttribute(null=True)  # an event's cancellation: the ticket type's sku
     requested_by = UnicodeAttribute(null=True)  # a resend: the staff member
     attempts = NumberAttribute(default=0)
     lease_until = NumberAttribute(null=True)

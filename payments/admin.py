@@ -33,7 +33,10 @@ from dynamo_admin.paging import ListSource, Partition
 from dynamo_admin.shapes import dynamo_shape
 from orders import actions as order_actions
 from orders.models import Order, TicketState
-from payments import selectors
+from payments import (
+    admin_event_cancellation,  # noqa: F401  (registers its extension)
+    selectors,
+)
 from payments.admin_attention import site_urls as attention_site_urls
 from payments.models import (
     EventOutcome,

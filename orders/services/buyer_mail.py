@@ -46,6 +46,7 @@ from core.audit import SYSTEM_MAIL, audit_record
 from core.dynamodb import condition_failed, iso_utc, utc_now_iso
 from core.exceptions import ApplicationError, NotFound
 from core.formatting import money_format, when
+from core.jobs import task_dispatch
 from core.metrics import metric_emit
 from core.ratelimit import rate_hit
 from integrations.email import (
@@ -68,7 +69,6 @@ from orders.models import (
 )
 from orders.selectors import customer_get, customer_id_for_email, order_get
 from orders.services.fulfillment.attempts import backoff_delay
-from orders.services.fulfillment.dispatch import task_dispatch
 
 logger = logging.getLogger(__name__)
 
@@ -83,12 +83,14 @@ SUBJECTS = {
     BuyerEmailKind.TICKETS: "Your tickets for order {order_id}",
     BuyerEmailKind.REFUND: "Refund of {amount} for order {order_id}",
     BuyerEmailKind.CANCELLATION: "Your order {order_id} is canceled",
+    BuyerEmailKind.EVENT_CANCELED: "Canceled: {event}. We refund {amount} of order {order_id}",
 }
 KIND_WORDS = {
     BuyerEmailKind.CONFIRMATION: "Order confirmation",
     BuyerEmailKind.TICKETS: "Tickets",
     BuyerEmailKind.REFUND: "Refund",
     BuyerEmailKind.CANCELLATION: "Cancellation",
+    BuyerEmailKind.EVENT_CANCELED: "Event canceled",
 }
 
 
@@ -109,11 +111,18 @@ def buyer_email_queue(
     refund_total: int | None = None,
     resend: str = "",
     requested_by: str | None = None,
+    about: str = "",
 ) -> bool:
     """Queue the ``kind`` e-mail of an order and ask for it to be sent; False if it was
     queued (or sent) before: once per order and kind (a refund: once per refunded total;
-    a staff resend: once per submit, ``resend``)."""
-    part = f"resend#{resend}" if resend else (str(refund_total) if refund_total else "")
+    a staff resend: once per submit, ``resend``; an event's cancellation: once per ticket
+    type, ``about``, with ``refund_total`` the part refunded)."""
+    part = (
+        f"resend#{resend}" if resend
+        else about if about
+        else str(refund_total) if refund_total
+        else ""
+    )  # fmt: skip
     now = datetime.now(UTC)
     record = BuyerEmail(
         pk=BuyerEmail.key_for(order_id),
@@ -122,6 +131,7 @@ def buyer_email_queue(
         mail_kind=kind.value,
         refund_total=refund_total,
         requested_by=requested_by,
+        about=about or None,
         created_at=iso_utc(now),
         mail_queue=MAIL_DUE,
         mail_next_at=f"{iso_utc(now)}#{order_id}#{kind.value}",
@@ -293,9 +303,16 @@ def buyer_email_render(
             if t.current_state != TicketState.VOID_PENDING or kind != BuyerEmailKind.TICKETS
         ],
         "resent": bool(record.requested_by),
+        # An event's cancellation: the canceled type's name (as ordered) and its tickets.
+        "event": next((i.name for i in order.items if i.sku == record.about), record.about),
+        "event_tickets": [
+            t.code or t.ticket_id for t in order.tickets or [] if t.sku == record.about
+        ],
     }
     subject = SUBJECTS[kind].format(
-        order_id=order.order_id, amount=money_format(refund, order.currency)
+        order_id=order.order_id,
+        amount=money_format(refund, order.currency),
+        event=context["event"],
     )
     text = render_to_string(f"orders/email/{kind.value}.txt", context)
     html = render_to_string(f"orders/email/{kind.value}.html", context)

@@ -38,6 +38,7 @@ from core.audit import SYSTEM_BACKOFFICE, SYSTEM_FULFILLMENT
 from core.config import parameters_get
 from core.dynamodb import iso_utc
 from core.exceptions import Conflict, NotFound
+from core.jobs import task_dispatch
 from core.logging import log_scope, request_id_var
 from core.metrics import metric_emit
 from integrations.vendor_client import (
@@ -52,7 +53,6 @@ from orders.selectors import order_get
 from orders.services.changes import order_change
 from orders.services.fulfillment.attempts import backoff_delay, vendor_lease
 from orders.services.fulfillment.breaker import breaker_record, breaker_state, now_or
-from orders.services.fulfillment.dispatch import task_dispatch
 
 logger = logging.getLogger(__name__)
 
