@@ -402,7 +402,13 @@ def _time_passes(run: Run, seconds: int = 3600) -> None:
         if event.lease_until:
             event.update(actions=[WebhookEvent.lease_until.set(int(event.lease_until) - seconds)])
     from orders.models import BuyerEmail
+    from payments.services.event_cancellation import event_cancellation_get
 
+    cancellation = event_cancellation_get(sku=run.sku)  # a run of the job that died
+    if cancellation is not None and cancellation.lease_until:
+        cancellation.update(
+            actions=[type(cancellation).lease_until.set(int(cancellation.lease_until) - seconds)]
+        )
     if run.customer_id:  # an erasure claimed by a run that died
         from orders.models import ErasureRecord
 
@@ -862,6 +868,46 @@ def _expect_voided(run: Run) -> list[str]:
     return problems
 
 
+def _event_cancel_form(run: Run, browser: Any) -> tuple[str, dict[str, Any]]:
+    """The ticket type's "Cancel the event", confirmed after its dry run with a note."""
+    from tests.admin_forms import confirmation_form
+
+    url = f"/admin/orders/tickettype/{run.sku}/"
+    form = confirmation_form(browser, url, "cancel_event")
+    return f"{url}action/cancel_event/", {**form, "note": "fault run: the event is canceled"}
+
+
+def _event_cancel_post(run: Run) -> Any:
+    return _form_post(run, _event_cancel_form, "finance")
+
+
+def _event_cancel_recover(run: Run) -> None:
+    """Staff look at the page and cancel again if it shows no cancellation; the every-minute
+    job runs (a died run's lease past); Stripe's webhook; the other jobs."""
+    from payments.services.event_cancellation import (
+        event_cancellation_get,
+        event_cancellations_continue,
+    )
+
+    if event_cancellation_get(sku=run.sku) is None:
+        run.notes.append("staff canceled the event again")
+        _event_cancel_post(run)
+    for _ in range(3):
+        _time_passes(run)
+        event_cancellations_continue()
+    _refund_webhook(run)
+    _jobs(run)
+
+
+def _expect_event_canceled(run: Run) -> list[str]:
+    """The event's cancellation done, its order refunded in full and its tickets void."""
+    from payments.services.event_cancellation import event_cancellation_get
+
+    record = event_cancellation_get(sku=run.sku)
+    problems = [] if record and record.status == "done" else ["the cancellation is not done"]
+    return problems + _expect_voided(run)
+
+
 def _setup_void_due(run: Run) -> None:
     """A fulfilled order refunded in full whose void met a 503 (queued for the sweeper)."""
     from payments.services.refunds import refund_create
@@ -1101,6 +1147,9 @@ FLOWS: dict[str, Flow] = {
         # sweeper, an e-mail resent by staff (every flow above also sends e-mails).
         Flow("void_on_refund", _setup_paid_full_refund, _full_refund_post, _full_refund_recover,
              _expect_voided, _expect_voided, form=_full_refund_form, role="finance"),
+        Flow("event_cancel", _setup_paid_full_refund, _event_cancel_post, _event_cancel_recover,
+             _expect_event_canceled, _expect_event_canceled, form=_event_cancel_form,
+             role="finance"),
         Flow("void_sweep", _setup_void_due, _void_sweep_action, _jobs_recover, _expect_voided,
              _expect_voided),
         Flow("email_resend", _setup_resend, _resend_post, _resend_recover, _expect_resent,

@@ -814,6 +814,10 @@ class TicketTypeAdmin(DynamoModelAdmin):
     details = [
         ("Seats left", lambda t: "unlimited" if t.available is None else t.available),
         ("Seat shards", lambda t: int(t.seat_shards or 1)),
+        (
+            "Event",
+            lambda t: f"canceled {when(t.event_canceled_at)}" if t.event_canceled_at else "-",
+        ),
         ("Updated", lambda t: when(t.updated_at)),
     ]
 

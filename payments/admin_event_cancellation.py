@@ -94,7 +94,9 @@ def _progress_rows(ticket_type: TicketType) -> list[dict[str, Any]]:
         {"What": "Refunds Stripe refused", "Value": int(record.orders_failed)},
     ]
     if not done:
-        rows.append({"What": "Orders placed up to", "Value": f"{record.cursor_day} walked"})
+        rows.append(
+            {"What": "Orders placed before this day: all handled", "Value": record.cursor_day}
+        )
         if record.orders_waiting:
             rows.append(
                 {"What": "Waiting (tickets being issued)", "Value": int(record.orders_waiting)}

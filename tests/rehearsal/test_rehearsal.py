@@ -339,10 +339,12 @@ def test_zappa_deploy_creates_both_functions_their_schedules_and_their_apis(
         stages = {s["stageName"] for s in apigateway.get_stages(restApiId=api["id"])["item"]}
         assert zappa_stage in stages
     # The jobs run where their permissions are (docs/deploy.md, "Scheduled jobs"): the
-    # personal-data retention in the back office's function, the others in the public API's.
+    # personal-data retention and the event cancellations in the back office's function, the
+    # others in the public API's.
     assert deployed["settings"]["events"]
     assert [e["function"] for e in deployed["backoffice_settings"]["events"]] == [
-        "orders.jobs.personal_data_retention"
+        "orders.jobs.personal_data_retention",
+        "payments.jobs_backoffice.event_cancellations_continue",
     ]
 
 
