@@ -332,7 +332,7 @@ def lambda_coldstart(
     import secrets as random_tokens
     import tempfile
 
-    from deploy.build import stage_environment
+    from deploy.build import stage_environment, stage_handler
     from devstack.lambda_runtime import (
         LambdaRuntime,
         package_unpack,
@@ -356,20 +356,26 @@ def lambda_coldstart(
             bare_dir.mkdir()
             (bare_dir / "handler.py").write_text(BARE_HANDLER)
             tree_read_only(bare_dir)
-            app = LambdaRuntime(package_unpack(package, work / "with"), runtime_dir, env)
+            public_handler = stage_handler(PUBLIC_STAGE)
+            app = LambdaRuntime(
+                package_unpack(package, work / "with"), runtime_dir, env, public_handler
+            )
             backoffice = LambdaRuntime(
-                package_unpack(backoffice_package, work / "backoffice"), runtime_dir, backoffice_env
+                package_unpack(backoffice_package, work / "backoffice"),
+                runtime_dir,
+                backoffice_env,
+                stage_handler(BACKOFFICE_STAGE),
             )
             bare = LambdaRuntime(bare_dir, runtime_dir, env)
             runtimes = {"package": app, "bare": bare}
             if before:  # one function answering every path, as before the split
-                runtimes["before"] = LambdaRuntime(
+                runtimes["before"] = LambdaRuntime(  # Zappa's own handler then
                     package_unpack(before, work / "before"), runtime_dir, env
                 )
             if sources_only:
                 stripped = _strip_bytecode(package, work / "sources-only.zip")
                 runtimes["sources only"] = LambdaRuntime(
-                    package_unpack(stripped, work / "without"), runtime_dir, env
+                    package_unpack(stripped, work / "without"), runtime_dir, env, public_handler
                 )
             _prod_data(stack, app)
             tag = random_tokens.token_hex(3)

@@ -22,7 +22,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from deploy.build import stage_config, stage_environment
+from deploy.build import stage_config, stage_environment, stage_handler
 from devstack.lambda_runtime import (
     API_HOST,
     LambdaRuntime,
@@ -52,6 +52,7 @@ def _function(package: Path, stage: str, local_stack: LocalStack, root: Path) ->
         task_dir=package_unpack(package, root / "task"),
         runtime_dir=runtime_standin(root / "runtime"),
         environment=environment,
+        handler=stage_handler(stage),
     )
 
 
