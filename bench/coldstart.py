@@ -328,6 +328,7 @@ def lambda_coldstart(
     packages: tuple[Path, Path] | None,
     sources_only: bool,
     before: Path | None = None,
+    keep: Path | None = None,
 ) -> bool:
     import secrets as random_tokens
     import tempfile
@@ -347,6 +348,12 @@ def lambda_coldstart(
         with tempfile.TemporaryDirectory(prefix="coldstart-") as tmp:
             work = Path(tmp)
             package, backoffice_package = packages or _packages_build(stack, work)
+            if keep and not packages:  # for --package/--backoffice-package next time
+                import shutil
+
+                keep.mkdir(parents=True, exist_ok=True)
+                for built in (package, backoffice_package):
+                    shutil.copy2(built, keep / built.name)
             runtime_dir = runtime_standin(work / "runtime")
             local = {k: v for k, v in stack.environment().items() if k.startswith("AWS_")}
             local["STRIPE_API_BASE"] = stack.stripe_url
@@ -492,6 +499,9 @@ def main() -> None:
         help="also a one-function package from before the split, answering every path "
         "(e.g. built from an older commit with `python -m deploy package`)",
     )
+    parser.add_argument(
+        "--keep-packages", type=Path, help="copy the two packages it builds into this folder"
+    )
     parser.add_argument("--no-lambda", action="store_true", help="only the source-tree measurement")
     parser.add_argument(
         "--sources-only", action="store_true", help="also GET /health from the package without .pyc"
@@ -515,7 +525,7 @@ def main() -> None:
         built = (args.package, args.backoffice_package) if args.package else None
         if args.package and not args.backoffice_package:
             parser.error("--package needs --backoffice-package")
-        lambda_coldstart(args.runs, built, args.sources_only, args.before)
+        lambda_coldstart(args.runs, built, args.sources_only, args.before, args.keep_packages)
 
 
 if __name__ == "__main__":
