@@ -32,7 +32,10 @@ these functions: infra/ and zappa_settings.json). An event of another kind is re
 an error.
 
 Django is set up once per environment, at the first event (its settings module is the stage's
-``django_settings``, read from the ``zappa_settings`` module Zappa writes into the package).
+``django_settings``, read from the ``zappa_settings`` module Zappa writes into the package), or
+during Lambda's init phase when ``INSTANTIATE_LAMBDA_HANDLER_ON_IMPORT`` is a Lambda variable
+(Zappa's name for the same switch: with SnapStart the snapshot then holds a set-up Django and
+``tickets/snapstart.py``'s hooks; docs/deploy.md, "Lambda SnapStart").
 """
 
 from __future__ import annotations
@@ -175,3 +178,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> Any:
         management.call_command(*event["manage"].split(" "))
         return {}
     raise ValueError(f"not an event this function handles (keys: {sorted(event)[:10]})")
+
+
+if os.environ.get("INSTANTIATE_LAMBDA_HANDLER_ON_IMPORT"):
+    _setup()
