@@ -81,10 +81,14 @@ def _setup() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
         binary_support = bool(getattr(settings, "BINARY_SUPPORT", False))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tickets.settings")
 
+    import django
     from apig_wsgi import make_lambda_handler
-    from django.core.wsgi import get_wsgi_application
+    from django.apps import apps
+    from django.core.handlers.wsgi import WSGIHandler
 
-    application = _lambda_environ(get_wsgi_application(), stage)
+    if not apps.ready:  # in Lambda, always; set up already when a test calls the handler
+        django.setup(set_prefix=False)  # what get_wsgi_application() does, then:
+    application = _lambda_environ(WSGIHandler(), stage)
     _handler = make_lambda_handler(application, binary_support=binary_support)
     return _handler
 
