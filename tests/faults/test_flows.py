@@ -28,6 +28,10 @@ SAMPLE = {
     "reconciliation": [("throttle", 0.5)],
     "capacity_edit": [("conflict", 0.5)],
     "capacity_edit_sharded": [("crash", 0.7)],
+    "void_on_refund": [("crash", 0.5)],
+    "event_cancel": [("crash", 0.5)],
+    "void_sweep": [("lose", 0.5)],
+    "email_resend": [("error", 0.6)],
     "erasure": [("crash", 0.6)],
     "retention": [("error", 0.5)],
 }
