@@ -1,6 +1,6 @@
 """The deployed handler works without AWS: the package unpacked into a read-only directory,
 a fresh interpreter that sees only the package (and boto3/botocore standing in for the Lambda
-runtime's), Zappa's ``handler.lambda_handler`` called with real API Gateway REST proxy events,
+runtime's), the stage's handler (``tickets.lambda_handler``) called with real API Gateway REST proxy events,
 EventBridge scheduled events and Zappa's ``manage`` events, against the local emulators.
 
 Adding an endpoint's case takes a few lines in a test below, e.g. when they land::
