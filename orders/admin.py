@@ -196,12 +196,19 @@ def _undeliverable(customer: Customer | None) -> str | None:
 
 def _resend(kind: BuyerEmailKind) -> Callable[[HttpRequest, Order, dict[str, Any]], str]:
     def run(request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
-        buyer_email_resend(
+        resend = buyer_email_resend(
             order_id=order.order_id,
             kind=kind,
             staff=request.user.get_username(),
             submission_id=data[SUBMISSION_ID],
         )
+        if not resend.queued:
+            earlier = resend.earlier
+            by = f" by {earlier.requested_by} at {when(earlier.created_at)}" if earlier else ""
+            return (
+                f"{KIND_WORDS[kind]} e-mail of order {order.order_id} was resent a moment "
+                f"ago{by}: not sent again."
+            )
         return (
             f"{KIND_WORDS[kind]} e-mail of order {order.order_id} queued to "
             f"{order.customer_email_masked}; the timeline shows when it is sent."

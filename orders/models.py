@@ -769,7 +769,7 @@ class BuyerEmail(Model):
     """``MAIL#{order_id}`` / ``{kind}`` in the back-office table: one e-mail to an order's
     buyer, and the one record that it was sent (``orders.services.buyer_mail``). Its sort key
     makes it once per order and kind (``confirmation``, ``tickets``, ``refund#{total}``,
-    ``cancellation``; a staff resend ``{kind}#resend#{submit}``). While queued it is in
+    ``cancellation``; a staff resend ``{kind}#resend#{n}``, numbered). While queued it is in
     the sparse ``mail-queue-index`` (``due`` / next attempt time) for the sweeper.
 
     The owner of every e-mail record: it keeps no full address (only ``sent_to_masked``) and
@@ -788,6 +788,7 @@ class BuyerEmail(Model):
     refund_total = NumberAttribute(null=True)  # a refund's e-mail: the refunded total
     about = UnicodeAttribute(null=True)  # an event's cancellation: the ticket type's sku
     requested_by = UnicodeAttribute(null=True)  # a resend: the staff member
+    resend_submit = UnicodeAttribute(null=True)  # a resend: the admin form's submit id
     attempts = NumberAttribute(default=0)
     lease_until = NumberAttribute(null=True)
     message_id = UnicodeAttribute(null=True)  # SES's MessageId once sent

@@ -35,7 +35,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -44,11 +44,10 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from core.audit import SYSTEM_MAIL, audit_record
 from core.dynamodb import condition_failed, iso_utc, utc_now_iso
-from core.exceptions import ApplicationError, NotFound
+from core.exceptions import NotFound, dependency_failed
 from core.formatting import money_format, when
 from core.jobs import task_dispatch
 from core.metrics import metric_emit
-from core.ratelimit import rate_hit
 from integrations.email import (
     Permanent,
     Retryable,
@@ -73,10 +72,11 @@ from orders.services.fulfillment.attempts import backoff_delay
 logger = logging.getLogger(__name__)
 
 MAIL_MAX_ATTEMPTS = 8
+SETTLE_ATTEMPTS = 4
 LEASE_SECONDS = 60
 SWEEP_PAGE = 50
-# Staff resends of one order's e-mails: at most this many a minute (a double click is one).
-RESENDS_PER_MINUTE = 3
+# Resends of one kind this close together are one e-mail (two staff at once, a double click).
+RESEND_QUIET_SECONDS = 60
 
 SUBJECTS = {
     BuyerEmailKind.CONFIRMATION: "Your order {order_id} is confirmed",
@@ -94,12 +94,6 @@ KIND_WORDS = {
 }
 
 
-class ResendTooSoon(ApplicationError):
-    status_code = 429
-    code = "resend_too_soon"
-    message = "This order's e-mails were resent a moment ago; wait a minute."
-
-
 def _sort_key(kind: BuyerEmailKind, part: str = "") -> str:
     return f"{kind.value}#{part}" if part else kind.value
 
@@ -112,6 +106,7 @@ def buyer_email_queue(
     resend: str = "",
     requested_by: str | None = None,
     about: str = "",
+    resend_submit: str | None = None,
 ) -> bool:
     """Queue the ``kind`` e-mail of an order and ask for it to be sent; False if it was
     queued (or sent) before: once per order and kind (a refund: once per refunded total;
@@ -132,6 +127,7 @@ def buyer_email_queue(
         refund_total=refund_total,
         requested_by=requested_by,
         about=about or None,
+        resend_submit=resend_submit,
         created_at=iso_utc(now),
         mail_queue=MAIL_DUE,
         mail_next_at=f"{iso_utc(now)}#{order_id}#{kind.value}",
@@ -166,10 +162,22 @@ def _lease(record: BuyerEmail, now: float) -> bool:
 
 
 def _settle(record: BuyerEmail, actions: list[Any]) -> None:
-    record.update(
-        actions=[*actions, BuyerEmail.lease_until.remove()],
-        condition=BuyerEmail.status == BuyerEmailStatus.QUEUED.value,
-    )
+    """Record SES's answer. Once SES took a message, a record left queued is sent again when
+    its lease runs out, so a refusal for contention or throttling is retried here a few times
+    (a retry that finds the record settled: an earlier attempt was applied, its answer lost)."""
+    for attempt in range(SETTLE_ATTEMPTS):
+        try:
+            record.update(
+                actions=[*actions, BuyerEmail.lease_until.remove()],
+                condition=BuyerEmail.status == BuyerEmailStatus.QUEUED.value,
+            )
+            return
+        except UpdateError as error:
+            if attempt and condition_failed(error):
+                return
+            if attempt == SETTLE_ATTEMPTS - 1 or not dependency_failed(error):
+                raise
+            time.sleep(0.05 * 2**attempt)
 
 
 def buyer_email_send(*, order_id: str, sk: str, now: datetime | None = None) -> str:
@@ -319,31 +327,62 @@ def buyer_email_render(
     return subject, text, html
 
 
+@dataclass(frozen=True)
+class Resend:
+    """What a staff resend did: ``queued`` now, or not because ``earlier`` (a resend of the
+    same kind moments ago, by anyone, or this very submit) covers it."""
+
+    queued: bool
+    earlier: BuyerEmail | None = None
+
+
 def buyer_email_resend(
     *, order_id: str, kind: BuyerEmailKind, staff: str, submission_id: str
-) -> bool:
+) -> Resend:
     """Staff: send the order's ``kind`` e-mail again, to the buyer's current address (audited
-    by the e-mail's own timeline entry, which names them). At most ``RESENDS_PER_MINUTE`` a
-    minute per order (``ResendTooSoon``); the same submit twice sends once."""
+    by the e-mail's own timeline entry, which names them). Once per click: the same submit
+    twice, two staff pressing at once, or presses within ``RESEND_QUIET_SECONDS`` of a resend
+    of that kind send one e-mail (the resend records are numbered, each written with
+    ``attribute_not_exists``, so two at once cannot both be the next)."""
     order = order_get(order_id=order_id)
     if order is None:
         raise NotFound("No such order.")
-    hits, _ = rate_hit(scope="resend", client=order_id)
-    if hits > RESENDS_PER_MINUTE:
-        raise ResendTooSoon()
-    queued = buyer_email_queue(
-        order_id=order_id, kind=kind, resend=submission_id, requested_by=staff
+    resends = [
+        r
+        for r in buyer_emails_of(order_id=order_id)
+        if r.mail_kind == kind.value and r.resend_submit
+    ]
+    cutoff = iso_utc(datetime.now(UTC) - timedelta(seconds=RESEND_QUIET_SECONDS))
+    earlier = max(
+        (r for r in resends if r.resend_submit == submission_id or r.created_at > cutoff),
+        key=lambda r: r.created_at,
+        default=None,
     )
-    if queued:
-        audit_record(
-            staff=staff,
-            object_type="orders.order",
-            object_id=order_id,
-            object_repr=order_id,
-            action="email_resend",
-            summary=f"{KIND_WORDS[kind]} e-mail resent",
-        )
-    return queued
+    if earlier is not None:
+        return Resend(False, earlier)
+    queued = buyer_email_queue(
+        order_id=order_id,
+        kind=kind,
+        resend=f"{len(resends) + 1:03d}",
+        resend_submit=submission_id,
+        requested_by=staff,
+    )
+    if not queued:  # another member's resend took this number at the same moment
+        latest = [
+            r
+            for r in buyer_emails_of(order_id=order_id)
+            if r.mail_kind == kind.value and r.resend_submit
+        ]
+        return Resend(False, max(latest, key=lambda r: r.created_at, default=None))
+    audit_record(
+        staff=staff,
+        object_type="orders.order",
+        object_id=order_id,
+        object_repr=order_id,
+        action="email_resend",
+        summary=f"{KIND_WORDS[kind]} e-mail resent",
+    )
+    return Resend(True)
 
 
 def buyer_emails_of(*, order_id: str) -> list[BuyerEmail]:
