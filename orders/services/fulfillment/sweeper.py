@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core.dynamodb import iso_utc
-from orders.models import FULFILLMENT_DUE, FulfillmentStatus, Order, OrderStatus
+from orders.models import FULFILLMENT_DUE, BuyerEmailKind, FulfillmentStatus, Order, OrderStatus
 from orders.services.fulfillment import fulfillment_start
 from orders.services.fulfillment.attempts import fulfillment_attempt
 from orders.services.fulfillment.breaker import breaker_half_open, breaker_open_until, now_or
@@ -40,13 +40,18 @@ def fulfillment_start_missed(*, limit: int = SWEEP_PAGE) -> int:
     """Start the fulfillment of ``paid`` orders that never had it started (the process that
     paid them died before ``fulfillment_start``); how many. One Query of the ``paid``
     partition of ``order-status-index`` (orders awaiting their tickets: a short list), never a
-    Scan; ``fulfillment_start`` is conditional, so racing the payment's own start is harmless."""
+    Scan; ``fulfillment_start`` is conditional, so racing the payment's own start is harmless.
+    The same process died before queuing the buyer's confirmation: it is queued here too (once
+    per order, by its record's key)."""
+    from orders.services.buyer_mail import buyer_email_queue  # (it imports the fulfillment)
+
     started = 0
     for order in Order.status_index.query(
         OrderStatus.PAID.value,
         filter_condition=Order.fulfillment_status == FulfillmentStatus.NOT_STARTED.value,
         limit=limit,
     ):
+        buyer_email_queue(order_id=order.order_id, kind=BuyerEmailKind.CONFIRMATION)
         if fulfillment_start(order_id=order.order_id):
             logger.warning(
                 "fulfillment of a paid order had not started", extra={"order_id": order.order_id}
