@@ -91,7 +91,7 @@ LIST_BOUND = Key(
     "BOUND#", "FIRST_DAY", "where a day-by-day admin list stops (customers)", "orders.models"
 )
 DAILY_TOTALS = Key(
-    "DAILYTOTALS", "{day}", "the dashboard's counters of a day", "orders.models", exact=True
+    "DAILYTOTALS#", "{day}", "one shard of the dashboard's counters of a day", "orders.models"
 )
 STRIPE_EVENT = Key("EVENT#", "RECORD", "a Stripe event in the inbox (TTL 30 days)", "payments")
 STRIPE_INBOX = Key(

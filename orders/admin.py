@@ -32,7 +32,16 @@ from integrations.vendor_client import answer_in_words
 from orders import selectors
 from orders.actions import CANCEL_REASONS, OrderBeingPaid, order_cancel
 from orders.admin_personal_data import ERASE_ACTION, EXPORT_PERMISSION, customer_export_view
-from orders.models import Customer, Order, OrderStatus, TicketType, search_key
+from orders.models import (
+    CUSTOMERS_BY_DAY,
+    ORDERS_BY_DAY,
+    ORDERS_BY_STATUS,
+    Customer,
+    Order,
+    OrderStatus,
+    TicketType,
+    search_key,
+)
 from orders.phones import PHONE_HELP, PhoneInvalid, phone_display, phone_e164
 from orders.services.customers import customer_update
 from orders.services.fulfillment import breaker_banners, fulfillment_retry
@@ -370,13 +379,13 @@ class OrderAdmin(DynamoModelAdmin):
         if status:
             low, high = date_bounds(filters, "created")
             return ListSource(
-                partitions=[Partition(Order.status_index, status)],
+                partitions=[Partition(ORDERS_BY_STATUS, status)],
                 sort_attribute=Order.created_at,
                 low=low,
                 high=high,
             )
         return day_source(
-            Order.day_index,
+            ORDERS_BY_DAY,
             filters,
             "created",
             Order.created_at,
@@ -504,7 +513,7 @@ class CustomerAdmin(DynamoModelAdmin):
 
     def list_source(self, request: HttpRequest, filters: dict[str, Any]) -> ListSource:
         return day_source(
-            Customer.day_index,
+            CUSTOMERS_BY_DAY,
             filters,
             "created",
             Customer.created_at,

@@ -33,7 +33,9 @@ def customer_update(*, customer_id: str, version: int, changes: Mapping[str, Any
         for name, value in changes.items()
     ]  # fmt: skip
     if "name" in changes:  # the search indexes follow the name
-        for attribute, value in Customer.search_attributes(name=changes["name"]).items():
+        for attribute, value in Customer.search_attributes(
+            customer_id=customer_id, name=changes["name"]
+        ).items():
             field = getattr(Customer, attribute)
             actions.append(field.set(value) if value else field.remove())
     actions.append(Customer.updated_at.set(utc_now_iso()))

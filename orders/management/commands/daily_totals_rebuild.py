@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from core.formatting import today
 from orders.daily_totals import daily_totals_set, days_between
-from orders.models import Order, OrderStatus
+from orders.models import ORDERS_BY_DAY, OrderStatus
 
 EARNING = {
     OrderStatus.PAID,
@@ -38,7 +38,7 @@ class Command(BaseCommand):
         first = last - timedelta(days=options["days"] - 1)
         for day in days_between(first, last):
             totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-            for order in Order.day_index.query(day.isoformat()):
+            for order in ORDERS_BY_DAY.query(day.isoformat()):
                 counts = totals[order.currency]
                 counts[0] += 1
                 if order.status in EARNING:

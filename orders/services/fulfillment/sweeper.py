@@ -14,7 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core.dynamodb import iso_utc
-from orders.models import FULFILLMENT_DUE, FulfillmentStatus, Order, OrderStatus
+from orders.models import (
+    FULFILLMENT_DUE,
+    ORDERS_BY_STATUS,
+    FulfillmentStatus,
+    Order,
+    OrderStatus,
+)
 from orders.services.fulfillment import fulfillment_start
 from orders.services.fulfillment.attempts import fulfillment_attempt
 from orders.services.fulfillment.breaker import breaker_half_open, breaker_open_until, now_or
@@ -42,7 +48,7 @@ def fulfillment_start_missed(*, limit: int = SWEEP_PAGE) -> int:
     partition of ``order-status-index`` (orders awaiting their tickets: a short list), never a
     Scan; ``fulfillment_start`` is conditional, so racing the payment's own start is harmless."""
     started = 0
-    for order in Order.status_index.query(
+    for order in ORDERS_BY_STATUS.query(
         OrderStatus.PAID.value,
         filter_condition=Order.fulfillment_status == FulfillmentStatus.NOT_STARTED.value,
         limit=limit,
