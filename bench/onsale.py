@@ -229,6 +229,9 @@ def main() -> None:
     partners.add_argument("--workers", type=int, default=96, help="buyer threads")
     partners.add_argument("--seed", type=int, default=26)
     partners.add_argument(
+        "--admit-factor", type=float, default=1.25, help="admission rate / what Stripe allows"
+    )
+    partners.add_argument(
         "--line", action=argparse.BooleanOptionalAction, default=True, help="a fair line"
     )
     args = parser.parse_args()

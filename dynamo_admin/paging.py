@@ -72,7 +72,7 @@ class ListSource:
     low: str | None = None
     high: str | None = None
     max_partitions: int = 31
-    max_queries: int = 64
+    max_queries: int = 32
     descending: bool = True  # newest (largest sort value) first; False for A-Z lists
 
 
@@ -358,3 +358,25 @@ def day_partitions(index: Any, *, first: date, last: date) -> list[Partition]:
             Partition(index, text, low=f"{text}T00:00:00.000000Z", high=f"{text}T23:59:59.999999Z")
         )
     return days
+
+
+def month_partitions(index: Any, *, first: date, last: date) -> list[Partition]:
+    """One partition per month (hash value ``YYYY-MM``), newest first, from ``first``'s month
+    to ``last``'s, for an index whose partition key is the month an item was created (or its
+    write shards: see ``Partition.queries``) and whose range key is its ISO time."""
+    months = []
+    year, month = last.year, last.month
+    while (year, month) >= (first.year, first.month):
+        start = date(year, month, 1)
+        end = (start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+        text = start.isoformat()[:7]
+        months.append(
+            Partition(
+                index,
+                text,
+                low=f"{start.isoformat()}T00:00:00.000000Z",
+                high=f"{end.isoformat()}T23:59:59.999999Z",
+            )
+        )
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return months

@@ -27,15 +27,15 @@ from dynamo_admin import conf
 from dynamo_admin.declarations import Column, ObjectAction, RelatedList, SearchField
 from dynamo_admin.filters import ChoiceFilter, DateRangeFilter, day_bounds
 from dynamo_admin.options import DynamoModelAdmin
-from dynamo_admin.paging import ListSource, Partition, day_partitions
+from dynamo_admin.paging import ListSource, Partition, month_partitions
 from dynamo_admin.shapes import dynamo_shape
 from integrations.vendor_client import answer_in_words
 from orders import selectors
 from orders.actions import CANCEL_REASONS, OrderBeingPaid, order_cancel
 from orders.admin_personal_data import ERASE_ACTION, EXPORT_PERMISSION, customer_export_view
 from orders.models import (
-    CUSTOMERS_BY_DAY,
-    ORDERS_BY_DAY,
+    CUSTOMERS_BY_MONTH,
+    ORDERS_BY_MONTH,
     ORDERS_BY_STATUS,
     Customer,
     Order,
@@ -80,9 +80,10 @@ def day_source(
     sort_attribute: Any,
     oldest_day: Callable[[], date | None] | None = None,
 ) -> ListSource:
-    """Newest first across a day-bucketed index, limited to the chosen date range and, when
-    ``oldest_day`` tells the day of the oldest item (None: there is none), to the days that
-    can hold rows: the walk stops there and Next is not offered past it."""
+    """Newest first across a month-bucketed index (``orders.models.time_bucket``), limited to
+    the chosen date range and, when ``oldest_day`` tells the day of the oldest item (None:
+    there is none), to the months that can hold rows: the walk stops there and Next is not
+    offered past it."""
     low, high = filters.get(key) or (None, None)
     last = min(high or today(), today())
     first = low or (last - timedelta(days=LIST_HORIZON_DAYS))
@@ -93,7 +94,7 @@ def day_source(
         first = max(first, oldest)
     low_text, high_text = date_bounds(filters, key)
     return ListSource(
-        partitions=day_partitions(index, first=first, last=last),
+        partitions=month_partitions(index, first=first, last=last),
         sort_attribute=sort_attribute,
         bucketed=True,
         low=low_text,
@@ -387,7 +388,7 @@ class OrderAdmin(DynamoModelAdmin):
                 high=high,
             )
         return day_source(
-            ORDERS_BY_DAY,
+            ORDERS_BY_MONTH,
             filters,
             "created",
             Order.created_at,
@@ -515,7 +516,7 @@ class CustomerAdmin(DynamoModelAdmin):
 
     def list_source(self, request: HttpRequest, filters: dict[str, Any]) -> ListSource:
         return day_source(
-            CUSTOMERS_BY_DAY,
+            CUSTOMERS_BY_MONTH,
             filters,
             "created",
             Customer.created_at,

@@ -25,7 +25,7 @@ from orders.models import (
     CUSTOMERS_BY_SURNAME,
     CUSTOMERS_FIRST_DAY,
     DISPUTE_OPEN,
-    ORDERS_BY_DAY,
+    ORDERS_BY_MONTH,
     ORDERS_BY_STATUS,
     AttentionReason,
     Customer,
@@ -37,6 +37,7 @@ from orders.models import (
     TicketType,
     search_bucket,
     search_key,
+    time_bucket,
 )
 from orders.services.seats import seats_fill
 from orders.timeline import TimelineEvent, timeline_sources
@@ -204,8 +205,16 @@ def orders_with_open_dispute(*, limit: int) -> list[Order]:
 
 def orders_of_day(*, day: date, page_size: int) -> Iterator[Order]:
     """Every order created on one UTC day, oldest first, read ``page_size`` at a time
-    (``order-day-index``, its shards merged): memory stays flat however many there are."""
-    return ORDERS_BY_DAY.query(day.isoformat(), page_size=page_size)
+    (``order-day-index``: its month's shards, merged): memory stays flat however many there
+    are."""
+    text = day.isoformat()
+    return ORDERS_BY_MONTH.query(
+        time_bucket(text),
+        range_key_condition=Order.created_at.between(
+            f"{text}T00:00:00.000000Z", f"{text}T23:59:59.999999Z"
+        ),
+        page_size=page_size,
+    )
 
 
 def orders_oldest_day() -> date | None:
