@@ -31,9 +31,20 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from pynamodb.exceptions import UpdateError
+
 from core.backoffice import DAILY_TOTALS
 from core.dynamodb import utc_now_iso
 from orders.models import DAILY_TOTAL_SHARDS, DailyTotal
+
+SHARD_ATTEMPTS = 4  # shards an addition tries when one is over its write budget
+
+
+def throttled(error: UpdateError) -> bool:
+    return getattr(error, "cause_response_code", None) in {
+        "ThrottlingException",
+        "ProvisionedThroughputExceededException",
+    }
 
 
 @dataclass(frozen=True)
@@ -48,19 +59,28 @@ def daily_totals_record(
     *, day: str, orders: int = 0, revenue: int = 0, currency: str = "usd"
 ) -> None:
     """Add ``orders`` and ``revenue`` (minor units; negative for refunds) to ``day``'s
-    counters (``YYYY-MM-DD``, UTC). One atomic UpdateItem, on a shard chosen at random;
-    creates the item if needed."""
+    counters (``YYYY-MM-DD``, UTC). One atomic UpdateItem, on a shard chosen at random (another
+    one if that shard is over its write budget); creates the item if needed."""
     date.fromisoformat(day)  # refuse anything but a day: it is a sort key
-    DailyTotal._get_connection().update_item(
-        DAILY_TOTALS.pk(secrets.randbelow(DAILY_TOTAL_SHARDS)),
-        range_key=f"{day}#{currency.lower()}",
-        actions=[
-            DailyTotal.orders.add(orders),
-            DailyTotal.revenue.add(revenue),
-            DailyTotal.kind.set("daily_total"),
-            DailyTotal.updated_at.set(utc_now_iso()),
-        ],
-    )
+    shards = list(range(DAILY_TOTAL_SHARDS))
+    secrets.SystemRandom().shuffle(shards)
+    for attempt, shard in enumerate(shards[:SHARD_ATTEMPTS], start=1):
+        try:
+            DailyTotal._get_connection().update_item(
+                DAILY_TOTALS.pk(shard),
+                range_key=f"{day}#{currency.lower()}",
+                actions=[
+                    DailyTotal.orders.add(orders),
+                    DailyTotal.revenue.add(revenue),
+                    DailyTotal.kind.set("daily_total"),
+                    DailyTotal.updated_at.set(utc_now_iso()),
+                ],
+            )
+            return
+        except UpdateError as error:
+            # A shard over its write budget: the addition goes to another one.
+            if attempt == SHARD_ATTEMPTS or not throttled(error):
+                raise
 
 
 def daily_totals_set(*, day: str, orders: int, revenue: int, currency: str = "usd") -> None:
