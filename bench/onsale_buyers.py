@@ -288,9 +288,9 @@ class Run:
         sweep = self.args.sweep * self.scale
         self.expired_lag: list[float] = []
         while any(w.is_alive() for w in workers):
-            time.sleep(min(sweep, 1.0))
-            if int(self.now() / sweep) != int((self.now() - min(sweep, 1.0)) / sweep):
-                self.sweep(orders_expire, hold_minutes)
+            # The next run on the schedule's boundary, as the scheduler starts it.
+            time.sleep(sweep - self.now() % sweep)
+            self.sweep(orders_expire, hold_minutes)
         # The last abandoned carts: the job keeps running after the last buyer is done.
         deadline = time.monotonic() + (self.args.hold + 2 * self.args.sweep) * self.scale
         while time.monotonic() < deadline and self._held():
