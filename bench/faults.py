@@ -405,6 +405,14 @@ def _time_passes(run: Run, seconds: int = 3600) -> None:
             continue
         if event.lease_until:
             event.update(actions=[WebhookEvent.lease_until.set(int(event.lease_until) - seconds)])
+    from orders.models import BuyerEmail
+    from payments.services.event_cancellation import event_cancellation_get
+
+    cancellation = event_cancellation_get(sku=run.sku)  # a run of the job that died
+    if cancellation is not None and cancellation.lease_until:
+        cancellation.update(
+            actions=[type(cancellation).lease_until.set(int(cancellation.lease_until) - seconds)]
+        )
     if run.customer_id:  # an erasure claimed by a run that died
         from orders.models import ErasureRecord
 
@@ -424,6 +432,14 @@ def _time_passes(run: Run, seconds: int = 3600) -> None:
                 ],
                 add_version_condition=False,
             )
+        if order.void_lease_until:
+            order.update(
+                actions=[Order.void_lease_until.set(int(order.void_lease_until) - seconds)],
+                add_version_condition=False,
+            )
+        for mail in BuyerEmail.query(BuyerEmail.key_for(order.order_id)):
+            if mail.lease_until:
+                mail.update(actions=[BuyerEmail.lease_until.set(int(mail.lease_until) - seconds)])
         payment = (
             payment_get(payment_intent_id=order.payment_intent_id)
             if order.payment_intent_id
@@ -443,13 +459,18 @@ def _jobs(run: Run) -> None:
     from datetime import UTC, datetime, timedelta
 
     from orders.jobs import orders_expire
+    from orders.services.buyer_mail import buyer_emails_sweep
     from orders.services.fulfillment.sweeper import fulfillment_sweep
+    from orders.services.voids import voids_sweep
     from payments.services.reconcile import payments_reconcile
 
     for round_ in range(1, 3):
         payments_reconcile(older_than_minutes=0)
         orders_expire()
-        fulfillment_sweep(now=datetime.now(UTC) + timedelta(hours=2 * round_))
+        later = datetime.now(UTC) + timedelta(hours=2 * round_)
+        fulfillment_sweep(now=later)
+        voids_sweep(now=later)
+        buyer_emails_sweep(now=later)
         _time_passes(run)
 
 
@@ -925,6 +946,161 @@ def _goal_capacity(run: Run) -> list[str]:
     return _expect_capacity(run)
 
 
+def _full_refund_form(run: Run, browser: Any) -> tuple[str, dict[str, Any]]:
+    """The order page's Refund with no amount (all of it), confirmed with a reason: its
+    tickets are voided at the vendor first."""
+    from tests.admin_forms import confirmation_form
+
+    url = f"/admin/orders/order/{run.order_id}/"
+    form = confirmation_form(browser, url, "refund", {"amount": ""})
+    answers = {"reason": "requested_by_customer", "note": "fault run"}
+    return f"{url}action/refund/", {**form, **answers}
+
+
+def _setup_paid_full_refund(run: Run) -> None:
+    _setup_paid(run)
+    run.refund_wanted = PRICE * QUANTITY
+
+
+def _full_refund_post(run: Run) -> Any:
+    return _form_post(run, _full_refund_form, "finance")
+
+
+def _full_refund_recover(run: Run) -> None:
+    """Stripe's webhook; staff look at the order later and refund again if it is not
+    refunded; the jobs retry what is left (the void, the e-mails)."""
+    from orders.selectors import order_get
+
+    _refund_webhook(run)
+    _time_passes(run)
+    if order_get(order_id=run.order_id).status != "refunded":
+        run.notes.append("staff refunded again")
+        _full_refund_post(run)
+        _refund_webhook(run)
+    _jobs(run)
+
+
+def _vendor_tickets(run: Run) -> dict[str, str]:
+    with urllib.request.urlopen(f"{run.stack.vendor_url}/_tickets", timeout=5) as response:
+        return json.load(response)
+
+
+def _expect_voided(run: Run) -> list[str]:
+    """The order refunded in full and every ticket of it void, at the vendor and on the
+    order (the goal, and what recovery must reach)."""
+    from orders.selectors import order_get
+
+    order = order_get(order_id=run.order_id)
+    problems = [] if order.status == "refunded" else [f"the order is {order.status}"]
+    at_vendor = _vendor_tickets(run)
+    for ticket in order.tickets or []:
+        if at_vendor.get(ticket.ticket_id) != "void" or ticket.current_state != "void":
+            problems.append(
+                f"ticket {ticket.ticket_id}: vendor {at_vendor.get(ticket.ticket_id)}, "
+                f"order {ticket.current_state}"
+            )
+    return problems
+
+
+def _event_cancel_form(run: Run, browser: Any) -> tuple[str, dict[str, Any]]:
+    """The ticket type's "Cancel the event", confirmed after its dry run with a note."""
+    from tests.admin_forms import confirmation_form
+
+    url = f"/admin/orders/tickettype/{run.sku}/"
+    form = confirmation_form(browser, url, "cancel_event")
+    return f"{url}action/cancel_event/", {**form, "note": "fault run: the event is canceled"}
+
+
+def _event_cancel_post(run: Run) -> Any:
+    return _form_post(run, _event_cancel_form, "finance")
+
+
+def _event_cancel_recover(run: Run) -> None:
+    """Staff look at the page and cancel again if it shows no cancellation; the every-minute
+    job runs (a died run's lease past); Stripe's webhook; the other jobs."""
+    from payments.services.event_cancellation import (
+        event_cancellation_get,
+        event_cancellations_continue,
+    )
+
+    if event_cancellation_get(sku=run.sku) is None:
+        run.notes.append("staff canceled the event again")
+        _event_cancel_post(run)
+    for _ in range(3):
+        _time_passes(run)
+        event_cancellations_continue()
+    _refund_webhook(run)
+    _jobs(run)
+
+
+def _expect_event_canceled(run: Run) -> list[str]:
+    """The event's cancellation done, its order refunded in full and its tickets void."""
+    from payments.services.event_cancellation import event_cancellation_get
+
+    record = event_cancellation_get(sku=run.sku)
+    problems = [] if record and record.status == "done" else ["the cancellation is not done"]
+    return problems + _expect_voided(run)
+
+
+def _setup_void_due(run: Run) -> None:
+    """A fulfilled order refunded in full whose void met a 503 (queued for the sweeper)."""
+    from payments.services.refunds import refund_create
+
+    _setup_paid(run)
+    run.refund_wanted = PRICE * QUANTITY
+    _vendor_control(run, {"mode": "unavailable", "times": 1})
+    refund_create(order_id=run.order_id, amount=None, staff="faults-finance")
+    _refund_webhook(run)
+
+
+def _void_sweep_action(run: Run) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from orders.services.voids import voids_sweep
+
+    voids_sweep(now=datetime.now(UTC) + timedelta(hours=2))
+
+
+def _setup_resend(run: Run) -> None:
+    _ticket_type(run)
+    run.order_id = _paid_order(run)
+    run.harness.staff_client("support")
+
+
+def _resend_form(run: Run, browser: Any) -> tuple[str, dict[str, Any]]:
+    """The order page's "Resend confirmation" (a one-time form, no confirmation page)."""
+    from tests.admin_forms import action_form
+
+    url = f"/admin/orders/order/{run.order_id}/"
+    return f"{url}action/resend_confirmation/", action_form(browser, url, "resend_confirmation")
+
+
+def _resend_post(run: Run) -> Any:
+    return _form_post(run, _resend_form, "support")
+
+
+def _resend_recover(run: Run) -> None:
+    """Staff look at the order's e-mails later and resend if no resend is listed; the
+    sweeper sends what is queued."""
+    from orders.services.buyer_mail import buyer_emails_of
+
+    _time_passes(run)
+    if not any(m.requested_by for m in buyer_emails_of(order_id=run.order_id)):
+        run.notes.append("staff resent again")
+        _resend_post(run)
+    _jobs(run)
+
+
+def _expect_resent(run: Run) -> list[str]:
+    """The confirmation was sent again: one more message, marked as resent."""
+    resent = [
+        m
+        for m in _messages_to(run)
+        if m["subject"].endswith("is confirmed") and "Sent again at your request" in m["text"]
+    ]
+    return [] if len(resent) == 1 else [f"{len(resent)} resent confirmations reached the buyer"]
+
+
 # --- Personal data: erasure by staff, and the retention job ----------------------------------
 
 
@@ -1109,6 +1285,17 @@ FLOWS: dict[str, Flow] = {
              _expect_one_paid_order, _goal_payment_opened),
         Flow("line_order", _setup_line, _line_order, _line_recover, _expect_one_paid_order,
              _goal_deferred_created),
+        # After the money (issue 25): tickets voided on a full refund, a void retried by the
+        # sweeper, an e-mail resent by staff (every flow above also sends e-mails).
+        Flow("void_on_refund", _setup_paid_full_refund, _full_refund_post, _full_refund_recover,
+             _expect_voided, _expect_voided, form=_full_refund_form, role="finance"),
+        Flow("event_cancel", _setup_paid_full_refund, _event_cancel_post, _event_cancel_recover,
+             _expect_event_canceled, _expect_event_canceled, form=_event_cancel_form,
+             role="finance"),
+        Flow("void_sweep", _setup_void_due, _void_sweep_action, _jobs_recover, _expect_voided,
+             _expect_voided),
+        Flow("email_resend", _setup_resend, _resend_post, _resend_recover, _expect_resent,
+             _expect_resent, form=_resend_form, role="support"),
         # A customer's personal data: erased by staff, and by the retention job.
         Flow("erasure", _setup_erasure, _erase_post, _erase_recover, _expect_erased,
              _expect_erased, form=_erase_form, role="finance"),
@@ -1248,6 +1435,7 @@ def _order_invariants(run: Run, order: Any) -> list[str]:
                 problems.append("fulfilled without the vendor's fulfillment and tickets")
             if not any(a.outcome == "success" for a in order.fulfillment_attempts or []):
                 problems.append("fulfilled without a successful attempt on record")
+    problems += _mail_and_ticket_invariants(run, order, paid=paid)
     if order.payment_intent_id and paid:
         charge = _charge_of(run, order.payment_intent_id)
         stripe_refunded = int(charge.get("amount_refunded") or 0)
@@ -1265,6 +1453,61 @@ def _order_invariants(run: Run, order: Any) -> list[str]:
             problems.append("a refund reservation left unresolved")
         if ours and not actions["refunded"]:
             problems.append("refund recorded without its audit entry")
+    return problems
+
+
+def _messages_to(run: Run) -> list[dict[str, Any]]:
+    """The messages the emulator's SES accepted for the run's buyer."""
+    from devstack.stack import sent_emails_read
+
+    return [m for m in sent_emails_read(run.stack.aws_url) if run.email in " ".join(m["to"])]
+
+
+def _mail_and_ticket_invariants(run: Run, order: Any, *, paid: bool) -> list[str]:
+    """The buyer heard what they must, once (SES has no idempotency key: a second copy is
+    allowed only when the fault hit the send itself, an answer lost or the process dead
+    after SES took it); every e-mail record settled; tickets agree with the vendor."""
+    from orders.models import BuyerEmailStatus, OrderStatus, TicketState
+    from orders.services.buyer_mail import buyer_emails_of
+
+    problems = []
+    records = {r.sk: r for r in buyer_emails_of(order_id=order.order_id)}
+    for sk, record in records.items():
+        if record.status == BuyerEmailStatus.QUEUED:
+            problems.append(f"e-mail {sk} still queued after the jobs ran")
+    fired = run.harness.plan.fired
+    send_hit = fired is not None and "outbound-emails" in fired.operation
+    messages = _messages_to(run)
+    due = []
+    if paid:
+        due.append(("confirmation", f"Your order {order.order_id} is confirmed"))
+    if order.tickets:
+        due.append(("tickets", f"Your tickets for order {order.order_id}"))
+    if order.status == OrderStatus.CANCELED and records.get("cancellation"):
+        due.append(("cancellation", f"Your order {order.order_id} is canceled"))
+    for sk, subject in due:
+        record = records.get(sk)
+        if record is None or record.status != BuyerEmailStatus.SENT:
+            problems.append(f"{sk} e-mail: {record.status if record else 'never queued'}")
+        sent = sum(
+            1
+            for m in messages
+            if m["subject"] == subject and "Sent again at your request" not in m["text"]
+        )
+        if sent == 0 or (sent > 1 and not send_hit):
+            problems.append(f"{sk} e-mail reached the buyer {sent} times")
+    at_vendor = _vendor_tickets(run)
+    for ticket in order.tickets or []:
+        theirs = at_vendor.get(ticket.ticket_id)
+        ours = ticket.current_state
+        if theirs == "void" and ours not in (TicketState.VOID, TicketState.VOID_PENDING):
+            problems.append(f"ticket {ticket.ticket_id} void at the vendor, {ours} here")
+        if ours == TicketState.VOID and theirs != "void":
+            problems.append(f"ticket {ticket.ticket_id} void here, {theirs} at the vendor")
+    if order.status == OrderStatus.REFUNDED and order.void_queue != "failed":
+        valid = [t.ticket_id for t in order.tickets or [] if t.current_state != TicketState.VOID]
+        if valid:
+            problems.append(f"refunded in full, tickets not void and not in the queue: {valid}")
     return problems
 
 

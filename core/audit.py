@@ -38,6 +38,7 @@ SYSTEM_STRIPE = "system#stripe"  # a Stripe webhook
 SYSTEM_SCHEDULER = "system#scheduler"  # a scheduled job (order expiry, fulfillment sweep)
 SYSTEM_FULFILLMENT = "system#fulfillment"  # a fulfillment attempt and the vendor's answer
 SYSTEM_BACKOFFICE = "system#backoffice"  # a back-office call made with no staff member
+SYSTEM_MAIL = "system#mail"  # an e-mail to a buyer sent, and what SES said of it
 SYSTEM_PREFIX = "system#"
 
 

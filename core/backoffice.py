@@ -90,6 +90,10 @@ VENDOR_CIRCUIT = Key(
 LIST_BOUND = Key(
     "BOUND#", "FIRST_DAY", "where a day-by-day admin list stops (customers)", "orders.models"
 )
+BUYER_EMAIL = Key(
+    "MAIL#", "{kind}", "one e-mail to an order's buyer (confirmation, tickets, refund#n...)",
+    "orders.models",
+)  # fmt: skip
 DAILY_TOTALS = Key(
     "DAILYTOTALS#", "{day}", "one shard of the dashboard's counters of a day", "orders.models"
 )
@@ -103,6 +107,18 @@ STRIPE_BUDGET = Key(
     "integrations.stripe_budget",
 )  # fmt: skip
 HEALTH = Key("HEALTH", "{integration}", "an integration-health marker", "payments", exact=True)
+EVENT_CANCEL = Key(
+    "EVENTCANCEL#", "RECORD", "an event's cancellation (per ticket type): its progress",
+    "payments.services.event_cancellation",
+)  # fmt: skip
+EVENT_CANCELS_RUNNING = Key(
+    "EVENTCANCELRUNNING", "{started_at}", "the event cancellations not done yet (gsi1pk)",
+    "payments.services.event_cancellation", exact=True, index=True,
+)  # fmt: skip
+EVENT_CANCEL_ORDER = Key(
+    "EVENTCANCEL#", "ORDER#", "what an event's cancellation did to one order",
+    "payments.services.event_cancellation",
+)  # fmt: skip
 STAFF = Key("STAFF#", "ACCOUNT", "a staff account", "staff.models")
 STAFF_FACTOR = Key(
     "STAFF#", "FACTOR#", "a second factor of the account: TOTP, KEY#{credential}, RECOVERY",

@@ -14,9 +14,11 @@ What lives where:
 - parameters under ``/{project}/{stage}/`` (one GetParametersByPath call): ``vendor_endpoint``,
   ``order_expiry_minutes``, ``fulfillment_max_attempts``, ``vendor_connect_timeout``,
   ``vendor_read_timeout``, ``orders_rate_limit_per_minute``, ``feature_flags`` (JSON object),
-  Stripe's request budget (``stripe_account_rate``, ``stripe_endpoint_rate``,
-  ``stripe_endpoint_rates`` (JSON object), ``stripe_burst_seconds``,
-  ``stripe_priority_reserve``: ``integrations.stripe_budget``), and the retention policy: ``retention_personal_data_months`` (a customer's personal data is
+  the buyers' e-mail (``email_sender``, ``email_configuration_set``,
+  ``email_events_queue_url``: ``integrations.email``), Stripe's request budget
+  (``stripe_account_rate``, ``stripe_endpoint_rate``, ``stripe_endpoint_rates`` (JSON object),
+  ``stripe_burst_seconds``, ``stripe_priority_reserve``: ``integrations.stripe_budget``), and
+  the retention policy: ``retention_personal_data_months`` (a customer's personal data is
   erased that many months after their last order; 0 turns the job off) and
   ``retention_audit_years`` (audit lines about an erased customer's orders are kept that many
   years, then expire by TTL).
@@ -109,6 +111,11 @@ class Parameters:
     vendor_read_timeout: float = 10.0
     orders_rate_limit_per_minute: int = 30
     feature_flags: dict[str, bool] = field(default_factory=dict)
+    # Buyers' e-mail (``integrations.email``): the From address (an SES identity) and the SES
+    # configuration set whose event destination reports bounces; empty: not configured.
+    email_sender: str = ""
+    email_configuration_set: str = ""
+    email_events_queue_url: str = ""  # SES's bounces and complaints, through SNS to SQS
     # Stripe's documented defaults: 100 requests a second per live account, 25 per endpoint
     # (``integrations.stripe_budget``); raise them with Stripe's written increase.
     stripe_account_rate: float = 100.0
@@ -262,6 +269,9 @@ def parameters_get() -> Parameters:
             vendor_read_timeout=float(raw.get("vendor_read_timeout", 10.0)),
             orders_rate_limit_per_minute=int(raw.get("orders_rate_limit_per_minute", 30)),
             feature_flags={str(k): bool(v) for k, v in flags.items()},
+            email_sender=raw.get("email_sender", "").strip(),
+            email_configuration_set=raw.get("email_configuration_set", "").strip(),
+            email_events_queue_url=raw.get("email_events_queue_url", "").strip(),
             stripe_account_rate=float(raw.get("stripe_account_rate", 100.0)),
             stripe_endpoint_rate=float(raw.get("stripe_endpoint_rate", 25.0)),
             stripe_endpoint_rates={str(k): float(v) for k, v in endpoint_rates.items()},

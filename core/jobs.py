@@ -1,15 +1,21 @@
 """Scheduled jobs' shape: Zappa's ``events`` call ``fn(event, context)``; ``job`` runs one in a
 log context of its own: its own request id (the invocation's, in Lambda) and no order id left
-over from earlier work in the same container."""
+over from earlier work in the same container. ``task_dispatch`` asks for work without waiting
+on it (Zappa's asynchronous task in Lambda; a thread or inline locally, ``FULFILLMENT_ASYNC``)."""
 
 from __future__ import annotations
 
 import functools
+import logging
+import os
+import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 from core.logging import log_scope
+
+logger = logging.getLogger(__name__)
 
 Job = Callable[[Any, Any], dict[str, Any]]
 
@@ -24,3 +30,23 @@ def job(function: Job) -> Job:
             return function(event, context)
 
     return run
+
+
+def task_dispatch(task: Callable[..., None], *, what: str, **kwargs: str) -> None:
+    """Run ``task(**kwargs)`` (a module-level function, as Zappa needs) without waiting for
+    it. The work is queued already: a lost dispatch is the sweeper's."""
+    mode = os.environ.get("FULFILLMENT_ASYNC") or (
+        "zappa" if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") else "inline"
+    )
+    try:
+        if mode == "zappa":
+            from zappa.asynchronous import run
+
+            run(task, kwargs=kwargs)
+        elif mode == "thread":
+            threading.Thread(target=task, kwargs=kwargs, daemon=True).start()
+        else:
+            task(**kwargs)
+    except Exception:
+        # The work is queued: its sweeper will do it within a minute.
+        logger.exception("could not dispatch %s; the sweeper will", what)

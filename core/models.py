@@ -33,6 +33,19 @@ class Gsi2Index(GlobalSecondaryIndex["BackOfficeRecord"]):
     gsi2sk = UnicodeAttribute(range_key=True)
 
 
+class MailQueueIndex(GlobalSecondaryIndex["BackOfficeRecord"]):
+    """Sparse: only the buyers' e-mails waiting to be sent carry ``mail_queue``
+    (``orders.models.BuyerEmail``). An index of its own, not a ``gsi1`` partition, so the public
+    function's role is granted this queue and nothing else of the table's lists."""
+
+    class Meta:
+        index_name = "mail-queue-index"
+        projection = AllProjection()
+
+    mail_queue = UnicodeAttribute(hash_key=True)
+    mail_next_at = UnicodeAttribute(range_key=True)
+
+
 @register
 class BackOfficeRecord(Model):
     class Meta(BackOfficeMeta):
@@ -45,10 +58,13 @@ class BackOfficeRecord(Model):
     gsi1sk = UnicodeAttribute(null=True)
     gsi2pk = UnicodeAttribute(null=True)
     gsi2sk = UnicodeAttribute(null=True)
+    mail_queue = UnicodeAttribute(null=True)
+    mail_next_at = UnicodeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
 
     gsi1 = Gsi1Index()
     gsi2 = Gsi2Index()
+    mail_queue_index = MailQueueIndex()
 
 
 class IdempotencyRecord(Model):

@@ -173,9 +173,10 @@ TicketsToHeaven back office, local stack
   Admin          {base}/admin/  user: {LOCAL_STAFF}  password: {staff_password}
                  (more accounts: make manage ARGS=createstaff, or python -m devstack manage createstaff)
   API            {base}  (try: curl {base}/health ; curl {base}/catalog ; OpenAPI: {base}/schema)
-  AWS emulator   {stack.aws_url}  (moto: DynamoDB, Secrets Manager, SSM, S3; dashboard {stack.aws_url}/moto-api/)
+  AWS emulator   {stack.aws_url}  (moto: DynamoDB, Secrets Manager, SSM, S3, SES; dashboard {stack.aws_url}/moto-api/)
+  E-mail sent    {stack.aws_url}/moto-api/data.json  (key "ses", "RawMessage": each message as the buyer gets it)
   Stripe         {stack.stripe_url}  (localstripe; sends signed payment events to {base}/webhooks/stripe)
-  Vendor         {stack.vendor_url}  (stand-in; POST /_control to make it slow or fail)
+  Vendor         {stack.vendor_url}  (stand-in; POST /_control to make it slow or fail, GET /_tickets: each ticket's state)
   Tables         {stack.project}-{stack.stage}-*  with demo data
 Ctrl-C stops everything.
 """,

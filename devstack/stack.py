@@ -23,8 +23,10 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import boto3
+import botocore.exceptions
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_REGION = "us-east-2"
@@ -181,6 +183,12 @@ class LocalStack:
 
     # --- AWS contents --------------------------------------------------------------------
 
+    def sent_emails(self) -> list[dict[str, Any]]:
+        """Every message the emulator's SES accepted since the last reset (moto's
+        ``/moto-api/data.json``, ``ses`` -> ``RawMessage``/``Message``), as a buyer would read
+        it: ``{"id", "to", "from", "subject", "text", "html"}``."""
+        return sent_emails_read(self.aws_url)
+
     def aws_reset(self) -> None:
         """Empty the emulator: every table, secret and parameter is gone."""
         request = urllib.request.Request(f"{self.aws_url}/moto-api/reset", method="POST")
@@ -219,6 +227,8 @@ class LocalStack:
             "vendor_connect_timeout": "1",
             "vendor_read_timeout": "2",
             "feature_flags": "{}",
+            "email_sender": f"TicketsToHeaven <{LOCAL_EMAIL_SENDER}>",
+            "email_configuration_set": f"{self.project}-{self.stage}-email",
             "retention_personal_data_months": "24",
             "retention_audit_years": "10",
         }
@@ -229,6 +239,76 @@ class LocalStack:
                 Type="String",
                 Overwrite=True,
             )
+        # The sender's SES identity and the configuration set (infra/ses.tf in AWS).
+        ses = session.client("sesv2", endpoint_url=self.aws_url)
+        for create in (
+            lambda: ses.create_email_identity(EmailIdentity=LOCAL_EMAIL_SENDER),
+            lambda: ses.create_configuration_set(
+                ConfigurationSetName=f"{self.project}-{self.stage}-email"
+            ),
+        ):
+            try:
+                create()
+            except botocore.exceptions.ClientError as error:
+                if "AlreadyExists" not in error.response.get("Error", {}).get("Code", ""):
+                    raise
+        # Its bounces: SNS topic -> SQS queue, which the every-minute job drains.
+        sns = session.client("sns", endpoint_url=self.aws_url)
+        sqs = session.client("sqs", endpoint_url=self.aws_url)
+        topic = sns.create_topic(Name=f"{self.project}-{self.stage}-email-events")["TopicArn"]
+        queue_url = sqs.create_queue(QueueName=f"{self.project}-{self.stage}-email-events")[
+            "QueueUrl"
+        ]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+        if "email_events_queue_url" not in (parameters or {}):
+            ssm.put_parameter(
+                Name=f"/{self.project}/{self.stage}/email_events_queue_url",
+                Value=queue_url,
+                Type="String",
+                Overwrite=True,
+            )
+
+
+LOCAL_EMAIL_SENDER = "tickets@ticketstoheaven.test"
+
+
+def sent_emails_read(aws_url: str) -> list[dict[str, Any]]:
+    """The messages the emulator's SES at ``aws_url`` accepted (see ``sent_emails``)."""
+    import email
+    from email import policy
+
+    with urllib.request.urlopen(f"{aws_url}/moto-api/data.json", timeout=10) as answer:
+        data = json.load(answer).get("ses", {})
+    found: list[dict[str, Any]] = []
+    for raw in data.get("RawMessage", []):
+        parsed = email.message_from_string(raw.get("raw_data", ""), policy=policy.default)
+        text = parsed.get_body(preferencelist=("plain",))
+        html = parsed.get_body(preferencelist=("html",))
+        found.append(
+            {
+                "id": raw.get("id"),
+                "to": [str(a) for a in parsed.get_all("To", [])],
+                "from": str(parsed.get("From", "")),
+                "subject": str(parsed.get("Subject", "")),
+                "text": text.get_content() if text is not None else "",
+                "html": html.get_content() if html is not None else "",
+            }
+        )
+    for simple in data.get("Message", []):  # sent as "Simple" content
+        found.append(
+            {
+                "id": simple.get("id"),
+                "to": list((simple.get("destinations") or {}).get("ToAddresses", [])),
+                "from": simple.get("source", ""),
+                "subject": simple.get("subject", ""),
+                "text": simple.get("body", ""),
+                "html": simple.get("html", ""),
+            }
+        )
+    return found
 
 
 def stack_start(

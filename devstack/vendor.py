@@ -5,6 +5,14 @@ a JSON body ``{order_id, customer: {email, name}, items: [{sku, quantity}]}`` an
 with ``{fulfillment_id, status: "issued", tickets: [{ticket_id, sku, code}]}``; the same
 idempotency key again answers ``200`` with the same fulfillment, as a real vendor would.
 
+``POST /fulfillments/{fulfillment_id}/voids`` with ``Idempotency-Key`` and ``{ticket_ids,
+reason}`` revokes those tickets: ``200`` ``{void_id, tickets: [{ticket_id, state: "void"}]}``;
+the same key again answers the same; a ticket already void is voided again harmlessly; a
+ticket scanned at the gate makes it refuse the whole request (``409`` ``{error: "ticket already
+scanned", tickets: [...]}``, nothing voided); an unknown fulfillment or ticket is ``404``; the
+same key with another body ``422``. Each ticket's state (``valid``, ``void``, ``scanned``) is
+kept.
+
 It can be told how to behave, for tests and demos, through a control API:
 
 - ``POST /_control`` ``{"mode": M, "delay": seconds, "times": n}``: the next ``n`` fulfillment
@@ -13,7 +21,10 @@ It can be told how to behave, for tests and demos, through a control API:
   ``error`` (500), ``unavailable`` (503), ``rate_limit`` (429 with ``Retry-After: delay``),
   ``reject`` (422), ``malformed`` (200 with a body that is not a fulfillment), ``drop`` (close
   the connection without answering).
-- ``GET /_requests``: every fulfillment request received (method, path, idempotency key, body,
+- ``POST /_scan`` ``{"ticket_id": id}``: the ticket is scanned at the gate (it can no longer
+  be voided).
+- ``GET /_tickets``: every ticket's state, ``{ticket_id: state}``.
+- ``GET /_requests``: every request of either verb received (``verb``: ``fulfill``/``void``) (method, path, idempotency key, body,
   whether the key was right, the answer given), so tests can count calls.
 - ``DELETE /_requests``: forget requests and fulfillments, back to ``ok``.
 
@@ -49,6 +60,9 @@ class VendorState:
         self.times: int | None = None
         self.requests: list[dict[str, Any]] = []
         self.fulfillments: dict[str, dict[str, Any]] = {}
+        self.ticket_states: dict[str, str] = {}  # ticket_id -> valid, void, scanned
+        self.ticket_fulfillment: dict[str, str] = {}  # ticket_id -> fulfillment_id
+        self.voids: dict[str, tuple[Any, tuple[int, Any]]] = {}  # key -> (body, answer)
         self.erasures: list[dict[str, Any]] = []
 
     def next_mode(self) -> tuple[str, float]:
@@ -107,6 +121,9 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/_requests":
             with state.lock:
                 self._send(200, list(state.requests))
+        elif self.path == "/_tickets":
+            with state.lock:
+                self._send(200, dict(state.ticket_states))
         elif self.path == "/_erasures":
             with state.lock:
                 self._send(200, list(state.erasures))
@@ -132,6 +149,10 @@ class Handler(BaseHTTPRequestHandler):
             self._control()
         elif self.path == "/fulfillments":
             self._fulfill()
+        elif self.path == "/_scan":
+            self._scan()
+        elif self.path.startswith("/fulfillments/") and self.path.endswith("/voids"):
+            self._void(self.path.removeprefix("/fulfillments/").removesuffix("/voids"))
         elif self.path == "/erasures":
             self._erase()
         else:
@@ -146,7 +167,19 @@ class Handler(BaseHTTPRequestHandler):
             state.times = int(body["times"]) if body.get("times") is not None else None
         self._send(200, {"mode": state.mode, "delay": state.delay, "times": state.times})
 
-    def _fulfill(self) -> None:
+    def _scan(self) -> None:
+        body = self._body() or {}
+        state = self.server.state
+        with state.lock:
+            ticket_id = str(body.get("ticket_id"))
+            if ticket_id not in state.ticket_states:
+                self._send(404, {"error": "unknown ticket"})
+                return
+            state.ticket_states[ticket_id] = "scanned"
+        self._send(200, {"ticket_id": ticket_id, "state": "scanned"})
+
+    def _received(self, verb: str) -> tuple[dict[str, Any], Any, str | None, bool, str, float]:
+        """Record a request of ``verb``; behave as the mode says (sleep for ``slow``)."""
         state = self.server.state
         body = self._body()
         key = self.headers.get("Idempotency-Key")
@@ -156,6 +189,7 @@ class Handler(BaseHTTPRequestHandler):
         mode, delay = state.next_mode()
         record: dict[str, Any] = {
             "at": time.time(),
+            "verb": verb,
             "idempotency_key": key,
             "authorized": authorized,
             "body": body,
@@ -163,21 +197,78 @@ class Handler(BaseHTTPRequestHandler):
         }
         with state.lock:
             state.requests.append(record)
-
         if mode in {"slow", "timeout", "drop"} and (delay or mode == "timeout"):
             time.sleep(delay or 30.0)
+        return record, body, key, authorized, mode, delay
+
+    def _reply(self, record: dict[str, Any], answer: tuple[int, Any, dict[str, str]]) -> None:
+        status, payload, headers = answer
+        record["answer"] = int(status)
+        self._send(status, payload, headers)
+
+    def _fulfill(self) -> None:
+        record, body, key, authorized, mode, delay = self._received("fulfill")
         if mode in {"timeout", "drop"}:
             record["answer"] = None
             self.close_connection = True
             return
-        status, payload, headers = self._answer(mode, delay, body, key, authorized)
-        record["answer"] = status
-        self._send(status, payload, headers)
+        self._reply(record, self._answer(mode, delay, body, key, authorized))
 
-    def _answer(
-        self, mode: str, delay: float, body: Any, key: str | None, authorized: bool
+    def _void(self, fulfillment_id: str) -> None:
+        record, body, key, authorized, mode, delay = self._received("void")
+        if mode in {"timeout", "drop"}:
+            record["answer"] = None
+            self.close_connection = True
+            return
+        failure = self._failure(mode, delay, authorized)
+        self._reply(record, failure or self._void_answer(fulfillment_id, body, key))
+
+    def _void_answer(
+        self, fulfillment_id: str, body: Any, key: str | None
     ) -> tuple[int, Any, dict[str, str]]:
         state = self.server.state
+        ids = body.get("ticket_ids") if isinstance(body, dict) else None
+        if (
+            not key
+            or not isinstance(ids, list)
+            or not ids
+            or not all(isinstance(i, str) for i in ids)
+        ):
+            return 400, {"error": "Idempotency-Key and ticket_ids are required"}, {}
+        with state.lock:
+            if key in state.voids:
+                first_body, (status, payload) = state.voids[key]
+                if first_body != body:
+                    return 422, {"error": "Idempotency-Key reused with another body"}, {}
+                return status, payload, {}
+            if fulfillment_id not in {f["fulfillment_id"] for f in state.fulfillments.values()}:
+                return 404, {"error": "unknown fulfillment"}, {}
+            unknown = [i for i in ids if state.ticket_fulfillment.get(i) != fulfillment_id]
+            if unknown:
+                return 404, {"error": "unknown ticket", "tickets": unknown}, {}
+            scanned = [i for i in ids if state.ticket_states[i] == "scanned"]
+            if scanned:
+                answer: tuple[int, Any] = (
+                    409,
+                    {"error": "ticket already scanned", "tickets": scanned},
+                )
+            else:
+                for ticket_id in ids:
+                    state.ticket_states[ticket_id] = "void"
+                answer = (
+                    200,
+                    {
+                        "void_id": f"void_{secrets.token_hex(8)}",
+                        "tickets": [{"ticket_id": i, "state": "void"} for i in ids],
+                    },
+                )
+            state.voids[key] = (body, answer)
+        return answer[0], answer[1], {}
+
+    def _failure(
+        self, mode: str, delay: float, authorized: bool
+    ) -> tuple[int, Any, dict[str, str]] | None:
+        """The answer a failing mode gives, whichever the verb; None to answer normally."""
         if not authorized:
             return 401, {"error": "invalid api key"}, {}
         if mode == "error":
@@ -190,6 +281,15 @@ class Handler(BaseHTTPRequestHandler):
             return 422, {"error": "unknown event"}, {}
         if mode == "malformed":
             return 200, {"unexpected": True}, {}
+        return None
+
+    def _answer(
+        self, mode: str, delay: float, body: Any, key: str | None, authorized: bool
+    ) -> tuple[int, Any, dict[str, str]]:
+        state = self.server.state
+        failure = self._failure(mode, delay, authorized)
+        if failure is not None:
+            return failure
         if not key or not _valid_body(body) or body["order_id"] != key:
             return 400, {"error": "Idempotency-Key must equal order_id and the body be valid"}, {}
         with state.lock:
@@ -210,6 +310,9 @@ class Handler(BaseHTTPRequestHandler):
                 ],
             }
             state.fulfillments[key] = fulfillment
+            for ticket in fulfillment["tickets"]:
+                state.ticket_states[ticket["ticket_id"]] = "valid"
+                state.ticket_fulfillment[ticket["ticket_id"]] = fulfillment["fulfillment_id"]
         return HTTPStatus.CREATED, fulfillment, {}
 
     # --- erasure: forget a buyer ------------------------------------------------------------

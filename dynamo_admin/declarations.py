@@ -62,6 +62,9 @@ class ObjectAction:
     audited_by_service: bool = False
     confirm: Callable[[Any, dict[str, Any]], list[str]] | None = None
     confirm_form_class: type[forms.Form] | None = None
+    # The confirmation's form made for the item (choices that depend on it, e.g. its tickets);
+    # takes the place of ``confirm_form_class`` when given.
+    confirm_form_for: Callable[[Any], type[forms.Form]] | None = None
     confirm_label: str = ""  # the confirmation page's button; "Yes, <label>" by default
     # False for an action that adds rather than changes (a note): it runs even when the item
     # changed since the page was read.

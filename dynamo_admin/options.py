@@ -804,9 +804,14 @@ class DynamoModelAdmin(admin.ModelAdmin):
             self._conflict_message(request, self.item_repr(item), item)
             return back
         if chosen.confirm is not None:
-            confirm_form = chosen.confirm_form_class(
+            form_class = (
+                chosen.confirm_form_for(item)
+                if chosen.confirm_form_for is not None
+                else chosen.confirm_form_class
+            )
+            confirm_form = form_class(
                 params if request.method == "POST" and "_confirmed" in params else None
-            ) if chosen.confirm_form_class is not None else None  # fmt: skip
+            ) if form_class is not None else None  # fmt: skip
             confirmed = request.method == "POST" and "_confirmed" in params
             if not confirmed or (confirm_form is not None and not confirm_form.is_valid()):
                 return self._confirmation(request, chosen, item, params, data, confirm_form)

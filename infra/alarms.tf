@@ -269,6 +269,9 @@ locals {
     "StripeUnavailable",
     "VendorCircuitOpened",
     "WebhookEventsFailed",
+    "VoidFailures",
+    "EmailsSent",
+    "EmailFailures",
   ]
 
   app_alarms = {
@@ -318,6 +321,16 @@ locals {
       description = "The ticket vendor failed several times in a row and its circuit opened: fulfillment waits for it (paid orders stay queued and are sent when it answers)."
       threshold   = 1
       period      = 300
+    }
+    VoidFailures = {
+      description = "Money went back but the vendor did not void the order's tickets (it refused, e.g. a ticket already scanned, or kept failing): see the needs-attention queue, \"Tickets not voided\"."
+      threshold   = 1
+      period      = 300
+    }
+    EmailFailures = {
+      description = "An e-mail to a buyer could not be sent (SES refused it or kept failing): check SES's sending status (sandbox, paused account, sender identity) and the order's timeline."
+      threshold   = 3
+      period      = 900
     }
     WebhookEventsFailed = {
       description = "A Stripe event failed in its handler (answered 503; Stripe retries it). If it keeps failing, see the admin's Stripe events (outcome: failed) and replay it once fixed."

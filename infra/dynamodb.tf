@@ -59,6 +59,16 @@ resource "aws_dynamodb_table" "orders" {
     type = "S"
   }
 
+  attribute {
+    name = "void_queue"
+    type = "S"
+  }
+
+  attribute {
+    name = "void_next_at"
+    type = "S"
+  }
+
   global_secondary_index {
     name            = "customer-id-index"
     hash_key        = "customer_id"
@@ -106,6 +116,15 @@ resource "aws_dynamodb_table" "orders" {
     name            = "fulfillment-due-index"
     hash_key        = "fulfillment_queue"
     range_key       = "fulfillment_next_at"
+    projection_type = "ALL"
+  }
+
+  # Sparse: only orders with tickets to void at the vendor: "due" (the sweeper's queue) or
+  # "failed" (the needs-attention queue).
+  global_secondary_index {
+    name            = "void-queue-index"
+    hash_key        = "void_queue"
+    range_key       = "void_next_at"
     projection_type = "ALL"
   }
 
@@ -372,6 +391,16 @@ resource "aws_dynamodb_table" "backoffice" {
     type = "S"
   }
 
+  attribute {
+    name = "mail_queue"
+    type = "S"
+  }
+
+  attribute {
+    name = "mail_next_at"
+    type = "S"
+  }
+
   global_secondary_index {
     name            = "gsi1"
     hash_key        = "gsi1pk"
@@ -385,6 +414,15 @@ resource "aws_dynamodb_table" "backoffice" {
     name            = "gsi2"
     hash_key        = "gsi2pk"
     range_key       = "gsi2sk"
+    projection_type = "ALL"
+  }
+
+  # Sparse: the buyers' e-mails waiting to be sent (orders.models.BuyerEmail). An index of its
+  # own so the public role is granted this queue and none of gsi1's lists.
+  global_secondary_index {
+    name            = "mail-queue-index"
+    hash_key        = "mail_queue"
+    range_key       = "mail_next_at"
     projection_type = "ALL"
   }
 

@@ -53,12 +53,13 @@ locals {
   # The back-office table's items the public API keeps (core/backoffice.py has the key layout):
   # e-mail claims, idempotency records, Stripe's event inbox, rate-limit counters, seat shards,
   # ticket codes, daily totals and the customers' first day, integration-health markers, the
-  # vendor's circuit breaker, Stripe's request budget, the on-sales' lines. Not: staff accounts and factors, sessions, sign-in counters, admin
-  # submits, audit entries (written, never read: below). The rehearsal records every key the
+  # vendor's circuit breaker, Stripe's request budget, the on-sales' lines, the buyers' e-mail
+  # records (MAIL#, queued in the sparse mail-queue-index: below). Not: staff accounts and
+  # factors, sessions, sign-in counters, admin submits, audit entries (written, never read: below). The rehearsal records every key the
   # public function's flows use and evaluates it against this list.
   public_backoffice_keys = [
     "EMAIL#*", "IDEMPOTENCY#*", "EVENT#*", "RATE#*", "SEATS#*", "TICKET#*", "DAILYTOTALS#*",
-    "BOUND#*", "HEALTH", "CIRCUIT#*", "STRIPEBUDGET#*", "LINE#*",
+    "BOUND#*", "HEALTH", "CIRCUIT#*", "STRIPEBUDGET#*", "LINE#*", "MAIL#*",
   ]
   parameter_path_arn = "arn:${local.partition}:ssm:${var.region}:${local.account_id}:parameter${trimsuffix(local.parameter_path, "/")}"
   # Item reads and writes, with transactions (authorised per item action) and condition
@@ -181,6 +182,29 @@ data "aws_iam_policy_document" "public" {
   }
 
   statement {
+    sid = "SendBuyersEmailFromOurIdentityOnly"
+    # SESv2 SendEmail is authorised on the sender identity and on the configuration set it
+    # names (integrations/email.py always names ours).
+    actions = ["ses:SendEmail"]
+    resources = [
+      aws_ses_email_identity.sender.arn,
+      aws_ses_configuration_set.email.arn,
+    ]
+  }
+
+  statement {
+    sid       = "QueueOfBuyersEmail"
+    actions   = ["dynamodb:Query"]
+    resources = ["${aws_dynamodb_table.backoffice.arn}/index/mail-queue-index"]
+  }
+
+  statement {
+    sid       = "DrainEmailBounces"
+    actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage"]
+    resources = [aws_sqs_queue.email_events.arn]
+  }
+
+  statement {
     sid = "InvokeSelfForAsyncTasks"
     # zappa.asynchronous.task invokes this same function (InvocationType=Event); API Gateway
     # invokes it with this role as the integration's credentials.
@@ -252,6 +276,16 @@ data "aws_iam_policy_document" "backoffice" {
     sid       = "DeadLetterFailedAsyncTasks"
     actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.async_failures.arn]
+  }
+
+  statement {
+    sid = "SendBuyersEmailFromOurIdentityOnly"
+    # Staff's refunds, resends and contact changes e-mail the buyer from this function's tasks.
+    actions = ["ses:SendEmail"]
+    resources = [
+      aws_ses_email_identity.sender.arn,
+      aws_ses_configuration_set.email.arn,
+    ]
   }
 
   statement {

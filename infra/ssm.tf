@@ -11,6 +11,9 @@ locals {
     vendor_read_timeout          = tostring(var.vendor_read_timeout)
     orders_rate_limit_per_minute = tostring(var.orders_rate_limit_per_minute)
     feature_flags                = jsonencode(var.feature_flags)
+    email_sender                 = "${var.email_sender_name} <${var.email_sender_address}>"
+    email_configuration_set      = aws_ses_configuration_set.email.name
+    email_events_queue_url       = aws_sqs_queue.email_events.url
     # Stripe's request budget (integrations/stripe_budget.py): raise with Stripe's written
     # increase of the account's limits, never before it.
     stripe_account_rate     = tostring(var.stripe_account_rate)

@@ -350,3 +350,26 @@ variable "github_oidc_provider_arn" {
   type        = string
   default     = ""
 }
+
+variable "email_sender_address" {
+  description = "The address buyers get e-mail from (an SES identity: verify it, or its domain, before the first sale)."
+  type        = string
+  default     = "tickets@ticketstoheaven.example"
+
+  validation {
+    condition     = can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.email_sender_address))
+    error_message = "email_sender_address must be an e-mail address."
+  }
+}
+
+variable "email_sender_name" {
+  description = "The name buyers see beside the sender address (SSM email_sender)."
+  type        = string
+  default     = "TicketsToHeaven"
+}
+
+variable "email_require_tls" {
+  description = "SES delivers buyers' e-mail only over TLS (the configuration set's delivery options). Keep true; the rehearsal's emulator cannot set it."
+  type        = bool
+  default     = true
+}

@@ -1,17 +1,27 @@
 """The ticket vendor, behind one small client: one function per verb, answers classified.
 
-Contract (SPEC "Fulfillment"): ``POST {endpoint}/fulfillments`` with ``Authorization: Bearer
-{key}``, ``Idempotency-Key: {order_id}`` and ``{order_id, customer: {email, name}, items:
-[{sku, quantity}]}``; a 2xx answer carries ``fulfillment_id``, ``status`` and maybe
-``tickets``. The endpoint comes from SSM and the key from Secrets Manager (``core.config``);
-timeouts from SSM too. The erasure verb (``erasure_request``, at the end) is documented
-beside its code.
+The contract (SPEC "Fulfillment"), all with ``Authorization: Bearer {key}``; a third verb,
+the erasure (``erasure_request``, at the end), is documented beside its code:
 
-Every answer becomes one of three outcomes, and nothing else escapes this module:
+1. **Issue** (``fulfillment_request``): ``POST {endpoint}/fulfillments`` with
+   ``Idempotency-Key: {order_id}`` and ``{order_id, customer: {email, name}, items: [{sku,
+   quantity}]}``; a 2xx answer carries ``fulfillment_id``, ``status`` and maybe ``tickets``
+   (``[{ticket_id, sku, code}]``).
+2. **Void** (``tickets_void``): ``POST {endpoint}/fulfillments/{fulfillment_id}/voids`` with
+   ``Idempotency-Key: void:{order_id}:{n}`` (``n``: the order's void request, so a retry of one
+   request repeats its key and a later request gets a new one) and ``{ticket_ids: [...],
+   reason}``; the vendor revokes those tickets (check-in refuses them from then on) and
+   answers 2xx ``{void_id, tickets: [{ticket_id, state: "void"}]}``. Voiding a ticket that is
+   void already is a success (a repeat changes nothing). A ticket that cannot be voided
+   (already scanned at the gate) makes the vendor refuse the whole request with ``409``
+   ``{error, tickets: [ids]}``: nothing is voided, and that is final.
 
-- ``Fulfilled``: a 2xx with a well-formed body (also for a repeated idempotency key);
+The endpoint comes from SSM and the key from Secrets Manager (``core.config``); timeouts from
+SSM too. Every answer becomes one of a few outcomes, and nothing else escapes this module:
+
+- ``Fulfilled`` / ``Voided``: a 2xx with a well-formed body (also for a repeated key);
 - ``Retryable``: connection errors, timeouts, 429 (with its ``Retry-After``), 5xx;
-- ``Permanent``: any other 4xx, or a 2xx whose body is not a fulfillment.
+- ``Permanent``: any other 4xx (a void refused), or a 2xx whose body is not what was asked.
 
 ``requests`` is imported on first use (it is not needed on most invocations).
 """
@@ -54,7 +64,15 @@ class Permanent:
     summary: str
 
 
+@dataclass(frozen=True)
+class Voided:
+    void_id: str
+    ticket_ids: list[str]
+    summary: str = ""
+
+
 VendorOutcome = Fulfilled | Retryable | Permanent
+VoidOutcome = Voided | Retryable | Permanent
 
 
 @dataclass(frozen=True)
@@ -139,25 +157,19 @@ def _retry_after(value: str | None) -> float | None:
         return None
 
 
-def fulfillment_request(
-    *, order_id: str, customer_email: str, customer_name: str, items: list[tuple[str, int]]
-) -> VendorOutcome:
-    """Ask the vendor to issue the tickets of an order. Safe to repeat: the vendor sees the
-    same ``Idempotency-Key`` and answers with the same fulfillment."""
+def _post(path: str, *, body: dict[str, Any], key: str) -> Any:
+    """POST to the vendor; the response, or the ``Retryable``/``Permanent`` it amounts to
+    (anything but a 2xx)."""
     import requests
 
     settings = vendor_settings()
     try:
         response = _session().post(
-            f"{settings.endpoint}/fulfillments",
-            json={
-                "order_id": order_id,
-                "customer": {"email": customer_email, "name": customer_name},
-                "items": [{"sku": sku, "quantity": quantity} for sku, quantity in items],
-            },
+            f"{settings.endpoint}{path}",
+            json=body,
             headers={
                 "Authorization": f"Bearer {settings.api_key}",
-                "Idempotency-Key": order_id,
+                "Idempotency-Key": key,
             },
             timeout=(settings.connect_timeout, settings.read_timeout),
         )
@@ -173,8 +185,28 @@ def fulfillment_request(
         )
     if status >= 500:
         return Retryable(_summary(status, response.text))
-    if status >= 400 or status < 200 or status >= 300:
+    if status < 200 or status >= 300:
         return Permanent(_summary(status, response.text))
+    return response
+
+
+def fulfillment_request(
+    *, order_id: str, customer_email: str, customer_name: str, items: list[tuple[str, int]]
+) -> VendorOutcome:
+    """Ask the vendor to issue the tickets of an order. Safe to repeat: the vendor sees the
+    same ``Idempotency-Key`` and answers with the same fulfillment."""
+    response = _post(
+        "/fulfillments",
+        body={
+            "order_id": order_id,
+            "customer": {"email": customer_email, "name": customer_name},
+            "items": [{"sku": sku, "quantity": quantity} for sku, quantity in items],
+        },
+        key=order_id,
+    )
+    if isinstance(response, Retryable | Permanent):
+        return response
+    status = response.status_code
     try:
         body = response.json()
         tickets = [
@@ -189,6 +221,37 @@ def fulfillment_request(
     return Fulfilled(
         fulfillment_id=fulfillment_id, status=state, tickets=tickets, summary=f"{status} {state}"
     )
+
+
+def tickets_void(
+    *, fulfillment_id: str, ticket_ids: list[str], idempotency_key: str, reason: str
+) -> VoidOutcome:
+    """Ask the vendor to revoke ``ticket_ids`` of a fulfillment (the second verb, see the
+    module docstring). Safe to repeat with the same ``idempotency_key``; a ticket void already
+    is voided again harmlessly. ``reason`` is a short word (``refund``, ``dispute_lost``...),
+    never personal data."""
+    from urllib.parse import quote
+
+    response = _post(
+        f"/fulfillments/{quote(fulfillment_id, safe='')}/voids",
+        body={"ticket_ids": ticket_ids, "reason": reason},
+        key=idempotency_key,
+    )
+    if isinstance(response, Retryable | Permanent):
+        return response
+    status = response.status_code
+    try:
+        body = response.json()
+        void_id = body["void_id"]
+        voided = [str(t["ticket_id"]) for t in body["tickets"] if t.get("state") == "void"]
+        if not isinstance(void_id, str) or not void_id:
+            raise TypeError
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return Permanent(f"{status} malformed void body")
+    missing = sorted(set(ticket_ids) - set(voided))
+    if missing:
+        return Permanent(f"{status} the vendor did not void {', '.join(missing)}")
+    return Voided(void_id=void_id, ticket_ids=voided, summary=f"{status} void")
 
 
 # --- Erasure: the vendor forgets a buyer (GDPR article 17) --------------------------------------

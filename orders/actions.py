@@ -10,11 +10,23 @@ here. The writes themselves are the conditional transitions below this module:
     orders.actions                      decisions, the public entry points
       ├─ orders.services.transitions    one conditional write per state change, audited
       ├─ orders.services.fulfillment    the tickets: start, retry, attempts, sweeper
+      ├─ orders.services.voids          the tickets voided at the vendor when money goes back
       └─ orders.services.attention      the needs-attention mark and reinstating
 
 Two rules have their one definition here: which orders staff may refund (``refund_offered``,
 ``refund_allowed``); the amount left to refund is the payment's (``payments.services.refunds``
 ``refund_left_of_order``), since only the payment knows what is reserved.
+
+Tickets follow the money (``tickets_void`` and the facts below): a full refund, a lost
+dispute, the tickets staff pick on a partial refund are voided at the vendor. The order of the
+two, for a refund staff make: the void is *asked for* first (recorded on the order, queued,
+its vendor call dispatched), then the refund is sent to Stripe, as pretix cancels before it
+refunds. A voided ticket is never un-voided: if Stripe then refuses the refund, the tickets
+stay void, the refund shows as failed on the order and staff refund again. If the vendor
+refuses the void (a ticket already scanned) or keeps failing, the refund stands (the money is
+the buyer's once staff decided) and the order waits in the needs-attention queue ("tickets
+not voided", with the vendor's reason) for staff to retry or accept. A refund made in
+Stripe's dashboard or a lost dispute moves the money first; the void follows from the fact.
 
 Nothing here talks to Stripe. The one thing a cancellation needs of payments (cancel the
 PaymentIntent first) goes through ``orders.payment_port``; when Stripe answers that the payment
@@ -40,9 +52,11 @@ from orders.models import (
     ORDERS_BY_STATUS,
     REFUNDABLE,
     AttentionReason,
+    BuyerEmailKind,
     FulfillmentStatus,
     Order,
     OrderStatus,
+    TicketState,
 )
 from orders.payment_port import PaymentMoving, PaymentTaken, payment_gateway
 from orders.selectors import order_get
@@ -53,7 +67,11 @@ from orders.services.attention import (
     order_attention_set,
 )
 from orders.services.attention import order_reinstate as _order_reinstate
+from orders.services.buyer_mail import buyer_email_queue
+from orders.services.customers import customer_contact_change
 from orders.services.fulfillment import fulfillment_retry_now, fulfillment_start
+from orders.services.ticket_types import ticket_type_sales_stop
+from orders.services.voids import tickets_void_request, void_accept, void_retry
 
 logger = logging.getLogger(__name__)
 
@@ -61,12 +79,18 @@ __all__ = [
     "CANCEL_REASONS",
     "REFUNDABLE",
     "Applied",
+    "EventCancellationStep",
     "ExpiryReport",
     "OrderBeingPaid",
     "OrderNotCancelable",
     "OrderNotReinstatable",
+    "buyer_contact_change",
     "dispute_decided",
     "dispute_opened",
+    "event_canceled_order_cancel",
+    "event_canceled_tell",
+    "event_cancellation_step",
+    "event_sales_stop",
     "fulfillment_retry",
     "order_cancel",
     "order_reinstate",
@@ -77,6 +101,9 @@ __all__ = [
     "refund_offered",
     "refund_unconfirmed",
     "refunds_changed",
+    "tickets_void",
+    "void_accept",
+    "void_retry",
 ]
 
 
@@ -158,6 +185,11 @@ def payment_succeeded(
         metric_emit("PaymentsSucceeded")
         logger.info("order paid", extra={"order_id": order_id, "actor": actor})
         applied.changes.append("marked paid, its seats sold")
+    if applied.order.status != OrderStatus.CANCELED and applied.order.status != (
+        OrderStatus.PENDING_PAYMENT
+    ):
+        # Once per order (the record's key): also when a run died between paying and this.
+        buyer_email_queue(order_id=order_id, kind=BuyerEmailKind.CONFIRMATION)
     # Also when it was paid already: a run that died between paying and starting fulfillment
     # must still start it (the start is conditional, the vendor call idempotent).
     if (
@@ -205,9 +237,34 @@ def refunds_changed(
             f"refunds recorded ({money_format(int(order.refunded_amount or 0), order.currency)}"
             " refunded in all)"
         )
+    refunded = int(outcome.order.refunded_amount or 0)
+    if outcome.changed and refunded > 0:
+        # Once per refunded total: a second partial refund is news, a repeated fact is not.
+        buyer_email_queue(order_id=order_id, kind=BuyerEmailKind.REFUND, refund_total=refunded)
     if outcome.order.attention == AttentionReason.REFUND_MISMATCH and not awaiting_answer:
         order_attention_clear(order_id=order_id, reason=AttentionReason.REFUND_MISMATCH)
+    if outcome.order.status == OrderStatus.REFUNDED and _has_valid_tickets(outcome.order):
+        # Refunded in full: no ticket of it may open the gate (a no-op once asked).
+        voided = tickets_void_request(
+            order_id=order_id, ticket_ids=None, actor=actor, reason="refund"
+        )
+        if voided:
+            applied.changes.append(f"{voided} ticket{'s' if voided != 1 else ''} to void")
     return applied
+
+
+def _has_valid_tickets(order: Order) -> bool:
+    return any(t.current_state == TicketState.VALID for t in order.tickets or [])
+
+
+def tickets_void(*, order_id: str, ticket_ids: list[str] | None, staff: str, reason: str) -> int:
+    """Void tickets of the order at the vendor (None: every valid one), asked for now and
+    retried by the sweeper; how many were newly asked for. Staff's partial refund calls it
+    with the tickets picked on the confirmation, *before* the refund goes to Stripe (see the
+    module docstring for that order and what happens when one side fails)."""
+    return tickets_void_request(
+        order_id=order_id, ticket_ids=ticket_ids, actor=staff, reason=reason
+    )
 
 
 def refund_unconfirmed(*, order_id: str) -> None:
@@ -251,6 +308,13 @@ def dispute_decided(*, order_id: str, dispute_status: str, actor: str) -> Applie
         order_id=order_id, dispute_status=dispute_status, actor=actor
     )
     words = [f"dispute closed in Stripe ({dispute_status})"] if outcome.changed else []
+    if dispute_status == "lost" and _has_valid_tickets(outcome.order):
+        # The money went back to the buyer's bank: the tickets go too.
+        voided = tickets_void_request(
+            order_id=order_id, ticket_ids=None, actor=actor, reason="dispute_lost"
+        )
+        if voided:
+            words.append(f"{voided} ticket{'s' if voided != 1 else ''} to void")
     return Applied(outcome.order, words)
 
 
@@ -312,6 +376,7 @@ def order_cancel(
     if transitions.order_cancel_write(
         order, reason=reason, actor=staff or SYSTEM_BACKOFFICE, action="cancel", note=note.strip()
     ):
+        buyer_email_queue(order_id=order_id, kind=BuyerEmailKind.CANCELLATION)
         return transitions.Outcome(True, _order(order_id))
     order = _order(order_id)
     if order.status not in {OrderStatus.CANCELED, OrderStatus.PENDING_PAYMENT}:
@@ -418,7 +483,97 @@ def fulfillment_retry(*, order_id: str, staff: str) -> None:
     fulfillment_retry_now(order_id=order_id, staff=staff)
 
 
+def buyer_contact_change(
+    *, order_id: str, email: str, name: str, staff: str, reason: str, submission_id: str
+) -> bool:
+    """Staff correct the buyer's e-mail or name from an order
+    (``orders.services.customers.customer_contact_change``: audited, the e-mail's claim moved
+    in the same transaction; an address another customer holds is refused). A new address
+    gets the order's confirmation again. True if the e-mail changed.
+
+    The vendor's tickets carry no name or address (``{ticket_id, sku, code}``), so the vendor
+    has nothing to be told; a vendor whose tickets print the holder's name would get its
+    update here."""
+    _customer, email_changed = customer_contact_change(
+        order_id=order_id, email=email, name=name, staff=staff, reason=reason
+    )
+    order = _order(order_id)
+    if email_changed and order.status not in (OrderStatus.PENDING_PAYMENT, OrderStatus.CANCELED):
+        buyer_email_queue(
+            order_id=order_id,
+            kind=BuyerEmailKind.CONFIRMATION,
+            resend=f"contact-{submission_id}",
+            requested_by=staff,
+        )
+    return email_changed
+
+
 def order_reinstate(*, order_id: str, staff: str) -> bool:
     """A canceled order whose payment went through anyway is paid again, if its seats can be
     taken back (``orders.services.attention.order_reinstate``). False if nothing changed."""
     return _order_reinstate(order_id=order_id, staff=staff)
+
+
+# --- An event canceled (``payments.services.event_cancellation`` runs it) -------------------
+
+EVENT_CANCELED_REASON = "The event is canceled"
+
+
+@dataclass(frozen=True)
+class EventCancellationStep:
+    """What canceling the event of one ticket type does to one order.
+
+    ``kind``: ``cancel`` (unpaid: the order is canceled, its seats back, no money moved);
+    ``refund`` (paid: ``amount``, the type's part, is refunded, capped by what is left, and
+    ``ticket_ids``, the type's valid tickets, are voided first); ``wait`` (its tickets are being
+    issued: come back, so a ticket issued later is not left valid); ``none`` (it does not hold
+    the type, or nothing of it is left: canceled or refunded already)."""
+
+    kind: str
+    amount: int = 0
+    ticket_ids: tuple[str, ...] = ()
+
+
+def event_sales_stop(*, sku: str, staff: str) -> bool:
+    """The event of ``sku`` is canceled: the type is never sold again (out of the catalog,
+    refused by ``POST /orders``). True the first time."""
+    return ticket_type_sales_stop(sku=sku, staff=staff)
+
+
+def event_cancellation_step(order: Order, *, sku: str) -> EventCancellationStep:
+    items = [item for item in order.items or [] if item.sku == sku]
+    if not items:
+        return EventCancellationStep("none")
+    if order.status == OrderStatus.PENDING_PAYMENT:
+        return EventCancellationStep("cancel")
+    if order.status == OrderStatus.PAID and order.fulfillment_status in (
+        FulfillmentStatus.NOT_STARTED,
+        FulfillmentStatus.PENDING,
+    ):
+        return EventCancellationStep("wait")
+    if order.status not in REFUNDABLE:
+        return EventCancellationStep("none")
+    valid = tuple(
+        t.ticket_id
+        for t in order.tickets or []
+        if t.sku == sku and t.current_state == TicketState.VALID
+    )
+    return EventCancellationStep("refund", sum(int(i.amount) for i in items), valid)
+
+
+def event_canceled_order_cancel(*, order_id: str, staff: str) -> bool:
+    """An unpaid order holding the canceled type is canceled whole (its seats back; the buyer
+    gets the cancellation e-mail and may order the other types again). False while a payment
+    lands or is in progress: the job comes back to it."""
+    try:
+        order_cancel(order_id=order_id, staff=staff, reason=EVENT_CANCELED_REASON)
+    except OrderBeingPaid:
+        return False
+    return True
+
+
+def event_canceled_tell(*, order_id: str, sku: str, refunded: int) -> bool:
+    """Tell the buyer their event is canceled and what is refunded, once per order and type."""
+    return buyer_email_queue(
+        order_id=order_id, kind=BuyerEmailKind.EVENT_CANCELED, about=sku, refund_total=refunded
+    )

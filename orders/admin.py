@@ -26,24 +26,36 @@ from core.health import health_source_register
 from dynamo_admin import conf
 from dynamo_admin.declarations import Column, ObjectAction, RelatedList, SearchField
 from dynamo_admin.filters import ChoiceFilter, DateRangeFilter, day_bounds
+from dynamo_admin.once import SUBMISSION_ID
 from dynamo_admin.options import DynamoModelAdmin
 from dynamo_admin.paging import ListSource, Partition, month_partitions
 from dynamo_admin.shapes import dynamo_shape
 from integrations.vendor_client import answer_in_words
 from orders import selectors
-from orders.actions import CANCEL_REASONS, OrderBeingPaid, order_cancel
+from orders.actions import (
+    CANCEL_REASONS,
+    OrderBeingPaid,
+    buyer_contact_change,
+    order_cancel,
+    void_accept,
+    void_retry,
+)
 from orders.admin_personal_data import ERASE_ACTION, EXPORT_PERMISSION, customer_export_view
 from orders.models import (
     CUSTOMERS_BY_MONTH,
     ORDERS_BY_MONTH,
     ORDERS_BY_STATUS,
+    VOID_FAILED,
+    BuyerEmailKind,
     Customer,
     Order,
     OrderStatus,
+    TicketState,
     TicketType,
     search_key,
 )
 from orders.phones import PHONE_HELP, PhoneInvalid, phone_display, phone_e164
+from orders.services.buyer_mail import KIND_WORDS, buyer_email_resend, buyer_emails_of
 from orders.services.customers import customer_update
 from orders.services.fulfillment import breaker_banners, fulfillment_retry
 from orders.services.line import line_get, onsale_open
@@ -148,6 +160,24 @@ def _retry(request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
     return f"Fulfillment of order {order.order_id} was started again."
 
 
+TICKET_STATE_WORDS = {
+    TicketState.VALID: "Valid",
+    TicketState.VOID_PENDING: "Valid, void asked of the vendor",
+    TicketState.VOID: "Void",
+    TicketState.VOID_REFUSED: "Valid (the vendor refused the void)",
+}
+
+
+def _void_retry(request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
+    void_retry(order_id=order.order_id, staff=request.user.get_username())
+    return f"The void of the tickets of order {order.order_id} was asked again."
+
+
+def _void_accept(request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
+    void_accept(order_id=order.order_id, staff=request.user.get_username())
+    return f"The tickets of order {order.order_id} stay valid."
+
+
 def _customer_of(order: Order) -> Customer | None:
     """The order's customer, read once per page (the summary and the Customer list share it)."""
     if not hasattr(order, "_customer"):
@@ -159,7 +189,108 @@ def _customer_summary(order: Order) -> str:
     customer = _customer_of(order)
     if customer is None:
         return order.customer_email_masked
-    return f"{customer.name} <{customer.email}>"
+    bounced = " (undeliverable: it bounced)" if customer.email_undeliverable else ""
+    return f"{customer.name} <{customer.email}>{bounced}"
+
+
+def _undeliverable(customer: Customer | None) -> str | None:
+    """What SES said when the address bounced for good, or None (shown only then)."""
+    if customer is None or not customer.email_undeliverable:
+        return None
+    return f"Undeliverable, no e-mail is sent to it: {customer.email_undeliverable}"
+
+
+def _resend(kind: BuyerEmailKind) -> Callable[[HttpRequest, Order, dict[str, Any]], str]:
+    def run(request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
+        buyer_email_resend(
+            order_id=order.order_id,
+            kind=kind,
+            staff=request.user.get_username(),
+            submission_id=data[SUBMISSION_ID],
+        )
+        return (
+            f"{KIND_WORDS[kind]} e-mail of order {order.order_id} queued to "
+            f"{order.customer_email_masked}; the timeline shows when it is sent."
+        )
+
+    return run
+
+
+class ContactForm(forms.Form):
+    """The buyer's e-mail and name as they should be (the confirmation page's form)."""
+
+    email = forms.EmailField(
+        max_length=254,
+        label="E-mail",
+        help_text="A new address gets the order's confirmation again. An address another "
+        "customer has is refused.",
+    )
+    name = forms.CharField(max_length=200, label="Name")
+    reason = forms.CharField(
+        max_length=500,
+        required=False,
+        label="Why",
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        help_text="Kept in the history with your name.",
+    )
+
+
+def _contact_form_for(order: Order) -> type[forms.Form]:
+    customer = _customer_of(order)
+
+    class OrderContactForm(ContactForm):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            if customer is not None and (not args or args[0] is None):
+                kwargs.setdefault("initial", {"email": customer.email, "name": customer.name})
+            super().__init__(*args, **kwargs)
+
+    return OrderContactForm
+
+
+def _contact_confirm(order: Order, data: dict[str, Any]) -> list[str]:
+    return [
+        "Correct the buyer's e-mail or name. The customer record changes for all of their "
+        "orders; its e-mail claim moves with it, so the next order with the new address finds "
+        "this customer.",
+        "A new address gets this order's confirmation again; the tickets carry no name at the "
+        "vendor, so nothing changes there.",
+    ]
+
+
+def _contact_change(request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
+    changed = buyer_contact_change(
+        order_id=order.order_id,
+        email=data["email"],
+        name=data["name"],
+        staff=request.user.get_username(),
+        reason=data.get("reason") or "",
+        submission_id=data[SUBMISSION_ID],
+    )
+    return f"Buyer of order {order.order_id} corrected" + (
+        "; the confirmation goes to the new address." if changed else "."
+    )
+
+
+EMAIL_STATUS_WORDS = {
+    "queued": "Queued",
+    "sent": "Sent",
+    "failed": "Not sent",
+    "suppressed": "Not sent (address undeliverable)",
+}
+
+
+def _email_rows(order: Order) -> list[dict[str, Any]]:
+    return [
+        {
+            "E-mail": KIND_WORDS[BuyerEmailKind(r.mail_kind)]
+            + (f" (resent by {r.requested_by})" if r.requested_by else ""),
+            "Status": EMAIL_STATUS_WORDS.get(r.status, r.status),
+            "To": r.sent_to_masked,
+            "At": when(r.sent_at or r.created_at),
+            "Detail": r.last_error,
+        }
+        for r in sorted(buyer_emails_of(order_id=order.order_id), key=lambda r: r.created_at)
+    ]
 
 
 def _customer_rows(order: Order) -> list[dict[str, Any]]:
@@ -300,6 +431,8 @@ class OrderAdmin(DynamoModelAdmin):
         ("Fulfillment", lambda o: label(o.fulfillment_status)),
         ("Fulfillment id", lambda o: o.fulfillment_id),
         ("Fulfillment failure", lambda o: answer_in_words(o.fulfillment_failure_reason) or None),
+        ("Tickets not voided", lambda o: o.void_failure_reason if o.void_queue else None),
+        ("Buyer's e-mail", lambda o: _undeliverable(_customer_of(o))),
     ]
     related_lists = [
         RelatedList(
@@ -328,10 +461,19 @@ class OrderAdmin(DynamoModelAdmin):
         ),
         RelatedList(
             "Tickets",
-            ["Ticket", "SKU", "Code"],
+            ["Ticket", "SKU", "Code", "State"],
             lambda o: [
-                {"Ticket": t.ticket_id, "SKU": t.sku, "Code": t.code} for t in o.tickets or []
+                {
+                    "Ticket": t.ticket_id,
+                    "SKU": t.sku,
+                    "Code": t.code,
+                    "State": TICKET_STATE_WORDS[t.current_state],
+                }
+                for t in o.tickets or []
             ],
+        ),
+        RelatedList(
+            "E-mails to the buyer", ["E-mail", "Status", "To", "At", "Detail"], _email_rows
         ),
         RelatedList(
             "Timeline",
@@ -360,6 +502,57 @@ class OrderAdmin(DynamoModelAdmin):
             run=_retry,
             available=lambda o: o.status == OrderStatus.FULFILLMENT_FAILED,
             audited_by_service=True,
+        ),
+        ObjectAction(
+            "void_retry",
+            "Retry the void",
+            permission="orders.retry_fulfillment_order",
+            run=_void_retry,
+            available=lambda o: o.void_queue == VOID_FAILED,
+            help_text="Ask the vendor again to void the tickets it did not void.",
+            audited_by_service=True,
+        ),
+        ObjectAction(
+            "void_accept",
+            "Leave the tickets valid",
+            permission="orders.retry_fulfillment_order",
+            run=_void_accept,
+            available=lambda o: o.void_queue == VOID_FAILED,
+            help_text="The vendor refused the void (a ticket already scanned): the tickets "
+            "stay valid and the order leaves the needs-attention queue.",
+            audited_by_service=True,
+        ),
+        ObjectAction(
+            "change_contact",
+            "Change buyer's e-mail or name",
+            permission="orders.change_customer",
+            run=_contact_change,
+            confirm=_contact_confirm,
+            confirm_form_for=_contact_form_for,
+            confirm_label="Save the buyer's contact",
+            help_text="Correct a mistyped address or name (audited).",
+            audited_by_service=True,
+        ),
+        ObjectAction(
+            "resend_confirmation",
+            "Resend confirmation",
+            permission="orders.retry_fulfillment_order",
+            run=_resend(BuyerEmailKind.CONFIRMATION),
+            available=lambda o: o.status not in (OrderStatus.PENDING_PAYMENT, OrderStatus.CANCELED),
+            help_text="E-mail the order confirmation again, to the buyer's current address.",
+            audited_by_service=True,
+            checks_version=False,
+        ),
+        ObjectAction(
+            "resend_tickets",
+            "Resend tickets",
+            permission="orders.retry_fulfillment_order",
+            run=_resend(BuyerEmailKind.TICKETS),
+            available=lambda o: bool(o.tickets),
+            help_text="E-mail the tickets again (with each one's state), to the buyer's "
+            "current address.",
+            audited_by_service=True,
+            checks_version=False,
         ),
         _note_action(_order_note, "orders.add_note"),
     ]
@@ -472,6 +665,7 @@ class CustomerAdmin(DynamoModelAdmin):
     )
     details = [
         ("E-mail", lambda c: c.email),
+        ("E-mail deliverable", lambda c: _undeliverable(c) or "Yes"),
         ("Personal data", lambda c: f"erased {when(c.erased_at)}" if c.erased_at else "kept"),
         ("Phone", lambda c: phone_display(c.phone) or "-"),
         ("Created", lambda c: when(c.created_at)),
@@ -686,6 +880,10 @@ class TicketTypeAdmin(DynamoModelAdmin):
         ("Seats left", lambda t: "unlimited" if t.available is None else t.available),
         ("Seat shards", lambda t: int(t.seat_shards or 1)),
         ("On-sale", _onsale_summary),
+        (
+            "Event",
+            lambda t: f"canceled {when(t.event_canceled_at)}" if t.event_canceled_at else "-",
+        ),
         ("Updated", lambda t: when(t.updated_at)),
     ]
     object_actions = [

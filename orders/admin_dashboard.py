@@ -48,6 +48,7 @@ ATTENTION_TITLES = {
     AttentionReason.REFUND_MISMATCH: "Refund not confirmed by Stripe",
     AttentionReason.DISPUTE_OPEN: "Dispute open",
     AttentionReason.PENDING_SUCCEEDED: "Awaiting payment, but the payment succeeded",
+    AttentionReason.VOID_FAILED: "Tickets not voided",
 }
 PROBLEMS_SHOWN = 10
 # The chart's drawing box (SVG units): the plot, with room on the left for the scale, above

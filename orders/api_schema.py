@@ -231,9 +231,13 @@ ORDER_STATES: dict[str, str] = {
         "Not paid in time (or the payment was canceled); the seats are released. Offer to "
         "start a new order. Stop polling."
     ),
-    OrderStatus.REFUNDED: "Paid, then refunded in full; the tickets are void. Stop polling.",
+    OrderStatus.REFUNDED: (
+        "Paid, then refunded in full; the tickets are voided at the vendor (each ticket's "
+        "`state` turns `void` once the vendor confirms). Stop polling."
+    ),
     OrderStatus.PARTIALLY_REFUNDED: (
-        "Paid, then refunded in part (`refunded_amount`). Show the tickets. Stop polling."
+        "Paid, then refunded in part (`refunded_amount`). Show the tickets, each with its "
+        "`state` (the ones given back are `void`). Stop polling."
     ),
 }
 
@@ -326,8 +330,8 @@ ORDER_STATUS_EXAMPLE = OpenApiExample(
         "fulfillment": {
             "status": "fulfilled",
             "tickets": [
-                {"ticket_id": "tkt_1", "sku": "ga-2027", "code": "GA-7F3K-19QZ"},
-                {"ticket_id": "tkt_2", "sku": "ga-2027", "code": "GA-8J2M-44XB"},
+                {"ticket_id": "tkt_1", "sku": "ga-2027", "code": "GA-7F3K-19QZ", "state": "valid"},
+                {"ticket_id": "tkt_2", "sku": "ga-2027", "code": "GA-8J2M-44XB", "state": "valid"},
             ],
         },
         "created_at": "2026-11-25T15:04:05.123456+00:00",

@@ -334,6 +334,11 @@ class OrderDetailApi(APIView):
                 ticket_id = serializers.CharField()
                 sku = serializers.CharField()
                 code = serializers.CharField(allow_null=True)
+                state = serializers.ChoiceField(
+                    choices=["valid", "void"],
+                    help_text="`void` once the vendor revoked it (a refund, a lost dispute, a "
+                    "canceled event): the gate refuses it.",
+                )
 
             status = doc.FulfillmentStateField()
             tickets = IssuedTicketSerializer(many=True)
@@ -377,7 +382,9 @@ class OrderDetailApi(APIView):
                     "customer": {"email": order.customer_email_masked},
                     "fulfillment": {
                         "status": order.fulfillment_status,
-                        "tickets": [t.attribute_values for t in order.tickets],
+                        "tickets": [
+                            {**t.attribute_values, "state": t.buyer_state} for t in order.tickets
+                        ],
                     },
                 }
             ).data

@@ -12,16 +12,25 @@ from typing import Any
 from core.jobs import job
 from orders.actions import EXPIRY_EVERY_MINUTES
 from orders.actions import orders_expire as _orders_expire
+from orders.services.buyer_mail import buyer_emails_sweep, email_events_drain
 from orders.services.fulfillment.sweeper import fulfillment_sweep as _fulfillment_sweep
 from orders.services.retention import retention_job
+from orders.services.voids import voids_sweep
 
 logger = logging.getLogger(__name__)
 
 
 @job
 def fulfillment_sweep(event: Any = None, context: Any = None) -> dict[str, Any]:
-    """Every minute: retry due ticket fulfillments (see ``orders.services.fulfillment``)."""
-    return vars(_fulfillment_sweep())
+    """Every minute: retry due ticket fulfillments (see ``orders.services.fulfillment``), then
+    the due voids of tickets (``orders.services.voids``) and the due e-mails to buyers
+    (``orders.services.buyer_mail``), and SES's bounces (addresses marked undeliverable)."""
+    return {
+        **vars(_fulfillment_sweep()),
+        "voids": vars(voids_sweep()),
+        "emails": vars(buyer_emails_sweep()),
+        "undeliverable": email_events_drain(),
+    }
 
 
 @job

@@ -26,6 +26,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from core.backoffice import (
     AUDIT,
+    BUYER_EMAIL,
     EMAIL_CLAIM,
     ERASURE,
     ERASURES,
@@ -103,10 +104,30 @@ class OrderItem(MapAttribute):
     seat_shards = NumberAttribute(null=True)
 
 
+class TicketState(StrEnum):
+    """A ticket's state as we know it (``orders.services.voids``). The buyer sees ``valid`` or
+    ``void``: a ticket whose void is asked but not yet confirmed still opens the gate."""
+
+    VALID = "valid"
+    VOID_PENDING = "void_pending"  # to be voided at the vendor (queued, retried)
+    VOID = "void"  # the vendor revoked it
+    VOID_REFUSED = "void_refused"  # the vendor would not void it (scanned), or gave up
+
+
 class Ticket(MapAttribute):
     ticket_id = UnicodeAttribute()
     sku = UnicodeAttribute()
     code = UnicodeAttribute(null=True)
+    state = UnicodeAttribute(null=True)  # a ``TicketState``; absent: valid (issued before voids)
+
+    @property
+    def current_state(self) -> TicketState:
+        return TicketState(self.state or TicketState.VALID.value)
+
+    @property
+    def buyer_state(self) -> str:
+        """``void`` once the vendor revoked it, else ``valid`` (what the gate does)."""
+        return "void" if self.current_state == TicketState.VOID else "valid"
 
 
 class FulfillmentAttempt(MapAttribute):
@@ -152,6 +173,23 @@ class OrderFulfillmentDueIndex(GlobalSecondaryIndex["Order"]):
 
     fulfillment_queue = UnicodeAttribute(hash_key=True)
     fulfillment_next_at = UnicodeAttribute(range_key=True)
+
+
+VOID_DUE = "due"
+VOID_FAILED = "failed"
+
+
+class OrderVoidIndex(GlobalSecondaryIndex["Order"]):
+    """Sparse: only orders with tickets to void carry ``void_queue``: ``due`` (the sweeper's
+    queue, by next attempt) or ``failed`` (the needs-attention queue: the vendor refused, or
+    gave up after the last attempt). Removed once the tickets are void."""
+
+    class Meta:
+        index_name = "void-queue-index"
+        projection = AllProjection()
+
+    void_queue = UnicodeAttribute(hash_key=True)
+    void_next_at = UnicodeAttribute(range_key=True)
 
 
 class OrderDayIndex(GlobalSecondaryIndex["Order"]):
@@ -213,6 +251,9 @@ class AttentionReason(StrEnum):
     DISPUTE_OPEN = "dispute_open"
     # ``attention``: a sync learned the payment succeeded and was stopped before paying it.
     PENDING_SUCCEEDED = "pending_succeeded"
+    # From void-queue-index (``failed``): tickets that should be void are not (vendor refused,
+    # e.g. already scanned, or kept failing).
+    VOID_FAILED = "void_failed"
 
 
 # The reasons kept in the ``attention`` attribute (the others come from existing indexes).
@@ -263,9 +304,20 @@ class Order(Model):
     # Epoch seconds until which one worker owns the next attempt (never two vendor calls at once).
     fulfillment_lease_until = NumberAttribute(null=True)
     tickets = ListAttribute(of=Ticket, default=list)
+    # Voiding tickets at the vendor (``orders.services.voids``): ``void_queue`` ``due`` with
+    # ``void_next_at`` puts the order in the sweeper's queue (void-queue-index), ``failed``
+    # in the needs-attention queue with ``void_failure_reason``. ``void_request`` counts the
+    # void requests (the vendor's ``Idempotency-Key`` is ``void:{order_id}:{void_request}``).
+    void_queue = UnicodeAttribute(null=True)
+    void_next_at = UnicodeAttribute(null=True)
+    void_request = NumberAttribute(null=True)
+    void_attempt_count = NumberAttribute(null=True)
+    void_lease_until = NumberAttribute(null=True)
+    void_failure_reason = UnicodeAttribute(null=True)
+    void_reason = UnicodeAttribute(null=True)  # a key of ``orders.services.voids.VOID_REASONS``
     updated_at = UnicodeAttribute()
     version = VersionAttribute()
-    # ``{YYYY-MM-DD of created_at}#{shard}``: the partition key of ``order-day-index``. Filled
+    # ``{YYYY-MM of created_at}#{shard}``: the partition key of ``order-day-index``. Filled
     # in by ``serialize`` on every write path (save, batch, transactions), so no writer can
     # forget it; it never changes.
     created_day = UnicodeAttribute(null=True)
@@ -288,6 +340,7 @@ class Order(Model):
     customer_index = OrderCustomerIndex()
     status_index = OrderStatusIndex()
     fulfillment_due_index = OrderFulfillmentDueIndex()
+    void_index = OrderVoidIndex()
     day_index = OrderDayIndex()
     dispute_index = OrderDisputeIndex()
     attention_index = OrderAttentionIndex()
@@ -434,6 +487,10 @@ class Customer(Model):
     updated_at = UnicodeAttribute()
     version = VersionAttribute()
     created_day = UnicodeAttribute(null=True)  # filled by ``serialize``, as on Order
+    # Set when SES reported a hard bounce for ``email`` (what it said, and when): no more
+    # e-mail is sent to it, and staff see it on the customer and its orders. Cleared when
+    # the address changes.
+    email_undeliverable = UnicodeAttribute(null=True)
     # The keys of the admin's search indexes, filled by ``serialize`` (``search_attributes``
     # gives them to a writer that updates ``name`` with update actions instead).
     name_bucket = UnicodeAttribute(null=True)
@@ -700,6 +757,9 @@ class TicketType(Model):
     # How many ``SeatShard`` items hold the seats; absent or 1: ``available`` on this item.
     # Chosen when the type is created, not changed afterwards.
     seat_shards = NumberAttribute(null=True)
+    # Its event was canceled (``payments.services.event_cancellation``): no longer sold, never
+    # again; its orders are refunded that part.
+    event_canceled_at = UnicodeAttribute(null=True)
 
     catalog_index = CatalogIndex()
     list_index = TicketTypeListIndex()
@@ -767,6 +827,76 @@ class LegacyOrderAuditEntry(Model):
     before = UnicodeAttribute(null=True)  # JSON
     after = UnicodeAttribute(null=True)  # JSON
     at = UnicodeAttribute()
+
+
+class BuyerEmailKind(StrEnum):
+    CONFIRMATION = "confirmation"  # paid: items, amounts, the link to the order's page
+    TICKETS = "tickets"  # issued by the vendor
+    REFUND = "refund"  # money went back (one per refunded total: ``refund#{total}``)
+    CANCELLATION = "cancellation"  # canceled by staff
+    EVENT_CANCELED = "event_canceled"  # one of its ticket types' event canceled (per type)
+
+
+class BuyerEmailStatus(StrEnum):
+    QUEUED = "queued"  # to be sent (or retried) by the task or the sweeper
+    SENT = "sent"  # SES accepted it
+    FAILED = "failed"  # SES refused it, or every retry failed
+    SUPPRESSED = "suppressed"  # not sent: the address is undeliverable (a hard bounce)
+
+
+MAIL_DUE = "due"  # ``BuyerEmail.mail_queue`` while the e-mail waits to be sent or retried
+
+
+class BuyerEmailQueueIndex(GlobalSecondaryIndex["BuyerEmail"]):
+    """The back-office table's sparse ``mail-queue-index`` (``core.models``): the e-mails
+    waiting, by next attempt."""
+
+    class Meta:
+        index_name = "mail-queue-index"
+        projection = AllProjection()
+
+    mail_queue = UnicodeAttribute(hash_key=True)
+    mail_next_at = UnicodeAttribute(range_key=True)
+
+
+class BuyerEmail(Model):
+    """``MAIL#{order_id}`` / ``{kind}`` in the back-office table: one e-mail to an order's
+    buyer, and the one record that it was sent (``orders.services.buyer_mail``). Its sort key
+    makes it once per order and kind (``confirmation``, ``tickets``, ``refund#{total}``,
+    ``cancellation``; a staff resend ``{kind}#resend#{submit}``). While queued it is in
+    the sparse ``mail-queue-index`` (``due`` / next attempt time) for the sweeper.
+
+    The owner of every e-mail record: it keeps no full address (only ``sent_to_masked``) and
+    no message body (the body is rendered from the order when sent); erasing a customer
+    leaves these as they are, or deletes them by the order's partition."""
+
+    class Meta(BackOfficeMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute(default="buyer_email")
+    order_id = UnicodeAttribute()
+    mail_kind = UnicodeAttribute()  # a ``BuyerEmailKind``
+    status = UnicodeAttribute(default=BuyerEmailStatus.QUEUED.value)
+    refund_total = NumberAttribute(null=True)  # a refund's e-mail: the refunded total
+    about = UnicodeAttribute(null=True)  # an event's cancellation: the ticket type's sku
+    requested_by = UnicodeAttribute(null=True)  # a resend: the staff member
+    attempts = NumberAttribute(default=0)
+    lease_until = NumberAttribute(null=True)
+    message_id = UnicodeAttribute(null=True)  # SES's MessageId once sent
+    sent_to_masked = UnicodeAttribute(null=True)  # ``j***@example.com``
+    last_error = UnicodeAttribute(null=True)  # SES's answer, no address
+    created_at = UnicodeAttribute()
+    sent_at = UnicodeAttribute(null=True)
+    mail_queue = UnicodeAttribute(null=True)  # ``MAIL_DUE`` while queued
+    mail_next_at = UnicodeAttribute(null=True)  # the next attempt's time, the order, the kind
+
+    queue_index = BuyerEmailQueueIndex()
+
+    @staticmethod
+    def key_for(order_id: str) -> str:
+        return BUYER_EMAIL.pk(order_id)
 
 
 CUSTOMERS_FIRST_DAY = LIST_BOUND.pk("customers")

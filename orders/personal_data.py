@@ -16,10 +16,10 @@ Each app names the module holding its sources from its ``AppConfig.ready``; the 
 imported on the first export or erasure (not at start-up: cold starts stay lean) and its
 ``PERSONAL_DATA_SOURCES`` list read. The orders app's are in
 ``orders.services.personal_data``, the payments app's in ``payments.services.personal_data``
-(the arrow runs payments -> orders). A new record type that names a customer (e-mails sent to
-buyers, say) joins with one line in its app's ready():
+(the arrow runs payments -> orders). A new record type that names a customer joins with one line
+in its app's ready():
 
-    personal_data_module_register("orders.services.emails_personal_data")
+    personal_data_module_register("orders.services.tickets_personal_data")
 
 (or ``personal_data_source_register(PersonalDataSource("emails", export=..., erase=...))``
 with the functions at hand).

@@ -27,6 +27,7 @@ from orders.models import (
     DISPUTE_OPEN,
     ORDERS_BY_MONTH,
     ORDERS_BY_STATUS,
+    VOID_FAILED,
     AttentionReason,
     Customer,
     CustomerEmailClaim,
@@ -248,7 +249,7 @@ def orders_needing_attention(
     """The orders in the needs-attention queue for one reason, oldest first, at most ``limit``:
     one Query of one index partition each (``order-attention-index`` for the reasons kept in
     ``Order.attention``, ``order-status-index`` for paid-not-fulfilled and fulfillment failed,
-    ``order-dispute-index`` for open disputes). ``paid_before``: for paid-not-fulfilled, only
+    ``order-dispute-index`` for open disputes, ``void-queue-index`` for tickets not voided). ``paid_before``: for paid-not-fulfilled, only
     orders created before this ISO time (the threshold)."""
     if reason in ATTENTION_FLAGGED:
         return list(Order.attention_index.query(reason.value, limit=limit))
@@ -263,6 +264,8 @@ def orders_needing_attention(
         return orders_with_status(
             status=OrderStatus.FULFILLMENT_FAILED.value, limit=limit, oldest_first=True
         )
+    if reason == AttentionReason.VOID_FAILED:
+        return list(Order.void_index.query(VOID_FAILED, limit=limit))
     return list(Order.dispute_index.query(DISPUTE_OPEN, limit=limit))
 
 
@@ -284,6 +287,13 @@ _TIMELINE_KINDS = {
     "note": ("note", "Note"),
     "change": ("edit", "Changed"),
     "retry_fulfillment": ("fulfillment", "Fulfillment retried"),
+    "void_request": ("tickets", "Tickets to void"),
+    "contact_change": ("edit", "Buyer's contact corrected"),
+    "email": ("email", "E-mail to the buyer"),
+    "email_resend": ("email", "E-mail resent"),
+    "void_attempt": ("tickets", "Void at the vendor"),
+    "retry_void": ("tickets", "Void retried"),
+    "void_accepted": ("tickets", "Tickets left valid"),
     # A customer's personal data (orders.services.personal_data).
     "export_personal_data": ("other", "Personal data exported"),
     "erase": ("edit", "Personal data erased"),

@@ -32,8 +32,11 @@ from dynamo_admin.options import DynamoModelAdmin
 from dynamo_admin.paging import ListSource, Partition
 from dynamo_admin.shapes import dynamo_shape
 from orders import actions as order_actions
-from orders.models import Order
-from payments import selectors
+from orders.models import Order, TicketState
+from payments import (
+    admin_event_cancellation,  # noqa: F401  (registers its extension)
+    selectors,
+)
 from payments.admin_attention import site_urls as attention_site_urls
 from payments.models import (
     EventOutcome,
@@ -381,6 +384,32 @@ class RefundReasonForm(forms.Form):
     )
 
 
+def _valid_tickets(order: Order) -> list[Any]:
+    return [t for t in order.tickets or [] if t.current_state == TicketState.VALID]
+
+
+def refund_confirm_form(order: Order) -> type[forms.Form]:
+    """The refund's confirmation form for ``order``: the reason, and the order's valid tickets
+    to void at the vendor (on a partial refund staff pick them; none picked: none voided)."""
+    tickets = _valid_tickets(order)
+    if not tickets:
+        return RefundReasonForm
+    choices = [(t.ticket_id, f"{t.code or t.ticket_id} ({t.sku})") for t in tickets]
+
+    class RefundWithTicketsForm(RefundReasonForm):
+        void_tickets = forms.MultipleChoiceField(
+            choices=choices,
+            required=False,
+            widget=forms.CheckboxSelectMultiple,
+            label="Tickets to void",
+            help_text="On a partial refund, tick the tickets the buyer gives back: they are "
+            "voided at the vendor. None ticked: every ticket stays valid. A full refund voids "
+            "them all, whatever is ticked.",
+        )
+
+    return RefundWithTicketsForm
+
+
 def _refund_amount(order: Order, data: dict[str, Any]) -> tuple[int, bool]:
     return refund_amount_choose(order=order, typed=data.get("amount"))
 
@@ -397,11 +426,22 @@ def _refund_confirm(order: Order, data: dict[str, Any]) -> list[str]:
         "cannot be undone.",
         f"The order becomes {'Refunded' if everything else 'Partially refunded'}.",
     ]  # fmt: skip
+    tickets = _valid_tickets(order)
+    if tickets and everything:
+        lines.append(
+            f"Its {len(tickets)} valid ticket{'s are' if len(tickets) != 1 else ' is'} voided "
+            "at the vendor first: they no longer open the gate."
+        )
+    elif tickets:
+        lines.append(
+            "Tick below the tickets to void at the vendor; if you tick none, no ticket is "
+            "voided and all stay valid."
+        )
     return lines
 
 
 def _refund(request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
-    minor, _ = _refund_amount(order, data)
+    minor, everything = _refund_amount(order, data)
     refund_create(
         order_id=order.order_id,
         amount=minor,
@@ -410,9 +450,18 @@ def _refund(request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
         note=data["note"],
         # One confirmation, one refund at Stripe: its key is this submit's (dynamo_admin.once).
         idempotency_key=f"refund:{order.order_id}:{data[SUBMISSION_ID]}",
+        void_ticket_ids=list(data.get("void_tickets") or []),
     )
     shown = money_format(minor, order.currency)
-    return f"Refund of {shown} requested for order {order.order_id}; Stripe confirms it shortly."
+    voided = "" if everything or not data.get("void_tickets") else (
+        f" {len(data['void_tickets'])} ticket(s) to void at the vendor."
+    )  # fmt: skip
+    if everything and _valid_tickets(order):
+        voided = " Its tickets are voided at the vendor."
+    return (
+        f"Refund of {shown} requested for order {order.order_id}; Stripe confirms it shortly."
+        + voided
+    )
 
 
 def _sync(request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
@@ -489,6 +538,7 @@ extension_register(
                     audited_by_service=True,
                     confirm=_refund_confirm,
                     confirm_form_class=RefundReasonForm,
+                    confirm_form_for=refund_confirm_form,
                     confirm_label="Yes, refund",
                 ),
                 "cancel",

@@ -9,6 +9,7 @@ reason, each row with the one action that resolves it (``/admin/attention/``).
 | refund not confirmed by Stripe | ``order-attention-index`` | Sync with Stripe (bulk) |
 | dispute open | ``order-dispute-index`` | Answer it in Stripe (before the evidence due date); Sync |
 | pending, but the payment succeeded | ``order-attention-index`` | Sync with Stripe (bulk) |
+| tickets not voided (vendor refused, or kept failing) | ``void-queue-index`` (``failed``) | Retry the void (bulk); on the order page, "Leave the tickets valid" |
 
 Each reason is one Query of one index partition (``orders.selectors.orders_needing_attention``,
 oldest first, at most ``SHOWN``): no Scan, a fixed cost whatever the tables hold. An action
@@ -129,6 +130,11 @@ def _paid_detail(order: Order) -> str:
     )
 
 
+def _void_retry(request: HttpRequest, order: Order, submission_id: str) -> str:
+    order_actions.void_retry(order_id=order.order_id, staff=request.user.get_username())
+    return f"The void of the tickets of order {order.order_id} was asked again."
+
+
 RETRY = Action("retry", "Retry fulfillment", "orders.retry_fulfillment_order", _retry, bulk=True)
 SYNC = Action("sync", "Sync with Stripe", "orders.sync_payment_order", _sync, bulk=True)
 
@@ -184,6 +190,17 @@ REASONS = [
         "and starts fulfillment.",
         lambda o: f"{money_format(int(o.total_amount), o.currency)} paid in Stripe",
         SYNC,
+    ),
+    Reason(
+        AttentionReason.VOID_FAILED,
+        "Tickets not voided",
+        "Money went back but the vendor did not void the tickets: it refused (a ticket already "
+        "scanned at the gate) or every retry failed. Retry once the vendor answers again; a "
+        "refusal stands: open the order and leave its tickets valid.",
+        lambda o: o.void_failure_reason or "",
+        Action(
+            "void_retry", "Retry the void", "orders.retry_fulfillment_order", _void_retry, bulk=True
+        ),
     ),
 ]
 BY_NAME = {r.reason.value: r for r in REASONS}

@@ -19,7 +19,14 @@ from pynamodb.attributes import (
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from core.backoffice import HEALTH, STRIPE_EVENT, STRIPE_INBOX, BackOfficeMeta
+from core.backoffice import (
+    EVENT_CANCEL,
+    EVENT_CANCEL_ORDER,
+    HEALTH,
+    STRIPE_EVENT,
+    STRIPE_INBOX,
+    BackOfficeMeta,
+)
 from core.dynamodb import BaseMeta, Model, register, table_name
 
 
@@ -251,3 +258,87 @@ class IntegrationMarker(Model):
     last_missed_at = UnicodeAttribute(null=True)
     failures = NumberAttribute(null=True)
     last_failure_at = UnicodeAttribute(null=True)
+
+
+# --- An event's cancellation (back-office table; payments.services.event_cancellation) ------
+
+
+class EventCancellationStatus:
+    RUNNING = "running"  # the job refunds and cancels the type's orders, a run at a time
+    DONE = "done"  # every order of the type handled (some maybe failed: listed)
+
+
+class EventCancellationRunningIndex(GlobalSecondaryIndex["EventCancellation"]):
+    """The back-office table's ``gsi1``, as the every-minute job reads the cancellations not
+    done yet (``EVENTCANCELRUNNING``)."""
+
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class EventCancellation(Model):
+    """``EVENTCANCEL#{sku}`` / ``RECORD``: the cancellation of one ticket type's event, at most
+    one per type (written with ``attribute_not_exists``), and its progress. The job walks the
+    orders placed from the type's first day to the day after it started (``cursor_day``: the
+    days before it are done), a run at a time under a lease, and counts what it did."""
+
+    class Meta(BackOfficeMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default=EVENT_CANCEL.sk)
+    kind = UnicodeAttribute(default="event_cancellation")
+    sku = UnicodeAttribute()
+    event_name = UnicodeAttribute()
+    currency = UnicodeAttribute()
+    status = UnicodeAttribute(default=EventCancellationStatus.RUNNING)
+    started_by = UnicodeAttribute()
+    started_at = UnicodeAttribute()
+    note = UnicodeAttribute(null=True)
+    first_day = UnicodeAttribute()  # YYYY-MM-DD: the type's creation
+    last_day = UnicodeAttribute()  # YYYY-MM-DD: the day after the sales stopped
+    cursor_day = UnicodeAttribute()  # the first day not yet done
+    lease_until = NumberAttribute(null=True)  # a run holds the job until then (epoch seconds)
+    runs = NumberAttribute(default=0)
+    orders_refunded = NumberAttribute(default=0)
+    orders_canceled = NumberAttribute(default=0)
+    orders_failed = NumberAttribute(default=0)
+    orders_waiting = NumberAttribute(default=0)  # in the last run: being paid or issued
+    refunded_amount = NumberAttribute(default=0)
+    last_run_at = UnicodeAttribute(null=True)
+    last_error = UnicodeAttribute(null=True)  # why the last run stopped early, in words
+    finished_at = UnicodeAttribute(null=True)
+    gsi1pk = UnicodeAttribute(null=True)  # ``EVENTCANCELRUNNING`` until done
+    gsi1sk = UnicodeAttribute(null=True)  # when it started
+
+    running_index = EventCancellationRunningIndex()
+
+    @staticmethod
+    def key_for(sku: str) -> str:
+        return EVENT_CANCEL.pk(sku)
+
+
+class EventCancellationOrder(Model):
+    """``EVENTCANCEL#{sku}`` / ``ORDER#{order_id}``: what the cancellation did to one order
+    (``refunded`` with the amount, ``canceled``, ``nothing`` left, or ``failed`` with Stripe's
+    reason), written once it is final: the job never handles an order twice."""
+
+    class Meta(BackOfficeMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute(default="event_cancellation_order")
+    order_id = UnicodeAttribute()
+    outcome = UnicodeAttribute()
+    amount = NumberAttribute(default=0)
+    reason = UnicodeAttribute(null=True)
+    at = UnicodeAttribute()
+
+    @staticmethod
+    def sk_for(order_id: str) -> str:
+        return EVENT_CANCEL_ORDER.sk_of(order_id)

@@ -53,6 +53,8 @@ _FINANCE = _SUPPORT | {
     "orders.erase_customer",
     "orders.add_tickettype",
     "orders.change_tickettype",
+    # An event's cancellation: stop selling a ticket type, refund every order holding it.
+    "orders.cancel_event_tickettype",
 }
 _ADMIN = _FINANCE | {
     "staff.view_staff",

@@ -118,6 +118,22 @@ def paid_order_create(
 PAID_OR_LATER = (OrderStatus.PAID, OrderStatus.FULFILLED)
 
 
+def customer_create(
+    *, email: str = "buyer@example.com", name: str = "Buyer", customer_id: str = "cus_test"
+):
+    """A customer and the claim on its e-mail, as an order's creation leaves them (the orders
+    of ``order_create`` belong to ``cus_test``)."""
+    from orders.models import Customer, CustomerEmailClaim
+
+    now = utc_now_iso()
+    customer = Customer(
+        customer_id=customer_id, email=email, name=name, created_at=now, updated_at=now
+    )
+    customer.save()
+    CustomerEmailClaim(pk=CustomerEmailClaim.key_for(email), customer_id=customer_id).save()
+    return customer
+
+
 def order_create(*, items: list[tuple[str, int]] | None = None, age_minutes: float = 0) -> Order:
     """A pending_payment order as POST /orders leaves it, ``age_minutes`` old."""
     lines = items or [("ga", 2)]

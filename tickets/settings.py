@@ -247,6 +247,20 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
+# --- E-mail to buyers: Amazon SES v2 through django-anymail (integrations.email) -----------------
+# The sender and the configuration set are SSM parameters (core.config); boto3 finds the
+# emulator through AWS_ENDPOINT_URL locally, and the Lambda role's credentials in AWS.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "anymail.backends.amazon_ses.EmailBackend")
+ANYMAIL = {
+    "AMAZON_SES_CLIENT_PARAMS": {
+        "region_name": os.environ.get("AWS_REGION")
+        or os.environ.get("AWS_DEFAULT_REGION")
+        or "us-east-2",
+        # SES answers in well under a second; a stuck call is retried by the sweeper.
+        "config": {"connect_timeout": 3, "read_timeout": 10, "retries": {"max_attempts": 2}},
+    },
+}
+
 # --- CORS: only the storefront's origins, only the API ------------------------------------------
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 # The admin's "View site" link: the storefront's address (Terraform's ``storefront_url``);

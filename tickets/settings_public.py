@@ -4,7 +4,7 @@ scheduled jobs that keep orders and payments moving (docs/deploy.md, "Two functi
 
 Everything of ``tickets.settings`` (the one-server settings ``make dev`` and the tests use)
 except what only staff need: no admin, ``dynamo_admin`` or ``staff`` app, no auth, sessions or
-messages, no templates, and no OpenAPI generator at request time
+messages, templates only for the buyers' e-mails, and no OpenAPI generator at request time
 (``/schema`` serves the document generated at build time, ``storefront/openapi.json``, which
 the package carries and ``tests/storefront`` keeps equal to what the generator makes). A
 request under ``/admin/`` is a 404 here: CloudFront sends it to the back office.
@@ -40,8 +40,15 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-# JSON only: no page of this function is drawn from a template.
-TEMPLATES: list[dict] = []
+# JSON only: no page of this function is drawn from a template. The buyers' e-mails are
+# (orders/templates/orders/email/: the webhook's task and the sweeper send them from here).
+TEMPLATES: list[dict] = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": []},
+    }
+]
 # Nobody signs in here (the API is anonymous; staff use the back office).
 AUTHENTICATION_BACKENDS: list[str] = []
 # The OpenAPI document, generated at build time (``make storefront-client``), served as is.

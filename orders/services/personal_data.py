@@ -421,6 +421,48 @@ def _orders_erase(subject: Subject) -> int:
     return changed
 
 
+def _emails_export(subject: Subject) -> list[dict[str, Any]]:
+    """The e-mails sent (or to be sent) to the person about their orders: what, when, where."""
+    from orders.services.buyer_mail import buyer_emails_of
+
+    return [
+        {
+            "order_id": record.order_id,
+            "kind": record.mail_kind,
+            "status": record.status,
+            "sent_to": record.sent_to_masked,
+            "sent_at": record.sent_at,
+        }
+        for order in subject.orders
+        for record in buyer_emails_of(order_id=order.order_id)
+    ]
+
+
+def _emails_erase(subject: Subject) -> int:
+    """An e-mail record keeps only a masked address: it becomes the pseudonym's. One still
+    waiting is not sent (its address is gone): it ends ``suppressed``, out of the queue."""
+    from orders.models import BuyerEmail, BuyerEmailStatus
+    from orders.services.buyer_mail import buyer_emails_of
+
+    masked = subject.pseudonym.email_masked
+    changed = 0
+    for order in subject.orders:
+        for record in buyer_emails_of(order_id=order.order_id):
+            actions = []
+            if record.sent_to_masked and record.sent_to_masked != masked:
+                actions.append(BuyerEmail.sent_to_masked.set(masked))
+            if record.status == BuyerEmailStatus.QUEUED:
+                actions += [
+                    BuyerEmail.status.set(BuyerEmailStatus.SUPPRESSED.value),
+                    BuyerEmail.mail_queue.remove(),
+                    BuyerEmail.mail_next_at.remove(),
+                ]
+            if actions:
+                record.update(actions=actions)
+                changed += 1
+    return changed
+
+
 def _audit_objects(subject: Subject) -> list[tuple[str, str]]:
     return [(CUSTOMER_TYPE, subject.customer_id)] + [
         (ORDER_TYPE, o.order_id) for o in subject.orders
@@ -559,6 +601,7 @@ PERSONAL_DATA_SOURCES = [
     PersonalDataSource(
         "orders", _orders_export, _orders_erase, in_flight=_orders_in_flight, order=60
     ),
+    PersonalDataSource("emails", _emails_export, _emails_erase, order=65),
     PersonalDataSource("notes", _notes_export, order=70),
     PersonalDataSource("audit", _audit_export, _audit_erase, order=70),
     # Not exported: outcome lines of staff's forms, the same facts as the audit lines.

@@ -14,10 +14,10 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from core.currencies import currency_valid
-from core.dynamodb import cancellation_codes, transaction, utc_now_iso
+from core.dynamodb import cancellation_codes, condition_failed, transaction, utc_now_iso
 from core.exceptions import Conflict, ValidationFailed
 from orders.models import CATALOG_ACTIVE, TicketType
 from orders.selectors import ticket_type_get
@@ -77,6 +77,30 @@ def ticket_type_create(
     return ticket_type
 
 
+def ticket_type_sales_stop(*, sku: str, staff: str) -> bool:
+    """Its event is canceled: the type leaves the catalog and is never sold again (``POST
+    /orders`` refuses an inactive type; the editor cannot turn it back on). True the first
+    time; False if it was stopped already (a second start changes nothing)."""
+    now = utc_now_iso()
+    try:
+        TicketType(sku=sku).update(
+            actions=[
+                TicketType.active.set(False),
+                TicketType.catalog_key.remove(),
+                TicketType.event_canceled_at.set(now),
+                TicketType.updated_at.set(now),
+            ],
+            condition=TicketType.sku.exists() & TicketType.event_canceled_at.does_not_exist(),
+            add_version_condition=False,
+        )
+    except UpdateError as error:
+        if condition_failed(error):
+            return False
+        raise
+    logger.info("ticket type sales stopped: event canceled", extra={"sku": sku, "staff": staff})
+    return True
+
+
 def ticket_type_update(*, sku: str, version: int, changes: Mapping[str, Any]) -> TicketType:
     """Write ``changes`` to the ticket type ``sku``, only if it is still at ``version`` (the
     one the editor read): ``Conflict`` otherwise. ``capacity`` moves the seats left by the
@@ -87,6 +111,8 @@ def ticket_type_update(*, sku: str, version: int, changes: Mapping[str, Any]) ->
     current = ticket_type_get(sku=sku)
     if current is None or current.version != version:
         raise Conflict("Someone else changed this ticket type first.")
+    if current.event_canceled_at and changes.get("active"):
+        raise ValidationFailed("Its event is canceled: this ticket type cannot be sold again.")
     changes = dict(changes)
     capacity = changes.pop("capacity") if "capacity" in changes else current.capacity
     actions: list[Any] = []

@@ -268,6 +268,7 @@ def refund_create(
     reason: str | None = None,
     note: str = "",
     idempotency_key: str | None = None,
+    void_ticket_ids: list[str] | None = None,
 ) -> RefundOutcome:
     """Refund ``amount`` (minor units; ``None``: all that is left) of a paid order, as ``staff``,
     for ``reason`` (one of Stripe's, ``REFUND_REASONS``; the admin always asks for one) and
@@ -282,7 +283,12 @@ def refund_create(
 
     ``idempotency_key`` (from the admin's one-time form: ``refund:{order_id}:{submit}``) makes
     the call itself once: called again with it, it completes or answers the refund it made,
-    and never reserves or sends a second one."""
+    and never reserves or sends a second one.
+
+    Tickets follow the money, asked for *before* the refund goes to Stripe
+    (``orders.actions.tickets_void``; the order's module docstring says why and what happens
+    when one side fails): a refund of all that is left voids every valid ticket; a partial
+    one voids ``void_ticket_ids`` (the tickets staff picked; None or empty: none)."""
     if reason is not None and reason not in REFUND_REASONS:
         raise RefundReasonInvalid(fields={"reason": [f"One of {', '.join(REFUND_REASONS)}."]})
     note = note.strip()[:500]
@@ -300,6 +306,15 @@ def refund_create(
         order, payment_succeeded=payment.status == "succeeded"
     ):
         raise RefundNotAllowed()
+
+    everything = amount is None or amount >= refund_left(payment=payment)
+    if everything or void_ticket_ids:
+        order_actions.tickets_void(
+            order_id=order_id,
+            ticket_ids=None if everything else void_ticket_ids,
+            staff=staff,
+            reason="refund" if everything else "partial_refund",
+        )
 
     # Complete refunds interrupted between reserving and recording Stripe's answer first; a
     # retry of the interrupted request (same amount) is answered by completing it.

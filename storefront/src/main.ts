@@ -441,7 +441,7 @@ const ADVICE: Record<OrderState, string> = {
   fulfillment_failed:
     "Your payment went through but the tickets could not be issued. Our team has been alerted and will issue them or refund you; please quote your order id if you contact us.",
   canceled: "This order was canceled (it was not paid in time). Nothing was charged; you can place a new order.",
-  refunded: "This order was refunded.",
+  refunded: "This order was refunded; its tickets are void.",
   partially_refunded: "Part of this order was refunded.",
 };
 
@@ -472,9 +472,14 @@ function renderOrder(order: OrderStatus): void {
   for (const ticket of order.fulfillment.tickets) {
     const li = document.createElement("li");
     const name = order.items.find((item) => item.sku === ticket.sku)?.name ?? ticket.sku;
-    li.innerHTML = `<span class="ticket-name"></span><br />Code: <code></code>`;
+    li.innerHTML = `<span class="ticket-name"></span><br />Code: <code></code> <span class="ticket-state"></span>`;
     li.querySelector(".ticket-name")!.textContent = name;
     li.querySelector("code")!.textContent = ticket.code ?? "(sent by e-mail)";
+    li.dataset.state = ticket.state;
+    if (ticket.state === "void") {
+      li.classList.add("void");
+      li.querySelector(".ticket-state")!.textContent = "Void: no longer valid (refunded)";
+    }
     list.appendChild(li);
   }
 }

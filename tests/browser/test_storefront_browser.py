@@ -59,7 +59,7 @@ def storefront(aws, live_server, storefront_dist) -> Iterator[str]:
         secret=aws.secrets.stripe_webhook_secret,
     )
     try:
-        with override_settings(CORS_ALLOWED_ORIGINS=[origin]):
+        with override_settings(CORS_ALLOWED_ORIGINS=[origin], STOREFRONT_URL=f"{origin}/"):
             yield origin
     finally:
         stripe_webhook_unregister(stripe_url=aws.stripe_url, endpoint_id=endpoint_id)
@@ -121,7 +121,9 @@ def pay(page: Page, card: str) -> None:
     page.get_by_role("button", name="Pay").click()
 
 
-def test_a_buyer_goes_from_the_catalog_to_tickets(aws, catalog, storefront, new_page, artifacts):
+def test_a_buyer_goes_from_the_catalog_to_tickets_then_a_refund_voids_them(
+    aws, catalog, storefront, new_page, artifacts, make_staff
+):
     vendor_slow(aws, 4)
     page = new_page()
     page.goto(f"{storefront}/")
@@ -153,6 +155,37 @@ def test_a_buyer_goes_from_the_catalog_to_tickets(aws, catalog, storefront, new_
     # A reload keeps following the same order (its id is in the address).
     page.reload()
     expect(page.locator("#tickets li")).to_have_count(3)
+
+    # The buyer's confirmation and tickets, read from the emulator's SES: what reached the inbox.
+    mails = {m["subject"]: m for m in aws.sent_emails() if "ada@example.com" in m["to"][0]}
+    confirmation = mails[f"Your order {order.order_id} is confirmed"]
+    assert "2 x General admission at USD 89.00: USD 178.00" in confirmation["text"]
+    assert f"{storefront}/?order={order.order_id}" in confirmation["text"]
+    assert f"Your tickets for order {order.order_id}" in mails
+
+    # Staff refund it in full from the admin: the tickets are voided at the vendor, the order
+    # page says so, and the buyer's page and inbox follow.
+    from tests.browser.test_admin_browser import sign_in
+
+    make_staff("finance", "fin")
+    staff = new_page()
+    sign_in(staff, "fin")
+    staff.goto(f"/admin/orders/order/{order.order_id}/change/")
+    staff.click("#action-refund input[type=submit]")
+    expect(staff.locator("#action-effects")).to_contain_text("3 valid tickets are voided")
+    staff.select_option("#id_reason", "requested_by_customer")
+    staff.fill("#id_note", "Cannot come")
+    staff.click("#action-confirm input[type=submit]")
+    expect(staff.locator(".messagelist .success")).to_contain_text("tickets are voided")
+    staff.goto(f"/admin/orders/order/{order.order_id}/change/")
+    expect(staff.get_by_role("cell", name="Void", exact=True)).to_have_count(3)
+    staff.screenshot(path=str(artifacts / "admin-refunded-tickets-void.png"), full_page=True)
+
+    page.reload()
+    expect(page.locator("#tickets li.void")).to_have_count(3)
+    expect(page.locator("#tickets")).to_contain_text("Void: no longer valid")
+    refund = [m for m in aws.sent_emails() if m["subject"].startswith("Refund of USD 427.00")]
+    assert len(refund) == 1 and "void, no longer valid" in refund[0]["text"]
 
 
 def test_a_declined_card_then_another_card_pays_the_same_order(

@@ -71,10 +71,17 @@ def test_lambda_variables_name_the_stage_and_hold_no_secret(stage):
 def test_scheduled_rules_get_names_zappa_accepts(stage):
     """The jobs run where their permissions are (docs/deploy.md says why): the order and
     payment jobs in the public API's function, the retention erasure (it reads and rewrites the
-    audit log, staff's data) in the back office's."""
+    audit log, staff's data) and the event cancellations (they refund) in the back office's."""
     staff_jobs = stage_config(stage + BACKOFFICE)["events"]
-    assert [e["function"] for e in staff_jobs] == ["orders.jobs.personal_data_retention"]
-    assert staff_jobs[0]["expression"] == "rate(1 day)"
+    assert {e["function"]: e["expression"] for e in staff_jobs} == {
+        "orders.jobs.personal_data_retention": "rate(1 day)",
+        "payments.jobs_backoffice.event_cancellations_continue": "rate(1 minute)",
+    }
+    for event in staff_jobs:
+        rule = Zappa.get_scheduled_event_name(
+            Zappa, event, event["function"], f"ticketstoheaven-{stage}{BACKOFFICE}"
+        )
+        assert rule.split("-")[-1] == event["function"]
     events = stage_config(stage)["events"]
 
     assert {e["function"] for e in events} == {

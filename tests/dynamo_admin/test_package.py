@@ -381,10 +381,12 @@ def test_an_app_extends_another_apps_admin_without_changing_its_class():
     assert "refund" not in [a.name for a in OrderAdmin.object_actions]
     assert "Payments" not in [r.title for r in OrderAdmin.related_lists]
     assert [a.name for a in order_admin.get_object_actions()] == [
-        "refund", "sync_payment", "cancel", "retry_fulfillment", "add_note",
+        "refund", "sync_payment", "cancel", "retry_fulfillment", "void_retry", "void_accept",
+        "change_contact", "resend_confirmation", "resend_tickets", "add_note",
     ]  # fmt: skip
     assert [r.title for r in order_admin.get_related_lists()] == [
-        "Items", "Customer", "Payments", "Refunds", "Fulfillment attempts", "Tickets", "Timeline",
+        "Items", "Customer", "Payments", "Refunds", "Fulfillment attempts", "Tickets",
+        "E-mails to the buyer", "Timeline",
     ]  # fmt: skip
     searches = [s.title for s in order_admin.get_search_fields()]
     assert searches[-2:] == ["PaymentIntent id", "charge id"]

@@ -333,6 +333,7 @@ def test_the_public_role_reaches_the_back_office_table_only_for_the_apis_items()
     staff_owners = (
         "staff", "core.audit", "core.submissions",
         "orders.services.personal_data", "orders.services.retention",
+        "payments.services.event_cancellation",
     )  # fmt: skip
     api_kinds = {
         key.prefix + ("" if key.exact else "*")

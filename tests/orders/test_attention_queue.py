@@ -305,7 +305,7 @@ def test_the_queue_reads_indexes_only_and_the_dashboard_links_its_counts(aws, st
     dashboard = viewer.get("/admin/dashboard/").content.decode()
 
     assert page.status_code == 200
-    assert calls["Scan"] == 0 and calls["Query"] <= 6 + 2  # one per reason (+ the session)
+    assert calls["Scan"] == 0 and calls["Query"] <= 7 + 2  # one per reason (+ the session)
     assert 'href="/admin/attention/#paid_canceled"' in dashboard
     assert re.search(r'data-reason="paid_canceled">1<', dashboard)
     assert re.search(r'data-reason="dispute_open">0<', dashboard)

@@ -19,6 +19,7 @@ import pytest
 
 from core.audit import audit_entries_of
 from orders.models import Customer, CustomerEmailClaim, ErasureRecord, Order
+from orders.services.buyer_mail import buyer_emails_of
 from orders.services.personal_data import (
     ErasureInterrupted,
     ErasureRefused,
@@ -130,6 +131,13 @@ def test_the_export_lists_every_record_the_admins_searches_for_the_person_find(b
     assert {r["order_id"] for r in document["vendor"]} == set(buyer.orders[:2])
     refunds = [r for p in document["payments"] for r in p["refunds"]]
     assert [r["amount"] for r in refunds] == [5000]
+    # The e-mails we sent them: both confirmations and tickets, the refund, the cancellation.
+    sent = sorted((m["order_id"], m["kind"]) for m in document["emails"] if m["status"] == "sent")
+    assert sent == sorted(
+        [(o, "confirmation") for o in buyer.orders[:2]] + [(o, "tickets") for o in buyer.orders[:2]]
+        + [(buyer.orders[1], "refund"), (buyer.orders[2], "cancellation")]
+    )  # fmt: skip
+    assert {m["sent_to"] for m in document["emails"]} == {"a***@example.com"}
     # Non-secret fields only: no client secret of a PaymentIntent anywhere.
     assert "client_secret" not in json.dumps(document)
     # The export is audited on the customer, with counts and none of the data.
@@ -206,6 +214,9 @@ def test_erasure_replaces_the_person_with_a_stable_pseudonym_and_tells_the_vendo
     assert {o.customer_email_masked for o in Order.customer_index.query(buyer.customer_id)} == {
         "e***@erased.invalid"
     }
+    # The e-mails sent keep where they went as the pseudonym's masked address.
+    sent_to = {m.sent_to_masked for o in buyer.orders for m in buyer_emails_of(order_id=o)}
+    assert sent_to == {"e***@erased.invalid"}
     # The vendor was told, once per fulfilled order, and holds the pseudonym only.
     erasures = vendor_erasures(aws)
     assert sorted(e["idempotency_key"] for e in erasures) == sorted(

@@ -284,6 +284,18 @@ class Recorder:
             entry["action"] = action
             entry["fields"] = {k: v[0] for k, v in form.items() if k in _RESOURCE_FIELDS}
             entry["invocation_type"] = environ.get("HTTP_X_AMZ_INVOCATION_TYPE")
+            if (
+                service == "ses"
+                and body.startswith(b"{")
+                and entry["path"].endswith("/outbound-emails")
+            ):
+                # SESv2 SendEmail (REST JSON, no Action): the sender and the configuration set
+                # it is authorised on.
+                data = json.loads(body)
+                entry["action"] = "SendEmail"
+                entry["fields"] = {
+                    k: data[k] for k in ("FromEmailAddress", "ConfigurationSetName") if k in data
+                }
             if service == "lambda" and body.startswith(b"{"):
                 # CreateFunction: what moto does not keep (DeadLetterConfig).
                 data = json.loads(body)

@@ -53,7 +53,7 @@ DEFAULT_MIRRORS = "/opt/tf-plugins:~/.terraform.d/plugins:/usr/share/terraform/p
 # Every AWS service infra/ creates resources in.
 PROVIDER_SERVICES = (
     "apigateway", "backup", "cloudfront", "cloudtrail", "cloudwatch", "dynamodb", "iam", "kms",
-    "logs", "s3", "secretsmanager", "sns", "sqs", "ssm", "sts", "wafv2",
+    "logs", "s3", "secretsmanager", "ses", "sesv2", "sns", "sqs", "ssm", "sts", "wafv2",
 )  # fmt: skip
 
 
@@ -187,6 +187,9 @@ def terraform_prepare(
     placeholder = '"replace-me-with-openssl-rand-hex-32"'
     assert placeholder in tfvars
     tfvars = tfvars.replace(placeholder, f'"{secrets.token_hex(32)}"')
+    # The emulator has no SES delivery options (PutConfigurationSetDeliveryOptions): the apply
+    # would wait on it forever. In AWS the default (TLS required) stands.
+    tfvars += "\nemail_require_tls = false\n"
     (workdir / "terraform.tfvars").write_text(tfvars)
     (workdir / "rehearsal_override.tf").write_text(provider_override(endpoint))
     (workdir / "cli.tfrc").write_text(

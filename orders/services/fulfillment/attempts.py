@@ -11,6 +11,7 @@ import logging
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pynamodb.exceptions import PynamoDBException, UpdateError
 
@@ -25,9 +26,11 @@ from integrations.vendor_client import (
     Retryable,
     VendorOutcome,
     fulfillment_request,
+    vendor_settings,
 )
 from orders.models import (
     FULFILLMENT_DUE,
+    BuyerEmailKind,
     FulfillmentAttempt,
     FulfillmentStatus,
     Order,
@@ -123,15 +126,25 @@ def _fulfillment_attempt(
 
 
 def _lease(order: Order, now: datetime) -> bool:
-    seconds = parameters_get().vendor_connect_timeout + parameters_get().vendor_read_timeout + 15
+    return vendor_lease(
+        order,
+        queue=Order.fulfillment_queue,
+        lease=Order.fulfillment_lease_until,
+        due=FULFILLMENT_DUE,
+        now=now,
+    )
+
+
+def vendor_lease(order: Order, *, queue: Any, lease: Any, due: str, now: datetime) -> bool:
+    """Take the order's lease for one vendor call (fulfillment or void): ``lease`` set past the
+    call's longest wait, only while ``queue`` is ``due`` and no unexpired lease is held. False
+    when another worker holds it (or the order left the queue)."""
+    settings = vendor_settings()
+    seconds = settings.connect_timeout + settings.read_timeout + 15
     try:
         order.update(
-            actions=[Order.fulfillment_lease_until.set(int(now.timestamp() + seconds))],
-            condition=(Order.fulfillment_queue == FULFILLMENT_DUE)
-            & (
-                Order.fulfillment_lease_until.does_not_exist()
-                | (Order.fulfillment_lease_until < int(now.timestamp()))
-            ),
+            actions=[lease.set(int(now.timestamp() + seconds))],
+            condition=(queue == due) & (lease.does_not_exist() | (lease < int(now.timestamp()))),
             add_version_condition=False,
         )
     except UpdateError as error:
@@ -219,6 +232,20 @@ def _record_fulfilled(order: Order, outcome: Fulfilled, now: datetime) -> None:
             "order fulfilled",
             extra={"fulfillment_id": outcome.fulfillment_id, "tickets": len(tickets)},
         )
+        from orders.services.buyer_mail import buyer_email_queue  # (it imports this module)
+
+        buyer_email_queue(order_id=order.order_id, kind=BuyerEmailKind.TICKETS)
+        issued = order_get(order_id=order.order_id)
+        if issued is not None and issued.status == OrderStatus.REFUNDED:
+            # Refunded in full while the vendor was issuing them: void them at once.
+            from orders.services.voids import tickets_void_request  # (voids imports this)
+
+            tickets_void_request(
+                order_id=order.order_id,
+                ticket_ids=None,
+                actor=SYSTEM_FULFILLMENT,
+                reason="fulfilled_after_refund",
+            )
 
 
 def ticket_codes_record(*, order_id: str, tickets: list[Ticket]) -> int:

@@ -161,6 +161,13 @@ export interface components {
             ticket_id: string;
             sku: string;
             code: string | null;
+            /**
+             * @description `void` once the vendor revoked it (a refund, a lost dispute, a canceled event): the gate refuses it.
+             *
+             *     * `valid` - valid
+             *     * `void` - void
+             */
+            state: components["schemas"]["StateEnum"];
         };
         Line: {
             /**
@@ -441,8 +448,8 @@ export interface components {
              *     - `fulfilled`: Done: show `fulfillment.tickets`. Stop polling.
              *     - `fulfillment_failed`: Paid, but the vendor could not issue the tickets after every retry. Staff are alerted and will reissue or refund; tell the buyer so, with the order id. Stop polling.
              *     - `canceled`: Not paid in time (or the payment was canceled); the seats are released. Offer to start a new order. Stop polling.
-             *     - `refunded`: Paid, then refunded in full; the tickets are void. Stop polling.
-             *     - `partially_refunded`: Paid, then refunded in part (`refunded_amount`). Show the tickets. Stop polling.
+             *     - `refunded`: Paid, then refunded in full; the tickets are voided at the vendor (each ticket's `state` turns `void` once the vendor confirms). Stop polling.
+             *     - `partially_refunded`: Paid, then refunded in part (`refunded_amount`). Show the tickets, each with its `state` (the ones given back are `void`). Stop polling.
              */
             status: components["schemas"]["OrderStateEnum"];
             /** @description ISO 4217, lower case. */
@@ -491,6 +498,12 @@ export interface components {
         };
         /** @enum {string} */
         RateLimitedErrorDetailCodeEnum: "payment_provider_busy" | "rate_limited";
+        /**
+         * @description * `valid` - valid
+         *     * `void` - void
+         * @enum {string}
+         */
+        StateEnum: "valid" | "void";
         /** @enum {string} */
         UnavailableCodeEnum: "payment_provider_unavailable" | "service_unavailable";
         /** @description The one error body. */
