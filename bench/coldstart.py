@@ -21,7 +21,9 @@ a baseline measured in the same run:
    met: first response <= 1.5x bare for the storefront's paths, <= 2.5x for the admin's login
    page, peak memory <= 1.2x bare (reported, not enforced: a shared machine's noise would make
    it flaky). ``--before ZIP`` adds, interleaved, a one-function package from before the split
-   answering every path (its ratio beside the split's). ``--sources-only`` adds GET /health from the package
+   answering every path (its ratio beside the split's); with ``--before-backoffice ZIP`` too,
+   the two packages of an earlier two-function build (the login page answered by the second),
+   both run with Zappa's own handler, as before ``lambda_handler`` was set. ``--sources-only`` adds GET /health from the package
    without its bytecode (what Zappa's stale timestamp ``.pyc`` files amount to).
 
 Run: ``make bench`` or ``.venv/bin/python bench/coldstart.py [--runs N] [--package ZIP]``.
@@ -328,11 +330,13 @@ def lambda_coldstart(
     packages: tuple[Path, Path] | None,
     sources_only: bool,
     before: Path | None = None,
+    keep: Path | None = None,
+    before_backoffice: Path | None = None,
 ) -> bool:
     import secrets as random_tokens
     import tempfile
 
-    from deploy.build import stage_environment
+    from deploy.build import stage_environment, stage_handler
     from devstack.lambda_runtime import (
         LambdaRuntime,
         package_unpack,
@@ -347,6 +351,12 @@ def lambda_coldstart(
         with tempfile.TemporaryDirectory(prefix="coldstart-") as tmp:
             work = Path(tmp)
             package, backoffice_package = packages or _packages_build(stack, work)
+            if keep and not packages:  # for --package/--backoffice-package next time
+                import shutil
+
+                keep.mkdir(parents=True, exist_ok=True)
+                for built in (package, backoffice_package):
+                    shutil.copy2(built, keep / built.name)
             runtime_dir = runtime_standin(work / "runtime")
             local = {k: v for k, v in stack.environment().items() if k.startswith("AWS_")}
             local["STRIPE_API_BASE"] = stack.stripe_url
@@ -356,20 +366,35 @@ def lambda_coldstart(
             bare_dir.mkdir()
             (bare_dir / "handler.py").write_text(BARE_HANDLER)
             tree_read_only(bare_dir)
-            app = LambdaRuntime(package_unpack(package, work / "with"), runtime_dir, env)
+            public_handler = stage_handler(PUBLIC_STAGE)
+            app = LambdaRuntime(
+                package_unpack(package, work / "with"), runtime_dir, env, public_handler
+            )
             backoffice = LambdaRuntime(
-                package_unpack(backoffice_package, work / "backoffice"), runtime_dir, backoffice_env
+                package_unpack(backoffice_package, work / "backoffice"),
+                runtime_dir,
+                backoffice_env,
+                stage_handler(BACKOFFICE_STAGE),
             )
             bare = LambdaRuntime(bare_dir, runtime_dir, env)
             runtimes = {"package": app, "bare": bare}
             if before:  # one function answering every path, as before the split
-                runtimes["before"] = LambdaRuntime(
+                runtimes["before"] = LambdaRuntime(  # Zappa's own handler then
                     package_unpack(before, work / "before"), runtime_dir, env
                 )
+            earlier_backoffice = (
+                LambdaRuntime(
+                    package_unpack(before_backoffice, work / "before-backoffice"),
+                    runtime_dir,
+                    backoffice_env,
+                )
+                if before_backoffice
+                else None
+            )
             if sources_only:
                 stripped = _strip_bytecode(package, work / "sources-only.zip")
                 runtimes["sources only"] = LambdaRuntime(
-                    package_unpack(stripped, work / "without"), runtime_dir, env
+                    package_unpack(stripped, work / "without"), runtime_dir, env, public_handler
                 )
             _prod_data(stack, app)
             tag = random_tokens.token_hex(3)
@@ -381,15 +406,17 @@ def lambda_coldstart(
                             continue
                         if variant == "package" and name in BACKOFFICE_PATHS:
                             runtime = backoffice
+                        if variant == "before" and earlier_backoffice and name in BACKOFFICE_PATHS:
+                            runtime = earlier_backoffice
                         event = _events(
-                            name, run, f"{tag}{variant[0]}", stack.secrets.stripe_webhook_secret
+                            name, run, f"{tag}{variant[:3]}", stack.secrets.stripe_webhook_secret
                         )
                         result = runtime.invoke(event)
                         answer = result.answers[0]
                         assert result.errors == [None], result.output
                         assert answer["statusCode"] == status, (variant, name, answer)
                         samples.setdefault((variant, name), []).append(result)
-            for runtime in [*runtimes.values(), backoffice]:
+            for runtime in [*runtimes.values(), backoffice, *filter(None, [earlier_backoffice])]:
                 tree_read_only(runtime.task_dir, read_only=False)
             return _lambda_report(
                 samples, runs, {"public API": package, "back office": backoffice_package}
@@ -486,6 +513,14 @@ def main() -> None:
         help="also a one-function package from before the split, answering every path "
         "(e.g. built from an older commit with `python -m deploy package`)",
     )
+    parser.add_argument(
+        "--before-backoffice",
+        type=Path,
+        help="with --before: the back office's package of the same earlier build (two functions)",
+    )
+    parser.add_argument(
+        "--keep-packages", type=Path, help="copy the two packages it builds into this folder"
+    )
     parser.add_argument("--no-lambda", action="store_true", help="only the source-tree measurement")
     parser.add_argument(
         "--sources-only", action="store_true", help="also GET /health from the package without .pyc"
@@ -509,7 +544,14 @@ def main() -> None:
         built = (args.package, args.backoffice_package) if args.package else None
         if args.package and not args.backoffice_package:
             parser.error("--package needs --backoffice-package")
-        lambda_coldstart(args.runs, built, args.sources_only, args.before)
+        lambda_coldstart(
+            args.runs,
+            built,
+            args.sources_only,
+            args.before,
+            args.keep_packages,
+            args.before_backoffice,
+        )
 
 
 if __name__ == "__main__":

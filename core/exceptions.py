@@ -19,13 +19,13 @@ from typing import Any
 
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
-from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
-from rest_framework import exceptions as drf_exceptions
-from rest_framework.response import Response
 
 logger = logging.getLogger(__name__)
+
+# DRF's exception handler (the same shape for the API's errors) is in core/api_exceptions.py:
+# this module is imported by every request of both functions, DRF only by the public API's.
 
 
 class ApplicationError(Exception):
@@ -125,50 +125,6 @@ def flatten_errors(detail: Any, path: str = "") -> dict[str, list[str]]:
                 result.update(flatten_errors(item, f"{path}.{index}" if path else str(index)))
         return result
     return {path or "body": [str(detail)]}
-
-
-_DRF_CODES = {
-    drf_exceptions.ParseError: ("malformed_json", "The body is not valid JSON."),
-    drf_exceptions.UnsupportedMediaType: (
-        "unsupported_media_type",
-        "Send the body as application/json.",
-    ),
-    drf_exceptions.MethodNotAllowed: ("method_not_allowed", "This method is not allowed here."),
-    drf_exceptions.NotAcceptable: ("not_acceptable", "This endpoint answers JSON only."),
-    drf_exceptions.NotFound: ("not_found", "Not found."),
-    drf_exceptions.Throttled: ("rate_limited", "Too many requests; slow down."),
-}
-
-
-def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's exception handler: every error in the one documented shape."""
-    if isinstance(exc, ApplicationError):
-        return Response(
-            error_body(exc.code, exc.message, exc.fields),
-            status=exc.status_code,
-            headers=exc.headers,
-        )
-    if isinstance(exc, drf_exceptions.ValidationError):
-        return Response(
-            error_body(ValidationFailed.code, ValidationFailed.message, flatten_errors(exc.detail)),
-            status=400,
-        )
-    if isinstance(exc, RequestDataTooBig):
-        return Response(error_body("body_too_large", "The request body is too large."), status=400)
-    if isinstance(exc, Http404):
-        return Response(error_body("not_found", "Not found."), status=404)
-    if isinstance(exc, SuspiciousOperation):
-        return Response(error_body("bad_request", "The request cannot be processed."), status=400)
-    if isinstance(exc, drf_exceptions.APIException):
-        code, message = next(
-            ((c, m) for cls, (c, m) in _DRF_CODES.items() if isinstance(exc, cls)),
-            (exc.default_code, str(exc.detail)),
-        )
-        headers = {}
-        if getattr(exc, "wait", None):
-            headers["Retry-After"] = str(int(exc.wait))
-        return Response(error_body(code, message), status=exc.status_code, headers=headers)
-    return None  # an unexpected error: Django logs it and answers through handler500
 
 
 # Django-level handlers (outside DRF views), wired in tickets.urls.

@@ -4,7 +4,8 @@ A fixed one-minute window per client: one ``UpdateItem`` (``ADD hits 1``) per re
 item ``RATE#{scope}#{client}#{window}``, which expires by TTL shortly after its window. Fixed
 windows allow up to twice the limit across a window boundary; for a storefront's order form
 that is fine and costs one write instead of a sliding log's several. Used through
-``DynamoDBRateThrottle`` (a DRF throttle).
+``core.api_throttle.DynamoDBRateThrottle`` (a DRF throttle: apart, so that what counts here
+without DRF, the buyers' e-mails, does not import DRF into the back office).
 
 The client is the caller's address (``core.client_identity``): the viewer's address from
 CloudFront when the request proves it came through our distribution, else API Gateway's
@@ -14,20 +15,12 @@ CloudFront when the request proves it came through our distribution, else API Ga
 from __future__ import annotations
 
 import hashlib
-import logging
 import time
 from datetime import UTC, datetime, timedelta
 
-from rest_framework.request import Request
-from rest_framework.throttling import BaseThrottle
-from rest_framework.views import APIView
-
 from core.backoffice import RATE
-from core.client_identity import client_address
-from core.config import parameters_get
 from core.models import RateCounter
 
-logger = logging.getLogger(__name__)
 WINDOW_SECONDS = 60
 
 
@@ -47,23 +40,3 @@ def rate_hit(*, scope: str, client: str, now: float | None = None) -> tuple[int,
         ]
     )
     return int(counter.hits), (window + 1) * WINDOW_SECONDS - now
-
-
-class DynamoDBRateThrottle(BaseThrottle):
-    """DRF throttle: at most ``orders_rate_limit_per_minute`` (SSM) requests per client."""
-
-    scope = "orders"
-
-    def allow_request(self, request: Request, view: APIView) -> bool:
-        limit = parameters_get().orders_rate_limit_per_minute
-        hits, self._wait = rate_hit(scope=self.scope, client=self.get_ident(request))
-        if hits > limit:
-            logger.info("rate limit reached", extra={"scope": self.scope, "hits": hits})
-            return False
-        return True
-
-    def get_ident(self, request: Request) -> str:
-        return client_address(request)
-
-    def wait(self) -> float:
-        return max(1.0, getattr(self, "_wait", WINDOW_SECONDS))

@@ -42,6 +42,15 @@ def stage_environment(stage: str, project_dir: Path = ROOT) -> dict[str, str]:
     return dict(stage_config(stage, project_dir).get("aws_environment_variables", {}))
 
 
+# What Lambda calls when ``lambda_handler`` is not set: Zappa's own handler.
+ZAPPA_HANDLER = "handler.lambda_handler"
+
+
+def stage_handler(stage: str, project_dir: Path = ROOT) -> str:
+    """The function Lambda calls for ``stage`` (``lambda_handler``; tickets/lambda_handler.py)."""
+    return stage_config(stage, project_dir).get("lambda_handler", ZAPPA_HANDLER)
+
+
 BACKOFFICE_SUFFIX = "-backoffice"
 
 

@@ -174,7 +174,7 @@ TicketsToHeaven back office, local stack
                  (more accounts: make manage ARGS=createstaff, or python -m devstack manage createstaff)
   API            {base}  (try: curl {base}/health ; curl {base}/catalog ; OpenAPI: {base}/schema)
   AWS emulator   {stack.aws_url}  (moto: DynamoDB, Secrets Manager, SSM, S3, SES; dashboard {stack.aws_url}/moto-api/)
-  E-mail sent    {stack.aws_url}/moto-api/data.json  (key "ses", "RawMessage": each message as the buyer gets it)
+  E-mail sent    {stack.aws_url}/_ses/sent  (each message SES accepted; "raw_data" is what the buyer gets)
   Stripe         {stack.stripe_url}  (localstripe; sends signed payment events to {base}/webhooks/stripe)
   Vendor         {stack.vendor_url}  (stand-in; POST /_control to make it slow or fail, GET /_tickets: each ticket's state)
   Tables         {stack.project}-{stack.stage}-*  with demo data

@@ -7,7 +7,8 @@ What it reproduces of Lambda:
 - a fresh interpreter per container, with only the task directory and a stand-in for the
   runtime's own boto3/botocore/s3transfer on ``sys.path`` (``python -S``: no site-packages),
   working directory the task directory, as Lambda starts it;
-- the handler Zappa configures (``handler.lambda_handler``), called with real API Gateway REST
+- the function's handler (``lambda_handler`` in zappa_settings.json, ``deploy.build.stage_handler``;
+  Zappa's ``handler.lambda_handler`` by default), called with real API Gateway REST
   proxy events, EventBridge scheduled events, or Zappa's ``command``/``manage`` events, and a
   context object with the attributes Lambda's has;
 - the Lambda variables of the stage (``aws_environment_variables`` in ``zappa_settings.json``),
@@ -57,13 +58,14 @@ class Context:
         return int((self._deadline - time.monotonic()) * 1000)
 
 import importlib
-handler_module = importlib.import_module("handler")
+module_name, _, function_name = sys.argv[2].rpartition(".")
+lambda_handler = getattr(importlib.import_module(module_name), function_name)
 imported = time.perf_counter()
 results = []
 for n, event in enumerate(events):
     t0, context = time.perf_counter(), Context(n)
     try:
-        answer = handler_module.lambda_handler(event, context)
+        answer = lambda_handler(event, context)
         error = None
     except Exception as exc:  # what Lambda would report as a failed invocation
         answer, error = None, f"{type(exc).__name__}: {exc}"
@@ -147,11 +149,13 @@ class Invocation:
 
 @dataclass
 class LambdaRuntime:
-    """A task directory plus a runtime stand-in; each ``invoke`` is a new container."""
+    """A task directory plus a runtime stand-in; each ``invoke`` is a new container.
+    ``handler`` is the function's Handler setting (``module.function``)."""
 
     task_dir: Path
     runtime_dir: Path
     environment: dict[str, str] = field(default_factory=dict)
+    handler: str = "handler.lambda_handler"
 
     def process_environment(self) -> dict[str, str]:
         env = {
@@ -174,7 +178,7 @@ class LambdaRuntime:
             results_path = Path(results_dir) / "results.json"
             started = time.perf_counter()
             process = subprocess.run(
-                [sys.executable, "-S", "-c", _DRIVER, str(results_path)],
+                [sys.executable, "-S", "-c", _DRIVER, str(results_path), self.handler],
                 input=json.dumps(list(events)),
                 cwd=self.task_dir,
                 env={**self.process_environment(), **(env or {})},

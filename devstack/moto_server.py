@@ -42,10 +42,26 @@ from moto.server import MotoRequestHandler
 from werkzeug.serving import run_simple
 
 TOKEN_WINDOW_SECONDS = 600
+SES_SENT_PATH = "/_ses/sent"  # every message SES accepted, read without moto's data dump
 STACK_ID_PATH = (
     "/_config/devstack-id"  # answers the DEVSTACK_ID it was started with (devstack.stack)
 )
 _TRANSACT_WRITE = "DynamoDB_20120810.TransactWriteItems"
+
+
+def _ses_sent() -> list[dict[str, Any]]:
+    """What SES (v1 and v2: moto's v2 sends through v1's backend) accepted, oldest first, as
+    ``/moto-api/data.json``'s ``ses`` section has it, without dumping every service's models
+    (that walks every DynamoDB item tracked, and slows down as the tables grow)."""
+    from moto.ses.models import ses_backends
+
+    sent: list[dict[str, Any]] = []
+    for account in list(ses_backends):
+        for region in list(ses_backends[account]):
+            for message in ses_backends[account][region].sent_messages:
+                fields = {k: v for k, v in vars(message).items() if not k.startswith("_")}
+                sent.append({"model": type(message).__name__, **fields})
+    return json.loads(json.dumps(sent, default=str))
 
 
 class _Serialised:
@@ -59,6 +75,9 @@ class _Serialised:
             start_response("200 OK", [("Content-Type", "text/plain")])
             return [os.environ.get("DEVSTACK_ID", "").encode()]
         with self.lock:
+            if environ.get("PATH_INFO") == SES_SENT_PATH:
+                start_response("200 OK", [("Content-Type", "application/json")])
+                return [json.dumps(_ses_sent()).encode()]
             if environ.get("HTTP_X_AMZ_TARGET") == _TRANSACT_WRITE:
                 return self._transact_write(environ, start_response)
             # Read the whole answer inside the lock: moto builds it lazily in places.

@@ -184,9 +184,9 @@ class LocalStack:
     # --- AWS contents --------------------------------------------------------------------
 
     def sent_emails(self) -> list[dict[str, Any]]:
-        """Every message the emulator's SES accepted since the last reset (moto's
-        ``/moto-api/data.json``, ``ses`` -> ``RawMessage``/``Message``), as a buyer would read
-        it: ``{"id", "to", "from", "subject", "text", "html"}``."""
+        """Every message the emulator's SES accepted since the last reset
+        (``devstack.moto_server``'s ``/_ses/sent``), as a buyer would read it: ``{"id", "to",
+        "from", "subject", "text", "html"}``."""
         return sent_emails_read(self.aws_url)
 
     def aws_reset(self) -> None:
@@ -280,10 +280,10 @@ def sent_emails_read(aws_url: str) -> list[dict[str, Any]]:
     import email
     from email import policy
 
-    with urllib.request.urlopen(f"{aws_url}/moto-api/data.json", timeout=10) as answer:
-        data = json.load(answer).get("ses", {})
+    with urllib.request.urlopen(f"{aws_url}/_ses/sent", timeout=30) as answer:
+        sent = json.load(answer)  # devstack.moto_server: SES's messages only
     found: list[dict[str, Any]] = []
-    for raw in data.get("RawMessage", []):
+    for raw in (m for m in sent if m["model"] == "RawMessage"):
         parsed = email.message_from_string(raw.get("raw_data", ""), policy=policy.default)
         text = parsed.get_body(preferencelist=("plain",))
         html = parsed.get_body(preferencelist=("html",))
@@ -297,7 +297,7 @@ def sent_emails_read(aws_url: str) -> list[dict[str, Any]]:
                 "html": html.get_content() if html is not None else "",
             }
         )
-    for simple in data.get("Message", []):  # sent as "Simple" content
+    for simple in (m for m in sent if m["model"] == "Message"):  # sent as "Simple" content
         found.append(
             {
                 "id": simple.get("id"),

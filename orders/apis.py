@@ -14,10 +14,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api_docs import extend_schema
+from core.api_throttle import DynamoDBRateThrottle
 from core.client_identity import client_address
 from core.exceptions import ApplicationError, NotFound
 from core.metrics import metric_emit
-from core.ratelimit import DynamoDBRateThrottle
 from core.serializers import (
     StrictCharField,
     StrictEmailField,

@@ -187,7 +187,7 @@ WRITE_EXCEPTIONS = {
     "core/audit.py": "the audit log's service (audit_record), called by services and admin",
     "core/idempotency.py": "Idempotency-Key records: claim, complete, release",
     "core/submissions.py": "the admin's one-time form claims and action sequences",
-    "core/ratelimit.py": "the rate-limit counter of the DRF throttle it implements",
+    "core/ratelimit.py": "the rate-limit counter (core.api_throttle's DRF throttle, the e-mails' limit)",
     "integrations/stripe_budget.py": "Stripe's request budget: the buckets of the limiter it is",
     "core/dynamodb.py": "defines transaction(), the helper services write through",
     # App modules that are a service by role, under another name.

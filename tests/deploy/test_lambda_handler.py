@@ -1,6 +1,6 @@
 """The deployed handler works without AWS: the package unpacked into a read-only directory,
 a fresh interpreter that sees only the package (and boto3/botocore standing in for the Lambda
-runtime's), Zappa's ``handler.lambda_handler`` called with real API Gateway REST proxy events,
+runtime's), the stage's handler (``tickets.lambda_handler``) called with real API Gateway REST proxy events,
 EventBridge scheduled events and Zappa's ``manage`` events, against the local emulators.
 
 Adding an endpoint's case takes a few lines in a test below, e.g. when they land::
@@ -22,7 +22,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from deploy.build import stage_config, stage_environment
+from deploy.build import stage_config, stage_environment, stage_handler
 from devstack.lambda_runtime import (
     API_HOST,
     LambdaRuntime,
@@ -52,6 +52,7 @@ def _function(package: Path, stage: str, local_stack: LocalStack, root: Path) ->
         task_dir=package_unpack(package, root / "task"),
         runtime_dir=runtime_standin(root / "runtime"),
         environment=environment,
+        handler=stage_handler(stage),
     )
 
 
@@ -202,6 +203,29 @@ def test_the_admin_login_page_links_carry_the_stage_only_on_the_execute_api_url(
     assert 'action="/admin/login/"' in login["body"]
 
 
+def test_the_admin_login_page_loads_no_api_framework_and_no_openssl(backoffice, prod):
+    """The login page's first request in a new environment: no DRF (the back office has no API
+    view; core.api_exceptions holds DRF's error handler), no pyOpenSSL or cryptography (the
+    package leaves out urllib3/contrib/pyopenssl.py, botocore's reason to import them), no
+    Zappa handler or werkzeug (tickets/lambda_handler.py). Each cost the cold start tens of ms
+    (docs/benchmarks.md)."""
+    result = backoffice.invoke(rest_event("GET", "/admin/login/", headers={"Accept": "text/html"}))
+
+    assert result.answers[0]["statusCode"] == 200
+    loaded = {name.split(".")[0] for name in result.modules}
+    assert loaded & {"rest_framework", "yaml", "requests", "OpenSSL", "cryptography"} == set()
+    assert loaded & {"zappa", "werkzeug", "handler"} == set()
+
+
+def test_django_is_set_up_during_init_only_when_asked_for_snapstart(runtime, prod):
+    # With SnapStart the snapshot is taken after init: the variable puts Django in it.
+    lazy = runtime.invoke()  # the init phase alone: the handler's module imported, no event
+    eager = runtime.invoke(env={"INSTANTIATE_LAMBDA_HANDLER_ON_IMPORT": "1"})
+
+    assert "django.core.handlers.wsgi" not in lazy.modules
+    assert {"django.core.handlers.wsgi", "orders.models", "tickets.snapstart"} <= set(eager.modules)
+
+
 @pytest.mark.parametrize("event", stage_config("prod")["events"], ids=lambda e: e["name"])
 def test_each_scheduled_rule_reaches_its_function(runtime, prod, event):
     from zappa.core import Zappa
@@ -222,8 +246,9 @@ def test_the_interpreter_sees_only_the_package_and_the_runtime_standin(runtime, 
             assert origins[name].startswith(str(runtime.task_dir)), name
     assert origins["boto3"].startswith(str(runtime.runtime_dir))
     assert not any("site-packages" in p for p in result.sys_path)
-    # Heavy clients stay out of a request that does not need them.
+    # Heavy clients stay out of a request that does not need them, and so does Zappa's handler.
     assert "stripe" not in origins
+    assert not {"zappa", "werkzeug"} & {name.split(".")[0] for name in origins}
 
 
 def test_the_task_directory_stays_read_only_and_bytecode_is_never_recompiled(runtime, prod):

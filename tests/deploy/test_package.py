@@ -85,8 +85,11 @@ def test_it_holds_our_apps_zappas_handler_and_the_runtime_dependencies(top_level
         assert name in top_level, name
     # The admin package's templates travel with it (APP_DIRS finds them in Lambda too).
     assert "dynamo_admin/templates/dynamo_admin/change_list.html" in names
-    # Lambda's handler (zappa_settings.json keeps the default handler.lambda_handler).
-    assert {"handler.py", "zappa_settings.py", "django_zappa_app.py"} <= names
+    # Lambda's handler is ours (zappa_settings.json's lambda_handler: tickets/lambda_handler.py,
+    # with apig-wsgi); it reads the stage's settings module from the zappa_settings.py Zappa
+    # writes. Zappa's own handler.py stays beside it (what a stage without lambda_handler runs).
+    assert {"tickets/lambda_handler.py", "apig_wsgi/__init__.py", "zappa_settings.py"} <= names
+    assert {"handler.py", "django_zappa_app.py"} <= names
     # Django's own staticfiles app survives the excludes (an `exclude` of "staticfiles" would not).
     assert "django/contrib/staticfiles/apps.py" in names
     assert "django/templatetags/static.py" in names
@@ -157,8 +160,9 @@ def test_no_stale_timestamp_bytecode_is_shipped(package, names):
 
 
 def test_zappas_own_settings_never_put_a_traceback_in_an_answer(package):
-    # Zappa's handler answers an exception that escapes the WSGI app with a 500 whose body
-    # carries the traceback when its DEBUG is on, and DEBUG defaults to on (zappa/cli.py).
+    # Zappa's handler (a stage without lambda_handler) answers an exception that escapes the
+    # WSGI app with a 500 whose body carries the traceback when its DEBUG is on, and DEBUG
+    # defaults to on (zappa/cli.py). Ours never puts one in an answer.
     settings = package.read("zappa_settings.py").decode()
 
     assert "DEBUG=False" in settings.replace(" ", "")

@@ -315,7 +315,7 @@ def test_zappa_deploy_creates_both_functions_their_schedules_and_their_apis(
         assert function["MemorySize"] == applied["lambda_memory_mb"] == settings["memory_size"]
         assert function["Timeout"] == applied["lambda_timeout_seconds"]
         assert function["Role"] == role
-        assert function["Handler"] == "handler.lambda_handler"
+        assert function["Handler"] == settings["lambda_handler"]
         # moto does not keep DeadLetterConfig: the CreateFunction request Zappa sent is read.
         assert creates[name]["fields"]["DeadLetterConfig"] == {
             "TargetArn": applied["async_failure_queue_arn"]
@@ -450,6 +450,7 @@ def _function_runtime(
         task_dir=package_unpack(package, root / "task"),
         runtime_dir=runtime_standin(root / "runtime"),
         environment=environment,
+        handler=function["Handler"],
     )
 
 
@@ -1287,6 +1288,7 @@ def _what_lambda_runs(
         task_dir=package_unpack(root / "code.zip", root / "task"),
         runtime_dir=runtime_standin(root / "runtime"),
         environment=environment,
+        handler=configuration["Handler"],
     )
     return runtime, configuration
 
