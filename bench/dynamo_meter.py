@@ -101,6 +101,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 class MeterProxy(ThreadingHTTPServer):
     daemon_threads = True
+    # A crowd of buyers connects at once: the default backlog (5) resets the rest.
+    request_queue_size = 1024
     handler_class: type[BaseHTTPRequestHandler] = _Handler
 
     def __init__(self, upstream: str) -> None:

@@ -217,6 +217,8 @@ class Run:
     customer_id: str | None = None  # the buyer, once known (an erasure changes the e-mail)
     snapshot: dict[str, Any] = field(default_factory=dict)  # what must not change (totals)
     now: Any = None  # the clock a job of the run reads (the retention flow)
+    headers: dict[str, str] = field(default_factory=dict)  # the storefront's (API version...)
+    line_token: str | None = None  # the buyer's place in the on-sale's line
 
     @property
     def stack(self) -> Any:
@@ -253,7 +255,9 @@ def _order_body(run: Run) -> dict[str, Any]:
 
 
 def _order_post(run: Run, *, key: bool = True) -> Any:
-    headers = {"HTTP_IDEMPOTENCY_KEY": run.key} if key else {}
+    headers = {**run.headers, **({"HTTP_IDEMPOTENCY_KEY": run.key} if key else {})}
+    if run.line_token:
+        headers["HTTP_LINE_TOKEN"] = run.line_token
     response = run.client().post(
         "/orders", json.dumps(_order_body(run)), content_type="application/json", **headers
     )
@@ -485,8 +489,138 @@ def _buyer_retries(run: Run, *, key: bool) -> None:
     if run.order_id is None:
         run.notes.append(f"no order after retries: {run.answers}")
         return
+    if run.headers.get("HTTP_API_VERSION") == DEFERRED and not _payment_opened(run):
+        return
     _pay_in_stripe(run, run.order_id)
     _deliver_until_ok(run, _succeeded_event(run, run.order_id))
+
+
+# --- The deferred payment and the line (API-Version 2026-12-07) --------------------------------
+
+DEFERRED = "2026-12-07"
+
+
+def _payment_post(run: Run) -> Any:
+    """The buyer presses "Pay": ``POST /orders/{id}/payment`` (the PaymentIntent is made now)."""
+    response = run.client().post(
+        f"/orders/{run.order_id}/payment", "{}", content_type="application/json", **run.headers
+    )
+    run.answers.append(response.status_code)
+    return response
+
+
+def _payment_opened(run: Run) -> bool:
+    """ "Pay" again until the order has its PaymentIntent, as the checkout does after an error
+    (and after ``Retry-After`` while Stripe's budget is busy)."""
+    from orders.selectors import order_get
+
+    for _ in range(6):
+        order = order_get(order_id=run.order_id)
+        if order is not None and order.payment_intent_id:
+            return True
+        response = _payment_post(run)
+        if response.status_code == 200:
+            return True
+        if response.status_code in {404, 409}:
+            break
+        _time_passes(run)
+    run.notes.append(f"no PaymentIntent after pressing Pay: {run.answers}")
+    return False
+
+
+def _setup_deferred_catalog(run: Run) -> None:
+    run.headers = {"HTTP_API_VERSION": DEFERRED}
+    _ticket_type(run)
+
+
+def _setup_deferred_order(run: Run) -> None:
+    _setup_deferred_catalog(run)
+    run.order_id = _order_place(run)
+
+
+def _goal_deferred_created(run: Run) -> list[str]:
+    """The order is placed without a Stripe call: waiting for payment, no PaymentIntent yet,
+    its seats held."""
+    from orders.models import OrderStatus
+    from orders.selectors import order_get, ticket_type_get
+
+    if run.order_id is None:
+        return [f"no order created (answers {run.answers})"]
+    order = order_get(order_id=run.order_id)
+    problems = []
+    if order is None or order.status != OrderStatus.PENDING_PAYMENT or order.payment_intent_id:
+        problems.append(f"the order is {order.status if order else 'missing'}, intent "
+                        f"{order.payment_intent_id if order else None}")  # fmt: skip
+    left = ticket_type_get(sku=run.sku).available
+    if left != CAPACITY - QUANTITY:
+        problems.append(f"{left} seats left, not {CAPACITY - QUANTITY}: the order holds none")
+    return problems
+
+
+def _pay_pressed(run: Run) -> None:
+    _payment_post(run)
+
+
+def _goal_payment_opened(run: Run) -> list[str]:
+    """The buyer got the order's PaymentIntent to confirm, recorded on the order."""
+    from orders.selectors import order_get
+
+    order = order_get(order_id=run.order_id)
+    if order is None or not order.payment_intent_id:
+        return [f"no PaymentIntent on the order (answers {run.answers})"]
+    intent = _stripe(run, "GET", f"/v1/payment_intents/{order.payment_intent_id}")
+    if intent.get("status") in (None, "canceled"):
+        return [f"the order's intent is {intent.get('status')} in Stripe"]
+    return []
+
+
+def _pay_recover(run: Run) -> None:
+    if _payment_opened(run):
+        _pay_in_stripe(run, run.order_id)
+        _deliver_until_ok(run, _succeeded_event(run, run.order_id))
+    _jobs(run)
+
+
+def _setup_line(run: Run) -> None:
+    """An on-sale open since a moment ago, admitting far faster than this buyer arrives."""
+    from datetime import UTC, datetime, timedelta
+
+    from orders.services.line import onsale_open
+
+    _setup_deferred_catalog(run)
+    onsale_open(sku=run.sku, start=datetime.now(UTC) - timedelta(seconds=5), hold_minutes=15,
+                admit_per_second=1000)  # fmt: skip
+
+
+def _line_admitted(run: Run) -> bool:
+    """The checkout: join the line (once: the token is the place), poll until admitted."""
+    client = run.client()
+    for _ in range(8):
+        if run.line_token is None:
+            response = client.post(f"/onsales/{run.sku}/line")
+            run.answers.append(response.status_code)
+            if response.status_code == 200 or response.status_code == 201:
+                run.line_token = response.json()["token"]
+            continue
+        response = client.get(f"/onsales/{run.sku}/line", HTTP_LINE_TOKEN=run.line_token)
+        run.answers.append(response.status_code)
+        if response.status_code == 200 and response.json()["status"] == "admitted":
+            return True
+        time.sleep(0.3)
+    run.notes.append(f"not admitted: {run.answers}")
+    return False
+
+
+def _line_order(run: Run) -> None:
+    if _line_admitted(run):
+        _order_post(run, key=True)
+
+
+def _line_recover(run: Run) -> None:
+    if run.order_id is None and not _line_admitted(run):
+        return
+    _buyer_retries(run, key=True)
+    _jobs(run)
 
 
 # --- The flows -------------------------------------------------------------------------------
@@ -1143,6 +1277,14 @@ FLOWS: dict[str, Flow] = {
         Flow("capacity_edit_sharded", _setup_capacity, _capacity_post, _capacity_recover,
              _expect_capacity, _goal_capacity, seat_shards=4, form=_capacity_form,
              role="finance"),
+        # The deferred PaymentIntent (API-Version 2026-12-07): the order placed without a
+        # Stripe call, then "Pay"; and an order placed through an on-sale's line.
+        Flow("order_create_deferred", _setup_deferred_catalog, _create_with_key,
+             _recover_with_key, _expect_one_paid_order, _goal_deferred_created),
+        Flow("payment_open", _setup_deferred_order, _pay_pressed, _pay_recover,
+             _expect_one_paid_order, _goal_payment_opened),
+        Flow("line_order", _setup_line, _line_order, _line_recover, _expect_one_paid_order,
+             _goal_deferred_created),
         # After the money (issue 25): tickets voided on a full refund, a void retried by the
         # sweeper, an e-mail resent by staff (every flow above also sends e-mails).
         Flow("void_on_refund", _setup_paid_full_refund, _full_refund_post, _full_refund_recover,

@@ -153,7 +153,7 @@ def _sell(sku: str, args: argparse.Namespace, proxy: ContentionProxy) -> dict:
 
 def _count(sku: str, reported: set[str]) -> dict:
     """Every item read back after the run: seats left (shards or the type), seats in orders."""
-    from orders.models import Order, OrderStatus, TicketType
+    from orders.models import ORDERS_BY_STATUS, OrderStatus, TicketType
     from orders.services.seats import seats_shard_levels
 
     ticket_type = TicketType.get(sku, consistent_read=True)
@@ -167,7 +167,7 @@ def _count(sku: str, reported: set[str]) -> dict:
     orders = [
         order
         for status in OrderStatus
-        for order in Order.status_index.query(status.value)
+        for order in ORDERS_BY_STATUS.query(status.value)
         if any(item.sku == sku for item in order.items)
     ]
     sold = sum(int(i.quantity) for o in orders for i in o.items if i.sku == sku)
@@ -228,6 +228,9 @@ def main() -> None:
     partners.add_argument("--partners-scale", type=float, default=5.0, help="clock x slower")
     partners.add_argument("--workers", type=int, default=96, help="buyer threads")
     partners.add_argument("--seed", type=int, default=26)
+    partners.add_argument(
+        "--admit-factor", type=float, default=1.25, help="admission rate / what Stripe allows"
+    )
     partners.add_argument(
         "--line", action=argparse.BooleanOptionalAction, default=True, help="a fair line"
     )

@@ -95,7 +95,7 @@ BUYER_EMAIL = Key(
     "orders.models",
 )  # fmt: skip
 DAILY_TOTALS = Key(
-    "DAILYTOTALS", "{day}", "the dashboard's counters of a day", "orders.models", exact=True
+    "DAILYTOTALS#", "{day}", "one shard of the dashboard's counters of a day", "orders.models"
 )
 STRIPE_EVENT = Key("EVENT#", "RECORD", "a Stripe event in the inbox (TTL 30 days)", "payments")
 STRIPE_INBOX = Key(

@@ -7,6 +7,11 @@ one change" or "two buyers, one last seat" need DynamoDB's guarantee, so this wr
 lock around moto's WSGI application: connections are still served concurrently, the emulator's
 work is serialised. This patches the stand-in, never our own code.
 
+moto also keeps a transaction's rollback by deep-copying every table the transaction touches,
+before each one: a cost that grows with the table (an on-sale's bench of thousands of orders
+spent its CPU copying tables). ``_item_rollback`` keeps moto's transaction as it is but its
+rollback per item: a copy of each item the transaction names, put back if it is canceled.
+
 moto also ignores ``TransactWriteItems``' ``ClientRequestToken``, which botocore fills in for
 every call and keeps for its retries. DynamoDB makes such a retry idempotent: within 10
 minutes, the same token with the same request answers success again without writing, and with
@@ -18,14 +23,20 @@ does; the wrapper gives the emulator DynamoDB's behaviour.
 from __future__ import annotations
 
 import argparse
+import copy
 import hashlib
 import io
 import json
 import os
 import threading
 import time
+import types
 from typing import Any
 
+import moto.dynamodb.models as dynamodb_models
+from moto.dynamodb.exceptions import MockValidationException
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import Table
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.server import MotoRequestHandler
 from werkzeug.serving import run_simple
@@ -104,6 +115,51 @@ class _Serialised:
         if token and status and status[0].startswith("200"):
             self.tokens[token] = (digest, now)
         return answer
+
+
+def _deepcopy_but_tables(value: Any, memo: Any = None) -> Any:
+    return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+
+_moto_transact_write_items = DynamoDBBackend.transact_write_items
+
+
+def _item_rollback(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+    """moto's ``transact_write_items`` with the rollback kept per item (see the docstring)."""
+    saved = []
+    for entry in transact_items:
+        _, op = next(iter(entry.items()))
+        table = self.tables.get(op.get("TableName"))
+        if table is None:
+            continue
+        key = op.get("Key")
+        if key is None and "Item" in op:
+            names = [table.hash_key_attr, table.range_key_attr]
+            key = {name: op["Item"][name] for name in names if name and name in op["Item"]}
+        try:
+            hash_key, range_key = self.get_keys_value(table, key or {})
+        except MockValidationException:
+            continue  # moto's own validation answers it
+        saved.append(
+            (table, hash_key, range_key, copy.deepcopy(table.get_item(hash_key, range_key)))
+        )
+    try:
+        _moto_transact_write_items(self, transact_items)
+    except Exception:  # canceled, or refused: every item as it was
+        for table, hash_key, range_key, item in reversed(saved):
+            table.delete_item(hash_key, range_key)
+            if item is None:
+                continue
+            if range_key:
+                table.items[hash_key][range_key] = item
+            else:
+                table.items[hash_key] = item
+        raise
+
+
+# moto's module sees a ``copy`` whose deepcopy leaves tables alone (its rollback copies them).
+dynamodb_models.copy = types.SimpleNamespace(deepcopy=_deepcopy_but_tables)
+DynamoDBBackend.transact_write_items = _item_rollback
 
 
 def main() -> None:

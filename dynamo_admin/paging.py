@@ -45,14 +45,23 @@ class Partition:
     low: str | None = None
     high: str | None = None
 
+    @property
+    def queries(self) -> int:
+        """The Queries one read of it makes: one, or one per shard for an index whose hash
+        values are write-sharded (it says how many with ``queries_per_read``)."""
+        per_read = getattr(self.index, "queries_per_read", None)
+        return per_read(self.hash_value) if callable(per_read) else 1
+
 
 @dataclass
 class ListSource:
     """The partitions a list reads, all sorted by one range attribute (``sort_attribute``).
 
     ``bucketed``: partitions are disjoint time buckets given newest first (one day each), walked
-    in order until the page is full or ``max_partitions`` were read (then the page ends early
-    and Next continues from the next bucket: a page's cost stays bounded even over empty days).
+    in order until the page is full or ``max_partitions`` were read, or the next would take the
+    page past ``max_queries`` Queries (a sharded bucket costs one per shard); then the page
+    ends early and Next continues from the next bucket: a page's cost stays bounded even over
+    empty days.
     Otherwise the partitions overlap (one per status, say) and are read together and merged.
     ``low``/``high`` bound the sort values (inclusive), e.g. a date range filter.
     """
@@ -63,6 +72,7 @@ class ListSource:
     low: str | None = None
     high: str | None = None
     max_partitions: int = 31
+    max_queries: int = 32
     descending: bool = True  # newest (largest sort value) first; False for A-Z lists
 
 
@@ -183,19 +193,24 @@ def buckets_read(
     max_partitions: int,
     read: Reader,
     position: Callable[[Any], Position],
+    max_queries: int | None = None,
 ) -> Reads:
-    """Walk disjoint buckets in order until ``want`` rows are found or ``max_partitions``
-    buckets were read. Each read asks only for what is still missing (plus one, past a cursor,
-    for the edge row itself)."""
+    """Walk disjoint buckets in order until ``want`` rows are found, ``max_partitions``
+    buckets were read, or the next bucket would spend more than ``max_queries`` Queries in all
+    (the first bucket is always read). Each read asks only for what is still missing (plus
+    one, past a cursor, for the edge row itself)."""
     reads = Reads()
     for n, partition in enumerate(partitions):
-        if n >= max_partitions:
+        over_budget = (
+            max_queries is not None and n > 0 and reads.queries + partition.queries > max_queries
+        )
+        if n >= max_partitions or over_budget:
             previous = partitions[n - 1]
             reads.budget_stop = previous.low if window.descending else previous.high
             break
         limit = want - len(reads.found) + (1 if window.edge else 0)
         items = read(partition, window, limit)
-        reads.queries += 1
+        reads.queries += partition.queries
         reads.found.extend(i for i in items if window.beyond_edge(position(i)))
         if len(reads.found) >= want:
             break
@@ -215,7 +230,7 @@ def merged_read(
     reads = Reads()
     for partition in partitions:
         items = read(partition, window, want + (1 if window.edge else 0))
-        reads.queries += 1
+        reads.queries += partition.queries
         reads.found.extend(i for i in items if window.beyond_edge(position(i)))
     reads.found.sort(key=position, reverse=window.descending)
     return reads
@@ -306,6 +321,7 @@ def page_fetch(
             window,
             want=want,
             max_partitions=source.max_partitions,
+            max_queries=source.max_queries,
             read=read or query,
             position=position,
         )
@@ -342,3 +358,25 @@ def day_partitions(index: Any, *, first: date, last: date) -> list[Partition]:
             Partition(index, text, low=f"{text}T00:00:00.000000Z", high=f"{text}T23:59:59.999999Z")
         )
     return days
+
+
+def month_partitions(index: Any, *, first: date, last: date) -> list[Partition]:
+    """One partition per month (hash value ``YYYY-MM``), newest first, from ``first``'s month
+    to ``last``'s, for an index whose partition key is the month an item was created (or its
+    write shards: see ``Partition.queries``) and whose range key is its ISO time."""
+    months = []
+    year, month = last.year, last.month
+    while (year, month) >= (first.year, first.month):
+        start = date(year, month, 1)
+        end = (start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+        text = start.isoformat()[:7]
+        months.append(
+            Partition(
+                index,
+                text,
+                low=f"{start.isoformat()}T00:00:00.000000Z",
+                high=f"{end.isoformat()}T23:59:59.999999Z",
+            )
+        )
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return months

@@ -30,7 +30,7 @@ resource "aws_dynamodb_table" "orders" {
   }
 
   attribute {
-    name = "status"
+    name = "status_key"
     type = "S"
   }
 
@@ -76,9 +76,12 @@ resource "aws_dynamodb_table" "orders" {
     projection_type = "ALL"
   }
 
+  # Keyed on "{status}#{shard}" (orders.models.ORDER_STATUS_SHARDS): an on-sale's new orders
+  # are all pending_payment, more than one partition takes. Changing the key recreates the
+  # index; run `manage.py admin_indexes_backfill` after the apply (docs/onsale.md).
   global_secondary_index {
     name            = "order-status-index"
-    hash_key        = "status"
+    hash_key        = "status_key"
     range_key       = "created_at"
     projection_type = "ALL"
   }

@@ -58,7 +58,7 @@ locals {
   # factors, sessions, sign-in counters, admin submits, audit entries (written, never read: below). The rehearsal records every key the
   # public function's flows use and evaluates it against this list.
   public_backoffice_keys = [
-    "EMAIL#*", "IDEMPOTENCY#*", "EVENT#*", "RATE#*", "SEATS#*", "TICKET#*", "DAILYTOTALS",
+    "EMAIL#*", "IDEMPOTENCY#*", "EVENT#*", "RATE#*", "SEATS#*", "TICKET#*", "DAILYTOTALS#*",
     "BOUND#*", "HEALTH", "CIRCUIT#*", "STRIPEBUDGET#*", "LINE#*", "MAIL#*",
   ]
   parameter_path_arn = "arn:${local.partition}:ssm:${var.region}:${local.account_id}:parameter${trimsuffix(local.parameter_path, "/")}"

@@ -49,6 +49,7 @@ from core.logging import log_item
 from core.metrics import metric_emit
 from orders.models import (
     DISPUTE_OPEN,
+    ORDERS_BY_STATUS,
     REFUNDABLE,
     AttentionReason,
     BuyerEmailKind,
@@ -391,12 +392,29 @@ class ExpiryReport:
     failed: list[str] = field(default_factory=list)
 
 
-def orders_expire(*, older_than_minutes: int | None = None, limit: int = 500) -> ExpiryReport:
+# How often the scheduled expiry runs (``zappa_settings.json``, ``expire-orders``): the hold
+# is when a cart's seats are back on sale at the latest, so the sweep takes every cart whose
+# hold ends before the next sweep (tests/deploy checks the schedule says the same).
+EXPIRY_EVERY_MINUTES = 1
+
+
+def orders_expire(
+    *,
+    older_than_minutes: float | None = None,
+    every_minutes: float = 0,
+    limit: int = 500,
+) -> ExpiryReport:
     """Cancel pending orders created more than the configured minutes ago (SSM
     ``order_expiry_minutes``): PaymentIntent canceled in Stripe, then the order, seats back.
 
-    Finds them with a Query of ``order-status-index`` (``pending_payment``, oldest first), never
-    a Scan. Safe to run concurrently with itself and with a late payment: a payment that landed
+    ``every_minutes``: how often this runs. The hold is the longest a cart keeps its seats,
+    so a run takes the carts whose hold ends before the next run (those older than the hold
+    less one period): every abandoned cart's seats are back within its hold, and a buyer has
+    at least the hold less one period to pay (the scheduled job passes
+    ``EXPIRY_EVERY_MINUTES``; a run by hand, none).
+
+    Finds them with a Query of each shard of ``order-status-index``'s ``pending_payment``,
+    merged oldest first, never a Scan. Safe to run concurrently with itself and with a late payment: a payment that landed
     makes Stripe refuse the cancel, the port says the payment was taken (``PaymentTaken``) and
     the order is paid then and there (``payment_succeeded``, the same conditional writes as
     its webhook), so whichever comes first pays the order and the other changes nothing."""
@@ -405,9 +423,9 @@ def orders_expire(*, older_than_minutes: int | None = None, limit: int = 500) ->
         if older_than_minutes is not None
         else parameters_get().order_expiry_minutes
     )
-    cutoff = iso_utc(utc_now() - timedelta(minutes=minutes))
+    cutoff = iso_utc(utc_now() - timedelta(minutes=max(0.0, minutes - every_minutes)))
     report = ExpiryReport()
-    candidates = Order.status_index.query(
+    candidates = ORDERS_BY_STATUS.query(
         OrderStatus.PENDING_PAYMENT.value,
         range_key_condition=Order.created_at < cutoff,
         limit=limit,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django import forms
@@ -19,6 +19,7 @@ from django.http import HttpRequest
 from django.urls import path, reverse
 
 from core.currencies import amount_major, amount_minor, currency_decimals, currency_valid
+from core.dynamodb import iso_utc
 from core.exceptions import ValidationFailed
 from core.formatting import label, money_format, today, when
 from core.health import health_source_register
@@ -27,7 +28,7 @@ from dynamo_admin.declarations import Column, ObjectAction, RelatedList, SearchF
 from dynamo_admin.filters import ChoiceFilter, DateRangeFilter, day_bounds
 from dynamo_admin.once import SUBMISSION_ID
 from dynamo_admin.options import DynamoModelAdmin
-from dynamo_admin.paging import ListSource, Partition, day_partitions
+from dynamo_admin.paging import ListSource, Partition, month_partitions
 from dynamo_admin.shapes import dynamo_shape
 from integrations.vendor_client import answer_in_words
 from orders import selectors
@@ -41,6 +42,9 @@ from orders.actions import (
 )
 from orders.admin_personal_data import ERASE_ACTION, EXPORT_PERMISSION, customer_export_view
 from orders.models import (
+    CUSTOMERS_BY_MONTH,
+    ORDERS_BY_MONTH,
+    ORDERS_BY_STATUS,
     VOID_FAILED,
     BuyerEmailKind,
     Customer,
@@ -54,6 +58,7 @@ from orders.phones import PHONE_HELP, PhoneInvalid, phone_display, phone_e164
 from orders.services.buyer_mail import KIND_WORDS, buyer_email_resend, buyer_emails_of
 from orders.services.customers import customer_update
 from orders.services.fulfillment import breaker_banners, fulfillment_retry
+from orders.services.line import line_get, onsale_open
 from orders.services.notes import NOTE_MAX_LENGTH, customer_note_add, order_note_add
 from orders.services.seats import MAX_SEAT_SHARDS
 from orders.services.ticket_types import ticket_type_create, ticket_type_update
@@ -87,9 +92,10 @@ def day_source(
     sort_attribute: Any,
     oldest_day: Callable[[], date | None] | None = None,
 ) -> ListSource:
-    """Newest first across a day-bucketed index, limited to the chosen date range and, when
-    ``oldest_day`` tells the day of the oldest item (None: there is none), to the days that
-    can hold rows: the walk stops there and Next is not offered past it."""
+    """Newest first across a month-bucketed index (``orders.models.time_bucket``), limited to
+    the chosen date range and, when ``oldest_day`` tells the day of the oldest item (None:
+    there is none), to the months that can hold rows: the walk stops there and Next is not
+    offered past it."""
     low, high = filters.get(key) or (None, None)
     last = min(high or today(), today())
     first = low or (last - timedelta(days=LIST_HORIZON_DAYS))
@@ -100,7 +106,7 @@ def day_source(
         first = max(first, oldest)
     low_text, high_text = date_bounds(filters, key)
     return ListSource(
-        partitions=day_partitions(index, first=first, last=last),
+        partitions=month_partitions(index, first=first, last=last),
         sort_attribute=sort_attribute,
         bucketed=True,
         low=low_text,
@@ -576,13 +582,13 @@ class OrderAdmin(DynamoModelAdmin):
         if status:
             low, high = date_bounds(filters, "created")
             return ListSource(
-                partitions=[Partition(Order.status_index, status)],
+                partitions=[Partition(ORDERS_BY_STATUS, status)],
                 sort_attribute=Order.created_at,
                 low=low,
                 high=high,
             )
         return day_source(
-            Order.day_index,
+            ORDERS_BY_MONTH,
             filters,
             "created",
             Order.created_at,
@@ -711,7 +717,7 @@ class CustomerAdmin(DynamoModelAdmin):
 
     def list_source(self, request: HttpRequest, filters: dict[str, Any]) -> ListSource:
         return day_source(
-            Customer.day_index,
+            CUSTOMERS_BY_MONTH,
             filters,
             "created",
             Customer.created_at,
@@ -806,6 +812,65 @@ def _seats_left(ticket_type: TicketType) -> Any:
     return "unlimited" if ticket_type.available is None else ticket_type.available
 
 
+class OnSaleForm(forms.Form):
+    """An on-sale as staff open it from the ticket type's page (``orders.services.line``)."""
+
+    start = forms.DateTimeField(
+        label="Opens at (UTC)",
+        required=False,
+        help_text="e.g. 2026-12-24 18:00; empty: now. From then on, buyers of this ticket type "
+        "come through a fair line, first come, first admitted.",
+    )
+    hold_minutes = forms.IntegerField(
+        label="Hold (minutes)",
+        min_value=1,
+        max_value=120,
+        initial=15,
+        help_text="How long a buyer's cart keeps its seats.",
+    )
+    admit_per_second = forms.FloatField(
+        label="Buyers admitted a second",
+        min_value=0.1,
+        max_value=10_000,
+        initial=35,
+        help_text="About Stripe's PaymentIntent budget divided by the share of buyers who pay "
+        "(25 / 0.7 ≈ 35 with Stripe's default limits).",
+    )
+
+    def clean_start(self) -> datetime:
+        start = self.cleaned_data.get("start")
+        if start is None:
+            return datetime.now(UTC)
+        return start.replace(tzinfo=UTC) if start.tzinfo is None else start.astimezone(UTC)
+
+
+def _onsale_open(request: HttpRequest, ticket_type: TicketType, data: dict[str, Any]) -> str:
+    line = onsale_open(
+        sku=ticket_type.sku,
+        start=data["start"],
+        hold_minutes=data["hold_minutes"],
+        admit_per_second=data["admit_per_second"],
+        staff=request.user.get_username(),
+    )
+    return (
+        f"The on-sale of {line.sku} opens {when(iso_utc(data['start']))}: "
+        f"{line.admit_per_second:g} buyers admitted a second, a hold of "
+        f"{line.hold_minutes} minutes. The dashboard shows its line."
+    )
+
+
+def _onsale_summary(ticket_type: TicketType) -> str:
+    line = line_get(sku=ticket_type.sku)
+    if line is None:
+        return "none (buyers order directly)"
+    opens = when(iso_utc(datetime.fromtimestamp(int(line.start_us) / 1_000_000, UTC)))
+    state = "sold out" if line.sold_out else f"{int(line.waiting or 0)} waiting"
+    return (
+        f"opens {opens}, {float(line.admit_per_second):g} admitted a second, hold "
+        f"{int(line.hold_minutes)} min; {state}"
+    )
+
+
 class TicketTypeAdmin(DynamoModelAdmin):
     list_order_label = "by sku"
     form_class = TicketTypeForm
@@ -821,11 +886,24 @@ class TicketTypeAdmin(DynamoModelAdmin):
     details = [
         ("Seats left", lambda t: "unlimited" if t.available is None else t.available),
         ("Seat shards", lambda t: int(t.seat_shards or 1)),
+        ("On-sale", _onsale_summary),
         (
             "Event",
             lambda t: f"canceled {when(t.event_canceled_at)}" if t.event_canceled_at else "-",
         ),
         ("Updated", lambda t: when(t.updated_at)),
+    ]
+    object_actions = [
+        ObjectAction(
+            "open_onsale",
+            "Open an on-sale",
+            permission="orders.change_tickettype",
+            run=_onsale_open,
+            form_class=OnSaleForm,
+            help_text="Buyers then come through a fair line; opening again changes it.",
+            # Opening an on-sale does not change the ticket type: no version to check.
+            checks_version=False,
+        )
     ]
 
     def list_source(self, request: HttpRequest, filters: dict[str, Any]) -> ListSource:

@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from core.jobs import job
+from orders.actions import EXPIRY_EVERY_MINUTES
 from orders.actions import orders_expire as _orders_expire
 from orders.services.buyer_mail import buyer_emails_sweep, email_events_drain
 from orders.services.fulfillment.sweeper import fulfillment_sweep as _fulfillment_sweep
@@ -34,11 +35,12 @@ def fulfillment_sweep(event: Any = None, context: Any = None) -> dict[str, Any]:
 
 @job
 def orders_expire(event: Any = None, context: Any = None) -> dict[str, Any]:
-    """Every 5 minutes: expire unpaid orders older than SSM ``order_expiry_minutes``
-    (PaymentIntent canceled, order canceled, seats released). A payment that landed meanwhile
-    wins: it is applied (order paid, seats sold, fulfillment started) without waiting for its
-    webhook. Safe to run concurrently with itself."""
-    report = _orders_expire()
+    """Every minute (``EXPIRY_EVERY_MINUTES``): expire unpaid orders whose hold (SSM
+    ``order_expiry_minutes``) ends before the next run (PaymentIntent canceled, order
+    canceled, seats released), so seats are back within the hold. A payment that landed
+    meanwhile wins: it is applied (order paid, seats sold, fulfillment started) without
+    waiting for its webhook. Safe to run concurrently with itself."""
+    report = _orders_expire(every_minutes=EXPIRY_EVERY_MINUTES)
     summary = {
         "expired": len(report.expired),
         "paid": len(report.paid),

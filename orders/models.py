@@ -27,7 +27,6 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from core.backoffice import (
     AUDIT,
     BUYER_EMAIL,
-    DAILY_TOTALS,
     EMAIL_CLAIM,
     ERASURE,
     ERASURES,
@@ -41,6 +40,7 @@ from core.backoffice import (
     BackOfficeMeta,
 )
 from core.dynamodb import BaseMeta, Model, register, table_name
+from core.shards import ShardedIndex, shard_key
 
 
 class OrderStatus(StrEnum):
@@ -80,6 +80,12 @@ class SeatShardTake(MapAttribute):
 
     shard = NumberAttribute()
     quantity = NumberAttribute()
+
+
+def time_bucket(moment: str) -> str:
+    """The time bucket of an ISO time in ``order-day-index`` and ``customer-day-index``: its
+    month (``2026-12-07T...`` -> ``2026-12``)."""
+    return moment[:7]
 
 
 class OrderItem(MapAttribute):
@@ -140,11 +146,17 @@ class OrderCustomerIndex(GlobalSecondaryIndex["Order"]):
 
 
 class OrderStatusIndex(GlobalSecondaryIndex["Order"]):
+    """Orders by status, by time. Keyed on ``status_key`` (``{status}#{shard}``), not on
+    ``status``: every new order is ``pending_payment``, so in an on-sale that one value would
+    take every order's index write; it is split over ``ORDER_STATUS_SHARDS`` (the other
+    statuses change at the rate of payments, bounded by Stripe's far lower limits: one shard).
+    Read it through ``ORDERS_BY_STATUS``, which queries the shards and merges them."""
+
     class Meta:
         index_name = "order-status-index"
         projection = AllProjection()
 
-    status = UnicodeAttribute(hash_key=True)
+    status_key = UnicodeAttribute(hash_key=True)
     created_at = UnicodeAttribute(range_key=True)
 
 
@@ -181,10 +193,14 @@ class OrderVoidIndex(GlobalSecondaryIndex["Order"]):
 
 
 class OrderDayIndex(GlobalSecondaryIndex["Order"]):
-    """Newest first across all orders without a Scan: one partition per UTC day (the admin's
-    order list, the date-range filter and the CSV export walk days newest first). A day's
-    partition takes that day's writes, far below a partition's limit at this business's
-    volume; shard the key (``day#n``) if that ever changes."""
+    """Newest first across all orders without a Scan, by time bucket. Despite the names (kept:
+    the index and attribute are in infra/ and in stages' data), the bucket is the *month*,
+    split over ``ORDER_DAY_SHARDS`` partitions: ``created_day`` is ``{YYYY-MM}#{shard}``.
+    Sharded, so an on-sale's orders do not all write one partition; by month rather than by
+    day, so a list page reads 8 partitions for a month where day buckets cost 8 per day (an
+    admin page over quiet days walked 31 of them). The admin's order list, the date-range
+    filter, the CSV export and the retention job read it through ``ORDERS_BY_MONTH`` (every
+    shard, merged by time); a day is a range of ``created_at`` within its month."""
 
     class Meta:
         index_name = "order-day-index"
@@ -301,9 +317,14 @@ class Order(Model):
     void_reason = UnicodeAttribute(null=True)  # a key of ``orders.services.voids.VOID_REASONS``
     updated_at = UnicodeAttribute()
     version = VersionAttribute()
-    # ``YYYY-MM-DD`` of ``created_at``: the partition key of ``order-day-index``. Filled in by
-    # ``serialize`` on every write path (save, batch, transactions), so no writer can forget it.
+    # ``{YYYY-MM of created_at}#{shard}``: the partition key of ``order-day-index``. Filled
+    # in by ``serialize`` on every write path (save, batch, transactions), so no writer can
+    # forget it; it never changes.
     created_day = UnicodeAttribute(null=True)
+    # ``{status}#{shard}``: the partition key of ``order-status-index``. Filled in by
+    # ``serialize``; a writer that changes ``status`` with update actions uses
+    # ``Order.status_actions`` (which sets both).
+    status_key = UnicodeAttribute(null=True)
     # ``"open"`` while a dispute is open, absent otherwise: the key of the sparse
     # ``order-dispute-index``. A writer that sets ``disputed`` with an update action must set
     # this in the same update (``Order.dispute_flag.set(DISPUTE_OPEN)``); ``save`` does it.
@@ -324,12 +345,50 @@ class Order(Model):
     dispute_index = OrderDisputeIndex()
     attention_index = OrderAttentionIndex()
 
+    @staticmethod
+    def status_key_for(*, order_id: str, status: str) -> str:
+        return shard_key(status, order_id, order_status_shards(status))
+
+    @staticmethod
+    def status_actions(*, order_id: str, status: str) -> list:
+        """The update actions that move an order to ``status``: the status and its index key
+        (an update action skips ``serialize``)."""
+        return [
+            Order.status.set(status),
+            Order.status_key.set(Order.status_key_for(order_id=order_id, status=status)),
+        ]
+
     def serialize(self, null_check: bool = True) -> dict:
         if self.created_at:
-            self.created_day = self.created_at[:10]
+            self.created_day = shard_key(
+                time_bucket(self.created_at), self.order_id, ORDER_DAY_SHARDS
+            )
+        if self.status and self.order_id:
+            self.status_key = self.status_key_for(order_id=self.order_id, status=self.status)
         if self.disputed and not self.dispute_flag:
             self.dispute_flag = DISPUTE_OPEN
         return super().serialize(null_check=null_check)
+
+
+# How many partitions a month's orders (``order-day-index``) and a status's orders
+# (``order-status-index``) are split over: a partition takes ~1,000 writes of 1 KB a second
+# (an order is ~0.9 KB), so 8 take an on-sale's 5,000 orders a second with room to spare.
+# Fixed once items exist (``admin_indexes_backfill`` rewrites the keys after a change).
+ORDER_DAY_SHARDS = 8
+ORDER_STATUS_SHARDS = {OrderStatus.PENDING_PAYMENT.value: 8}
+
+
+def order_status_shards(status: str) -> int:
+    return ORDER_STATUS_SHARDS.get(status, 1)
+
+
+# Read these, not the indexes: they query every shard and merge by time.
+ORDERS_BY_MONTH = ShardedIndex(
+    Order.day_index, shards=ORDER_DAY_SHARDS, range_attribute="created_at"
+)
+ORDERS_BY_STATUS = ShardedIndex(
+    Order.status_index, shards=order_status_shards, range_attribute="created_at"
+)
 
 
 # --- Customers ---------------------------------------------------------------------------------
@@ -344,7 +403,9 @@ class CustomerEmailIndex(GlobalSecondaryIndex["Customer"]):
 
 
 class CustomerDayIndex(GlobalSecondaryIndex["Customer"]):
-    """The admin's customer list, newest first, without a Scan (see ``OrderDayIndex``)."""
+    """The admin's customer list, newest first, without a Scan (see ``OrderDayIndex``): a
+    month's new customers in ``CUSTOMER_DAY_SHARDS`` partitions (``{YYYY-MM}#{shard}``), read
+    through ``CUSTOMERS_BY_MONTH``."""
 
     class Meta:
         index_name = "customer-day-index"
@@ -366,9 +427,11 @@ def search_key(text: str | None) -> str:
 
 
 def search_bucket(key: str) -> str | None:
-    """The partition of a search index an item (or a search) falls in: the key's first
-    ``SEARCH_BUCKET_LENGTH`` characters, so a prefix search reads one partition and writes
-    spread over hundreds of them. None for a key too short to have one."""
+    """The bucket of a search index an item (or a search) falls in: the key's first
+    ``SEARCH_BUCKET_LENGTH`` characters, so a prefix search reads one bucket and writes
+    spread over hundreds of them. None for a key too short to have one. Each bucket is
+    split over ``SEARCH_SHARDS`` partitions (``Customer.search_attributes``): a common
+    start ("ma", "ng") or an on-sale of look-alike buyers would otherwise write one."""
     return key[:SEARCH_BUCKET_LENGTH] if len(key) >= SEARCH_BUCKET_LENGTH else None
 
 
@@ -446,15 +509,22 @@ class Customer(Model):
     email_prefix_index = CustomerEmailPrefixIndex()
 
     @staticmethod
-    def search_attributes(*, name: str | None, email: str | None = None) -> dict[str, str | None]:
-        """The search-index attributes for a name (and e-mail): None means absent."""
+    def search_attributes(
+        *, customer_id: str, name: str | None, email: str | None = None
+    ) -> dict[str, str | None]:
+        """The search-index attributes of a customer for a name (and e-mail): None means
+        absent. The buckets carry the customer's shard (``{bucket}#{shard}``)."""
         key = search_key(name)
         words = key.split(" ")
         surname = words[-1] if len(words) > 1 else ""
+
+        def sharded(bucket: str | None) -> str | None:
+            return None if bucket is None else shard_key(bucket, customer_id, SEARCH_SHARDS)
+
         values: dict[str, str | None] = {
-            "name_bucket": search_bucket(key),
+            "name_bucket": sharded(search_bucket(key)),
             "name_key": key or None,
-            "surname_bucket": search_bucket(surname),
+            "surname_bucket": sharded(search_bucket(surname)),
             "surname_key": surname or None,
         }
         if values["name_bucket"] is None:
@@ -462,15 +532,39 @@ class Customer(Model):
         if values["surname_bucket"] is None:
             values["surname_key"] = None
         if email is not None:
-            values["email_bucket"] = search_bucket(email)
+            values["email_bucket"] = sharded(search_bucket(email))
         return values
 
     def serialize(self, null_check: bool = True) -> dict:
         if self.created_at:
-            self.created_day = self.created_at[:10]
-        for attribute, value in self.search_attributes(name=self.name, email=self.email).items():
+            self.created_day = shard_key(
+                time_bucket(self.created_at), self.customer_id, CUSTOMER_DAY_SHARDS
+            )
+        for attribute, value in self.search_attributes(
+            customer_id=self.customer_id, name=self.name, email=self.email
+        ).items():
             setattr(self, attribute, value)
         return super().serialize(null_check=null_check)
+
+
+# A month's new customers (``customer-day-index``) and each search bucket (name, surname, start
+# of the e-mail) are split over this many partitions: ~1,000 new customers a second each, so
+# an on-sale's 5,000 new buyers a second fit with room (a customer is ~0.3 KB).
+CUSTOMER_DAY_SHARDS = 8
+SEARCH_SHARDS = 8
+
+CUSTOMERS_BY_MONTH = ShardedIndex(
+    Customer.day_index, shards=CUSTOMER_DAY_SHARDS, range_attribute="created_at"
+)
+CUSTOMERS_BY_NAME = ShardedIndex(
+    Customer.name_index, shards=SEARCH_SHARDS, range_attribute="name_key"
+)
+CUSTOMERS_BY_SURNAME = ShardedIndex(
+    Customer.surname_index, shards=SEARCH_SHARDS, range_attribute="surname_key"
+)
+CUSTOMERS_BY_EMAIL_PREFIX = ShardedIndex(
+    Customer.email_prefix_index, shards=SEARCH_SHARDS, range_attribute="email"
+)
 
 
 class TicketCodeLookup(Model):
@@ -822,14 +916,19 @@ class ListBound(Model):
     day = UnicodeAttribute()  # YYYY-MM-DD
 
 
-DAILY_TOTALS_PARTITION = DAILY_TOTALS.pk()
+# The dashboard's counters are split over this many partitions (``DAILYTOTALS#{n}``): every
+# new order adds to its day's counter, ~1,000 a second per partition.
+DAILY_TOTAL_SHARDS = 8
 
 
 class DailyTotal(Model):
+    """``DAILYTOTALS#{shard}`` / ``{day}#{currency}``: a share of a day's counters; a day's
+    totals are the sum over the shards (``orders.daily_totals``)."""
+
     class Meta(BackOfficeMeta):
         pass
 
-    pk = UnicodeAttribute(hash_key=True, default=DAILY_TOTALS_PARTITION)
+    pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)  # {day}#{currency}
     kind = UnicodeAttribute(default="daily_total")
     orders = NumberAttribute(default=0)

@@ -20,8 +20,13 @@ from orders.emails import email_normalise
 from orders.models import (
     ATTENTION_FLAGGED,
     CATALOG_ACTIVE,
+    CUSTOMERS_BY_EMAIL_PREFIX,
+    CUSTOMERS_BY_NAME,
+    CUSTOMERS_BY_SURNAME,
     CUSTOMERS_FIRST_DAY,
     DISPUTE_OPEN,
+    ORDERS_BY_MONTH,
+    ORDERS_BY_STATUS,
     VOID_FAILED,
     AttentionReason,
     Customer,
@@ -33,6 +38,7 @@ from orders.models import (
     TicketType,
     search_bucket,
     search_key,
+    time_bucket,
 )
 from orders.services.seats import seats_fill
 from orders.timeline import TimelineEvent, timeline_sources
@@ -119,17 +125,17 @@ SEARCH_CUSTOMERS = 10  # customers a name or e-mail search reads at most, per in
 
 def customers_by_name(*, term: str, limit: int = SEARCH_CUSTOMERS) -> list[Customer]:
     """Customers whose name, or its last word, starts with ``term`` (accents and case
-    ignored), by name: one Query of ``customer-name-index`` and one of
-    ``customer-surname-index``, each in the partition of the term's first two characters and
-    at most ``limit`` items. Nothing for a term shorter than two characters."""
+    ignored), by name: ``customer-name-index`` and ``customer-surname-index``, each in the
+    bucket of the term's first two characters (one Query per shard of it) and at most
+    ``limit`` items. Nothing for a term shorter than two characters."""
     key = search_key(term)
     bucket = search_bucket(key)
     if bucket is None:
         return []
     found: dict[str, Customer] = {}
     for index, attribute in (
-        (Customer.name_index, Customer.name_key),
-        (Customer.surname_index, Customer.surname_key),
+        (CUSTOMERS_BY_NAME, Customer.name_key),
+        (CUSTOMERS_BY_SURNAME, Customer.surname_key),
     ):
         for customer in index.query(
             bucket, range_key_condition=attribute.startswith(key), limit=limit
@@ -140,13 +146,13 @@ def customers_by_name(*, term: str, limit: int = SEARCH_CUSTOMERS) -> list[Custo
 
 def customers_by_email_prefix(*, term: str, limit: int = SEARCH_CUSTOMERS) -> list[Customer]:
     """Customers whose normalised e-mail starts with ``term`` (``ada``, ``ada@exa``): one Query
-    of ``customer-email-prefix-index`` in the partition of its first two characters."""
+    of ``customer-email-prefix-index`` per shard of the bucket of its first two characters."""
     key = email_normalise(term)
     bucket = search_bucket(key)
     if bucket is None or " " in key:
         return []
     return list(
-        Customer.email_prefix_index.query(
+        CUSTOMERS_BY_EMAIL_PREFIX.query(
             bucket, range_key_condition=Customer.email.startswith(key), limit=limit
         )
     )
@@ -187,7 +193,7 @@ def orders_with_status(
     time (``order-status-index``)."""
     condition = Order.created_at < created_before if created_before else None
     return list(
-        Order.status_index.query(
+        ORDERS_BY_STATUS.query(
             status, range_key_condition=condition, scan_index_forward=oldest_first, limit=limit
         )
     )
@@ -200,19 +206,27 @@ def orders_with_open_dispute(*, limit: int) -> list[Order]:
 
 def orders_of_day(*, day: date, page_size: int) -> Iterator[Order]:
     """Every order created on one UTC day, oldest first, read ``page_size`` at a time
-    (``order-day-index``): memory stays flat however many there are."""
-    return iter(Order.day_index.query(day.isoformat(), page_size=page_size))
+    (``order-day-index``: its month's shards, merged): memory stays flat however many there
+    are."""
+    text = day.isoformat()
+    return ORDERS_BY_MONTH.query(
+        time_bucket(text),
+        range_key_condition=Order.created_at.between(
+            f"{text}T00:00:00.000000Z", f"{text}T23:59:59.999999Z"
+        ),
+        page_size=page_size,
+    )
 
 
 def orders_oldest_day() -> date | None:
     """The day the oldest order was created, or ``None`` with no orders: every order is in one
-    status partition of ``order-status-index``, so this is one single-item Query per status,
+    status of ``order-status-index``, so this is one single-item Query per status and shard,
     oldest first (a fixed cost, whatever the table holds). The admin's order list stops its
     day-by-day walk there."""
     oldest = [
         order.created_at
         for status in OrderStatus
-        for order in Order.status_index.query(status.value, scan_index_forward=True, limit=1)
+        for order in ORDERS_BY_STATUS.query(status.value, scan_index_forward=True, limit=1)
     ]
     return date.fromisoformat(min(oldest)[:10]) if oldest else None
 

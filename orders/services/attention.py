@@ -119,7 +119,7 @@ def order_reinstate(*, order_id: str, staff: str) -> bool:
     changed = order_change(
         order,
         actions=[
-            Order.status.set(OrderStatus.PAID.value),
+            *Order.status_actions(order_id=order.order_id, status=OrderStatus.PAID.value),
             Order.seats_held.set(False),
             Order.attention.remove(),
         ],

@@ -46,7 +46,9 @@ def customer_update(*, customer_id: str, version: int, changes: Mapping[str, Any
         for name, value in changes.items()
     ]  # fmt: skip
     if "name" in changes:  # the search indexes follow the name
-        for attribute, value in Customer.search_attributes(name=changes["name"]).items():
+        for attribute, value in Customer.search_attributes(
+            customer_id=customer_id, name=changes["name"]
+        ).items():
             field = getattr(Customer, attribute)
             actions.append(field.set(value) if value else field.remove())
     actions.append(Customer.updated_at.set(utc_now_iso()))
@@ -136,7 +138,9 @@ def customer_contact_change(
     now = utc_now_iso()
     actions = [Customer.name.set(new_name), Customer.updated_at.set(now)]
     for attribute, value in Customer.search_attributes(
-        name=new_name, email=new_email if email_changes else None
+        customer_id=customer.customer_id,
+        name=new_name,
+        email=new_email if email_changes else None,
     ).items():
         field = getattr(Customer, attribute)
         actions.append(field.set(value) if value else field.remove())

@@ -37,7 +37,13 @@ from pynamodb.exceptions import DoesNotExist, PynamoDBException, UpdateError
 from core.backoffice import LINE, LINE_ARRIVALS, LINE_LIST
 from core.dynamodb import condition_failed
 from core.exceptions import ApplicationError, NotFound
-from orders.models import LineArrivals, OnSaleLine, Order, OrderStatus, TicketType
+from orders.models import (
+    ORDERS_BY_STATUS,
+    LineArrivals,
+    OnSaleLine,
+    OrderStatus,
+    TicketType,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -214,7 +220,7 @@ def _seats_free(sku: str) -> tuple[int | None, bool]:
     if available is not None and available <= 0:
         held = any(
             any(item.sku == sku for item in order.items)
-            for order in Order.status_index.query(OrderStatus.PENDING_PAYMENT.value)
+            for order in ORDERS_BY_STATUS.query(OrderStatus.PENDING_PAYMENT.value)
         )
     return available, held
 

@@ -294,7 +294,7 @@ def _finish(
         Customer.updated_at.set(now),
     ]
     for attribute, value in Customer.search_attributes(
-        name=pseudonym.name, email=pseudonym.email
+        customer_id=customer.customer_id, name=pseudonym.name, email=pseudonym.email
     ).items():
         field = getattr(Customer, attribute)
         actions.append(field.set(value) if value else field.remove())

@@ -12,7 +12,7 @@ Two layouts, chosen per ticket type when it is created (``TicketType.seat_shards
   types: DynamoDB runs one transaction at a time on an item (a concurrent one is canceled with
   ``TransactionConflict``) and one partition takes about 1,000 write units a second, so one
   item sells a few dozen orders a second under contention (``bench/onsale.py``).
-- **Shards** (``seat_shards`` = N, 2..64, for an on-sale): the seats are split over N
+- **Shards** (``seat_shards`` = N, 2..96, for an on-sale): the seats are split over N
   ``SeatShard`` items, each with its own partition key. An order takes its seats from one
   shard chosen at random, with the same ``available >= q`` condition on that shard, so
   concurrent orders land on different items. If the shard is short (its condition fails), the
@@ -51,7 +51,7 @@ from orders.models import OrderItem, SeatShard, SeatShardTake, TicketType
 
 # A capacity change writes the ticket type and every shard in one transaction (at most 100
 # items), and a type's shards are read with one BatchGet (at most 100 keys).
-MAX_SEAT_SHARDS = 64
+MAX_SEAT_SHARDS = 96
 # Cancellation reasons that say "busy, try again" rather than "no": another transaction on
 # the item, or the item's partition over its write budget.
 TRANSIENT_CODES = frozenset(

@@ -90,6 +90,10 @@ def _update(
     success ``order`` holds the values written. ``bookkeeping``: attributes written with it but
     left out of the audit entry (internal counters staff have no use for in History)."""
     written = {**changes, **(bookkeeping or {})}
+    if "status" in changes:  # its index key follows it
+        written["status_key"] = Order.status_key_for(
+            order_id=order.order_id, status=changes["status"]
+        )
     changed = order_change(
         order,
         actions=[
@@ -181,7 +185,10 @@ def order_cancel_write(
 
     if not order_change(
         order,
-        actions=[Order.status.set(OrderStatus.CANCELED.value), Order.seats_held.set(False)],
+        actions=[
+            *Order.status_actions(order_id=order.order_id, status=OrderStatus.CANCELED.value),
+            Order.seats_held.set(False),
+        ],
         condition=condition,
         actor=actor,
         action=action,

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import Page, expect
 
-from orders.models import Customer, Order
+from orders.models import ORDERS_BY_STATUS, Customer, Order
 from tests.conftest import STAFF_PASSWORD, staff_totp_code
 
 
@@ -43,7 +43,7 @@ def refund_confirmation_fill(page: Page, order_id: str, amount: str, note: str) 
 
 
 def _order(status: str) -> Order:
-    return next(iter(Order.status_index.query(status, limit=1)))
+    return next(iter(ORDERS_BY_STATUS.query(status, limit=1)))
 
 
 def test_sign_in_filter_search_and_open_an_order(demo, make_staff, new_page, artifacts):

@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import expect
 
-from orders.models import Order
+from orders.models import ORDERS_BY_STATUS, Order
 from tests.browser.test_admin_browser import sign_in
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -143,7 +143,7 @@ def test_cancel_asks_to_confirm_with_a_reason_kept_in_history(demo, make_staff, 
     make_staff("support", "sam")
     page = new_page()
     sign_in(page, "sam")
-    order = next(iter(Order.status_index.query("pending_payment", limit=1)))
+    order = next(iter(ORDERS_BY_STATUS.query("pending_payment", limit=1)))
     page.goto(f"/admin/orders/order/{order.order_id}/change/")
 
     page.click("#action-cancel input[type=submit]")

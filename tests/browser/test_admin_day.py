@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import expect
 
-from orders.models import Customer, Order
+from orders.models import ORDERS_BY_STATUS, Customer, Order
 from tests.browser.test_admin_browser import refund_confirmation_fill, sign_in
 
 
@@ -20,12 +20,12 @@ def demo(aws):
 
 
 def _order(status: str) -> Order:
-    return next(iter(Order.status_index.query(status, limit=1)))
+    return next(iter(ORDERS_BY_STATUS.query(status, limit=1)))
 
 
 def _with_underscore(status: str) -> Order:
     """An order whose id holds ``_`` (Django's links quote it as ``_5F``)."""
-    for order in Order.status_index.query(status):
+    for order in ORDERS_BY_STATUS.query(status):
         if "_" in order.order_id[4:]:
             return order
     order = _order(status)

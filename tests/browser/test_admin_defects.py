@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import expect
 
-from orders.models import Customer, Order
+from orders.models import ORDERS_BY_STATUS, Customer, Order
 from tests.browser.test_admin_browser import sign_in
 
 
@@ -19,7 +19,7 @@ def demo(aws):
 
 
 def _order(status: str) -> Order:
-    return next(iter(Order.status_index.query(status, limit=1)))
+    return next(iter(ORDERS_BY_STATUS.query(status, limit=1)))
 
 
 def test_history_opens_for_orders_customers_and_payments(demo, make_staff, new_page):

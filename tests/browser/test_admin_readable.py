@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.test import override_settings
 from playwright.sync_api import expect
 
-from orders.models import Order, TicketType
+from orders.models import ORDERS_BY_STATUS, Order, TicketType
 from tests.browser.test_admin_browser import sign_in
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -30,7 +30,7 @@ def demo(aws):
 
 
 def _order(status: str) -> Order:
-    return next(iter(Order.status_index.query(status, limit=1)))
+    return next(iter(ORDERS_BY_STATUS.query(status, limit=1)))
 
 
 def test_prices_are_typed_in_major_units_of_a_real_currency(demo, make_staff, new_page):

@@ -92,7 +92,7 @@ def test_a_missing_table_is_created_and_a_missing_index_added(aws):
         i for i in spec["GlobalSecondaryIndexes"] if i["IndexName"] != "order-status-index"
     ]
     spec["AttributeDefinitions"] = [
-        d for d in spec["AttributeDefinitions"] if d["AttributeName"] != "status"
+        d for d in spec["AttributeDefinitions"] if d["AttributeName"] != "status_key"
     ]
     client.create_table(**spec)
 

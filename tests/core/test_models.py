@@ -9,6 +9,7 @@ from core.dynamodb import new_id, utc_now_iso
 from core.models import BackOfficeRecord
 from orders.models import (
     CATALOG_ACTIVE,
+    ORDERS_BY_STATUS,
     Customer,
     FulfillmentAttempt,
     Order,
@@ -62,7 +63,7 @@ def test_orders_are_found_by_customer_and_by_status_newest_first(aws):
         order.save()
 
     by_customer = list(Order.customer_index.query("cus_x", scan_index_forward=False))
-    paid = list(Order.status_index.query("paid", scan_index_forward=False))
+    paid = list(ORDERS_BY_STATUS.query("paid", scan_index_forward=False))
 
     assert [o.order_id for o in by_customer] == [newer.order_id, older.order_id]
     assert [o.order_id for o in paid] == [newer.order_id, older.order_id]

@@ -163,12 +163,12 @@ def test_a_site_given_a_sink_in_its_constructor_uses_it_over_the_setting():
 
 def test_partition_read_queries_one_partition_in_its_bounds_and_direction():
     from dynamo_admin.paging import ListSource, Partition, Window, partition_read
-    from orders.models import Order
+    from orders.models import ORDERS_BY_STATUS, Order
     from tests.orders.test_admin import make_order
 
     orders = [make_order(hours_ago=h, status="paid") for h in (1, 2, 3, 4)]
     paid = ListSource(
-        partitions=[Partition(Order.status_index, "paid")], sort_attribute=Order.created_at
+        partitions=[Partition(ORDERS_BY_STATUS, "paid")], sort_attribute=Order.created_at
     )
     bounded = Window(True, True, low=orders[2].created_at, high=orders[1].created_at)
 

@@ -376,3 +376,36 @@ def test_the_bucket_a_budget_token_points_at_is_not_read_again():
     assert [p.hash_value for p in partitions_in_window(source(days, bucketed=True), window)] == [
         "2026-03-01"
     ]
+
+
+def test_month_partitions_run_newest_first_with_each_months_bounds():
+    from dynamo_admin.paging import month_partitions
+
+    months = month_partitions(None, first=date(2026, 11, 15), last=date(2027, 1, 3))
+
+    assert [m.hash_value for m in months] == ["2027-01", "2026-12", "2026-11"]
+    assert (months[1].low, months[1].high) == (
+        "2026-12-01T00:00:00.000000Z",
+        "2026-12-31T23:59:59.999999Z",
+    )
+    assert months[2].high == "2026-11-30T23:59:59.999999Z"
+
+
+def test_a_sharded_bucket_spends_one_query_per_shard_of_the_budget():
+    class Sharded:
+        def queries_per_read(self, value: str) -> int:
+            return 8
+
+    from dynamo_admin.paging import month_partitions, page_fetch
+
+    index = MemoryIndex([])
+    months = month_partitions(Sharded(), first=date(2026, 1, 1), last=date(2026, 12, 31))
+
+    page = page_fetch(
+        source(months, bucketed=True), token=None, per_page=5, key_of=str, sort_of=str,
+        read=index.read,
+    )  # fmt: skip
+
+    # 12 empty months of 8 shards each: the page stops at its budget of 32 Queries (4 months)
+    assert page.queries == 32 and len(index.queries) == 4
+    assert page.partial and page.next_token

@@ -34,6 +34,9 @@ SAMPLE = {
     "email_resend": [("error", 0.6)],
     "erasure": [("crash", 0.6)],
     "retention": [("error", 0.5)],
+    "order_create_deferred": [("refuse", 0.6)],
+    "payment_open": [("crash", 0.5)],
+    "line_order": [("throttle", 0.5)],
 }
 
 

@@ -9,7 +9,13 @@ from django.core.management import call_command
 
 from core.dynamodb_requests import dynamodb_requests
 from orders.daily_totals import daily_totals_list, daily_totals_record
-from orders.models import AttentionReason, Order
+from orders.models import (
+    DAILY_TOTAL_SHARDS,
+    ORDERS_BY_STATUS,
+    AttentionReason,
+    Order,
+    order_status_shards,
+)
 from tests.orders.test_admin import make_order
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -29,7 +35,7 @@ def test_daily_totals_add_up_and_are_read_back_in_one_query(aws):
     with dynamodb_requests() as calls:
         totals = daily_totals_list(first=first, last=datetime.now(UTC).date())
 
-    assert calls == {"Query": 1}
+    assert calls == {"Query": DAILY_TOTAL_SHARDS}  # one per shard of the counters
     assert {(t.day, t.currency, t.orders, t.revenue) for t in totals} == {
         (_day(1), "usd", 1, 4000),
         (_day(3), "eur", 2, 1000),
@@ -40,7 +46,7 @@ def test_the_dashboard_charts_the_days_and_lists_open_problems(staff_client):
     call_command("seed_demo")
     call_command("daily_totals_rebuild", "--days", "30")
     disputed = next(iter(Order.dispute_index.query("open")))
-    failed = next(iter(Order.status_index.query("fulfillment_failed")))
+    failed = next(iter(ORDERS_BY_STATUS.query("fulfillment_failed")))
     overdue = make_order(hours_ago=2, status="pending_payment")  # expiry is 30 minutes
     browser = staff_client("viewer")
 
@@ -54,9 +60,12 @@ def test_the_dashboard_charts_the_days_and_lists_open_problems(staff_client):
     assert f"/admin/orders/order/{failed.order_id}/change/" in html
     assert f"/admin/orders/order/{disputed.order_id}/change/" in html
     assert f"/admin/orders/order/{overdue.order_id}/change/" in html
-    # 5 for the charts and problems, one per needs-attention reason (7), one for the on-sales'
-    # lines (none here: nothing more).
-    assert calls["Scan"] == 0 and calls["Query"] <= 5 + len(AttentionReason) + 1
+    # The charts (one per shard of the counters), the problems (overdue carts: one per shard
+    # of pending_payment), one per needs-attention reason, one for the on-sales' lines (none
+    # here: nothing more).
+    charts_and_problems = DAILY_TOTAL_SHARDS + order_status_shards("pending_payment") + 3
+    assert calls["Scan"] == 0
+    assert calls["Query"] <= charts_and_problems + len(AttentionReason) + 1
 
 
 def test_the_index_links_the_dashboard(staff_client):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+from datetime import date
 
 import boto3
 import pytest
 from django.core.management import call_command
 
-from orders.models import Order
+from orders.models import ORDERS_BY_STATUS, Order
+from orders.selectors import orders_of_day
 
 pytestmark = pytest.mark.usefixtures("aws")
 
@@ -37,7 +39,8 @@ def test_old_orders_reach_the_day_and_dispute_indexes_after_the_backfill(aws):
     call_command("admin_indexes_backfill", stdout=out)
     call_command("admin_indexes_backfill", stdout=io.StringIO())  # safe to repeat
 
-    assert [o.order_id for o in Order.day_index.query("2026-11-01")] == ["ord_old"]
+    assert [o.order_id for o in orders_of_day(day=date(2026, 11, 1), page_size=10)] == ["ord_old"]
+    assert [o.order_id for o in ORDERS_BY_STATUS.query("paid")] == ["ord_old"]
     assert [o.order_id for o in Order.dispute_index.query("open")] == ["ord_old"]
     assert Order.get("ord_old", "2026-11-01T10:00:00.000000Z").version == 3
     assert "backfilled 1 orders, 1 disputes" in out.getvalue()

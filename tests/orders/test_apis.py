@@ -14,7 +14,7 @@ from django.test import Client, override_settings
 
 from core.ratelimit import WINDOW_SECONDS
 from integrations.stripe_client import payment_intent_retrieve
-from orders.models import Customer, Order, OrderStatus, TicketType
+from orders.models import ORDERS_BY_STATUS, Customer, Order, OrderStatus, TicketType
 from payments.models import Payment
 from tests.factories import order_body, ticket_type_create
 
@@ -28,7 +28,7 @@ def post_order(client: Client, body, **headers):
 
 
 def all_orders() -> list[Order]:
-    return [o for status in OrderStatus for o in Order.status_index.query(status.value)]
+    return [o for status in OrderStatus for o in ORDERS_BY_STATUS.query(status.value)]
 
 
 # --- GET /catalog ------------------------------------------------------------------------------

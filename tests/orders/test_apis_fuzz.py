@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from orders.models import Order, TicketType
+from orders.models import ORDERS_BY_STATUS, TicketType
 from tests.factories import ticket_type_create
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -73,7 +73,7 @@ def test_no_json_body_gets_a_500(client, stock, body):
     # The books balance after every request: each seat gone from "ga" belongs to an order.
     sold = sum(
         i.quantity
-        for o in Order.status_index.query("pending_payment")
+        for o in ORDERS_BY_STATUS.query("pending_payment")
         for i in o.items
         if i.sku == "ga"
     )

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.test import Client
 
-from orders.services.line import onsale_open
+from orders.services.line import line_get, onsale_open
 from tests.factories import order_body, seats_available, ticket_type_create
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -121,3 +121,28 @@ def test_staff_see_the_line_on_the_dashboard(client, staff_client):
     assert "<td>1</td>" in section  # one waiting
     assert "<td>10</td>" in section  # seats left
     assert "12 min" in section
+
+
+def test_finance_staff_open_an_on_sale_from_the_ticket_type_page(client, staff_client):
+    from tests.admin_forms import act, action_form
+
+    ticket_type_create("ga", available=10)
+    url = "/admin/orders/tickettype/ga/"
+    with pytest.raises(AssertionError):  # a viewer is not offered the button
+        action_form(staff_client("viewer"), url, "open_onsale")
+    finance = staff_client("finance")
+    opens = datetime.now(UTC) - timedelta(seconds=5)
+
+    done = act(finance, url, "open_onsale", {"start": opens.strftime("%Y-%m-%d %H:%M:%S"),
+               "hold_minutes": "12", "admit_per_second": "40"}, follow=True)  # fmt: skip
+    refused = act(finance, url, "open_onsale", {"start": "tomorrow", "hold_minutes": "0",
+                  "admit_per_second": "40"}, follow=True)  # fmt: skip
+
+    assert "The on-sale of ga opens" in done.content.decode()
+    assert "12 min" in finance.get(url + "change/").content.decode()  # the page says so
+    assert order(client).status_code == 403  # buyers now need a place in the line
+    token = join(client).json()["token"]
+    assert wait_until(client, token, "admitted")["status"] == "admitted"
+    assert order(client, token).status_code == 201
+    assert "The on-sale of ga opens" not in refused.content.decode()
+    assert line_get(sku="ga").hold_minutes == 12  # the bad form changed nothing

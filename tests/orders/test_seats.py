@@ -25,7 +25,7 @@ from bench.dynamo_contention import ContentionModel, ContentionProxy
 from core.dynamodb import connections_reset, table_name
 from core.exceptions import Conflict
 from orders.actions import order_cancel
-from orders.models import Order, OrderStatus, SeatShard, TicketType
+from orders.models import ORDERS_BY_STATUS, Order, OrderStatus, SeatShard, TicketType
 from orders.selectors import catalog_list, ticket_type_get
 from orders.services.seats import CapacityBelowSold, seats_capacity_change, seats_shard_levels
 from tests.admin_forms import page_form
@@ -73,7 +73,7 @@ def seats_in_orders(sku: str = "hot") -> int:
     """Seats of the orders that hold or own them (every status but canceled)."""
     orders = [
         o for status in OrderStatus if status != OrderStatus.CANCELED
-        for o in Order.status_index.query(status.value)
+        for o in ORDERS_BY_STATUS.query(status.value)
     ]  # fmt: skip
     return sum(int(i.quantity) for o in orders for i in o.items if i.sku == sku)
 

@@ -55,6 +55,19 @@ def test_the_scheduled_job_expires_old_unpaid_orders_and_releases_their_seats(aw
     assert payment_get(old.payment_intent_id).status == "canceled"
 
 
+def test_the_scheduled_job_gives_seats_back_within_the_hold(aws):
+    # Hold 30 minutes, a run every minute: a cart whose hold ends before the next run is
+    # expired now (its seats are back within the hold); one with more left is not.
+    ends_before_next_run = order_create(items=[("ga", 2)], age_minutes=29.5)
+    ends_after_it = order_create(items=[("ga", 3)], age_minutes=28.5)
+
+    jobs.orders_expire({"source": "aws.events"}, None)
+
+    assert order_get(ends_before_next_run.order_id).status == OrderStatus.CANCELED
+    assert order_get(ends_after_it.order_id).status == OrderStatus.PENDING_PAYMENT
+    assert seats_available("ga") == 7
+
+
 def test_the_expiry_time_comes_from_ssm(aws):
     aws.provision_config({"order_expiry_minutes": "10"})
     order = order_create(age_minutes=15)

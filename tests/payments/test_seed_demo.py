@@ -7,7 +7,7 @@ import io
 import pytest
 from django.core.management import call_command
 
-from orders.models import CATALOG_ACTIVE, Order, OrderStatus, TicketType
+from orders.models import CATALOG_ACTIVE, ORDERS_BY_STATUS, OrderStatus, TicketType
 from payments.models import Payment
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -20,7 +20,7 @@ def _seed() -> str:
 
 
 def _orders_by_status() -> dict[str, set[str]]:
-    return {s.value: {o.order_id for o in Order.status_index.query(s.value)} for s in OrderStatus}
+    return {s.value: {o.order_id for o in ORDERS_BY_STATUS.query(s.value)} for s in OrderStatus}
 
 
 def test_demo_data_has_orders_in_every_state_with_their_payments(aws):

@@ -16,7 +16,8 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from core.formatting import today
 from orders.daily_totals import daily_totals_set, days_between
-from orders.models import Order, OrderStatus
+from orders.models import OrderStatus
+from orders.selectors import orders_of_day
 
 EARNING = {
     OrderStatus.PAID,
@@ -38,7 +39,7 @@ class Command(BaseCommand):
         first = last - timedelta(days=options["days"] - 1)
         for day in days_between(first, last):
             totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-            for order in Order.day_index.query(day.isoformat()):
+            for order in orders_of_day(day=day, page_size=500):
                 counts = totals[order.currency]
                 counts[0] += 1
                 if order.status in EARNING:

@@ -114,7 +114,7 @@ def fulfillment_retry(*, order_id: str, staff: str | None = None) -> None:
     changed = order_change(
         order,
         actions=[
-            Order.status.set(OrderStatus.PAID.value),
+            *Order.status_actions(order_id=order.order_id, status=OrderStatus.PAID.value),
             Order.fulfillment_status.set(FulfillmentStatus.PENDING.value),
             Order.fulfillment_queue.set(FULFILLMENT_DUE),
             Order.fulfillment_next_at.set(iso_utc(now)),

@@ -186,7 +186,10 @@ def _finish(
     before = {"status": order.status, "fulfillment_status": order.fulfillment_status}
     attempts = [
         (
-            [*actions, Order.status.set(paid_becomes.value)],
+            [
+                *actions,
+                *Order.status_actions(order_id=order.order_id, status=paid_becomes.value),
+            ],
             still_due & (Order.status == OrderStatus.PAID.value),
             {**after, "status": paid_becomes.value},
         ),

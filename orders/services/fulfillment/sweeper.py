@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core.dynamodb import iso_utc
-from orders.models import FULFILLMENT_DUE, BuyerEmailKind, FulfillmentStatus, Order, OrderStatus
+from orders.models import (
+    FULFILLMENT_DUE,
+    ORDERS_BY_STATUS,
+    BuyerEmailKind,
+    FulfillmentStatus,
+    Order,
+    OrderStatus,
+)
 from orders.services.fulfillment import fulfillment_start
 from orders.services.fulfillment.attempts import fulfillment_attempt
 from orders.services.fulfillment.breaker import breaker_half_open, breaker_open_until, now_or
@@ -46,7 +53,7 @@ def fulfillment_start_missed(*, limit: int = SWEEP_PAGE) -> int:
     from orders.services.buyer_mail import buyer_email_queue  # (it imports the fulfillment)
 
     started = 0
-    for order in Order.status_index.query(
+    for order in ORDERS_BY_STATUS.query(
         OrderStatus.PAID.value,
         filter_condition=Order.fulfillment_status == FulfillmentStatus.NOT_STARTED.value,
         limit=limit,
