@@ -50,6 +50,7 @@ class Meter:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: MeterProxy
+    disable_nagle_algorithm = True  # head and body are two sends: no 40 ms delayed-ACK stall
 
     def log_message(self, format: str, *args: object) -> None:
         pass

@@ -226,6 +226,9 @@ def _vendor_error(kind: str) -> tuple[int, list, bytes]:
 
 class _FaultHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # An answer is written in two sends (the head, then the body): with Nagle's algorithm on,
+    # the second waits for the client's delayed ACK of the first, 40 ms a request.
+    disable_nagle_algorithm = True
     server: _Proxy
 
     def log_message(self, format: str, *args: object) -> None:
