@@ -29,8 +29,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from pynamodb.exceptions import PutError
+
 from core.backoffice import AUDIT, AUDIT_BY
-from core.dynamodb import utc_now_iso
+from core.dynamodb import condition_failed, utc_now_iso
 from core.models import AuditEntry
 
 # Actors that are not staff. ``#`` never appears in a username, so these cannot collide.
@@ -154,7 +156,13 @@ def audit_record(
         before=before,
         after=after,
     )
-    entry.save(condition=AUDIT_NEW)
+    try:
+        entry.save(condition=AUDIT_NEW)
+    except PutError as error:
+        # The key ends in random bits, so an entry already there is this one: DynamoDB wrote
+        # it, its answer was lost and the SDK sent the put again.
+        if not condition_failed(error):
+            raise
     return _record(entry)
 
 

@@ -67,3 +67,21 @@ def test_a_refund_reservation_whose_answer_was_lost_is_not_reserved_twice(harnes
 
     assert result.fired is not None and result.fired.operation == "PutItem"
     assert result.violations == [], result.violations
+
+
+def test_an_audit_entry_whose_answer_was_lost_is_written_once_without_an_error(harness):
+    """DynamoDB wrote the entry and its answer was lost; the SDK sent the put again, which
+    failed its "new item" condition: the action that had worked (an e-mail sent, found in the
+    on-sale bench under load) then raised, and its caller logged a failure."""
+    from core.audit import audit_entries_of, audit_record
+
+    harness.plan.arm("lose", 1)
+    try:
+        audit_record(staff="system#mail", object_type="orders.order", object_id="ord_lost",
+                     object_repr="ord_lost", action="email", summary="sent")  # fmt: skip
+    finally:
+        sent = harness.plan.disarm()
+
+    assert harness.plan.fired is not None and [r.operation for r in sent] == ["PutItem"] * 2
+    entries = audit_entries_of(object_type="orders.order", object_id="ord_lost")
+    assert [e.summary for e in entries] == ["sent"]
