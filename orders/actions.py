@@ -38,7 +38,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from core.audit import SYSTEM_BACKOFFICE, SYSTEM_SCHEDULER, SYSTEM_STRIPE
 from core.config import parameters_get
@@ -404,8 +404,13 @@ def orders_expire(
     every_minutes: float = 0,
     limit: int = 500,
 ) -> ExpiryReport:
-    """Cancel pending orders created more than the configured minutes ago (SSM
-    ``order_expiry_minutes``): PaymentIntent canceled in Stripe, then the order, seats back.
+    """Cancel pending orders whose hold has run out: PaymentIntent canceled in Stripe, then the
+    order, seats back.
+
+    The hold is the on-sale's (``hold_minutes``, set by staff when they open it) for an order
+    holding a ticket type on sale through a line, the shortest of them when it holds several,
+    and SSM ``order_expiry_minutes`` for the others; ``older_than_minutes`` (a run by hand)
+    overrides both.
 
     ``every_minutes``: how often this runs. The hold is the longest a cart keeps its seats,
     so a run takes the carts whose hold ends before the next run (those older than the hold
@@ -414,30 +419,62 @@ def orders_expire(
     ``EXPIRY_EVERY_MINUTES``; a run by hand, none).
 
     Finds them with a Query of each shard of ``order-status-index``'s ``pending_payment``,
-    merged oldest first, never a Scan. Safe to run concurrently with itself and with a late payment: a payment that landed
-    makes Stripe refuse the cancel, the port says the payment was taken (``PaymentTaken``) and
-    the order is paid then and there (``payment_succeeded``, the same conditional writes as
-    its webhook), so whichever comes first pays the order and the other changes nothing."""
-    minutes = (
-        older_than_minutes
-        if older_than_minutes is not None
-        else parameters_get().order_expiry_minutes
-    )
-    cutoff = iso_utc(utc_now() - timedelta(minutes=max(0.0, minutes - every_minutes)))
+    merged oldest first, down to the shortest hold, never a Scan; an order whose own hold is
+    longer is passed over (``limit`` counts the orders expired, not the ones read). Safe to
+    run concurrently with itself and with a late payment: a payment that landed makes Stripe
+    refuse the cancel, the port says the payment was taken (``PaymentTaken``) and the order is
+    paid then and there (``payment_succeeded``, the same conditional writes as its webhook),
+    so whichever comes first pays the order and the other changes nothing."""
+    now = utc_now()
+    holds = ExpiryHolds.current(older_than_minutes)
     report = ExpiryReport()
     candidates = ORDERS_BY_STATUS.query(
         OrderStatus.PENDING_PAYMENT.value,
-        range_key_condition=Order.created_at < cutoff,
-        limit=limit,
+        range_key_condition=Order.created_at < holds.cutoff(now, holds.shortest, every_minutes),
     )
     for stale in candidates:
+        if len(report.expired) + len(report.failed) >= limit:
+            break
+        cutoff = holds.cutoff(now, holds.of(stale), every_minutes)
+        if stale.created_at >= cutoff:
+            continue  # its own hold is longer
         with log_item(stale.order_id):
             _order_expire_one(stale.order_id, cutoff=cutoff, report=report)
     return report
 
 
+@dataclass(frozen=True)
+class ExpiryHolds:
+    """How long a cart holds its seats: ``default`` minutes, or its on-sale's."""
+
+    default: float
+    onsales: dict[str, float]  # sku -> the on-sale's hold_minutes
+    override: bool = False
+
+    @classmethod
+    def current(cls, older_than_minutes: float | None = None) -> ExpiryHolds:
+        if older_than_minutes is not None:
+            return cls(default=older_than_minutes, onsales={}, override=True)
+        from orders.services.line import onsale_holds
+
+        return cls(default=parameters_get().order_expiry_minutes, onsales=onsale_holds())
+
+    @property
+    def shortest(self) -> float:
+        return min([self.default, *self.onsales.values()])
+
+    def of(self, order: Order) -> float:
+        holds = [self.onsales[item.sku] for item in order.items if item.sku in self.onsales]
+        return min(holds) if holds else self.default
+
+    @staticmethod
+    def cutoff(now: datetime, minutes: float, every_minutes: float) -> str:
+        return iso_utc(now - timedelta(minutes=max(0.0, minutes - every_minutes)))
+
+
 def _order_expire_one(order_id: str, *, cutoff: str, report: ExpiryReport) -> None:
-    """Expire one order of the sweep, its outcome added to ``report``."""
+    """Expire one order of the sweep (created before ``cutoff``, its hold's end), its outcome
+    added to ``report``."""
     try:
         # The index is eventually consistent: decide on the order as it is now.
         order = _order(order_id)

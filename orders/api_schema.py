@@ -216,7 +216,8 @@ ORDER_STATES: dict[str, str] = {
         "Waiting for payment; seats are held. Confirm the PaymentIntent with Stripe.js and "
         "`payment.client_secret`, then poll this order. A declined card leaves the order here: "
         "let the buyer try another card with the same `client_secret`. Unpaid orders are "
-        "canceled after `order_expiry_minutes` (30 by default)."
+        "canceled after `order_expiry_minutes` (30 by default), or the on-sale's own hold time for "
+        "a ticket type sold through a line."
     ),
     OrderStatus.PAID: (
         "Payment received; tickets are being issued (`fulfillment.status` is `pending`). "

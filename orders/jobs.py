@@ -36,7 +36,7 @@ def fulfillment_sweep(event: Any = None, context: Any = None) -> dict[str, Any]:
 @job
 def orders_expire(event: Any = None, context: Any = None) -> dict[str, Any]:
     """Every minute (``EXPIRY_EVERY_MINUTES``): expire unpaid orders whose hold (SSM
-    ``order_expiry_minutes``) ends before the next run (PaymentIntent canceled, order
+    ``order_expiry_minutes``, or the on-sale's own) ends before the next run (PaymentIntent canceled, order
     canceled, seats released), so seats are back within the hold. A payment that landed
     meanwhile wins: it is applied (order paid, seats sold, fulfillment started) without
     waiting for its webhook. Safe to run concurrently with itself."""

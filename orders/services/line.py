@@ -122,6 +122,12 @@ def lines_list() -> list[OnSaleLine]:
     return list(OnSaleLine.lines.query(LINE_LIST.pk()))
 
 
+def onsale_holds() -> dict[str, float]:
+    """How long a cart holds its seats in each on-sale (sku -> minutes), for the expiry job:
+    an on-sale's own hold applies to the orders holding its ticket type."""
+    return {line.sku: float(line.hold_minutes) for line in lines_list() if line.hold_minutes}
+
+
 def _token(sku: str, arrival_us: int) -> str:
     return signing.dumps({"s": sku, "a": arrival_us}, salt=SALT, compress=True)
 

@@ -180,3 +180,27 @@ def test_an_order_whose_payment_intent_stripe_does_not_know_expires(aws):
 
     assert report.expired == [order.order_id]
     assert seats_available("ga") == 10
+
+
+def test_an_on_sales_own_hold_applies_to_the_carts_holding_its_ticket_type(aws):
+    from datetime import UTC, datetime
+
+    from orders.services.line import onsale_open
+
+    ticket_type_create(sku="other", available=10)
+    onsale_open(sku="ga", start=datetime.now(UTC), hold_minutes=5, admit_per_second=10)
+    on_sale_cart = order_create(items=[("ga", 2)], age_minutes=5.5)
+    both_types = order_create(items=[("ga", 1), ("other", 1)], age_minutes=5.5)
+    fresh_on_sale_cart = order_create(items=[("ga", 3)], age_minutes=3)
+    other_cart = order_create(items=[("other", 2)], age_minutes=5.5)  # 30 minutes' hold
+    other_old_cart = order_create(items=[("other", 3)], age_minutes=31)
+
+    report = jobs.orders_expire({"source": "aws.events"}, None)
+
+    assert report["expired"] == 3
+    assert order_get(on_sale_cart.order_id).status == OrderStatus.CANCELED
+    assert order_get(both_types.order_id).status == OrderStatus.CANCELED  # the shorter hold
+    assert order_get(other_old_cart.order_id).status == OrderStatus.CANCELED
+    assert order_get(fresh_on_sale_cart.order_id).status == OrderStatus.PENDING_PAYMENT
+    assert order_get(other_cart.order_id).status == OrderStatus.PENDING_PAYMENT
+    assert seats_available("ga") == 7 and seats_available("other") == 8

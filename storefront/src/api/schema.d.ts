@@ -443,7 +443,7 @@ export interface components {
             /**
              * @description The order's state, and what a client does in it. A client must treat an unknown value like `pending_payment` plus a note to contact support (new states may be added).
              *
-             *     - `pending_payment`: Waiting for payment; seats are held. Confirm the PaymentIntent with Stripe.js and `payment.client_secret`, then poll this order. A declined card leaves the order here: let the buyer try another card with the same `client_secret`. Unpaid orders are canceled after `order_expiry_minutes` (30 by default).
+             *     - `pending_payment`: Waiting for payment; seats are held. Confirm the PaymentIntent with Stripe.js and `payment.client_secret`, then poll this order. A declined card leaves the order here: let the buyer try another card with the same `client_secret`. Unpaid orders are canceled after `order_expiry_minutes` (30 by default), or the on-sale's own hold time for a ticket type sold through a line.
              *     - `paid`: Payment received; tickets are being issued (`fulfillment.status` is `pending`). Keep polling (every 1-2 s) until `fulfilled`.
              *     - `fulfilled`: Done: show `fulfillment.tickets`. Stop polling.
              *     - `fulfillment_failed`: Paid, but the vendor could not issue the tickets after every retry. Staff are alerted and will reissue or refund; tell the buyer so, with the order id. Stop polling.
