@@ -156,6 +156,12 @@ def audit_record(
         before=before,
         after=after,
     )
+    audit_entry_save(entry)
+    return _record(entry)
+
+
+def audit_entry_save(entry: AuditEntry) -> None:
+    """Write one entry on its own (outside a transaction), once."""
     try:
         entry.save(condition=AUDIT_NEW)
     except PutError as error:
@@ -163,7 +169,6 @@ def audit_record(
         # it, its answer was lost and the SDK sent the put again.
         if not condition_failed(error):
             raise
-    return _record(entry)
 
 
 def audit_entries_of(

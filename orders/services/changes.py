@@ -27,7 +27,7 @@ from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateErr
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
-from core.audit import AUDIT_NEW, audit_entry_build
+from core.audit import AUDIT_NEW, audit_entry_build, audit_entry_save
 from core.dynamodb import cancellation_codes, transaction, utc_now_iso
 from orders.models import Order
 
@@ -137,7 +137,7 @@ def order_change(
                 return False
             raise
         try:
-            entry.save(condition=AUDIT_NEW)
+            audit_entry_save(entry)
         except PynamoDBException:
             logger.exception("audit entry not written; the order holds the change itself")
         return True
