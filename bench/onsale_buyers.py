@@ -177,6 +177,8 @@ class Run:
         elif code == "sold_out":
             buyer.sold_out = True
             self.done(buyer)
+        elif code == "seats_in_carts":  # admitted; seats may come back from expiring carts
+            self.at(self.now() + float(answer_headers.get("Retry-After") or 10), "order", buyer)
         elif status == 403 and not buyer.token:  # an on-sale with a line: join it
             status, _, data = self.http("POST", "/onsales/onsale/line")
             buyer.statuses[status] += 1

@@ -128,6 +128,11 @@ ORDER_CREATE_ERRORS = {
         "OrderCreateConflictError",
         {
             "sold_out": "Not enough seats are left for this order; `fields` names the lines.",
+            "seats_in_carts": (
+                "An on-sale's buyer, admitted: the seats left are in other buyers' unpaid carts "
+                "and may come back; send the same order again after `Retry-After` seconds "
+                "(`sold_out` once none is left or held)."
+            ),
             "idempotency_in_progress": (
                 "A request with this Idempotency-Key is still running; retry shortly."
             ),

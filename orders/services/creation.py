@@ -60,7 +60,7 @@ from orders.models import Customer, CustomerEmailClaim, Order, OrderItem, OrderS
 from orders.payment_port import PaymentRefused, PaymentStarted, payment_gateway
 from orders.selectors import customer_id_for_email, order_get, ticket_types_get
 from orders.services.customers import customers_first_day_note
-from orders.services.line import LineError, line_pass_check
+from orders.services.line import LineError, SeatsInCarts, line_pass_check, line_sold_out
 from orders.services.seats import (
     TRANSIENT_CODES,
     seats_failure,
@@ -121,18 +121,24 @@ def order_create(
         order_id_var.set(order_id)
         return _resume(existing, defer_payment=defer_payment)
     order_id = order_id or new_id("ord")
+    onsales = set()
     for index, line in enumerate(lines):  # an on-sale admits through its line
         try:
-            line_pass_check(sku=line.sku, token=line_token)
+            if line_pass_check(sku=line.sku, token=line_token):
+                onsales.add(line.sku)
         except LineError as refused:
             refused.fields = {f"items.{index}.sku": [refused.message]}
             raise
 
-    items, currency = _priced_items(lines)
     email = email_normalise(email)
-    order = _order_write(
-        order_id=order_id, email=email, name=name, phone=phone, items=items, currency=currency
-    )
+    try:
+        items, currency = _priced_items(lines)
+        order = _order_write(
+            order_id=order_id, email=email, name=name, phone=phone, items=items, currency=currency
+        )
+    except SoldOut as sold_out:
+        _sold_out_or_in_carts(sold_out, lines, onsales)
+        raise
     # From here on the order exists: its lines carry its id (a refusal before, e.g. an unknown
     # sku or no seats left, logs none: there is no such order).
     order_id_var.set(order_id)
@@ -173,6 +179,18 @@ def order_create(
         "order created", extra={"total_amount": order.total_amount, "currency": order.currency}
     )
     return CreatedOrder(order=order, client_secret=started.client_secret)
+
+
+def _sold_out_or_in_carts(sold_out: SoldOut, lines: list[OrderLine], onsales: set[str]) -> None:
+    """An admitted buyer of an on-sale is told ``sold_out`` only when the on-sale is over;
+    while unpaid carts hold the seats it wanted, ``SeatsInCarts`` (try again later)."""
+    short = {
+        lines[int(field.split(".")[1])].sku
+        for field in (sold_out.fields or {})
+        if field.startswith("items.")
+    }
+    if any(sku in onsales and not line_sold_out(sku=sku) for sku in short):
+        raise SeatsInCarts(fields=sold_out.fields) from None
 
 
 @dataclass(frozen=True)

@@ -30,13 +30,14 @@ import random
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.core import signing
 from pynamodb.exceptions import DoesNotExist, PynamoDBException, UpdateError
 
 from core.backoffice import LINE, LINE_ARRIVALS, LINE_LIST
 from core.dynamodb import condition_failed
-from core.exceptions import ApplicationError, NotFound
+from core.exceptions import ApplicationError, Conflict, NotFound
 from orders.models import (
     ORDERS_BY_STATUS,
     LineArrivals,
@@ -63,6 +64,23 @@ class LineError(ApplicationError):
 class NotAdmittedYet(LineError):
     code = "line_not_admitted_yet"
     message = "Your place in the line has not been reached yet; keep polling the line."
+
+
+class SeatsInCarts(Conflict):
+    """An admitted buyer's order when every seat left is in another buyer's unpaid cart: not
+    sold out yet (carts that expire give their seats back), so the buyer keeps its place and
+    tries again; ``sold_out`` only once no seat is left and none is held."""
+
+    code = "seats_in_carts"
+    message = (
+        "The seats left are in other buyers' carts; those not paid in time come back on sale. "
+        "Your place is kept: send the order again after Retry-After seconds."
+    )
+    retry_after_seconds = 10
+
+    def __init__(self, message: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.headers.setdefault("Retry-After", str(self.retry_after_seconds))
 
 
 @dataclass(frozen=True)
@@ -177,17 +195,31 @@ def line_status(*, sku: str, token: str) -> LinePlace:
     return _place(line, sku, arrival, token=token)
 
 
-def line_pass_check(*, sku: str, token: str | None) -> None:
+def line_pass_check(*, sku: str, token: str | None) -> bool:
     """``POST /orders`` for ``sku``: allowed without a pass when no line is open for it;
     else only for a buyer the line has admitted (read strongly: the poll that admitted the
-    buyer may have moved the cursor a moment ago)."""
+    buyer may have moved the cursor a moment ago). True when ``sku`` is on sale through a
+    line."""
     line = line_get(sku=sku, consistent=True)
     if line is None:
-        return
+        return False
     if not token:
         raise LineError()
     if _arrival_of(sku, token) > int(line.admitted_until):
         raise NotAdmittedYet()
+    return True
+
+
+def line_sold_out(*, sku: str) -> bool:
+    """An admitted buyer's order found too few seats of ``sku``: whether its on-sale is over
+    (no seat left and none held by an unpaid order; the line then ends for everyone). False
+    while carts hold seats that may come back. Recounted at most every quarter second (the
+    line's own pace), else the line's last word."""
+    line = line_get(sku=sku, consistent=True)
+    if line is None or line.sold_out:
+        return True
+    line = _advance(line) or line
+    return bool(line.sold_out)
 
 
 def _place(line: OnSaleLine, sku: str, arrival: int, token: str | None = None) -> LinePlace:
@@ -226,7 +258,8 @@ def _seats_free(sku: str) -> tuple[int | None, bool]:
     if available is not None and available <= 0:
         held = any(
             any(item.sku == sku for item in order.items)
-            for order in ORDERS_BY_STATUS.query(OrderStatus.PENDING_PAYMENT.value)
+            # the first held one answers: small pages, not a megabyte of carts each time
+            for order in ORDERS_BY_STATUS.query(OrderStatus.PENDING_PAYMENT.value, page_size=25)
         )
     return available, held
 

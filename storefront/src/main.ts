@@ -308,6 +308,14 @@ async function createOrder(api: StorefrontClient, body: OrderCreateInput): Promi
         );
         return null;
       }
+      case "seats_in_carts": {
+        // Admitted, but every seat left is in another buyer's cart: some come back if not paid.
+        const wait = retryAfterSeconds(response, 10);
+        say(`${message} Trying again in ${wait} s; keep this page open.`);
+        await sleep(wait * 1000);
+        attempt = 0; // waiting for seats is not a failed attempt
+        continue;
+      }
       case "line_pass_required":
       case "line_not_admitted_yet": {
         const sku = lineSku(error.error.fields, body.items);

@@ -107,6 +107,40 @@ def test_sold_out_ends_the_line_for_everyone_waiting(client):
     assert wait_until(client, later, "sold_out")["status"] == "sold_out"
 
 
+def test_an_admitted_buyer_waits_for_seats_held_in_carts_and_gets_those_not_paid(client):
+    from orders.actions import order_cancel, payment_succeeded
+
+    ticket_type_create("ga", available=4)
+    onsale_open(sku="ga", start=datetime.now(UTC) - timedelta(seconds=5), hold_minutes=15,
+                admit_per_second=100)  # fmt: skip
+    tokens = [join(client).json()["token"] for _ in range(4)]
+    for token in tokens:
+        assert wait_until(client, token, "admitted")["status"] == "admitted"
+    first, second = order(client, tokens[0]).json(), order(client, tokens[1]).json()
+
+    # Every seat is in an unpaid cart: the third buyer is not told "sold out" but to wait.
+    time.sleep(0.3)  # the line recounts at most every quarter second
+    waiting = order(client, tokens[2])
+    assert waiting.status_code == 409
+    assert waiting.json()["error"]["code"] == "seats_in_carts"
+    assert waiting.headers["Retry-After"] == "10"
+    assert "items.0.quantity" in waiting.json()["error"]["fields"]
+
+    # The first cart is given up (its hold ran out, or staff canceled it): its seats go to
+    # the buyer who waited, with the same pass.
+    order_cancel(order_id=first["order_id"], reason="expired")
+    third = order(client, tokens[2])
+    assert third.status_code == 201
+
+    # The others pay: nothing left and nothing held, the last buyer is told it is over.
+    payment_succeeded(order_id=second["order_id"], actor="test", first_news=True)
+    payment_succeeded(order_id=third.json()["order_id"], actor="test", first_news=True)
+    time.sleep(0.3)
+    last = order(client, tokens[3])
+    assert last.status_code == 409 and last.json()["error"]["code"] == "sold_out"
+    assert seats_available("ga") == 0
+
+
 def test_staff_see_the_line_on_the_dashboard(client, staff_client):
     ticket_type_create("ga", available=10)
     onsale_open(sku="ga", start=datetime.now(UTC) - timedelta(seconds=30), hold_minutes=12,

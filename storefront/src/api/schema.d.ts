@@ -312,7 +312,7 @@ export interface components {
             error: components["schemas"]["OrderCreateConflictErrorDetail"];
         };
         OrderCreateConflictErrorDetail: {
-            /** @description Machine-readable; switch on it. `sold_out`: Not enough seats are left for this order; `fields` names the lines; `idempotency_in_progress`: A request with this Idempotency-Key is still running; retry shortly; `conflict`: The order collided with another write; send it again. */
+            /** @description Machine-readable; switch on it. `sold_out`: Not enough seats are left for this order; `fields` names the lines; `seats_in_carts`: An on-sale's buyer, admitted: the seats left are in other buyers' unpaid carts and may come back; send the same order again after `Retry-After` seconds (`sold_out` once none is left or held); `idempotency_in_progress`: A request with this Idempotency-Key is still running; retry shortly; `conflict`: The order collided with another write; send it again. */
             code: components["schemas"]["OrderCreateConflictErrorDetailCodeEnum"];
             /** @description For people; may change, do not parse. */
             message: string;
@@ -322,7 +322,7 @@ export interface components {
             };
         };
         /** @enum {string} */
-        OrderCreateConflictErrorDetailCodeEnum: "conflict" | "idempotency_in_progress" | "sold_out";
+        OrderCreateConflictErrorDetailCodeEnum: "conflict" | "idempotency_in_progress" | "seats_in_carts" | "sold_out";
         OrderCreateInputRequest: {
             customer: components["schemas"]["NewOrderCustomerRequest"];
             items: components["schemas"]["NewOrderLineRequest"][];
