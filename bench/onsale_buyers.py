@@ -398,6 +398,9 @@ def partners_run(args: Any) -> bool:
             "stripe_account_rate": str(args.stripe_account_rate / scale),
             "stripe_endpoint_rate": str(args.stripe_rate / scale),
             "stripe_burst_seconds": str(0.5 * scale),
+            # The waits for a slot, on the same clock (the budget's rates are divided by it).
+            "stripe_wait_new_seconds": str(3.0 * scale),
+            "stripe_wait_moving_seconds": str(8.0 * scale),
         }
         stack.provision_config(parameters=parameters)
         os.environ.update(stack.environment())

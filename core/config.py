@@ -17,7 +17,8 @@ What lives where:
   the buyers' e-mail (``email_sender``, ``email_configuration_set``,
   ``email_events_queue_url``: ``integrations.email``), Stripe's request budget
   (``stripe_account_rate``, ``stripe_endpoint_rate``, ``stripe_endpoint_rates`` (JSON object),
-  ``stripe_burst_seconds``, ``stripe_priority_reserve``: ``integrations.stripe_budget``), and
+  ``stripe_burst_seconds``, ``stripe_priority_reserve``, ``stripe_wait_new_seconds``,
+  ``stripe_wait_moving_seconds``: ``integrations.stripe_budget``), and
   the retention policy: ``retention_personal_data_months`` (a customer's personal data is
   erased that many months after their last order; 0 turns the job off) and
   ``retention_audit_years`` (audit lines about an erased customer's orders are kept that many
@@ -123,6 +124,10 @@ class Parameters:
     stripe_endpoint_rates: dict[str, float] = field(default_factory=dict)
     stripe_burst_seconds: float = 0.5
     stripe_priority_reserve: float = 0.4
+    # The longest a call waits for its slot: a buyer's new PaymentIntent (then a 429 with
+    # Retry-After), money already moving (refunds, syncs: then Stripe's retry or the job's).
+    stripe_wait_new_seconds: float = 3.0
+    stripe_wait_moving_seconds: float = 8.0
     retention_personal_data_months: int = 24
     retention_audit_years: int = 10
 
@@ -277,6 +282,8 @@ def parameters_get() -> Parameters:
             stripe_endpoint_rates={str(k): float(v) for k, v in endpoint_rates.items()},
             stripe_burst_seconds=float(raw.get("stripe_burst_seconds", 0.5)),
             stripe_priority_reserve=float(raw.get("stripe_priority_reserve", 0.4)),
+            stripe_wait_new_seconds=float(raw.get("stripe_wait_new_seconds", 3.0)),
+            stripe_wait_moving_seconds=float(raw.get("stripe_wait_moving_seconds", 8.0)),
             retention_personal_data_months=max(
                 0, int(raw.get("retention_personal_data_months", 24))
             ),

@@ -16,11 +16,13 @@ locals {
     email_events_queue_url       = aws_sqs_queue.email_events.url
     # Stripe's request budget (integrations/stripe_budget.py): raise with Stripe's written
     # increase of the account's limits, never before it.
-    stripe_account_rate     = tostring(var.stripe_account_rate)
-    stripe_endpoint_rate    = tostring(var.stripe_endpoint_rate)
-    stripe_endpoint_rates   = jsonencode(var.stripe_endpoint_rates)
-    stripe_burst_seconds    = tostring(var.stripe_burst_seconds)
-    stripe_priority_reserve = tostring(var.stripe_priority_reserve)
+    stripe_account_rate        = tostring(var.stripe_account_rate)
+    stripe_endpoint_rate       = tostring(var.stripe_endpoint_rate)
+    stripe_endpoint_rates      = jsonencode(var.stripe_endpoint_rates)
+    stripe_burst_seconds       = tostring(var.stripe_burst_seconds)
+    stripe_priority_reserve    = tostring(var.stripe_priority_reserve)
+    stripe_wait_new_seconds    = tostring(var.stripe_wait_new_seconds)
+    stripe_wait_moving_seconds = tostring(var.stripe_wait_moving_seconds)
     # The retention policy (orders.services.retention; docs/infra.md shows the storage it keeps)
     retention_personal_data_months = tostring(var.retention_personal_data_months)
     retention_audit_years          = tostring(var.retention_audit_years)

@@ -195,6 +195,18 @@ variable "stripe_priority_reserve" {
   default     = 0.4
 }
 
+variable "stripe_wait_new_seconds" {
+  description = "The longest a buyer's new PaymentIntent waits for a slot of the budget before the buyer is told 429 with Retry-After (SSM stripe_wait_new_seconds)."
+  type        = number
+  default     = 3
+}
+
+variable "stripe_wait_moving_seconds" {
+  description = "The longest a refund, cancel or sync waits for a slot of the budget before it is left to Stripe's retry or the next job run (SSM stripe_wait_moving_seconds)."
+  type        = number
+  default     = 8
+}
+
 variable "retention_personal_data_months" {
   description = "A customer's personal data is erased this many months after their last order (SSM retention_personal_data_months; 0 turns the retention job off)."
   type        = number

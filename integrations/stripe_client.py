@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from core.config import stripe_secrets_get
+from core.config import parameters_get, stripe_secrets_get
 
 # Defined in core.exceptions (order services answer with them too); used from here as well.
 from core.exceptions import PaymentProviderBusy, PaymentProviderUnavailable
@@ -50,9 +50,17 @@ STRIPE_API_VERSION = "2026-10-28.endive"
 DEFAULT_TIMEOUT_SECONDS = 8
 # Retries are ours (``_call``), within the budget: the library's are off.
 NETWORK_RETRIES = 0
-# How long a call may wait for a slot of the budget (and for a 429 to clear): a buyer's new
-# payment briefly, money already moving longer. Both well inside API Gateway's 29 s.
-BUDGET_WAIT_SECONDS = {Priority.NEW: 3.0, Priority.MOVING: 8.0}
+
+
+def _budget_wait_seconds(priority: Priority) -> float:
+    """How long a call may wait for a slot of the budget (and for a 429 to clear): a buyer's
+    new payment briefly, money already moving longer (SSM ``stripe_wait_new_seconds``, 3, and
+    ``stripe_wait_moving_seconds``, 8; both well inside API Gateway's 29 s)."""
+    parameters = parameters_get()
+    if priority is Priority.NEW:
+        return parameters.stripe_wait_new_seconds
+    return parameters.stripe_wait_moving_seconds
+
 
 # Stripe's endpoints as it counts them for its limits (one limit per named operation).
 PI_CREATE = "POST /v1/payment_intents"
@@ -269,7 +277,7 @@ def _call(
     to the watchers (``answers_watch``)."""
     import stripe
 
-    deadline = time.monotonic() + BUDGET_WAIT_SECONDS[priority]
+    deadline = time.monotonic() + _budget_wait_seconds(priority)
     limited = retried = 0
     while True:
         _budget_take(endpoint, priority, deadline)
