@@ -152,6 +152,14 @@ def event_cancellation_get(*, sku: str) -> EventCancellation | None:
         return None
 
 
+def _event_cancellation(sku: str) -> EventCancellation:
+    """The record a condition just said is there (records are never deleted)."""
+    record = event_cancellation_get(sku=sku)
+    if record is None:
+        raise LookupError(f"event cancellation of {sku} vanished")
+    return record
+
+
 def event_cancellation_start(
     *, sku: str, staff: str, note: str = ""
 ) -> tuple[EventCancellation, bool]:
@@ -182,9 +190,7 @@ def event_cancellation_start(
     except PutError as error:
         if not condition_failed(error):
             raise
-        existing = event_cancellation_get(sku=sku)
-        assert existing is not None
-        return existing, False
+        return _event_cancellation(sku), False
     # After the record: a start that dies here is finished by the next run (it stops the
     # sales again, harmlessly), never a type stopped with no one refunding its orders.
     order_actions.event_sales_stop(sku=sku, staff=staff)
@@ -434,8 +440,7 @@ def _finish(record: EventCancellation, cursor: str | None, report: RunReport) ->
                "stopped": report.stopped, "done": report.done},
     )  # fmt: skip
     if report.done:
-        final = event_cancellation_get(sku=record.sku)
-        assert final is not None
+        final = _event_cancellation(record.sku)
         audit_record(
             staff=record.started_by,
             object_type="orders.tickettype",
