@@ -219,6 +219,7 @@ class Run:
     now: Any = None  # the clock a job of the run reads (the retention flow)
     headers: dict[str, str] = field(default_factory=dict)  # the storefront's (API version...)
     line_token: str | None = None  # the buyer's place in the on-sale's line
+    started: float = field(default_factory=time.time)
 
     @property
     def stack(self) -> Any:
@@ -462,10 +463,9 @@ def _jobs(run: Run) -> None:
     from orders.services.buyer_mail import buyer_emails_sweep
     from orders.services.fulfillment.sweeper import fulfillment_sweep
     from orders.services.voids import voids_sweep
-    from payments.services.reconcile import payments_reconcile
 
     for round_ in range(1, 3):
-        payments_reconcile(older_than_minutes=0)
+        _reconcile(run)
         orders_expire()
         later = datetime.now(UTC) + timedelta(hours=2 * round_)
         fulfillment_sweep(now=later)
@@ -882,9 +882,24 @@ def _setup_reconcile(run: Run) -> None:
 
 
 def _reconcile_action(run: Run) -> None:
+    _reconcile(run)
+
+
+def _reconcile(run: Run) -> None:
+    """The reconciliation job, over what Stripe made since this run started: its windows
+    (days) would take in every earlier point's refunds and intents, read again at each
+    point."""
+    from datetime import timedelta
+
     from payments.services.reconcile import payments_reconcile
 
-    payments_reconcile(older_than_minutes=0)
+    window = timedelta(seconds=time.time() - run.started + 60)
+    payments_reconcile(
+        older_than_minutes=0,
+        refunds_window=window,
+        disputes_window=window,
+        orphans_window=window,
+    )
 
 
 def _setup_capacity(run: Run) -> None:
