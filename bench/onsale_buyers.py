@@ -305,9 +305,11 @@ class Run:
         """One run of the scheduled expiry; a run that fails is retried by the next, as the
         schedule does."""
         try:
-            # As the scheduled job does: the carts whose hold ends before the next run.
+            # As the scheduled job does: the carts whose hold ends before the next run; the
+            # hold is the on-sale's own (set when it was opened), or, with no line, --hold.
             every = self.args.sweep * self.scale / 60
-            orders_expire(older_than_minutes=hold_minutes, every_minutes=every, limit=2000)
+            override = None if self.args.line else hold_minutes
+            orders_expire(older_than_minutes=override, every_minutes=every, limit=2000)
         except Exception as error:
             print(f"expiry sweep failed: {type(error).__name__}")
 
