@@ -477,9 +477,12 @@ def order_payment_open(*, order_id: str) -> CreatedOrder:
         current = order_get(order_id=order_id)
         if current is not None and current.payment_intent_id == started.payment_intent_id:
             return CreatedOrder(order=current, client_secret=started.client_secret)  # a twin
-        gateway.payment_abandon(order_id=order_id, payment_intent_id=started.payment_intent_id)
         if current is None or current.status != OrderStatus.PENDING_PAYMENT.value:
+            gateway.payment_abandon(order_id=order_id, payment_intent_id=started.payment_intent_id)
             raise OrderNotPayable() from None
+        # Still payable: the intent stays open (nobody has its secret yet), and "Pay" again
+        # gets the same one from Stripe (same idempotency key) and records it. Canceling it
+        # here made that retry get a canceled intent, and the buyer lost the order.
         raise ServiceUnavailable() from None
     logger.info("payment opened", extra={"total_amount": order.total_amount})
     return CreatedOrder(order=order, client_secret=started.client_secret)

@@ -176,8 +176,9 @@ def orphans_reconcile(
     *, created_after: int, created_before: int, report: SweepReport, deadline: float | None
 ) -> bool:
     """PaymentIntents of ours (``order_id`` metadata naming one of our order ids) created in
-    ``(created_after, created_before]``, still cancelable, whose order does not exist:
-    canceled (once: the cancel's idempotency key is the intent's). Intents of another
+    ``(created_after, created_before]``, still cancelable, whose order does not exist or
+    never recorded them and no longer awaits payment (a "Pay" whose record failed, then the
+    order expired): canceled (once: the cancel's idempotency key is the intent's). Intents of another
     integration on the account are left alone. False if it ran out of time."""
     try:
         for intent in stripe_client.payment_intents_list(created_after=created_after):
@@ -192,8 +193,14 @@ def orphans_reconcile(
                 # Canceled already; or money moved (succeeded, processing): a payment event
                 # about an order we do not have is kept in the event inbox as "not ours".
                 continue
-            if order_selectors.order_get(order_id=order_id) is not None:
-                continue  # the expiry job and the sync handle intents of existing orders
+            order = order_selectors.order_get(order_id=order_id)
+            if order is not None and (
+                order.payment_intent_id == intent.id
+                or order.status == OrderStatus.PENDING_PAYMENT.value
+            ):
+                # The order's own intent (the expiry job and the sync handle it), or one its
+                # buyer may still record by pressing "Pay" again.
+                continue
             report.checked += 1
             with log_item(order_id):
                 _orphan_cancel(intent, report)

@@ -85,3 +85,17 @@ def test_an_audit_entry_whose_answer_was_lost_is_written_once_without_an_error(h
     assert harness.plan.fired is not None and [r.operation for r in sent] == ["PutItem"] * 2
     entries = audit_entries_of(object_type="orders.order", object_id="ord_lost")
     assert [e.summary for e in entries] == ["sent"]
+
+
+def test_a_pay_press_whose_record_failed_keeps_the_order_payable(harness):
+    """The buyer pressed "Pay": Stripe made the PaymentIntent, then recording it on the order
+    failed (a TransactionConflict). The intent was canceled on the spot, so "Pay" again got
+    the same, canceled intent from Stripe (the same idempotency key) and the buyer lost the
+    order. The intent now stays open for the next press to record."""
+    flow = FLOWS["payment_open"]
+    clean = flow_count(harness, flow)
+
+    result = run_point(harness, flow, "conflict", _nth(clean.sent, "TransactWriteItems"))
+
+    assert result.fired is not None and result.fired.operation == "TransactWriteItems"
+    assert result.violations == [], result.violations

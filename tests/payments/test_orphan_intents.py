@@ -124,3 +124,27 @@ def test_a_young_orphan_is_left_for_its_creation_to_finish(aws):
 
     assert report.orphans.changed == []
     assert stripe_object(aws, f"/v1/payment_intents/{young.id}")["status"] != "canceled"
+
+
+def test_an_intent_a_pay_press_left_unrecorded_is_canceled_once_its_order_is_over(aws, client):
+    """ "Pay" made the intent and failed to record it on the order: it stays open while the
+    order awaits payment ("Pay" again records it), and is canceled once the order is not
+    payable any more (expired or canceled without it)."""
+    from orders.actions import order_cancel
+
+    ticket_type_create(sku="ga", available=10)
+    placed = client.post("/orders", json.dumps(order_body()), content_type="application/json",
+                         headers={"API-Version": "2026-12-07"}).json()  # fmt: skip
+    order_id = placed["order_id"]
+    unrecorded = payment_intent_create(order_id=order_id, amount=placed["total_amount"],
+                                       currency=placed["currency"],
+                                       idempotency_key=f"order:{order_id}")  # fmt: skip
+
+    payments_reconcile(orphans_grace=timedelta(0))
+    assert stripe_object(aws, f"/v1/payment_intents/{unrecorded.id}")["status"] != "canceled"
+
+    order_cancel(order_id=order_id, reason="expired")
+    report = payments_reconcile(orphans_grace=timedelta(0))
+
+    assert stripe_object(aws, f"/v1/payment_intents/{unrecorded.id}")["status"] == "canceled"
+    assert unrecorded.id in report.orphans.changed
