@@ -264,6 +264,22 @@ def _seats_free(sku: str) -> tuple[int | None, bool]:
     return available, held
 
 
+def _advance_claim(line: OnSaleLine, now: int) -> bool:
+    """Whether this caller recounts the line now: one per quarter second, claimed with a
+    conditional write before the reads (the seats, the unpaid carts, the arrivals), so a crowd
+    of polls does not all read them to find another poll moved the cursor."""
+    try:
+        line.update(
+            actions=[OnSaleLine.advanced_us.set(now)],
+            condition=OnSaleLine.advanced_us < now - ADVANCE_EVERY_US,
+        )
+    except UpdateError as error:
+        if condition_failed(error):
+            return False
+        raise
+    return True
+
+
 def _advance(line: OnSaleLine) -> OnSaleLine | None:
     """Move the cursor on as far as the admission rate and the seats allow (one caller at a
     time: a conditional write on the cursor). The line as written, or None if nothing moved."""
@@ -271,6 +287,8 @@ def _advance(line: OnSaleLine) -> OnSaleLine | None:
     start = int(line.start_us)
     if now < start or now - int(line.advanced_us or 0) < ADVANCE_EVERY_US:
         return None
+    if not _advance_claim(line, now):
+        return None  # another caller recounts this quarter second
     sku = str(line.sku)
     try:
         available, held = _seats_free(sku)
