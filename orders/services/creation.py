@@ -82,6 +82,21 @@ class SoldOut(Conflict):
     message = "Not enough seats are left for this order."
 
 
+class SeatsContended(Conflict):
+    """Every try lost the seats it planned on to other orders (the last seats of an on-sale,
+    taken while this one was writing): DynamoDB answered, others were faster. Nothing was
+    ordered; the same order sent again may find seats."""
+
+    code = "conflict"
+    message = (
+        "Other orders took the seats this one was about to take; nothing was ordered. "
+        "Send it again."
+    )
+
+    def __init__(self) -> None:
+        super().__init__(headers={"Retry-After": "1"})
+
+
 class OrderNotPayable(Conflict):
     code = "order_not_payable"
     message = "This order can no longer be paid (it expired or was canceled, or is paid)."
@@ -387,6 +402,8 @@ def _order_write(
                 time.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311 - jitter
                 continue
             logger.warning("order transaction canceled", extra={"cancellation_codes": codes})
+            if seats.moved or seats.busy:
+                raise SeatsContended() from None
             raise ServiceUnavailable() from None
     raise ServiceUnavailable()
 

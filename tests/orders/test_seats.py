@@ -38,7 +38,8 @@ def buy(n: int, quantity: int = 1, sku: str = "hot", *, deferred: bool = True):
     """Buyer ``n`` (their own address, so the rate limit does not mix them up) orders as the
     reference checkout does (the PaymentIntent at "Pay", so seats alone are tested here; or,
     not ``deferred``, with the PaymentIntent made with the order), and tries again after a 503
-    (DynamoDB busy: see Retry-After)."""
+    (DynamoDB busy) or a 409 ``conflict`` (other orders took the seats it was about to take:
+    see Retry-After)."""
     client = Client(raise_request_exception=False, REMOTE_ADDR=f"10.0.{n // 200}.{n % 200}")
     body = order_body(f"b{n}@example.com", items=[{"sku": sku, "quantity": quantity}])
     for _ in range(5):
@@ -48,7 +49,8 @@ def buy(n: int, quantity: int = 1, sku: str = "hot", *, deferred: bool = True):
             content_type="application/json",
             headers={"API-Version": "2026-12-07" if deferred else "2025-01-01"},
         )
-        if response.status_code != 503:
+        collided = response.status_code == 409 and response.json()["error"]["code"] == "conflict"
+        if response.status_code != 503 and not collided:
             break
     return response
 
