@@ -70,6 +70,7 @@ def test_every_error_answer_lists_the_codes_a_client_must_handle(client):
     )
     assert _error_codes(schema, order_create["409"]) == {
         "sold_out",
+        "seats_in_carts",
         "idempotency_in_progress",
         "conflict",
     }
