@@ -419,7 +419,7 @@ def orders_expire(
     ``EXPIRY_EVERY_MINUTES``; a run by hand, none).
 
     Finds them with a Query of each shard of ``order-status-index``'s ``pending_payment``,
-    merged oldest first, down to the shortest hold, never a Scan; an order whose own hold is
+    merged oldest first, down to the shortest hold an on-sale may have, never a Scan; an order whose own hold is
     longer is passed over (``limit`` counts the orders expired, not the ones read). Safe to
     run concurrently with itself and with a late payment: a payment that landed makes Stripe
     refuse the cancel, the port says the payment was taken (``PaymentTaken``) and the order is
@@ -443,28 +443,39 @@ def orders_expire(
     return report
 
 
+# The shortest hold an on-sale may have (the admin's form and ``onsale_open``'s callers).
+ONSALE_HOLD_MIN_MINUTES = 1
+
+
 @dataclass(frozen=True)
 class ExpiryHolds:
-    """How long a cart holds its seats: ``default`` minutes, or its on-sale's."""
+    """How long a cart holds its seats: ``default`` minutes, or its on-sale's (read per sku,
+    once a run, with a GetItem of the line: the public function may read those items, not the
+    index that lists every line)."""
 
     default: float
-    onsales: dict[str, float]  # sku -> the on-sale's hold_minutes
     override: bool = False
+    onsales: dict[str, float | None] = field(default_factory=dict)  # sku -> hold, read so far
 
     @classmethod
     def current(cls, older_than_minutes: float | None = None) -> ExpiryHolds:
         if older_than_minutes is not None:
-            return cls(default=older_than_minutes, onsales={}, override=True)
-        from orders.services.line import onsale_holds
-
-        return cls(default=parameters_get().order_expiry_minutes, onsales=onsale_holds())
+            return cls(default=older_than_minutes, override=True)
+        return cls(default=parameters_get().order_expiry_minutes)
 
     @property
     def shortest(self) -> float:
-        return min([self.default, *self.onsales.values()])
+        return self.default if self.override else min(self.default, ONSALE_HOLD_MIN_MINUTES)
 
     def of(self, order: Order) -> float:
-        holds = [self.onsales[item.sku] for item in order.items if item.sku in self.onsales]
+        if self.override:
+            return self.default
+        from orders.services.line import onsale_hold
+
+        for item in order.items:
+            if item.sku not in self.onsales:
+                self.onsales[item.sku] = onsale_hold(sku=item.sku)
+        holds = [hold for item in order.items if (hold := self.onsales[item.sku]) is not None]
         return min(holds) if holds else self.default
 
     @staticmethod

@@ -140,10 +140,11 @@ def lines_list() -> list[OnSaleLine]:
     return list(OnSaleLine.lines.query(LINE_LIST.pk()))
 
 
-def onsale_holds() -> dict[str, float]:
-    """How long a cart holds its seats in each on-sale (sku -> minutes), for the expiry job:
-    an on-sale's own hold applies to the orders holding its ticket type."""
-    return {line.sku: float(line.hold_minutes) for line in lines_list() if line.hold_minutes}
+def onsale_hold(*, sku: str) -> float | None:
+    """How long a cart of ``sku`` holds its seats in its on-sale (minutes), None when it has
+    none: the expiry job's hold for the orders holding that ticket type."""
+    line = line_get(sku=sku)
+    return float(line.hold_minutes) if line is not None and line.hold_minutes else None
 
 
 def _token(sku: str, arrival_us: int) -> str:
