@@ -128,6 +128,10 @@ STAFF_LIST = Key(
     "STAFFLIST", "{username}", "every account (gsi1pk)", "staff.models", exact=True, index=True
 )
 SESSION = Key("SESSION#", "RECORD", "a server-side session (TTL)", "staff.sessions")
+SESSION_MESSAGES = Key(
+    "SESSION#", "MESSAGES#",
+    "messages for the session's next page: MESSAGES#{time}#{random} (TTL)", "staff.messages",
+)  # fmt: skip
 STAFF_SESSIONS = Key(
     "STAFF#", "SESSION#", "a member's sessions, to revoke them all (gsi1)", "staff.sessions",
     index=True,

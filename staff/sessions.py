@@ -7,6 +7,11 @@ a day or two), so ``load`` also checks the expiry itself.
 
 Must not cache anything in the process: a revoked session has to stop working on the very
 next request, in every Lambda container.
+
+The session's admin messages are items of their own in its partition (``staff.messages``), so
+``load`` reads the record and its messages in one Query: two requests of one session that
+finish at once (a double click) each save the whole session, and a message kept inside it
+would be lost to the other's save.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
 from pynamodb.exceptions import DoesNotExist, PutError
 
-from core.backoffice import SESSION, STAFF_SESSIONS
+from core.backoffice import SESSION, SESSION_MESSAGES, STAFF_SESSIONS
 from core.dynamodb import iso_utc
 from staff.models import SessionRecord, staff_pk
 
@@ -28,17 +33,32 @@ def _pk(session_key: str) -> str:
 
 
 class SessionStore(SessionBase):
+    def __init__(self, session_key: str | None = None) -> None:
+        super().__init__(session_key)
+        self._message_records: list[SessionRecord] = []
+
     def load(self) -> dict[str, Any]:
+        self._message_records = []
         if not self.session_key:
             return {}
-        try:
-            record = SessionRecord.get(_pk(self.session_key), SESSION.sk, consistent_read=True)
-        except DoesNotExist:
-            record = None
+        record = None
+        messages = []
+        for item in SessionRecord.query(_pk(self.session_key), consistent_read=True):
+            if item.sk == SESSION.sk:
+                record = item
+            elif item.sk.startswith(SESSION_MESSAGES.sk):
+                messages.append(item)
         if record is None or record.expires_at <= datetime.now(UTC):
             self._session_key = None
             return {}
+        self._message_records = messages  # in the order they were stored (the sort key's time)
         return self.decode(record.data)
+
+    def message_records(self) -> list[SessionRecord]:
+        """The records of this session's undisplayed messages (``staff.messages``), read with
+        the session itself."""
+        self._get_session()  # loads the session once, if this request has not yet
+        return list(self._message_records)
 
     def exists(self, session_key: str) -> bool:
         try:

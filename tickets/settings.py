@@ -119,8 +119,9 @@ AUTHENTICATION_BACKENDS = ["staff.backends.StaffBackend"]
 SESSION_ENGINE = "staff.sessions"
 SESSION_COOKIE_AGE = int(os.environ.get("STAFF_SESSION_SECONDS", str(8 * 3600)))  # a work day
 SESSION_COOKIE_SAMESITE = "Lax"
-# Admin messages ride in the server-side session (no extra signed cookie to size or leak).
-MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+# Admin messages are items beside the server-side session (no signed cookie to size or leak;
+# none lost when two requests of one session finish at once: staff/messages.py).
+MESSAGE_STORAGE = "staff.messages.SessionItemStorage"
 # Sign-in guessing (staff/signin_guard.py): failures an address (or a known device) may make
 # before each further try waits 1 s, 2 s, 4 s, ... up to the maximum; past the account's free
 # attempts (from any addresses) a new device's password step no longer says whether the
