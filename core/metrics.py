@@ -5,7 +5,8 @@ One JSON line on stdout per data point; in Lambda, CloudWatch Logs turns it into
 watch these names: OrdersCreated, OrdersRejected, PaymentsSucceeded, PaymentsFailed,
 FulfillmentFailures, Disputes, WebhookSignatureFailures, PaymentsOnCanceledOrders,
 StaffSigninFailures, PaymentsWithoutWebhook, StripeUnavailable, VendorCircuitOpened,
-WebhookEventsFailed.
+WebhookEventsFailed, VoidFailures, EmailFailures. ``infra/alarms.tf`` lists every name emitted
+(a test checks it), including those no alarm watches (e.g. WebhookEventsDeferred).
 
 Written by hand rather than with Powertools' Metrics (about 140 ms of import) because it is a
 single JSON line. Dimensions must be low-cardinality (a reason, never an order id).

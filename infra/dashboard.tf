@@ -24,7 +24,7 @@ locals {
         stat    = "Sum"
         period  = 300
         view    = "timeSeries"
-        metrics = [for name in ["FulfillmentFailures", "Disputes", "WebhookSignatureFailures"] : concat([local.app_namespace, name], local.app_dimension_pairs)]
+        metrics = [for name in ["FulfillmentFailures", "Disputes", "WebhookSignatureFailures", "WebhookEventsFailed", "WebhookEventsDeferred"] : concat([local.app_namespace, name], local.app_dimension_pairs)]
       }
     },
     {

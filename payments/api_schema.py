@@ -48,8 +48,12 @@ WEBHOOK_ERRORS = {
     ),
     503: error_response(
         "WebhookUnavailableError",
-        {"webhook_processing_failed": "The event could not be processed now."},
-        "Applying the event failed; the claim is released and Stripe's retry applies it.",
+        {
+            "webhook_processing_failed": "The event could not be processed now.",
+            "webhook_deferred": "Our Stripe budget is busy (an on-sale); applied on retry.",
+        },
+        "Applying the event failed or was deferred; the claim is released and Stripe's retry "
+        "applies it.",
     ),
 }
 

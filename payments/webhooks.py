@@ -19,7 +19,10 @@
    503, so Stripe's retry (or a staff "Replay" in the admin's Stripe events) applies it again;
    if the process dies instead, the lease (``LEASE_SECONDS``) runs out and the retry re-claims
    it. An object Stripe does not know (404) is ``not_ours`` and answered 200: no retry could
-   ever apply it.
+   ever apply it. A handler that found our Stripe budget full (``PaymentProviderBusy``: an
+   on-sale using it all) is *deferred*: stored ``failed`` with that reason and answered 503
+   ``webhook_deferred`` like a failure, but counted in ``WebhookEventsDeferred``, not in the
+   ``WebhookEventsFailed`` an alarm pages on at the first.
 
 Every verified event is kept in the inbox (``payments.services.events``) with its outcome:
 applied, unchanged, stale, ignored, not_ours, failed; a repeated delivery is counted on its
@@ -41,7 +44,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.audit import SYSTEM_STRIPE
-from core.exceptions import ApplicationError, Conflict, ServiceUnavailable
+from core.exceptions import ApplicationError, Conflict, PaymentProviderBusy, ServiceUnavailable
 from core.logging import order_id_var
 from core.metrics import metric_emit
 from integrations import stripe_client
@@ -89,6 +92,14 @@ class WebhookEventInProgress(Conflict):
 class WebhookProcessingFailed(ServiceUnavailable):
     code = "webhook_processing_failed"
     message = "The event could not be processed now; it will be applied when Stripe retries."
+
+
+class WebhookProcessingDeferred(ServiceUnavailable):
+    """Our Stripe budget had no slot for the handler's re-read in time (an on-sale saturating
+    it): nothing is wrong, the event waits for Stripe's retry."""
+
+    code = "webhook_deferred"
+    message = "Payments are busy; the event will be applied when Stripe retries."
 
 
 @dataclass(frozen=True)
@@ -296,6 +307,21 @@ def webhook_process(*, payload: bytes, signature_header: str | None) -> WebhookR
         # Stripe does not know the object (another account's, a test event, deleted): no retry
         # can ever apply it, so answer 2xx instead of a 503 Stripe would retry for three days.
         outcome = "not_ours"
+    except PaymentProviderBusy as busy:
+        # Busy, not broken: kept ``failed`` (so the retry claims it at once) with the reason, and
+        # counted apart from failures, whose alarm pages someone at the first.
+        events.webhook_event_fail(
+            event_id=event_id,
+            event_type=event_type,
+            token=token,
+            error=busy,
+            order_id=order_id_var.get(),
+        )
+        metric_emit("WebhookEventsDeferred")
+        logger.warning(
+            "webhook event deferred: Stripe budget busy; Stripe will retry it", extra=log
+        )
+        raise WebhookProcessingDeferred(retry_after=int(busy.headers["Retry-After"])) from None
     except Exception as error:
         events.webhook_event_fail(
             event_id=event_id,

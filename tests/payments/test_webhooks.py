@@ -305,6 +305,43 @@ def test_a_handler_failure_answers_503_and_leaves_the_event_retryable(aws, clien
     assert order_get(order.order_id).status in PAID_OR_LATER
 
 
+def _stripe_budget(aws, **values: float) -> None:
+    from core.config import config_cache_clear
+
+    aws.provision_config({f"stripe_{name}": str(value) for name, value in values.items()})
+    config_cache_clear()
+
+
+def test_a_busy_stripe_budget_defers_the_event_without_raising_the_failure_alarm(
+    aws, client, order, capsys
+):
+    """An on-sale using all of our Stripe budget: the handler's re-read of the PaymentIntent
+    finds no slot in time. Stripe is asked to retry (503), the inbox says why, and the alarm
+    that pages on the first failed event stays quiet: busy is not broken."""
+    from integrations import stripe_client
+
+    event = _succeeded_event(aws, order)
+    _stripe_budget(aws, account_rate=0.5, wait_moving_seconds=0.1)  # a request every 2 s
+    stripe_client.payment_intent_retrieve(payment_intent_id=order.payment_intent_id)  # the slot
+
+    response = webhook_post(client, aws, event)
+
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "webhook_deferred"
+    assert int(response["Retry-After"]) >= 1
+    record = WebhookEvent.get(WebhookEvent.key_for(event["id"]), "RECORD")
+    assert record.status == WebhookEventStatus.FAILED and record.lease_until == 0
+    assert record.error.startswith("PaymentProviderBusy")
+    out = capsys.readouterr().out
+    assert metrics_in(out, "WebhookEventsDeferred") == 1
+    assert metrics_in(out, "WebhookEventsFailed") == 0
+    assert order_get(order.order_id).status == OrderStatus.PENDING_PAYMENT
+
+    _stripe_budget(aws, account_rate=100, wait_moving_seconds=8)  # the on-sale is over
+    assert webhook_post(client, aws, event).json()["outcome"] == "applied"  # Stripe's retry
+    assert order_get(order.order_id).status in PAID_OR_LATER
+
+
 # --- payment_intent.payment_failed ----------------------------------------------------------
 
 

@@ -84,6 +84,7 @@ def test_every_error_answer_lists_the_codes_a_client_must_handle(client):
     assert _error_codes(schema, retrieve["404"]) == {"not_found"}
     webhook = schema["paths"]["/webhooks/stripe"]["post"]["responses"]
     assert _error_codes(schema, webhook["400"]) == {"invalid_signature", "invalid_event"}
+    assert _error_codes(schema, webhook["503"]) == {"webhook_processing_failed", "webhook_deferred"}
 
 
 def test_the_headers_are_documented_with_their_limits(client):

@@ -564,7 +564,7 @@ export interface components {
             error: components["schemas"]["WebhookUnavailableErrorDetail"];
         };
         WebhookUnavailableErrorDetail: {
-            /** @description Machine-readable; switch on it. `webhook_processing_failed`: The event could not be processed now. */
+            /** @description Machine-readable; switch on it. `webhook_processing_failed`: The event could not be processed now; `webhook_deferred`: Our Stripe budget is busy (an on-sale); applied on retry. */
             code: components["schemas"]["WebhookUnavailableErrorDetailCodeEnum"];
             /** @description For people; may change, do not parse. */
             message: string;
@@ -574,7 +574,7 @@ export interface components {
             };
         };
         /** @enum {string} */
-        WebhookUnavailableErrorDetailCodeEnum: "webhook_processing_failed";
+        WebhookUnavailableErrorDetailCodeEnum: "webhook_deferred" | "webhook_processing_failed";
     };
     responses: never;
     parameters: never;
@@ -1105,7 +1105,7 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookInProgressError"];
                 };
             };
-            /** @description Applying the event failed; the claim is released and Stripe's retry applies it. */
+            /** @description Applying the event failed or was deferred; the claim is released and Stripe's retry applies it. */
             503: {
                 headers: {
                     /** @description The id of this request, on every answer (success or error) and on every log line it wrote. Quote it when you report a problem. */
