@@ -16,6 +16,7 @@ would be lost to the other's save.
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,7 +25,7 @@ from django.contrib.sessions.backends.base import CreateError, SessionBase, Upda
 from pynamodb.exceptions import DoesNotExist, PutError
 
 from core.backoffice import SESSION, SESSION_MESSAGES, STAFF_SESSIONS
-from core.dynamodb import iso_utc
+from core.dynamodb import iso_utc, utc_now_iso
 from staff.models import SessionRecord, staff_pk
 
 
@@ -54,11 +55,35 @@ class SessionStore(SessionBase):
         self._message_records = messages  # in the order they were stored (the sort key's time)
         return self.decode(record.data)
 
-    def message_records(self) -> list[SessionRecord]:
-        """The records of this session's undisplayed messages (``staff.messages``), read with
-        the session itself."""
+    # --- The session's messages (``staff.messages``): items beside its record ---------------
+
+    def pending_messages(self) -> list[str]:
+        """Each stored batch of this session's messages not yet shown (as ``messages_keep`` got
+        them), oldest first; read with the session itself."""
         self._get_session()  # loads the session once, if this request has not yet
-        return list(self._message_records)
+        return [self.decode(record.data).get("messages", "") for record in self._message_records]
+
+    def pending_messages_forget(self) -> None:
+        """Delete the batches ``pending_messages`` returned: they were shown."""
+        if not self._message_records:
+            return
+        with SessionRecord.batch_write() as batch:
+            for record in self._message_records:
+                batch.delete(record)
+        self._message_records = []
+
+    def messages_keep(self, messages: str) -> None:
+        """Store a batch of messages for a later page of this (saved) session, encoded as the
+        session's data is (they may name a customer), expiring with it."""
+        if self.session_key is None:
+            raise ValueError("messages_keep needs a saved session")
+        SessionRecord(
+            pk=_pk(self.session_key),
+            sk=SESSION_MESSAGES.sk_of(utc_now_iso(), secrets.token_hex(4)),
+            kind="messages",
+            data=self.encode({"messages": messages}),
+            expires_at=self.get_expiry_date(),
+        ).save()
 
     def exists(self, session_key: str) -> bool:
         try:

@@ -62,8 +62,8 @@ def test_the_dashboard_charts_the_days_and_lists_open_problems(staff_client):
     assert f"/admin/orders/order/{overdue.order_id}/change/" in html
     # The charts (one per shard of the counters), the problems (overdue carts: one per shard
     # of pending_payment), one per needs-attention reason, one for the on-sales' lines (none
-    # here: nothing more).
-    charts_and_problems = DAILY_TOTAL_SHARDS + order_status_shards("pending_payment") + 3
+    # here: nothing more), and the staff member's session with its messages.
+    charts_and_problems = DAILY_TOTAL_SHARDS + order_status_shards("pending_payment") + 3 + 1
     assert calls["Scan"] == 0
     assert calls["Query"] <= charts_and_problems + len(AttentionReason) + 1
 

@@ -72,19 +72,21 @@ def test_two_requests_of_one_session_finishing_at_once_both_reach_the_next_page(
     assert _shown(browser) == []  # shown once
 
 
-def test_messages_are_kept_beside_the_session_and_expire_with_it(staff_client):
+def test_messages_are_kept_beside_the_session_encoded_and_expire_with_it(staff_client):
+    # Encoded as the session is: a message may name a customer, and an erasure's check of the
+    # table (tests/orders/test_personal_data.py) must not find the name in plain text.
     browser = staff_client("support", "sam")
     request = _request_of(browser)
-    messages.info(request, "Resent the confirmation.")
+    messages.info(request, "Resent the confirmation to Ada Lovelace.")
     _finish(request)
 
     key = browser.cookies[settings.SESSION_COOKIE_NAME].value
     items = list(SessionRecord.query(SESSION.pk(key), consistent_read=True))
     session = next(i for i in items if i.sk == SESSION.sk)
     (kept,) = [i for i in items if i.kind == "messages"]
-    assert "Resent the confirmation." not in session.data
+    assert "Lovelace" not in session.data and "Lovelace" not in kept.data
     assert abs((kept.expires_at - session.expires_at).total_seconds()) <= 60
-    assert _shown(browser) == ["Resent the confirmation."]
+    assert _shown(browser) == ["Resent the confirmation to Ada Lovelace."]
     assert [i.sk for i in SessionRecord.query(SESSION.pk(key), consistent_read=True)] == [
         SESSION.sk
     ]
