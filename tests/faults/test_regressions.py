@@ -99,3 +99,42 @@ def test_a_pay_press_whose_record_failed_keeps_the_order_payable(harness):
 
     assert result.fired is not None and result.fired.operation == "TransactWriteItems"
     assert result.violations == [], result.violations
+
+
+def test_an_admin_message_that_cannot_be_stored_leaves_the_done_action_without_an_error(
+    harness,
+):
+    """Staff add a note; the note is written, then storing the page's "note added" message for
+    the next page fails (a DynamoDB write that is not retried). The answer was "503 service
+    unavailable" for an action that had worked, inviting staff to do it again; now the next
+    page comes, without that message."""
+    from orders.selectors import order_get, order_timeline
+    from tests.admin_forms import action_form
+    from tests.factories import paid_order_create
+
+    order = paid_order_create(email="ada@example.com")
+    url = f"/admin/orders/order/{order.order_id}/"
+    browser = harness.staff_client("support")
+
+    def add_note(text: str, fault: str | None = None, at: int = 0):
+        form = action_form(browser, url, "add_note")
+        harness.plan.arm(fault, at)
+        try:
+            answer = browser.post(f"{url}action/add_note/", {**form, "text": text})
+        finally:
+            sent = harness.plan.disarm()
+        return answer, sent
+
+    clean, sent = add_note("First call.")
+    assert clean.status_code == 302
+    message_put = [r.n for r in sent if r.operation == "PutItem"][-1]  # the message, last
+
+    answer, _ = add_note("Second call.", "conflict", message_put)
+
+    assert harness.plan.fired is not None and harness.plan.fired.operation == "PutItem"
+    assert answer.status_code == 302
+    notes = [e.detail for e in order_timeline(order=order_get(order_id=order.order_id))
+             if e.kind == "note"]  # fmt: skip
+    assert notes == ["First call.", "Second call."]
+    page = browser.get(answer["Location"])
+    assert page.status_code == 200
