@@ -130,7 +130,8 @@ STAFF_LIST = Key(
 SESSION = Key("SESSION#", "RECORD", "a server-side session (TTL)", "staff.sessions")
 SESSION_MESSAGES = Key(
     "SESSION#", "MESSAGES#",
-    "messages for the session's next page: MESSAGES#{time}#{random} (TTL)", "staff.messages",
+    "admin messages for the session's next page: MESSAGES#{time}#{random} (TTL)",
+    "staff.sessions",
 )  # fmt: skip
 STAFF_SESSIONS = Key(
     "STAFF#", "SESSION#", "a member's sessions, to revoke them all (gsi1)", "staff.sessions",
