@@ -207,7 +207,7 @@ def test_yes_refund_clicked_twice_quickly_refunds_once(aws, demo, client, make_s
     refunds = stripe_object(aws, f"/v1/refunds?payment_intent={order.payment_intent_id}")
     assert [r["amount"] for r in refunds["data"]] == [1000]
     assert len(sent) == 2, sent  # the browser did send it twice
-    # The page the browser shows is the second submit's answer, saying what the first did (the
-    # first's own message went to the same session at the same moment and may be lost).
+    # The page the browser shows is the second submit's answer, saying what the first did. (The
+    # first's own message is kept too, for whichever page comes next: tests/staff/test_messages.)
     (told,) = [m for m in seen if "This second submit did nothing" in m]
     assert "Refund of USD 10.00 requested" in told and "by fin, " in told, seen
