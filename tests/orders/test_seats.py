@@ -55,6 +55,16 @@ def buy(n: int, quantity: int = 1, sku: str = "hot", *, deferred: bool = True):
     return response
 
 
+def buy_once(n: int, quantity: int = 1, sku: str = "hot"):
+    """Buyer ``n``'s order, sent once (no retry: the answer itself is under test)."""
+    client = Client(raise_request_exception=False, REMOTE_ADDR=f"10.1.{n // 200}.{n % 200}")
+    body = order_body(f"b{n}@example.com", items=[{"sku": sku, "quantity": quantity}])
+    return client.post(
+        "/orders", json.dumps(body), content_type="application/json",
+        headers={"API-Version": "2026-12-07"},
+    )  # fmt: skip
+
+
 def levels(sku: str = "hot") -> list[int]:
     """Seats left in each shard (the one item's ``available`` for an unsharded type)."""
     ticket_type = TicketType.get(sku, consistent_read=True)
@@ -213,6 +223,36 @@ def test_many_concurrent_buyers_get_exactly_the_seats_there_are(aws, contention)
     assert codes.count(409) == 10
     assert levels() == [0, 0, 0, 0]
     assert seats_in_orders() == 30
+
+
+def test_an_order_whose_seats_other_orders_hold_on_every_try_is_told_to_send_it_again(
+    aws, contention
+):
+    """The last seats of an on-sale, raced for: other orders' transactions hold the ticket
+    type's seats on each of this order's tries, and DynamoDB refuses every one with
+    ``TransactionConflict``. Nothing is ordered; the buyer is told so and when to send it
+    again (409 ``conflict``, ``Retry-After: 1``: DynamoDB answered, others were faster, not a
+    503). Sent again once they are done, the order gets its seats."""
+    ticket_type_create("last", available=3)
+    key = {"sku": {"S": "last"}}
+    seats_item = f"{TicketType.Meta.table_name}|{json.dumps(key, sort_keys=True)}"
+    with contention.model.lock:  # another order's transaction, in flight on every try
+        contention.model.in_flight[seats_item] += 1
+
+    held = buy_once(1, sku="last")
+
+    assert held.status_code == 409, held.content[:300]
+    assert held.json()["error"]["code"] == "conflict"
+    assert held["Retry-After"] == "1"
+    assert contention.model.refused["TransactionConflict"] >= 6  # each try, refused
+    assert levels("last") == [3] and seats_in_orders("last") == 0
+
+    with contention.model.lock:  # the other order is done
+        del contention.model.in_flight[seats_item]
+    again = buy_once(1, sku="last")
+
+    assert again.status_code == 201, again.content[:300]
+    assert levels("last") == [2] and seats_in_orders("last") == 1
 
 
 def test_the_contention_model_refuses_overlapping_transactions_as_dynamodb_does(aws, contention):
