@@ -307,22 +307,8 @@ def webhook_process(*, payload: bytes, signature_header: str | None) -> WebhookR
         # Stripe does not know the object (another account's, a test event, deleted): no retry
         # can ever apply it, so answer 2xx instead of a 503 Stripe would retry for three days.
         outcome = "not_ours"
-    except PaymentProviderBusy as busy:
-        # Busy, not broken: kept ``failed`` (so the retry claims it at once) with the reason, and
-        # counted apart from failures, whose alarm pages someone at the first.
-        events.webhook_event_fail(
-            event_id=event_id,
-            event_type=event_type,
-            token=token,
-            error=busy,
-            order_id=order_id_var.get(),
-        )
-        metric_emit("WebhookEventsDeferred")
-        logger.warning(
-            "webhook event deferred: Stripe budget busy; Stripe will retry it", extra=log
-        )
-        raise WebhookProcessingDeferred(retry_after=int(busy.headers["Retry-After"])) from None
     except Exception as error:
+        # Kept ``failed`` with the reason, so the retry (or a staff replay) claims it at once.
         events.webhook_event_fail(
             event_id=event_id,
             event_type=event_type,
@@ -330,6 +316,12 @@ def webhook_process(*, payload: bytes, signature_header: str | None) -> WebhookR
             error=error,
             order_id=order_id_var.get(),
         )
+        if isinstance(error, PaymentProviderBusy):
+            # Busy, not broken: counted apart from failures, whose alarm pages at the first.
+            metric_emit("WebhookEventsDeferred")
+            logger.warning("webhook event deferred: our Stripe budget is busy", extra=log)
+            retry_after = int(error.headers["Retry-After"])
+            raise WebhookProcessingDeferred(retry_after=retry_after) from None
         metric_emit("WebhookEventsFailed")
         logger.exception("webhook event failed; Stripe will retry it", extra=log)
         raise WebhookProcessingFailed() from error
